@@ -1,0 +1,115 @@
+"""Bit-level helpers shared by the instruction semantics (pure functions)."""
+
+from __future__ import annotations
+
+
+def mask(bits: int) -> int:
+    return (1 << bits) - 1
+
+
+def sext(value: int, bits: int) -> int:
+    value &= mask(bits)
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def nzcv_of(result: int, carry: int, overflow: int, bits: int) -> int:
+    n = (result >> (bits - 1)) & 1
+    z = int(result & mask(bits) == 0)
+    return (n << 3) | (z << 2) | (carry << 1) | overflow
+
+
+def add_with_carry(x: int, y: int, carry: int, bits: int) -> tuple[int, int]:
+    """The Arm ARM's AddWithCarry: (result, nzcv)."""
+    m = mask(bits)
+    x &= m
+    y &= m
+    unsigned = x + y + carry
+    result = unsigned & m
+    signed = sext(x, bits) + sext(y, bits) + carry
+    c = int(unsigned != result)
+    v = int(sext(result, bits) != signed)
+    return result, nzcv_of(result, c, v, bits)
+
+
+def ror(value: int, amount: int, bits: int) -> int:
+    amount %= bits
+    value &= mask(bits)
+    return ((value >> amount) | (value << (bits - amount))) & mask(bits)
+
+
+def shift(value: int, op: str, amount: int, bits: int) -> int:
+    value &= mask(bits)
+    if op == "lsl":
+        return (value << amount) & mask(bits)
+    if op == "lsr":
+        return value >> amount
+    if op == "asr":
+        return (sext(value, bits) >> amount) & mask(bits)
+    if op == "ror":
+        return ror(value, amount, bits)
+    raise ValueError(op)
+
+
+def extend(value: int, op: str, amount: int, bits: int) -> int:
+    size = {"b": 8, "h": 16, "w": 32, "x": 64}[op[3]]
+    v = value & mask(size)
+    if op[0] == "s":
+        v = sext(v, size)
+    return (v << amount) & mask(bits)
+
+
+def lanes(value: int, esize: int, count: int) -> list[int]:
+    m = mask(esize)
+    return [(value >> (i * esize)) & m for i in range(count)]
+
+
+def pack(elements: list[int], esize: int) -> int:
+    m = mask(esize)
+    out = 0
+    for i, e in enumerate(elements):
+        out |= (e & m) << (i * esize)
+    return out
+
+
+def is_bitmask_imm(value: int, bits: int) -> bool:
+    """True if `value` is encodable as an AArch64 logical (bitmask) immediate."""
+    if value < 0:
+        value &= mask(bits)
+    if value >> bits:
+        return False
+    size = bits
+    # Find the smallest repeating element.
+    while size > 2:
+        half = size // 2
+        if (value & mask(half)) != ((value >> half) & mask(half)):
+            break
+        size = half
+    elem = value & mask(size)
+    if elem in (0, mask(size)):
+        return False
+    # A rotated run of ones has exactly one 0->1 transition going round the element.
+    transitions = sum(
+        1 for i in range(size)
+        if not (elem >> i) & 1 and (elem >> ((i + 1) % size)) & 1
+    )
+    return transitions == 1
+
+
+def movz_shift(value: int, bits: int) -> int | None:
+    """Shift for `movz` if `value` is one 16-bit chunk, else None."""
+    for s in range(0, bits, 16):
+        if value & ~(0xFFFF << s) & mask(bits) == 0 and value >> bits == 0:
+            return s
+    return None
+
+
+def mov_imm_encodable(value: int, bits: int) -> bool:
+    """`mov Rd, #imm` assembles to movz, movn or orr (bitmask)."""
+    if value < -(1 << (bits - 1)) or value > mask(bits):
+        return False
+    v = value & mask(bits)
+    return (
+        movz_shift(v, bits) is not None
+        or movz_shift(~v & mask(bits), bits) is not None
+        or is_bitmask_imm(v, bits)
+    )

@@ -1,0 +1,118 @@
+"""Architectural state of an AArch64 core as the simulator sees it.
+
+Registers are plain Python ints (x0-x30 and sp 64-bit, v0-v31 128-bit); NZCV is
+a 4-bit int (N=8, Z=4, C=2, V=1, the layout of the NZCV system register >> 28).
+Memory is byte-addressed and sparse: bytes never written read as a fixed
+pseudo-random function of the address (`background_seed`), so two programs run
+from the same initial state see the same "random memory" everywhere without
+anyone having to allocate buffers up front.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+MASK64 = (1 << 64) - 1
+MASK128 = (1 << 128) - 1
+
+
+def _background_byte(seed: int, addr: int) -> int:
+    # Stable across runs and platforms (unlike hash()); speed is fine for kernels.
+    h = hashlib.blake2b(
+        addr.to_bytes(8, "little"), digest_size=1, key=seed.to_bytes(8, "little")
+    )
+    return h.digest()[0]
+
+
+@dataclass
+class Memory:
+    """Sparse little-endian byte memory.
+
+    `background_seed=None` makes reads of never-written bytes read as zero.
+    `reads`/`writes` record every byte address touched, so verification can tell
+    which locations a program depends on and which it changes.
+    """
+
+    background_seed: int | None = None
+    data: dict[int, int] = field(default_factory=dict)
+    reads: set[int] = field(default_factory=set)
+    writes: set[int] = field(default_factory=set)
+
+    def byte(self, addr: int) -> int:
+        addr &= MASK64
+        if addr in self.data:
+            return self.data[addr]
+        if self.background_seed is None:
+            return 0
+        return _background_byte(self.background_seed, addr)
+
+    def read(self, addr: int, size: int) -> int:
+        value = 0
+        for i in range(size):
+            a = (addr + i) & MASK64
+            self.reads.add(a)
+            value |= self.byte(a) << (8 * i)
+        return value
+
+    def write(self, addr: int, size: int, value: int) -> None:
+        for i in range(size):
+            a = (addr + i) & MASK64
+            self.writes.add(a)
+            self.data[a] = (value >> (8 * i)) & 0xFF
+
+    def load_bytes(self, addr: int, blob: bytes) -> None:
+        """Initialise memory without recording the bytes as written by the program."""
+        for i, b in enumerate(blob):
+            self.data[(addr + i) & MASK64] = b
+
+    def dump(self, addr: int, size: int) -> bytes:
+        return bytes(self.byte(addr + i) for i in range(size))
+
+    def copy(self) -> Memory:
+        return Memory(self.background_seed, dict(self.data), set(self.reads), set(self.writes))
+
+
+@dataclass
+class MachineState:
+    x: list[int] = field(default_factory=lambda: [0] * 31)
+    sp: int = 0
+    v: list[int] = field(default_factory=lambda: [0] * 32)
+    nzcv: int = 0
+    mem: Memory = field(default_factory=Memory)
+
+    def copy(self) -> MachineState:
+        return MachineState(list(self.x), self.sp, list(self.v), self.nzcv, self.mem.copy())
+
+    # Named access, used by the CLI, verify and tests ("x3", "sp", "v7", "nzcv").
+    def get(self, name: str) -> int:
+        name = name.lower()
+        if name == "sp":
+            return self.sp
+        if name == "nzcv":
+            return self.nzcv
+        if name[0] == "x" and name[1:].isdigit() and int(name[1:]) < 31:
+            return self.x[int(name[1:])]
+        if name[0] in "vq" and name[1:].isdigit() and int(name[1:]) < 32:
+            return self.v[int(name[1:])]
+        raise KeyError(name)
+
+    def set(self, name: str, value: int) -> None:
+        name = name.lower()
+        if name == "sp":
+            self.sp = value & MASK64
+        elif name == "nzcv":
+            self.nzcv = value & 0xF
+        elif name[0] == "x" and name[1:].isdigit() and int(name[1:]) < 31:
+            self.x[int(name[1:])] = value & MASK64
+        elif name[0] in "vq" and name[1:].isdigit() and int(name[1:]) < 32:
+            self.v[int(name[1:])] = value & MASK128
+        else:
+            raise KeyError(name)
+
+    def registers(self) -> dict[str, int]:
+        regs = {f"x{i}": val for i, val in enumerate(self.x)}
+        regs["sp"] = self.sp
+        regs.update({f"v{i}": val for i, val in enumerate(self.v)})
+        regs["nzcv"] = self.nzcv
+        return regs
