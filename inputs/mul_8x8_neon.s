@@ -10,8 +10,11 @@
 // Clobbers: x3-x17, v0-v7, v16-v31 and NZCV, all caller-saved. x0-x2 are
 // preserved; x18-x30, sp and v8-v15 are not touched. Only z[0..15] is written.
 //
-// Method: product scanning (one column of the 64 partial products at a time,
-// 3-word rotating accumulator in x11-x14, z limbs stored in pairs with stp).
+// Method: product scanning, one column of the 64 partial products at a time,
+// with a 3-word accumulator rotating through x11-x14 so that finished z limbs
+// can be stored in pairs with stp. Columns 0-7 keep x0..x3 in x3-x6 and slide
+// a window of y limbs through x7-x10; columns 8-14 keep y4..y7 in x7-x10 and
+// slide a window of x limbs through x3-x6. x15-x17 are product temporaries.
 // The 16 products x4..x7 * y0..y3 are computed completely on NEON (32x32-bit
 // partial products with umull/umull2, recombined with usra/and/umlal/sli), and
 // the low halves of x4*y4, x5*y5, x6*y6, x7*y7 too (rev64/mul.4s/uaddlp/shl/
@@ -62,6 +65,7 @@
         .text
         .balign 4
         .globl  mul_8x8_neon
+        .type   mul_8x8_neon, %function
 mul_8x8_neon:
 
 // ---- loads: x0..x3 and y0..y3 into GPRs, x4..x7 and y0..y7 into q registers

@@ -40,6 +40,8 @@ def check_single(size: int, unscaled_only: bool = False):
             if m.index.bits == 64 and isinstance(mod, Extend) and mod.op not in ("sxtx", "uxtx"):
                 return f"extend '{mod.op}' does not fit an X index register"
             return None
+        if unscaled_only and m.mode != "off":
+            return "ldur/stur take no writeback"
         if m.mode != "off" or unscaled_only:
             return None if -256 <= m.offset <= 255 else f"offset {m.offset} out of range -256..255"
         scaled_ok = m.offset % size == 0 and 0 <= m.offset <= 4095 * size
