@@ -8,33 +8,15 @@ import random
 
 import pytest
 
-from scheduler.assemble import assemble_lines, find_assembler
 from scheduler.parse import parse_text
 from scheduler.simulate import run_instructions
-from tests.support.instances import instances, simulable_forms
+from tests.support.instances import simulable_forms
 from tests.support.states import point_bases, random_state
 
-pytestmark = pytest.mark.skipif(find_assembler() is None, reason="no AArch64 assembler on PATH")
 unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
 
 FORMS = simulable_forms()
-INSTANCES_PER_FORM = 3
 STATES_PER_INSTANCE = 8
-
-
-@pytest.fixture(scope="module")
-def encoded() -> dict[str, list[tuple[str, bytes]]]:
-    """All instances of all forms, assembled in one batch."""
-    texts, owners = [], []
-    for i, form in enumerate(FORMS):
-        for t in instances(form, INSTANCES_PER_FORM, seed=i):
-            texts.append(t)
-            owners.append(form.key)
-    codes = assemble_lines(texts)
-    out: dict[str, list[tuple[str, bytes]]] = {}
-    for owner, text, code in zip(owners, texts, codes, strict=True):
-        out.setdefault(owner, []).append((text, code))
-    return out
 
 
 def describe(a, b) -> str:
@@ -48,8 +30,8 @@ def describe(a, b) -> str:
 
 
 @pytest.mark.parametrize("form", FORMS, ids=[f.key for f in FORMS])
-def test_form_matches_unicorn(form, encoded):
-    cases = encoded.get(form.key)
+def test_form_matches_unicorn(form, encoded_forms):
+    cases = encoded_forms.get(form.key)
     assert cases, f"no instance generated for {form.key}"
     rng = random.Random(form.key)
     for n, (text, code) in enumerate(cases):
@@ -63,6 +45,6 @@ def test_form_matches_unicorn(form, encoded):
             assert not problem, f"{text}: {problem}\ninitial state: {st.registers()}"
 
 
-def test_every_form_has_instances(encoded):
-    missing = [f.key for f in FORMS if f.key not in encoded]
+def test_every_form_has_instances(encoded_forms):
+    missing = [f.key for f in FORMS if f.key not in encoded_forms]
     assert not missing

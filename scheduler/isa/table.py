@@ -96,6 +96,8 @@ class Form:
     def flags_read_by(self, ops: Sequence[Operand]) -> str:
         if self.flags_read != "cond":
             return self.flags_read
+        if any(isinstance(o, Cond) and o.code in ("al", "nv") for o in ops):
+            return "NZCV"  # does not depend on the flags, but the encoding reads them: stay conservative
         return "".join(
             sorted({f for o in ops if isinstance(o, Cond) for f in COND_FLAGS[o.code]},
                    key="NZCV".index)

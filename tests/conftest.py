@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+
+from scheduler.assemble import assemble_lines, find_assembler
+from tests.support.instances import instances, simulable_forms
+
+INSTANCES_PER_FORM = 3
+
+
+@pytest.fixture(scope="session")
+def encoded_forms() -> dict[str, list[tuple[str, bytes]]]:
+    """Random instances of every simulable table form, assembled in one batch: {form key: [(text, code)]}."""
+    if find_assembler() is None:
+        pytest.skip("no AArch64 assembler (llvm-mc or aarch64-linux-gnu-as) on PATH")
+    texts, owners = [], []
+    for i, form in enumerate(simulable_forms()):
+        for t in instances(form, INSTANCES_PER_FORM, seed=i):
+            texts.append(t)
+            owners.append(form.key)
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    for owner, text, code in zip(owners, texts, assemble_lines(texts), strict=True):
+        out.setdefault(owner, []).append((text, code))
+    return out
