@@ -17,12 +17,28 @@ MASK64 = (1 << 64) - 1
 MASK128 = (1 << 128) - 1
 
 
-def _background_byte(seed: int, addr: int) -> int:
+# 64-bit words that break carry chains and comparisons; used by the "words" background.
+EDGE_WORDS = (0, 1, 2, 1 << 63, MASK64, MASK64 - 1, (1 << 32) - 1, 1 << 32, (1 << 63) - 1,
+              0xFFFFFFFF00000001, 0x8000000080000000)
+
+
+def _hash(seed: int, addr: int, size: int) -> bytes:
     # Stable across runs and platforms (unlike hash()); speed is fine for kernels.
-    h = hashlib.blake2b(
-        addr.to_bytes(8, "little"), digest_size=1, key=seed.to_bytes(8, "little")
-    )
-    return h.digest()[0]
+    return hashlib.blake2b(
+        addr.to_bytes(8, "little"), digest_size=size, key=(seed & MASK64).to_bytes(8, "little")
+    ).digest()
+
+
+def _background_byte(seed: int, addr: int, mode: str) -> int:
+    if mode == "bytes":
+        return _hash(seed, addr, 1)[0]
+    if mode.startswith("fill:"):
+        return int(mode[5:], 0) & 0xFF
+    # "words": each aligned 64-bit word is an edge value or random, chosen by the hash.
+    word_addr = addr & ~7
+    h = _hash(seed, word_addr, 9)
+    word = EDGE_WORDS[h[0] % len(EDGE_WORDS)] if h[0] < 128 else int.from_bytes(h[1:], "little")
+    return (word >> (8 * (addr & 7))) & 0xFF
 
 
 @dataclass
@@ -30,11 +46,15 @@ class Memory:
     """Sparse little-endian byte memory.
 
     `background_seed=None` makes reads of never-written bytes read as zero.
+    `background_mode` picks what the background looks like: "bytes" (uniform
+    random), "words" (aligned 64-bit words drawn from edge values such as 0 and
+    2^64-1, or random) or "fill:0xNN" (every byte NN).
     `reads`/`writes` record every byte address touched, so verification can tell
     which locations a program depends on and which it changes.
     """
 
     background_seed: int | None = None
+    background_mode: str = "bytes"
     data: dict[int, int] = field(default_factory=dict)
     reads: set[int] = field(default_factory=set)
     writes: set[int] = field(default_factory=set)
@@ -45,7 +65,7 @@ class Memory:
             return self.data[addr]
         if self.background_seed is None:
             return 0
-        return _background_byte(self.background_seed, addr)
+        return _background_byte(self.background_seed, addr, self.background_mode)
 
     def read(self, addr: int, size: int) -> int:
         value = 0
@@ -70,7 +90,8 @@ class Memory:
         return bytes(self.byte(addr + i) for i in range(size))
 
     def copy(self) -> Memory:
-        return Memory(self.background_seed, dict(self.data), set(self.reads), set(self.writes))
+        return Memory(self.background_seed, self.background_mode, dict(self.data),
+                      set(self.reads), set(self.writes))
 
 
 @dataclass

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from scheduler.assemble import assemble_lines, find_assembler
@@ -12,6 +14,8 @@ INSTANCES_PER_FORM = 3
 def encoded_forms() -> dict[str, list[tuple[str, bytes]]]:
     """Random instances of every simulable table form, assembled in one batch: {form key: [(text, code)]}."""
     if find_assembler() is None:
+        if os.environ.get("SCHEDULER_REQUIRE_ASSEMBLER"):
+            pytest.fail("SCHEDULER_REQUIRE_ASSEMBLER is set but no AArch64 assembler is on PATH")
         pytest.skip("no AArch64 assembler (llvm-mc or aarch64-linux-gnu-as) on PATH")
     texts, owners = [], []
     for i, form in enumerate(simulable_forms()):

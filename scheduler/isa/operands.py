@@ -358,6 +358,8 @@ def parse_operand(
     mod = _parse_modifier(t, symbols)
     if mod is not None:
         return mod
+    if re.fullmatch(r"\d+[bf]", t):
+        return Sym(t)  # local label reference: `b 1b`, `cbz x0, 2f`
     if _looks_like_imm(t):
         return Imm(eval_expr(t, symbols), t.lstrip("#").strip())
     if re.match(r"^[A-Za-z_.$][\w.$]*$", t):
