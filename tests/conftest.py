@@ -11,12 +11,19 @@ INSTANCES_PER_FORM = 3
 
 
 @pytest.fixture(scope="session")
-def encoded_forms() -> dict[str, list[tuple[str, bytes]]]:
-    """Random instances of every simulable table form, assembled in one batch: {form key: [(text, code)]}."""
-    if find_assembler() is None:
+def assembler():
+    """The AArch64 assembler tests use; a skip (or, in CI, a failure) when there is none."""
+    found = find_assembler()
+    if found is None:
         if os.environ.get("SCHEDULER_REQUIRE_ASSEMBLER"):
             pytest.fail("SCHEDULER_REQUIRE_ASSEMBLER is set but no AArch64 assembler is on PATH")
         pytest.skip("no AArch64 assembler (llvm-mc or aarch64-linux-gnu-as) on PATH")
+    return found
+
+
+@pytest.fixture(scope="session")
+def encoded_forms(assembler) -> dict[str, list[tuple[str, bytes]]]:
+    """Random instances of every simulable table form, assembled in one batch: {form key: [(text, code)]}."""
     texts, owners = [], []
     for i, form in enumerate(simulable_forms()):
         for t in instances(form, INSTANCES_PER_FORM, seed=i):

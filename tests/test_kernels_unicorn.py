@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.assemble import assemble_lines, find_assembler
+from scheduler.assemble import assemble_lines
 from scheduler.parse import parse_file
 from scheduler.simulate import run_instructions
 from scheduler.verify import pointer_registers, random_state, straight_line
 
-pytestmark = pytest.mark.skipif(find_assembler() is None, reason="no AArch64 assembler on PATH")
 unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +19,7 @@ EXAMPLES = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", "
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_kernel_matches_unicorn(path):
+def test_kernel_matches_unicorn(path, assembler):
     code_instrs = straight_line(parse_file(path))
     # Assemble our own rendering of each instruction: this also checks the printer.
     code = b"".join(assemble_lines([str(i) for i in code_instrs]))
