@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from . import bits as B
 from .operands import COND_FLAGS, CONDITIONS, GPR, Extend, Imm, Operand, Shift
-from .table import define
+from .table import OpClassVariant, define
 
 W = {"X": 64, "W": 32}
 
@@ -39,14 +39,13 @@ def _mod(o: Sequence[Operand], i: int) -> Shift | Extend | None:
     return o[i] if len(o) > i and isinstance(o[i], (Shift, Extend)) else None
 
 
-def shifted_class(i: int):
-    """N1-style cost split: plain or `lsl #<=4` is a simple ALU op, other shifts are not."""
+def shifted_class(i: int, shifted: str):
+    """`int_alu` without a (non-zero) shift, else `shifted`. Machine models refine
+    by shift kind and amount (many cores treat a small `lsl` as a plain ALU op)."""
     def opclass(o: Sequence[Operand]) -> str:
         mod = _mod(o, i)
-        if mod is None or (mod.op == "lsl" and mod.amount <= 4):
-            return "int_alu"
-        return "int_alu_shifted"
-    return opclass
+        return "int_alu" if mod is None or mod.amount == 0 else shifted
+    return OpClassVariant(opclass, ("int_alu", shifted))
 
 
 # ------------------------------------------------------------ operand checks
@@ -410,7 +409,7 @@ def _declare_width(R: str) -> None:
             fw = "NZCV" if flags else ""
             define(mn, f">{dst}, {Rs}, #, SHIFT?", "int_alu", _sem_add(bits, sub, flags),
                    flags_written=fw, check=check_arith_imm(2))
-            define(mn, f">{Rz}, {Rz}, {Rz}, SHIFT?", shifted_class(3), _sem_add(bits, sub, flags),
+            define(mn, f">{Rz}, {Rz}, {Rz}, SHIFT?", shifted_class(3, "int_arith_shifted"), _sem_add(bits, sub, flags),
                    flags_written=fw, check=check_shift_mod(3, bits, False))
             define(mn, f">{dst}, {Rs}, {wide}, EXT|SHIFT?", "int_alu_extended",
                    _sem_add(bits, sub, flags), flags_written=fw, check=check_ext_mod(3, bits))
@@ -418,16 +417,16 @@ def _declare_width(R: str) -> None:
         target = "subs" if sub else "adds"
         define(cmp, f"{Rs}, #, SHIFT?", "int_alu", _sem_cmp(bits, sub), flags_written="NZCV",
                check=check_arith_imm(1), alias_of=target)
-        define(cmp, f"{Rz}, {Rz}, SHIFT?", shifted_class(2), _sem_cmp(bits, sub),
+        define(cmp, f"{Rz}, {Rz}, SHIFT?", shifted_class(2, "int_arith_shifted"), _sem_cmp(bits, sub),
                flags_written="NZCV", check=check_shift_mod(2, bits, False), alias_of=target)
         define(cmp, f"{Rs}, {wide}, EXT|SHIFT?", "int_alu_extended", _sem_cmp(bits, sub),
                flags_written="NZCV", check=check_ext_mod(2, bits), alias_of=target)
     define("tst", f"{Rz}, #", "int_alu", _sem_cmp(bits, False, logical=True),
            flags_written="NZCV", check=check_bitmask(1, bits), alias_of="ands")
-    define("tst", f"{Rz}, {Rz}, SHIFT?", shifted_class(2), _sem_cmp(bits, False, logical=True),
+    define("tst", f"{Rz}, {Rz}, SHIFT?", shifted_class(2, "int_logic_shifted_flags"), _sem_cmp(bits, False, logical=True),
            flags_written="NZCV", check=check_shift_mod(2, bits, True), alias_of="ands")
     for name in ("neg", "negs"):
-        define(name, f">{Rz}, {Rz}, SHIFT?", shifted_class(2), _sem_neg(bits, name == "negs"),
+        define(name, f">{Rz}, {Rz}, SHIFT?", shifted_class(2, "int_arith_shifted"), _sem_neg(bits, name == "negs"),
                flags_written="NZCV" if name == "negs" else "",
                check=check_shift_mod(2, bits, False), alias_of="subs" if name == "negs" else "sub")
     # carry chains
@@ -447,9 +446,11 @@ def _declare_width(R: str) -> None:
             dst = Rz if name == "ands" else Rs
             define(name, f">{dst}, {Rz}, #", "int_alu", _sem_logic(name, bits),
                    flags_written=fw, check=check_bitmask(2, bits))
-        define(name, f">{Rz}, {Rz}, {Rz}, SHIFT?", shifted_class(3), _sem_logic(name, bits),
+        define(name, f">{Rz}, {Rz}, {Rz}, SHIFT?",
+               shifted_class(3, "int_logic_shifted_flags" if fw else "int_logic_shifted"),
+               _sem_logic(name, bits),
                flags_written=fw, check=check_shift_mod(3, bits, True))
-    define("mvn", f">{Rz}, {Rz}, SHIFT?", shifted_class(2), _sem_mvn(bits),
+    define("mvn", f">{Rz}, {Rz}, SHIFT?", shifted_class(2, "int_logic_shifted"), _sem_mvn(bits),
            check=check_shift_mod(2, bits, True), alias_of="orn")
     # moves
     define("mov", f">{Rz}, {Rz}", "int_alu", _sem_mov, alias_of="orr")
@@ -511,7 +512,7 @@ def _declare_width(R: str) -> None:
         define(name, f">{Rz}, {Rz}, #, #", "int_alu", _sem_bfm(name, bits),
                check=check_bitfield(bits), alias_of="ubfm" if name[0] == "u" else "sbfm")
     for name in ("bfi", "bfxil"):
-        define(name, f"+{Rz}, {Rz}, #, #", "int_alu", _sem_bfm(name, bits),
+        define(name, f"+{Rz}, {Rz}, #, #", "int_bitfield_insert", _sem_bfm(name, bits),
                check=check_bitfield(bits), alias_of="bfm")
     for name, size in (("sxtb", 8), ("sxth", 16), ("uxtb", 8), ("uxth", 16)):
         if name[0] == "u" and bits == 64:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from .bits import sext
 from .operands import GPR, Extend, Mem, Operand
-from .table import define
+from .table import OpClassVariant, define
 
 # register kinds per access size for the data operand(s)
 GPR_SIZES = {"X": 8, "W": 4}
@@ -81,14 +81,30 @@ def both(a, b):
     return lambda o: a(o) or b(o)
 
 
-def _mem_class(kind_: str):
-    """opclass such as load_gpr / store_vec_pair, with `_wb` when the base is updated."""
+ADDRESSING = ("", "_unscaled", "_regoff", "_wb")
+
+
+def _mem_class(kind_: str, size: int, unscaled_only: bool = False):
+    """opclass such as load_gpr, store_vec_pair_q_wb: what is transferred, then how the
+    address is formed ("" scaled immediate, _unscaled, _regoff, _wb writeback)."""
     def opclass(o: Sequence[Operand]) -> str:
         m = o[-1]
         assert isinstance(m, Mem)
-        extra = "_wb" if m.writeback else ("_regoff" if m.index is not None else "")
-        return kind_ + extra
-    return opclass
+        if m.writeback:
+            return kind_ + "_wb"
+        if m.index is not None:
+            return kind_ + "_regoff"
+        scaled = m.offset % size == 0 and 0 <= m.offset <= 4095 * size and not unscaled_only
+        if "pair" in kind_:
+            scaled = True  # pairs have a single (scaled) immediate form
+        return kind_ + ("" if scaled else "_unscaled")
+    if "pair" in kind_:
+        modes = ("", "_wb")
+    elif unscaled_only:
+        modes = ("_unscaled",)
+    else:
+        modes = ADDRESSING
+    return OpClassVariant(opclass, tuple(kind_ + a for a in modes))
 
 
 def _sem_load(size: int, nregs: int, signed: bool = False):
@@ -117,43 +133,45 @@ def _declare() -> None:
     for R, size in GPR_SIZES.items():
         Rz = R + "z"
         single, pair = check_single(size), check_pair(size)
-        define("ldr", f">{Rz}, MEM", _mem_class("load_gpr"), _sem_load(size, 1), mem="load",
+        define("ldr", f">{Rz}, MEM", _mem_class("load_gpr", size), _sem_load(size, 1), mem="load",
                mem_size=size, check=both(single, check_writeback_overlap(True, 1)))
-        define("str", f"{Rz}, MEM", _mem_class("store_gpr"), _sem_store(size, 1), mem="store",
+        define("str", f"{Rz}, MEM", _mem_class("store_gpr", size), _sem_store(size, 1), mem="store",
                mem_size=size, check=both(single, check_writeback_overlap(False, 1)))
-        define("ldur", f">{Rz}, MEM", "load_gpr", _sem_load(size, 1), mem="load", mem_size=size,
+        define("ldur", f">{Rz}, MEM", _mem_class("load_gpr", size, True), _sem_load(size, 1), mem="load", mem_size=size,
                check=check_single(size, unscaled_only=True))
-        define("stur", f"{Rz}, MEM", "store_gpr", _sem_store(size, 1), mem="store", mem_size=size,
+        define("stur", f"{Rz}, MEM", _mem_class("store_gpr", size, True), _sem_store(size, 1), mem="store", mem_size=size,
                check=check_single(size, unscaled_only=True))
-        define("ldp", f">{Rz}, >{Rz}, MEM", _mem_class("load_gpr_pair"), _sem_load(size, 2),
+        pair_kind = "_pair" if R == "X" else "_pair_w"
+        define("ldp", f">{Rz}, >{Rz}, MEM", _mem_class("load_gpr" + pair_kind, size), _sem_load(size, 2),
                mem="load", mem_size=2 * size, check=both(pair, check_writeback_overlap(True, 2)))
-        define("stp", f"{Rz}, {Rz}, MEM", _mem_class("store_gpr_pair"), _sem_store(size, 2),
+        define("stp", f"{Rz}, {Rz}, MEM", _mem_class("store_gpr" + pair_kind, size), _sem_store(size, 2),
                mem="store", mem_size=2 * size, check=both(pair, check_writeback_overlap(False, 2)))
-    define("ldrsw", ">Xz, MEM", _mem_class("load_gpr"), _sem_load(4, 1, signed=True), mem="load",
+    define("ldrsw", ">Xz, MEM", _mem_class("load_gpr", 4), _sem_load(4, 1, signed=True), mem="load",
            mem_size=4, check=both(check_single(4), check_writeback_overlap(True, 1)))
     for name, size in (("b", 1), ("h", 2)):
-        define(f"ldr{name}", ">Wz, MEM", _mem_class("load_gpr"), _sem_load(size, 1), mem="load",
+        define(f"ldr{name}", ">Wz, MEM", _mem_class("load_gpr", size), _sem_load(size, 1), mem="load",
                mem_size=size, check=both(check_single(size), check_writeback_overlap(True, 1)))
-        define(f"str{name}", "Wz, MEM", _mem_class("store_gpr"), _sem_store(size, 1), mem="store",
+        define(f"str{name}", "Wz, MEM", _mem_class("store_gpr", size), _sem_store(size, 1), mem="store",
                mem_size=size, check=both(check_single(size), check_writeback_overlap(False, 1)))
-        define(f"ldur{name}", ">Wz, MEM", "load_gpr", _sem_load(size, 1), mem="load",
+        define(f"ldur{name}", ">Wz, MEM", _mem_class("load_gpr", size, True), _sem_load(size, 1), mem="load",
                mem_size=size, check=check_single(size, unscaled_only=True))
-        define(f"stur{name}", "Wz, MEM", "store_gpr", _sem_store(size, 1), mem="store",
+        define(f"stur{name}", "Wz, MEM", _mem_class("store_gpr", size, True), _sem_store(size, 1), mem="store",
                mem_size=size, check=check_single(size, unscaled_only=True))
     for V, size in SIMD_SIZES.items():
-        define("ldr", f">{V}, MEM", _mem_class("load_vec"), _sem_load(size, 1), mem="load",
+        q = "_q" if V == "Q" else ""
+        define("ldr", f">{V}, MEM", _mem_class("load_vec" + q, size), _sem_load(size, 1), mem="load",
                mem_size=size, check=check_single(size))
-        define("str", f"{V}, MEM", _mem_class("store_vec"), _sem_store(size, 1), mem="store",
+        define("str", f"{V}, MEM", _mem_class("store_vec" + q, size), _sem_store(size, 1), mem="store",
                mem_size=size, check=check_single(size))
-        define("ldur", f">{V}, MEM", "load_vec", _sem_load(size, 1), mem="load", mem_size=size,
+        define("ldur", f">{V}, MEM", _mem_class("load_vec" + q, size, True), _sem_load(size, 1), mem="load", mem_size=size,
                check=check_single(size, unscaled_only=True))
-        define("stur", f"{V}, MEM", "store_vec", _sem_store(size, 1), mem="store", mem_size=size,
+        define("stur", f"{V}, MEM", _mem_class("store_vec" + q, size, True), _sem_store(size, 1), mem="store", mem_size=size,
                check=check_single(size, unscaled_only=True))
         if size >= 4:
-            define("ldp", f">{V}, >{V}, MEM", _mem_class("load_vec_pair"), _sem_load(size, 2),
+            define("ldp", f">{V}, >{V}, MEM", _mem_class("load_vec_pair" + q, size), _sem_load(size, 2),
                    mem="load", mem_size=2 * size,
                    check=both(check_pair(size), check_writeback_overlap(True, 2)))
-            define("stp", f"{V}, {V}, MEM", _mem_class("store_vec_pair"), _sem_store(size, 2),
+            define("stp", f"{V}, {V}, MEM", _mem_class("store_vec_pair" + q, size), _sem_store(size, 2),
                    mem="store", mem_size=2 * size, check=check_pair(size))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from . import bits as B
 from .operands import ESIZE, Imm, Operand, Shift, VElem, VReg
-from .table import define
+from .table import OpClassVariant, define
 
 FULL = ("8b", "16b", "4h", "8h", "2s", "4s", "2d")
 NO_2D = ("8b", "16b", "4h", "8h", "2s", "4s")
@@ -341,12 +341,12 @@ def _declare() -> None:
     for a in FULL:
         esize = ESIZE[a[-1]]
         src = "Xz" if esize == 64 else "Wz"
-        define("dup", f">V.{a}, {src}", "gpr_to_vec", _sem_dup_gpr)
+        define("dup", f">V.{a}, {src}", "gpr_to_vec_dup", _sem_dup_gpr)
         define("dup", f">V.{a}, V.{a[-1]}[]", "vec_alu", _sem_dup_elem, check=check_index(1))
     for size in "bhsd":
         src = "Xz" if size == "d" else "Wz"
-        define("ins", f"+V.{size}[], {src}", "gpr_to_vec", _sem_copy, check=check_index(0))
-        define("mov", f"+V.{size}[], {src}", "gpr_to_vec", _sem_copy, check=check_index(0),
+        define("ins", f"+V.{size}[], {src}", "gpr_to_vec_ins", _sem_copy, check=check_index(0))
+        define("mov", f"+V.{size}[], {src}", "gpr_to_vec_ins", _sem_copy, check=check_index(0),
                alias_of="ins")
         define("ins", f"+V.{size}[], V.{size}[]", "vec_alu", _sem_copy,
                check=lambda o: check_index(0)(o) or check_index(1)(o))
@@ -369,10 +369,13 @@ def _declare() -> None:
            check=lambda o: None if o[1].index == 1 else "fmov from an element needs index 1")
 
 
-def _to_gpr_class(o: Sequence[Operand]) -> str:
-    """Moving element 0 out of a SIMD register is cheaper on some cores than other elements."""
+def _to_gpr_fn(o: Sequence[Operand]) -> str:
     e = o[1]
     return "vec_to_gpr" if isinstance(e, VElem) and e.index == 0 else "vec_to_gpr_upper"
+
+
+# Moving element 0 out of a SIMD register may be cheaper than other elements on some cores.
+_to_gpr_class = OpClassVariant(_to_gpr_fn, ("vec_to_gpr", "vec_to_gpr_upper"))
 
 
 _declare()

@@ -30,6 +30,22 @@ SHORTHANDS = {
 }
 
 Semantics = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class OpClassVariant:
+    """An operand-dependent operation class: `fn(ops)` returns one of `names`.
+
+    `names` lists every possible result, so coverage of a machine model can be
+    checked without enumerating operands."""
+
+    fn: Callable[[Sequence[Operand]], str]
+    names: tuple[str, ...]
+
+    def __call__(self, ops: Sequence[Operand]) -> str:
+        name = self.fn(ops)
+        assert name in self.names, name
+        return name
 Check = Callable[[Sequence[Operand]], str | None]
 
 
@@ -71,7 +87,7 @@ class Form:
     mnemonic: str
     operands: tuple[OpPattern, ...]
     semantics: Semantics | None
-    opclass: str | Callable[[Sequence[Operand]], str]
+    opclass: str | OpClassVariant
     flags_read: str = ""  # subset of "NZCV", or "cond" (given by the COND operand)
     flags_written: str = ""
     mem: str = ""  # "", "load" or "store"
@@ -92,6 +108,11 @@ class Form:
 
     def opclass_of(self, ops: Sequence[Operand]) -> str:
         return self.opclass(ops) if callable(self.opclass) else self.opclass
+
+    @property
+    def opclasses(self) -> tuple[str, ...]:
+        """Every operation class this form can have (one unless operand-dependent)."""
+        return self.opclass.names if isinstance(self.opclass, OpClassVariant) else (self.opclass,)
 
     def flags_read_by(self, ops: Sequence[Operand]) -> str:
         if self.flags_read != "cond":
@@ -157,7 +178,7 @@ TABLE = Table()
 def define(
     mnemonic: str,
     signature: str,
-    opclass: str | Callable[[Sequence[Operand]], str],
+    opclass: str | OpClassVariant,
     semantics: Semantics | None = None,
     **kw,
 ) -> Form:
