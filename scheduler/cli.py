@@ -10,13 +10,16 @@ import argparse
 import json
 import random
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .dag import build_dag
 from .errors import SchedulerError
 from .ir import Program
-from .parse import parse_file
+from .isa.table import TABLE
+from .parse import parse_file, parse_text
 from .simulate import run_instructions
 from .verify import live_ins, pointer_registers, random_state, straight_line, verify
 
@@ -24,6 +27,9 @@ EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 EPILOG = """\
 examples:
+  scheduler optimize inputs/mul_4x4.s              # writes outputs/mul_4x4.s and outputs/mul_4x4.json
+  scheduler optimize k.S -o k.sched.s --model neoverse-n1-llvm --time-limit 60 --json
+  scheduler models list
   scheduler parse inputs/mul_4x4.s                 # instructions with their reads/writes
   scheduler dag inputs/mul_4x4.s --dot dag.dot     # dependency DAG
   scheduler simulate inputs/mul_4x4.s --mem x1:32 --mem x2:32 --mem x0:64
@@ -69,6 +75,41 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"scheduler {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+
+    p = sub.add_parser("optimize", help="reorder every straight-line block for a machine model",
+                       description="Schedule every straight-line block of a kernel for a machine model "
+                                   "(CP-SAT on the in-order model, candidates judged by the out-of-order "
+                                   "model), verify it, and write it with a JSON report.\n\n"
+                                   "Default output: for a file in a directory named `inputs`, the sibling "
+                                   "`outputs/<name>.s`; otherwise `<name>.sched.s` next to the input; "
+                                   "`-o -` writes the kernel to stdout. The report goes next to the output "
+                                   "as `<output>.json` unless --report says otherwise.\n\n"
+                                   "examples:\n  scheduler optimize inputs/mul_4x4.s\n"
+                                   "  scheduler optimize k.S -I include -o out.s --time-limit 120 --workers 2 --seed 1",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write the scheduled kernel ('-' = stdout)")
+    p.add_argument("--model", default=None, metavar="NAME", help="machine model (see `scheduler models list`)")
+    p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="total seconds (default 30)")
+    p.add_argument("--workers", type=int, default=0, help="CP-SAT workers (default: all cores)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--slack", type=float, default=0.0,
+                   help="accept in-order cycles up to this fraction above the best found, if the "
+                        "out-of-order model prefers it (default 0)")
+    p.add_argument("--no-alias", default="", metavar="REGS",
+                   help="base registers that point to disjoint buffers")
+    p.add_argument("--report", metavar="FILE", help="JSON report path")
+    p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    _add_input_options(p)
+
+    p = sub.add_parser("models", help="list, show and check machine models",
+                       description="Machine models live in models/*.toml (and $SCHEDULER_MODELS_PATH).\n\n"
+                                   "examples:\n  scheduler models list\n  scheduler models show neoverse-n1\n"
+                                   "  scheduler models check neoverse-n1-llvm",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["list", "show", "check"])
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("parse", help="list a file's blocks and instructions with their reads/writes",
                        description="Parse a file and list each block's instructions with what they "
@@ -276,7 +317,139 @@ def cmd_verify(args) -> int:
     return EXIT_FAIL
 
 
-COMMANDS = {"parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify}
+def _default_output(path: Path) -> Path:
+    if path.parent.name == "inputs":
+        return path.parent.parent / "outputs" / (path.stem + ".s")
+    return path.with_name(path.stem + ".sched.s")
+
+
+class _Progress:
+    """A live line on a terminal, plain log lines (at most one a second) otherwise."""
+
+    def __init__(self, console, total_blocks: int):
+        self.console = console
+        self.total = total_blocks
+        self.live = None
+        self.last = 0.0
+        self.start = time.monotonic()
+        if console.is_terminal:
+            from rich.live import Live
+
+            self.live = Live("", console=console, transient=True, refresh_per_second=8)
+            self.live.start()
+
+    def __call__(self, block: int, stage: str, info: dict) -> None:
+        bound = info.get("bound") or 0
+        best = info.get("best")
+        gap = f"{best / bound - 1:.1%}" if best and bound else "-"
+        ooo = f", OoO {info['ooo']:.1f}" if "ooo" in info else ""
+        text = (f"block {block + 1}/{self.total} {stage}: in-order {best}, bound {bound}, gap {gap}{ooo}, "
+                f"{time.monotonic() - self.start:.1f}s")
+        if self.live is not None:
+            self.live.update(text)
+        elif stage in ("list", "done") or time.monotonic() - self.last >= 1.0:
+            self.last = time.monotonic()
+            self.console.print(text, highlight=False)
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+def cmd_optimize(args) -> int:
+    from rich.console import Console
+
+    from .emit import emit
+    from .model import DEFAULT_MODEL, load_model
+    from .optimize import Options, VerificationFailed, optimize_program
+    from .report import header_lines, print_summary, report_json
+
+    model = load_model(args.model or DEFAULT_MODEL)
+    prog = _load(args.file, args)
+    missing = [i for b in prog.blocks() for i in b.instructions if i.opclass not in model.spec.opclasses]
+    if missing:
+        raise InputError(f"{missing[0].loc}: model {model.name} cannot place '{missing[0]}' "
+                         f"(opclass {missing[0].opclass})")
+    noalias = frozenset(_reg_list(args.no_alias)) | prog.noalias
+    opts = Options(time_limit=args.time_limit, workers=args.workers, seed=args.seed,
+                   noalias=noalias, slack=args.slack)
+    err = Console(stderr=True)
+    progress = _Progress(err, len(prog.blocks()))
+    try:
+        results = optimize_program(prog, model, opts, progress)
+    except VerificationFailed as e:
+        progress.stop()
+        print(f"scheduler: verification failed, nothing written: {e}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        progress.stop()
+    out_path = None if args.output == "-" else Path(args.output) if args.output else _default_output(Path(args.file))
+    doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
+    text = emit(prog, {r.index: r.order for r in results}, header_lines(model, doc))
+    # The emitter is checked too: the written text must parse back to the planned blocks.
+    reparsed = parse_text(text, str(out_path or "<stdout>"))
+    planned = [[str(b.instructions[k]) for k in r.order] for b, r in zip(prog.blocks(), results, strict=True)]
+    got = [[str(i) for i in b.instructions] for b in reparsed.blocks()]
+    if planned != got:
+        print("scheduler: verification failed, nothing written: emitted text does not match the schedule",
+              file=sys.stderr)
+        return EXIT_FAIL
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(text)
+    report_path = Path(args.report) if args.report else (out_path.with_suffix(".json") if out_path else None)
+    if report_path is not None:
+        report_path.write_text(json.dumps(doc, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(doc, indent=2), file=sys.stderr if out_path is None else sys.stdout)
+    else:
+        console = Console(stderr=out_path is None)
+        print_summary(doc, console)
+        console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
+    return EXIT_OK
+
+
+def cmd_models(args) -> int:
+    from .model import DEFAULT_MODEL, available_models, load_model
+
+    if args.action == "list":
+        models = available_models()
+        if args.json:
+            print(json.dumps({n: {"file": str(p), "variant": v} for n, (p, v) in models.items()}, indent=2))
+        else:
+            for n, (p, v) in models.items():
+                desc = load_model(n).spec.description if v is None else load_model(n).spec.variants[v].description
+                print(f"{n:24s} {p.name:20s} {desc}")
+        return EXIT_OK
+    model = load_model(args.name or DEFAULT_MODEL)
+    if args.action == "show":
+        spec = model.spec
+        if args.json:
+            print(json.dumps(spec.model_dump(by_alias=True), indent=2))
+            return EXIT_OK
+        print(f"{model.name}: {spec.description}\nfile: {model.path}")
+        print("core: " + ", ".join(f"{k}={getattr(spec.core, k).value}" for k in type(spec.core).model_fields))
+        print("pipes: " + ", ".join(f"{k}x{v}" for k, v in model.pipes.items())
+              + "; groups: " + ", ".join(f"{g}={'+'.join(x.pipes)}" for g, x in spec.groups.items()))
+        for name, c in spec.classes.items():
+            uops = " ".join(f"{u.pipe}" + (f"/{u.busy}" if u.busy > 1 else "") for u in c.uops)
+            print(f"  {name:14s} latency {c.latency:2d}  uops {uops:24s} {c.source}")
+        return EXIT_OK
+    missing = model.coverage()
+    classes = sum(len(f.opclasses) for f in TABLE)
+    if args.json:
+        print(json.dumps({"model": model.name, "forms": len(TABLE), "missing": missing}, indent=2))
+    else:
+        print(f"{model.name}: {len(TABLE)} instruction forms ({classes} form/opclass pairs), "
+              f"{len(missing)} without a class")
+        for m in missing:
+            print(f"  missing: {m}")
+    return EXIT_OK if not missing else EXIT_FAIL
+
+
+COMMANDS = {"optimize": cmd_optimize, "models": cmd_models, "parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

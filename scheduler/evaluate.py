@@ -119,6 +119,7 @@ class BlockTiming:
     order: list[list[int]]  # per instruction: predecessors with ordering-only edges
     carried: list[list[tuple[int, int]]]  # per instruction: (producer in previous iteration, latency)
     reservations: list[tuple[tuple[tuple[int, ...], int], ...]]  # pipe bookings, as type indexes
+    successors: list[list[int]]  # DAG successors of each instruction (any edge kind)
 
     @property
     def n(self) -> int:
@@ -161,7 +162,8 @@ def prepare(instrs: Sequence[Instruction], model: Model, noalias=(), dag: nx.DiG
     index = {name: i for i, name in enumerate(model.pipes)}
     reservations = [tuple((tuple(index[p] for p in pipes), busy) for pipes, busy in tm.uops)
                     for tm in timings]
-    return BlockTiming(instrs, timings, g, raw, order, carried, reservations)
+    successors = [sorted(g.successors(k)) for k in range(len(instrs))]
+    return BlockTiming(instrs, timings, g, raw, order, carried, reservations, successors)
 
 
 # -------------------------------------------------------------------- in-order

@@ -43,14 +43,14 @@ def insns(text: str) -> list[str]:
     return [str(i) for i in parse(text).instructions]
 
 
+def insns_of(prog: Program) -> list[str]:
+    return [str(i) for i in prog.instructions]
+
+
 def one(text: str) -> Instruction:
     prog = parse(text)
     assert len(prog.instructions) == 1, [str(i) for i in prog.instructions]
     return prog.instructions[0]
-
-
-def key(i: Instruction) -> tuple:
-    return (i.mnemonic, i.operands)
 
 
 def err(text: str, name: str = "t.s") -> AsmError:
@@ -112,10 +112,6 @@ def test_multiline_block_comment_spanning_instructions():
     assert prog.lines[3].comment == "end */"
 
 
-def insns_of(prog: Program) -> list[str]:
-    return [str(i) for i in prog.instructions]
-
-
 def test_line_comment_markers_inside_block_comment_are_ignored():
     assert insns("/* not // a line comment */ add x0, x0, #1\n") == ["add x0, x0, #1"]
 
@@ -128,6 +124,12 @@ def test_block_comment_markers_inside_line_comment_are_ignored():
 def test_semicolon_inside_comment_does_not_split():
     assert insns("add x0, x0, #1 // then; sub x1, x1, #1\n") == ["add x0, x0, #1"]
     assert insns("add x0, x0, #1 /* ; sub x1, x1, #1 */\n") == ["add x0, x0, #1"]
+
+
+def test_comment_and_separator_markers_inside_strings_are_text():
+    prog = parse('.ascii "x // y ; z /* w */" // real\n.section .rodata, "a"; .align 3\n')
+    assert [s.text for s in prog.statements] == ['.ascii "x // y ; z /* w */"', '.section .rodata, "a"', ".align 3"]
+    assert prog.lines[0].comment == "// real"
 
 
 # ------------------------------------------------- statements, labels, directives
@@ -332,7 +334,7 @@ def test_shifted_and_extended_operands(text, ops):
     "add x0, x1, #1, lsl #8",      # only lsl #0 / #12
 ])
 def test_bad_shift_or_extend_is_rejected(text):
-    e = err(f"nop_free_line:\n{text}\n")
+    e = err(f"start:\n{text}\n")
     assert e.loc is not None and e.loc.line == 2
 
 

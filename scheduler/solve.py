@@ -1,0 +1,148 @@
+"""The CP-SAT model of the in-order issue problem (OR-Tools), in one place.
+
+Data -> variables -> constraints -> objective -> solve -> read values, in the
+style of the OR-Tools scheduling samples:
+
+  * `issue[k]`: issue cycle of instruction k, within [head_k, horizon - tail_k];
+  * per pipe reservation: an interval of `busy` cycles starting at `issue[k]`, on a
+    fixed pipe type or, when several types are allowed, one optional interval per
+    type with exactly one chosen;
+  * per pipe type: `add_no_overlap` (one pipe) or `add_cumulative` (several);
+  * issue width: a cumulative of unit intervals at `issue[k]`, capacity W;
+  * dependencies: `issue[v] >= issue[u] + latency` for true (RAW) edges and
+    `issue[v] >= issue[u]` for ordering edges (WAR, WAW, memory) — instructions
+    issued in the same cycle are emitted in their original relative order, which
+    respects every edge;
+  * objective: the completion cycle max(issue[k] + latency_k).
+
+The emitted order is the instructions sorted by (issue cycle, original index).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from .bounds import heads, tails
+from .evaluate import BlockTiming
+from .model import Model
+
+
+@dataclass
+class SolveResult:
+    status: str  # OPTIMAL, FEASIBLE, or UNKNOWN (no solution beyond the hint)
+    makespan: int | None  # the solver's claimed in-order cycles for `order`
+    bound: int  # the solver's proven lower bound
+    order: list[int] | None
+    seconds: float
+    orders: list[list[int]] = field(default_factory=list)  # every solution seen, best last
+
+
+def order_from_issue(issue: list[int]) -> list[int]:
+    return sorted(range(len(issue)), key=lambda k: (issue[k], k))
+
+
+class _Collector(cp_model.CpSolverSolutionCallback):
+    """Streams progress and keeps every solution's order (candidates for the OoO judge)."""
+
+    def __init__(self, issue_vars, makespan, on_progress, start):
+        super().__init__()
+        self.issue_vars = issue_vars
+        self.makespan = makespan
+        self.on_progress = on_progress
+        self.start = start
+        self.orders: list[list[int]] = []
+
+    def on_solution_callback(self) -> None:
+        issue = [self.value(v) for v in self.issue_vars]
+        self.orders.append(order_from_issue(issue))
+        if self.on_progress:
+            self.on_progress(int(self.objective_value), int(self.best_objective_bound),
+                             time.monotonic() - self.start)
+
+
+def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int | None = None):
+    """Returns (CpModel, issue vars, makespan var, per-instruction latencies)."""
+    m = cp_model.CpModel()
+    head, tail = heads(bt), tails(bt)
+    lat = [max(t.latency, 1) for t in bt.timings]
+    issue = [m.new_int_var(head[k], max(head[k], horizon - tail[k]), f"issue_{k}") for k in range(bt.n)]
+    names = list(model.pipes)
+    per_type: dict[str, list[cp_model.IntervalVar]] = {p: [] for p in names}
+    for k, res in enumerate(bt.reservations):
+        for r, (types, busy) in enumerate(res):
+            if len(types) == 1:
+                iv = m.new_fixed_size_interval_var(issue[k], busy, f"pipe_{k}_{r}")
+                per_type[names[types[0]]].append(iv)
+                continue
+            lits = []
+            for ti in types:
+                lit = m.new_bool_var(f"on_{k}_{r}_{names[ti]}")
+                lits.append(lit)
+                iv = m.new_optional_fixed_size_interval_var(issue[k], busy, lit, f"pipe_{k}_{r}_{names[ti]}")
+                per_type[names[ti]].append(iv)
+            m.add_exactly_one(lits)
+    for p, ivs in per_type.items():
+        if not ivs:
+            continue
+        if model.pipes[p] == 1:
+            m.add_no_overlap(ivs)
+        else:
+            m.add_cumulative(ivs, [1] * len(ivs), model.pipes[p])
+    slots = [m.new_fixed_size_interval_var(issue[k], 1, f"slot_{k}") for k in range(bt.n)]
+    m.add_cumulative(slots, [1] * bt.n, model.issue_width)
+    for v in range(bt.n):
+        for u, gap in bt.raw[v]:
+            m.add(issue[v] >= issue[u] + gap)
+        for u in bt.order[v]:
+            m.add(issue[v] >= issue[u])
+    makespan = m.new_int_var(0, horizon, "makespan")
+    for k in range(bt.n):
+        m.add(makespan >= issue[k] + lat[k])
+    if makespan_cap is not None:
+        m.add(makespan <= makespan_cap)
+    return m, issue, makespan, lat
+
+
+def solve(
+    bt: BlockTiming,
+    model: Model,
+    hint_issue: list[int],
+    horizon: int,
+    time_limit: float = 10.0,
+    workers: int = 0,
+    seed: int = 0,
+    on_progress: Callable[[int, int, float], None] | None = None,
+    makespan_cap: int | None = None,
+    secondary: list[int] | None = None,
+) -> SolveResult:
+    """Minimise the completion cycle (or, with `makespan_cap` and `secondary` weights,
+    minimise sum(w_k * issue_k) among schedules within the cap)."""
+    start = time.monotonic()
+    if bt.n == 0:
+        return SolveResult("OPTIMAL", 0, 0, [], 0.0)
+    m, issue, makespan, _ = build_model(bt, model, horizon, makespan_cap)
+    if secondary is not None:
+        m.minimize(sum(w * x for w, x in zip(secondary, issue, strict=True)))
+    else:
+        m.minimize(makespan)
+    for k, v in enumerate(issue):
+        m.add_hint(v, hint_issue[k])
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(time_limit, 0.05)
+    solver.parameters.num_workers = workers if workers > 0 else 0
+    solver.parameters.random_seed = seed
+    collector = _Collector(issue, makespan, on_progress if secondary is None else None, start)
+    status = solver.solve(m, collector)
+    seconds = time.monotonic() - start
+    name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return SolveResult("UNKNOWN", None, int(solver.best_objective_bound) if secondary is None else 0,
+                           None, seconds, collector.orders)
+    values = [solver.value(v) for v in issue]
+    return SolveResult(name, solver.value(makespan),
+                       int(solver.best_objective_bound) if secondary is None else solver.value(makespan),
+                       order_from_issue(values), seconds, collector.orders)
