@@ -373,7 +373,7 @@ def cmd_optimize(args) -> int:
     noalias = frozenset(_reg_list(args.no_alias)) | prog.noalias
     opts = Options(time_limit=args.time_limit, workers=args.workers, seed=args.seed,
                    noalias=noalias, slack=args.slack)
-    err = Console(stderr=True)
+    err = Console(stderr=True, quiet=args.json)  # --json: the report is the only output besides the kernel
     progress = _Progress(err, len(prog.blocks()))
     try:
         results = optimize_program(prog, model, opts, progress)

@@ -41,7 +41,8 @@ class PipeTable:
     the set of types it may use and can be moved to another type of its set later
     (an augmenting path), so booking order does not waste a flexible pipe."""
 
-    def __init__(self, capacity: dict[str, int]):
+    def __init__(self, capacity: dict[str, int], rematch: bool = True):
+        self.rematch = rematch  # False: a pipe, once chosen, is final (issue-time arbitration)
         self.index = {name: i for i, name in enumerate(capacity)}
         self.cap = list(capacity.values())
         self.used: dict[int, list[int]] = {}
@@ -59,6 +60,8 @@ class PipeTable:
         row = self._row(cycle)
         if row[p] < self.cap[p]:
             return True
+        if not self.rematch:
+            return False
         seen.add(p)
         for entry in self.flex.get(cycle, ()):
             if entry[1] != p:
@@ -76,7 +79,7 @@ class PipeTable:
         row = self.used.get(cycle)
         if row is None or row[p] < self.cap[p]:
             return False
-        return not any(e[1] == p and len(e[0]) > 1 for e in self.flex.get(cycle, ()))
+        return not self.rematch or not any(e[1] == p and len(e[0]) > 1 for e in self.flex.get(cycle, ()))
 
     def try_book(self, cycle: int, reservations) -> bool:
         """Book an instruction's reservations ((type indexes, busy) pairs) at `cycle`,
@@ -207,6 +210,9 @@ class OoOResult:
     iterations: int
 
 
+REMATCH_OOO = False  # see out_of_order(): pipes are chosen at issue, oldest first, for good
+
+
 def default_iterations(n: int) -> int:
     return max(8, min(20, 1500 // max(n, 1)))
 
@@ -217,7 +223,7 @@ def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations
     window, retire_w = core.window.value, core.retire_width.value
     iters = iterations or default_iterations(bt.n)
     n = bt.n
-    table = PipeTable(model.pipes)
+    table = PipeTable(model.pipes, rematch=REMATCH_OOO)
     ready_at: dict[tuple[int, int], int] = {}  # (iteration, instr) -> issue cycle
     inflight: list[tuple[int, int]] = []  # (retire cycle, uops) of dispatched instructions, in order
     head = 0  # first entry of `inflight` still occupying the window

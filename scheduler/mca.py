@@ -1,0 +1,57 @@
+"""llvm-mca as an independent second opinion (optional external tool, run as a subprocess).
+
+LLVM's N1 model is only trustworthy from llvm-mca 19 on (older versions silently use
+a Cortex-A57 model for `-mcpu=neoverse-n1`), so only `llvm-mca-19` or newer is used.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+CANDIDATES = [f"llvm-mca-{v}" for v in range(25, 18, -1)]
+
+
+@dataclass(frozen=True)
+class McaResult:
+    iterations: int
+    total_cycles: int
+    block_rthroughput: float
+
+    @property
+    def cycles_per_iteration(self) -> float:
+        return self.total_cycles / self.iterations
+
+
+@cache
+def find_llvm_mca() -> str | None:
+    for name in CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def run_mca(lines: Sequence[str], iterations: int = 100, mcpu: str = "neoverse-n1") -> McaResult | None:
+    """llvm-mca's figures for a straight-line sequence, or None if llvm-mca is unavailable."""
+    exe = find_llvm_mca()
+    if exe is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".s", delete=True) as f:
+        f.write("\n".join(lines) + "\n")
+        f.flush()
+        proc = subprocess.run([exe, "-mtriple=aarch64", f"-mcpu={mcpu}", f"-iterations={iterations}",
+                               "-summary-view", "-resource-pressure=false", "-instruction-info=false",
+                               f.name], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"llvm-mca failed: {proc.stderr.strip().splitlines()[:1]}")
+    cycles = re.search(r"Total Cycles:\s+(\d+)", proc.stdout)
+    rthr = re.search(r"Block RThroughput:\s+([\d.]+)", proc.stdout)
+    if not cycles or not rthr:
+        raise RuntimeError("cannot read llvm-mca's summary")
+    return McaResult(iterations, int(cycles.group(1)), float(rthr.group(1)))

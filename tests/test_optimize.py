@@ -1,0 +1,144 @@
+"""The optimiser: verified, never slower under either evaluator, claims that hold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scheduler.bounds import lower_bounds
+from scheduler.cli import main
+from scheduler.dag import is_valid_order
+from scheduler.evaluate import inorder, out_of_order, prepare
+from scheduler.model import load_model
+from scheduler.optimize import Options, optimize_block
+from scheduler.parse import parse_file, parse_text
+from scheduler.verify import straight_line, verify
+from tests.support.kernels import kernel
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
+MODEL = load_model("neoverse-n1")
+
+
+def check_result(instrs, res, model=MODEL, noalias=()):
+    bt = prepare(instrs, model, noalias)
+    assert res.verified
+    assert is_valid_order(bt.dag, res.order)
+    assert inorder(bt, res.order, model).cycles == res.cycles_after
+    assert res.cycles_after <= res.cycles_before
+    assert res.ooo_cycles_after <= res.ooo_cycles_before
+    assert lower_bounds(bt, model).best <= res.cycles_after
+    assert res.lower_bound <= res.cycles_after
+    if res.status == "OPTIMAL":
+        assert res.solver_cycles == res.cycles_after == res.lower_bound
+    new = [instrs[k] for k in res.order]
+    assert verify(instrs, new, trials=30, seed=7, noalias=noalias).equivalent
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_optimize_verified_and_faster(path):
+    prog = parse_file(path)
+    code = straight_line(prog)
+    opts = Options(time_limit=8, workers=1, seed=0, noalias=prog.noalias, search_evaluations=40)
+    res = optimize_block(0, code, MODEL, opts, budget=8)
+    check_result(code, res, noalias=prog.noalias)
+    assert res.cycles_after < res.cycles_before  # every example has room in the in-order model
+    assert res.status in ("OPTIMAL", "FEASIBLE")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=kernel(min_size=3, max_size=25), seed=st.integers(0, 1000))
+def test_random_kernels_optimize_to_verified_never_slower(text, seed):
+    instrs = parse_text(text).instructions
+    opts = Options(time_limit=2, workers=1, seed=seed, search_evaluations=10, diversity_solves=1)
+    res = optimize_block(0, instrs, MODEL, opts, budget=2)
+    check_result(instrs, res)
+
+
+def test_llvm_variant_changes_the_multiplier_cost():
+    code = straight_line(parse_file(ROOT / "inputs" / "mul_4x4.s"))
+    llvm = load_model("neoverse-n1-llvm")
+    a = out_of_order(prepare(code, MODEL), list(range(len(code))), MODEL).steady
+    b = out_of_order(prepare(code, llvm), list(range(len(code))), llvm).steady
+    assert (a, b) == (80.0, 96.0)  # 16 mul x2 + 16 umulh x3 vs 16 x3 + 16 x3 on the one M pipe
+
+
+# ------------------------------------------------------------------------ CLI
+
+
+def test_cli_optimize_writes_verified_output_and_report(tmp_path, capsys):
+    out = tmp_path / "sqr.s"
+    code = main(["optimize", str(ROOT / "inputs" / "sqr_4x4.s"), "-o", str(out), "--time-limit", "5",
+                 "--workers", "1"])
+    assert code == 0
+    text = out.read_text()
+    assert text.startswith("// Scheduled by scheduler")
+    doc = json.loads(out.with_suffix(".json").read_text())
+    for key in ("cycles_before", "cycles_after", "lower_bound", "status", "verified",
+                "ooo_cycles_before", "ooo_cycles_after", "blocks"):
+        assert key in doc
+    b = doc["blocks"][0]
+    for key in ("instructions", "cycles_before", "cycles_after", "lower_bound", "status", "solve_seconds",
+                "verified", "order", "ooo_cycles_before", "ooo_cycles_after"):
+        assert key in b
+    assert sorted(b["order"]) == list(range(b["instructions"]))
+    assert doc["verified"] is True and doc["cycles_after"] < doc["cycles_before"]
+    capsys.readouterr()
+    # the written kernel is a reordering the independent checker accepts
+    assert main(["verify", str(ROOT / "inputs" / "sqr_4x4.s"), str(out), "--trials", "50"]) == 0
+    # and labels, directives and comments survive
+    original = (ROOT / "inputs" / "sqr_4x4.s").read_text()
+    for line in original.splitlines():
+        s = line.strip()
+        if s.startswith((".", "//")) or s.endswith(":"):
+            assert s in text
+
+
+def test_cli_optimize_json_and_stdout(tmp_path, capsys):
+    code = main(["optimize", str(ROOT / "inputs" / "mul_4x4.s"), "-o", "-", "--time-limit", "3",
+                 "--workers", "1", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "mul_4x4" in out and "umulh" in out  # the kernel on stdout
+    assert json.loads(err)["verified"] is True  # the report on stderr
+
+
+def test_cli_optimize_deterministic(tmp_path):
+    outs = []
+    for i in range(2):
+        o = tmp_path / f"o{i}.s"
+        assert main(["optimize", str(ROOT / "inputs" / "sqr_4x4.s"), "-o", str(o), "--time-limit", "20",
+                     "--workers", "1", "--seed", "3"]) == 0
+        outs.append(o.read_text())
+    assert outs[0] == outs[1]
+
+
+def test_cli_optimize_unknown_model(capsys):
+    code = main(["optimize", str(ROOT / "inputs" / "mul_4x4.s"), "--model", "pentium"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "unknown model 'pentium'" in err and "neoverse-n1" in err
+
+
+def test_cli_optimize_bad_input(tmp_path, capsys):
+    bad = tmp_path / "bad.s"
+    bad.write_text("mul x1, x2, x3\nfmadd d0, d1, d2, d3\n")
+    code = main(["optimize", str(bad), "-o", str(tmp_path / "o.s")])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.startswith(f"{bad}:2: unsupported instruction")
+    assert not (tmp_path / "o.s").exists()
+
+
+def test_cli_optimize_keeps_non_block_code(tmp_path, capsys):
+    src = tmp_path / "two.s"
+    src.write_text("f:\n  mul x3, x1, x2\n  add x4, x3, x3\n  mul x5, x1, x1\n  cbz x4, 1f\n"
+                   "  umulh x6, x1, x2\n  mul x7, x1, x2\n1:\n  ret\n")
+    out = tmp_path / "o.s"
+    assert main(["optimize", str(src), "-o", str(out), "--time-limit", "3", "--workers", "1"]) == 0
+    prog = parse_text(out.read_text())
+    assert [str(s) for s in prog.statements if not hasattr(s, "form") or s.is_branch] == \
+        ["f:", "cbz x4, 1f", "1:", "ret"]
+    assert len(prog.blocks()) == 2
