@@ -6,7 +6,7 @@ No order can beat any of these; the largest is reported, with the gap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 from .evaluate import BlockTiming
@@ -74,6 +74,17 @@ def resource_bound(bt: BlockTiming, model: Model) -> tuple[int, str]:
             if b > best:
                 best, which = b, "+".join(subset)
     return best, which
+
+
+def true_dependencies(bt: BlockTiming) -> BlockTiming:
+    """The block with register and flag WAR/WAW edges dropped (what renaming removes):
+    its bounds hold for every renamed schedule."""
+    order: list[list[int]] = [[] for _ in range(bt.n)]
+    for v in range(bt.n):
+        for u in bt.order[v]:
+            if any(d.resource == "mem" for d in bt.dag.edges[u, v]["deps"]):
+                order[v].append(u)
+    return replace(bt, order=order)
 
 
 def lower_bounds(bt: BlockTiming, model: Model) -> Bounds:

@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "out-of-order model prefers it (default 0)")
     p.add_argument("--no-alias", default="", metavar="REGS",
                    help="base registers that point to disjoint buffers")
+    p.add_argument("--no-rename", action="store_true",
+                   help="reorder only: keep every register as written")
+    p.add_argument("--outputs", default="", metavar="REGS",
+                   help="registers live after the kernel, kept in place by renaming (x0 is kept when "
+                        "the block ends with ret; callee-saved registers and sp always are)")
+    p.add_argument("--reserve", default="", metavar="REGS",
+                   help="registers renaming must never use (always reserved: x18, x29, x30, sp; "
+                        "x19-x28 and v8-v15 unless the block already uses them)")
     p.add_argument("--report", metavar="FILE", help="JSON report path")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     _add_input_options(p)
@@ -362,6 +370,7 @@ def cmd_optimize(args) -> int:
     from .emit import emit
     from .model import DEFAULT_MODEL, load_model
     from .optimize import Options, VerificationFailed, optimize_program
+    from .rename import DEFAULT_RESERVED
     from .report import header_lines, print_summary, report_json
 
     model = load_model(args.model or DEFAULT_MODEL)
@@ -371,8 +380,10 @@ def cmd_optimize(args) -> int:
         raise InputError(f"{missing[0].loc}: model {model.name} cannot place '{missing[0]}' "
                          f"(opclass {missing[0].opclass})")
     noalias = frozenset(_reg_list(args.no_alias)) | prog.noalias
+    reserve = DEFAULT_RESERVED | frozenset(_reg_list(args.reserve))
     opts = Options(time_limit=args.time_limit, workers=args.workers, seed=args.seed,
-                   noalias=noalias, slack=args.slack)
+                   noalias=noalias, slack=args.slack, rename=not args.no_rename, reserve=reserve,
+                   outputs=frozenset(_reg_list(args.outputs)))
     err = Console(stderr=True, quiet=args.json)  # --json: the report is the only output besides the kernel
     progress = _Progress(err, len(prog.blocks()))
     try:
@@ -385,10 +396,11 @@ def cmd_optimize(args) -> int:
         progress.stop()
     out_path = None if args.output == "-" else Path(args.output) if args.output else _default_output(Path(args.file))
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
-    text = emit(prog, {r.index: r.order for r in results}, header_lines(model, doc))
+    text = emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results},
+                header_lines(model, doc))
     # The emitter is checked too: the written text must parse back to the planned blocks.
     reparsed = parse_text(text, str(out_path or "<stdout>"))
-    planned = [[str(b.instructions[k]) for k in r.order] for b, r in zip(prog.blocks(), results, strict=True)]
+    planned = [[str(i) for i in r.instructions_after] for r in results]
     got = [[str(i) for i in b.instructions] for b in reparsed.blocks()]
     if planned != got:
         print("scheduler: verification failed, nothing written: emitted text does not match the schedule",

@@ -25,18 +25,24 @@ def _instruction_text(instr: Instruction) -> str:
     return instr.text or str(instr)
 
 
-def emit(program: Program, new_orders: dict[int, Sequence[int]], header: Sequence[str] = ()) -> str:
-    """The program's text with block b's instructions in order `new_orders[b]`."""
+Scheduled = Sequence[tuple[int, Instruction]]  # (original index in the block, instruction as emitted)
+
+
+def emit(program: Program, new_blocks: dict[int, Scheduled], header: Sequence[str] = ()) -> str:
+    """The program's text with block b's instructions replaced by `new_blocks[b]`: each
+    entry is the original instruction's index and the (possibly renamed) instruction."""
     blocks = {b.index: b for b in program.blocks()}
     line_of: dict[int, int] = {}  # id(instruction) -> index of its source line
     for li, line in enumerate(program.lines):
         for stmt in line.statements:
             line_of[id(stmt)] = li
     replaced: dict[int, list[str]] = {}  # source line index -> lines to emit instead
-    for b, order in new_orders.items():
-        if list(order) == list(range(len(blocks[b].instructions))):
+    for b, sched in new_blocks.items():
+        block = blocks[b]
+        if [i for i, _ in sched] == list(range(len(block.instructions))) and all(
+                ins is block.instructions[i] for i, ins in sched):
             continue
-        replaced.update(_block_lines(program.lines, blocks[b], order, line_of))
+        replaced.update(_block_lines(program.lines, block, sched, line_of))
     out = list(header)
     for li, line in enumerate(program.lines):
         if li in replaced:
@@ -50,19 +56,19 @@ def _comment_for(line: SourceLine) -> str:
     return line.comment if len(line.statements) == 1 and line.comment else ""
 
 
-def _block_lines(lines: list[SourceLine], block: Block, order: Sequence[int],
+def _block_lines(lines: list[SourceLine], block: Block, sched: Scheduled,
                  line_of: dict[int, int]) -> dict[int, list[str]]:
     instrs = block.instructions
     members = {id(i) for i in instrs}
-    new = iter([instrs[k] for k in order])
+    new = iter(sched)
     out: dict[int, list[str]] = {}
     for li in sorted({line_of[id(i)] for i in instrs}):
         line = lines[li]
         text = []
         for stmt in line.statements:
             if id(stmt) in members:
-                instr = next(new)
-                comment = _comment_for(lines[line_of[id(instr)]])
+                k, instr = next(new)
+                comment = _comment_for(lines[line_of[id(instrs[k])]])
                 body = _indent(line.raw) + _instruction_text(instr)
                 text.append(f"{body}  {comment}" if comment else body)
             else:

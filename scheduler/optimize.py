@@ -18,16 +18,20 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .bounds import lower_bounds, ooo_bound
+from .bounds import lower_bounds, ooo_bound, true_dependencies
 from .dag import is_valid_order
-from .evaluate import inorder, out_of_order, prepare
-from .ir import Program
+from .evaluate import BlockTiming, inorder, out_of_order, prepare
+from .ir import Block, Instruction, Program
 from .listsched import list_schedule
 from .model import Model
-from .search import local_search, pick_best
+from .search import Score, local_search, score
 from .solve import solve
+from .rename import (
+    DEFAULT_RESERVED, ColouringFailed, add_register_constraints, analyse, colour, emission_order,
+    register_map, renaming_edges, rewrite,
+)
 from .verify import verify
 
 
@@ -41,6 +45,9 @@ class Options:
     diversity_solves: int = 4
     search_evaluations: int = 150
     verify_trials: int = 100
+    rename: bool = True  # register renaming inside the CP-SAT model
+    reserve: frozenset[str] = DEFAULT_RESERVED  # registers never handed out by renaming
+    outputs: frozenset[str] = frozenset()  # registers live after every block (--outputs)
 
 
 @dataclass
@@ -63,6 +70,10 @@ class BlockResult:
     ooo_lower_bound: float
     solver_cycles: int | None  # the solver's claimed in-order cycles for its best order
     solver_bound: int | None
+    instructions_after: list[Instruction] = field(default_factory=list, repr=False)
+    renamed: bool = False  # registers were re-assigned
+    register_map: list[dict[str, str]] = field(default_factory=list)  # per output instruction
+    live_out: list[str] = field(default_factory=list)
     candidates: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -75,19 +86,79 @@ class VerificationFailed(Exception):
     """A schedule failed an independent check: nothing may be written."""
 
 
+DEBUG = bool(__import__("os").environ.get("SCHEDULER_DEBUG"))
 ProgressFn = Callable[[int, str, dict], None]
 
 
+@dataclass
+class Candidate:
+    """A block's instructions in program order, each with the index of its original."""
+
+    instrs: list[Instruction]
+    origin: list[int]
+    renamed: bool = False
+
+
+def _score(c: Candidate, model: Model, noalias) -> tuple[Candidate, BlockTiming, Score]:
+    bt = prepare(c.instrs, model, noalias)
+    return c, bt, score(bt, list(range(bt.n)), model)
+
+
+def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, live_out, hint_issue, horizon,
+                       limit: float, notes: list[str]):
+    """CP-SAT with renaming; every solution that can be coloured becomes a candidate.
+    When no solution can be coloured (registers handed over inside one cycle need an
+    order that does not exist), hold one more register back from the model and retry."""
+    prob = analyse(instrs, live_out, opts.reserve)
+    raw, order = renaming_edges(bt, prob)
+    rbt = replace(bt, raw=raw, order=order)
+    deadline = time.monotonic() + limit
+    out, res, seconds = [], None, 0.0
+    for attempt in range(4):
+        left = deadline - time.monotonic()
+        if left < 0.2:
+            break
+        res = solve(rbt, model, hint_issue, horizon, time_limit=left / (2 if attempt < 3 else 1),
+                    workers=opts.workers, seed=opts.seed,
+                    extra=lambda m, issue: add_register_constraints(m, issue, prob, horizon))
+        seconds += res.seconds
+        failed: set[str] = set()
+        for issue in reversed(res.issues):  # best first
+            try:
+                alloc = colour(prob, issue, horizon, order)
+            except ColouringFailed as e:
+                failed.add(e.cls)
+                continue
+            order_ = emission_order(issue, prob, alloc, order, raw)
+            if order_ is None:
+                continue
+            renamed = rewrite(instrs, prob, alloc)
+            out.append(Candidate([renamed[k] for k in order_], order_, True))
+            if len(out) >= 8:
+                break
+        if out or not failed:
+            break
+        for cls in failed:
+            prob.margin[cls] = prob.margin.get(cls, 0) + 1
+    if res is not None and res.issues and not out:
+        notes.append("renaming: no solution could be given registers; reorder-only schedule used")
+    if res is not None:
+        res.seconds = seconds
+    return out, res
+
+
 def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget: float,
-                   progress: ProgressFn | None = None) -> BlockResult:
+                   progress: ProgressFn | None = None, live_out: frozenset[str] = frozenset()) -> BlockResult:
     start = time.monotonic()
     deadline = start + budget
     rng = random.Random(opts.seed * 7919 + block_index)
+    instrs = list(instrs)
     bt = prepare(instrs, model, opts.noalias)
     ident = list(range(bt.n))
     before_in = inorder(bt, ident, model)
     before_ooo = out_of_order(bt, ident, model)
-    bounds = lower_bounds(bt, model)
+    # with renaming only true dependencies bind: the bound must hold for renamed schedules too
+    bounds = lower_bounds(true_dependencies(bt) if opts.rename else bt, model)
     notes: list[str] = []
 
     def report(stage: str, **kw) -> None:
@@ -100,74 +171,130 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     hint_res, hint_order = (ls_in, ls) if ls_in.cycles < before_in.cycles else (before_in, ident)
     report("list", best=hint_res.cycles, bound=bounds.best)
 
-    # 3. CP-SAT on the in-order model
-    phase1 = max(0.2, (deadline - time.monotonic()) * 0.5)
-    res = solve(bt, model, hint_res.issue, hint_res.cycles, time_limit=phase1, workers=opts.workers,
-                seed=opts.seed,
+    # 3. CP-SAT on the in-order model, reordering only
+    share = 0.25 if opts.rename else 0.5
+    res = solve(bt, model, hint_res.issue, hint_res.cycles, time_limit=max(0.2, budget * share),
+                workers=opts.workers, seed=opts.seed,
                 on_progress=lambda best, bnd, el: report("solve", best=best, bound=max(bnd, bounds.best)))
-    candidates: list[list[int]] = [ident, ls, hint_order]
+    orders: list[list[int]] = [ident, ls, hint_order]
+    solve_time = res.seconds
     if res.order is not None:
-        candidates += res.orders + [res.order]
+        orders += res.orders + [res.order]
         best_in = min(res.makespan, hint_res.cycles)
         status = "OPTIMAL" if res.status == "OPTIMAL" else "FEASIBLE"
+        claimed, proven = res.makespan, res.bound
     else:
-        best_in = hint_res.cycles
-        status = "FALLBACK"
+        best_in, status, claimed, proven = hint_res.cycles, "FALLBACK", None, None
         notes.append("solver found no solution within its time: using the best known order")
-    solver_bound = max(res.bound, bounds.best) if res.bound is not None else bounds.best
-    solve_time = res.seconds
 
-    # 4. more orders with the same in-order cycles, then local search, judged out of order
+    # 3b. more orders with the same in-order cycles
     target = int(best_in * (1 + opts.slack))
     if res.order is not None and bt.n > 1:
-        for s in range(opts.diversity_solves):
+        best_issue = inorder(bt, res.order, model).issue
+        for s_ in range(opts.diversity_solves):
             left = deadline - time.monotonic()
             if left < 0.3:
                 break
-            weights = [rng.choice((0, 1, 1, 2, 5)) for _ in range(bt.n)]
             # short: these only add variety; the first solve already found the optimum
             limit = min(left * 0.1, max(0.3, 2 * res.seconds))
-            extra = solve(bt, model, inorder(bt, res.order, model).issue, target, time_limit=limit,
-                          workers=opts.workers, seed=opts.seed + s + 1, makespan_cap=target, secondary=weights)
+            weights = [rng.choice((0, 1, 1, 2, 5)) for _ in range(bt.n)]
+            extra = solve(bt, model, best_issue, target, time_limit=limit, workers=opts.workers,
+                          seed=opts.seed + s_ + 1, makespan_cap=target, secondary=weights)
             solve_time += extra.seconds
             if extra.order is not None:
-                candidates += extra.orders + [extra.order]
-    picked = pick_best(bt, model, candidates, target)
-    assert picked is not None  # the hint order is always within target
-    order, sc = picked
-    report("search", best=sc.inorder, bound=solver_bound, ooo=sc.ooo)
-    order, sc, used = local_search(bt, model, order, target, rng, opts.search_evaluations,
-                                   deadline=max(deadline, time.monotonic() + 0.5))
+                orders += extra.orders + [extra.order]
+    candidates = [Candidate([instrs[k] for k in o], list(o)) for o in _unique(orders)]
+
+    # 3c. with register renaming: removes false (WAR/WAW) dependencies
+    if opts.rename and bt.n > 1:
+        hint = inorder(bt, res.order if res.order is not None else hint_order, model)
+        left = max(0.3, (deadline - time.monotonic()) * 0.5)
+        renamed, rres = _rename_candidates(instrs, bt, model, opts, live_out, hint.issue, hint.cycles, left, notes)
+        solve_time += rres.seconds if rres else 0.0
+        candidates += renamed
+        if renamed and rres is not None and rres.makespan is not None:
+            claimed, proven = rres.makespan, rres.bound
+            status = "OPTIMAL" if rres.status == "OPTIMAL" else "FEASIBLE"
+
+    # 4. the out-of-order judge among candidates no worse than the input under either model and
+    # within the in-order target, then local search
+    scored = [_score(c, model, opts.noalias) for c in candidates]
+    base_score = score(bt, ident, model)
+    scored = [x for x in scored if x[2].inorder <= base_score.inorder and x[2].ooo <= base_score.ooo] or [
+        (Candidate(instrs, ident), bt, base_score)]
+    if DEBUG:
+        for c, _, sc_ in scored:
+            print("candidate", "renamed" if c.renamed else "reorder", sc_)
+    best_in = min(s.inorder for _, _, s in scored)
+    target = int(best_in * (1 + opts.slack))
+    within = [x for x in scored if x[2].inorder <= target]
+    cand, cbt, sc = min(within, key=lambda x: x[2].key)
+    report("search", best=sc.inorder, bound=max(proven or 0, bounds.best), ooo=sc.ooo)
+    lorder, sc, used = local_search(cbt, model, list(range(cbt.n)), target, rng, opts.search_evaluations,
+                                    deadline=max(deadline, time.monotonic() + 0.5))
+    final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed)
 
     # 5. never worse than the input under either evaluator
-    after_in = inorder(bt, order, model).cycles
-    after_ooo = out_of_order(bt, order, model)
+    fbt = prepare(final.instrs, model, opts.noalias)
+    after_in = inorder(fbt, list(range(fbt.n)), model).cycles
+    after_ooo = out_of_order(fbt, list(range(fbt.n)), model)
     if after_in > before_in.cycles or after_ooo.steady > before_ooo.steady:
         notes.append("no order found that is at least as fast under both evaluators: input order kept")
-        order, after_in, after_ooo, status = ident, before_in.cycles, before_ooo, "FALLBACK"
-    if status == "OPTIMAL" and after_in != res.makespan:
+        final, after_in, after_ooo, status = Candidate(instrs, ident), before_in.cycles, before_ooo, "FALLBACK"
+    if status == "OPTIMAL" and after_in != claimed:
         status = "FEASIBLE"
 
-    # 6. independent checks
-    if not is_valid_order(bt.dag, order):
+    # 6. independent checks: a permutation of the block that computes the same thing
+    if sorted(final.origin) != ident:
+        raise VerificationFailed(f"block {block_index}: the schedule is not a permutation of the block")
+    if not final.renamed and not is_valid_order(bt.dag, final.origin):
         raise VerificationFailed(f"block {block_index}: the schedule breaks a dependency")
-    check = verify(list(instrs), [instrs[k] for k in order], trials=opts.verify_trials,
-                   seed=opts.seed, noalias=opts.noalias)
+    outputs = None if not final.renamed else sorted(live_out | {"sp"})
+    check = verify(instrs, final.instrs, trials=opts.verify_trials, seed=opts.seed,
+                   noalias=opts.noalias, outputs=outputs)
     if not check.equivalent:
         raise VerificationFailed(f"block {block_index}: the schedule is not equivalent "
                                  f"({check.mismatch or check.problems})")
-    report("done", best=after_in, bound=solver_bound, ooo=after_ooo.steady)
+    report("done", best=after_in, bound=max(proven or 0, bounds.best), ooo=after_ooo.steady)
+    lower = max(bounds.best, proven or 0)
     return BlockResult(
-        index=block_index, instructions=bt.n, order=order,
+        index=block_index, instructions=bt.n, order=final.origin,
         cycles_before=before_in.cycles, cycles_after=after_in,
-        lower_bound=max(bounds.best, solver_bound), bound_reason=bounds.binding,
+        lower_bound=min(lower, after_in), bound_reason=bounds.binding if lower == bounds.best else "solver",
         status=status, solve_seconds=round(solve_time, 3), seconds=round(time.monotonic() - start, 3),
         verified=True,
         ooo_cycles_before=before_ooo.steady, ooo_cycles_after=after_ooo.steady,
         ooo_single_before=before_ooo.single, ooo_single_after=after_ooo.single,
         ooo_lower_bound=round(ooo_bound(bt, model), 2),
-        solver_cycles=res.makespan, solver_bound=res.bound if res.order is not None else None,
-        candidates=len(candidates) + used, notes=notes)
+        solver_cycles=claimed, solver_bound=proven,
+        instructions_after=final.instrs, renamed=final.renamed,
+        register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
+        live_out=sorted(live_out), candidates=len(candidates) + used, notes=notes)
+
+
+def _unique(orders):
+    seen, out = set(), []
+    for o in orders:
+        if tuple(o) not in seen:
+            seen.add(tuple(o))
+            out.append(o)
+    return out
+
+
+def live_out_of(program: Program, block: Block, declared: frozenset[str]) -> frozenset[str]:
+    """Registers whose value after `block` matters: read anywhere else in the file (a
+    conservative stand-in for control flow), declared outputs, and x0 when `ret`
+    follows the block (the AAPCS64 result register)."""
+    members = {id(i) for i in block.instructions}
+    out = set(declared)
+    for stmt in program.statements:
+        if isinstance(stmt, Instruction) and id(stmt) not in members and stmt.mnemonic != "ret":
+            out |= stmt.reads
+    end = block.start + len(block.instructions)
+    nxt = next((s for s in program.statements[end:] if isinstance(s, Instruction)), None)
+    if nxt is not None and nxt.mnemonic == "ret":
+        out.add("x0")
+    return frozenset(out - {"nzcv"} if "nzcv" not in declared else out)
 
 
 def optimize_program(program: Program, model: Model, opts: Options,
@@ -175,9 +302,11 @@ def optimize_program(program: Program, model: Model, opts: Options,
     blocks = program.blocks()
     results = []
     start = time.monotonic()
+    declared = opts.outputs | frozenset(program.outputs)
     for b in blocks:
         left = opts.time_limit - (time.monotonic() - start)
         share = max(0.5, left * len(b.instructions) / max(
             1, sum(len(x.instructions) for x in blocks[b.index:])))
-        results.append(optimize_block(b.index, b.instructions, model, opts, share, progress))
+        results.append(optimize_block(b.index, b.instructions, model, opts, share, progress,
+                                      live_out_of(program, b, declared)))
     return results

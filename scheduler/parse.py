@@ -2,10 +2,14 @@
 
 Handles: the C preprocessor for `.S` files (with -I/-D, line markers mapped back
 to the original file), `//` and `/* */` comments, `;`-separated statements,
-labels, directives, `.req`/`.unreq` register aliases, `.equ`/`.set`/`=`
-constants, and `.macro`/`.rept`/`.irp` expansion. Every line is kept verbatim so
-the file can be written back; every instruction is matched against the
-instruction table or rejected with `FILE:LINE: unsupported instruction '...'`.
+labels, directives, `.req`/`.unreq` register aliases, `.equ`/`.set`/`.equiv`/`=`
+constants, conditional assembly (`.if*`/`.elseif`/`.else`/`.endif`) and
+`.macro`/`.rept`/`.irp`/`.irpc` expansion. Every line is kept verbatim so the
+file can be written back; every instruction is matched against the instruction
+table or rejected with `FILE:LINE: unsupported instruction '...'`.
+
+Symbols must be defined before they are used: GNU as resolves forward
+references, which would need a second pass; here they are an error.
 """
 
 from __future__ import annotations
@@ -19,25 +23,31 @@ from pathlib import Path
 from . import isa  # noqa: F401  (populates the instruction table)
 from .errors import AsmError, OperandError, SourceLoc
 from .ir import Directive, Instruction, Label, Program, SourceLine, Statement
-from .isa.operands import eval_expr, parse_operands, parse_register
+from .isa.operands import eval_expr, is_register_name, parse_operands, register_resource
 from .isa.table import TABLE
 
 MAX_EXPANSION_DEPTH = 64
 _LABEL_RE = re.compile(r"^\s*([A-Za-z_.$][\w.$]*|\d+)\s*:(?!:)")
-_IDENT_RE = re.compile(r"^[A-Za-z_.$][\w.$]*$")
+_IDENT_RE = re.compile(r"[A-Za-z_.$][\w.$]*")
 _ANNOTATION_RE = re.compile(r"@(noalias|outputs)\b[:\s]*([\w\s,]*)")
 UNSUPPORTED_DIRECTIVES = {
     ".include": "run the file through the C preprocessor (#include) instead",
-    ".if": "conditional assembly is not supported; use #if in a .S file",
-    ".ifdef": "conditional assembly is not supported; use #ifdef in a .S file",
-    ".ifndef": "conditional assembly is not supported; use #ifndef in a .S file",
-    ".ifc": "conditional assembly is not supported",
-    ".ifnc": "conditional assembly is not supported",
-    ".ifeq": "conditional assembly is not supported",
-    ".ifne": "conditional assembly is not supported",
     ".exitm": "'.exitm' is not supported",
     ".altmacro": "'.altmacro' is not supported",
 }
+# Conditional assembly: tests of an absolute expression, and tests of text
+# (name -> (test, result that selects the block)).
+_IF_EXPR = {
+    ".if": lambda v: v != 0, ".ifne": lambda v: v != 0, ".ifeq": lambda v: v == 0,
+    ".ifgt": lambda v: v > 0, ".ifge": lambda v: v >= 0, ".iflt": lambda v: v < 0, ".ifle": lambda v: v <= 0,
+}
+_IF_TEXT = {
+    ".ifdef": ("defined", True), ".ifndef": ("defined", False), ".ifnotdef": ("defined", False),
+    ".ifb": ("blank", True), ".ifnb": ("blank", False), ".ifc": ("same", True), ".ifnc": ("same", False),
+    ".ifeqs": ("same string", True), ".ifnes": ("same string", False),
+}
+_IF_TESTS = _IF_EXPR.keys() | _IF_TEXT.keys()
+_COND_ENDS = (".else", ".elseif", ".endif")
 
 
 # ------------------------------------------------------------ preprocessing
@@ -93,15 +103,16 @@ def split_comments(lines: list[tuple[str, SourceLoc]]) -> list[tuple[str, str]]:
     for raw, _ in lines:
         code, comment = [], []
         i, n = 0, len(raw)
+        start = 0  # where the open block comment's text begins on this line
         in_str = False
         while i < n:
             if in_block:
                 end = raw.find("*/", i)
                 if end < 0:
-                    comment.append(raw[i:])
+                    comment.append(raw[start:])
                     i = n
                 else:
-                    comment.append(raw[i:end + 2])
+                    comment.append(raw[start:end + 2])
                     i = end + 2
                     in_block = False
                     code.append(" ")
@@ -110,7 +121,8 @@ def split_comments(lines: list[tuple[str, SourceLoc]]) -> list[tuple[str, str]]:
             if ch == '"':
                 in_str = not in_str
             elif not in_str and raw.startswith("/*", i):
-                in_block = True
+                # Look for '*/' only after the '/*', so that '/*/' does not close it.
+                in_block, start, i = True, i, i + 2
                 continue
             elif not in_str and raw.startswith("//", i):
                 comment.append(raw[i:])
@@ -152,13 +164,26 @@ class _Macro:
 
 @dataclass
 class _Collect:
-    """State while gathering the body of .macro/.rept/.irp up to its end directive."""
+    """State while gathering the body of .macro/.rept/.irp/.irpc up to its end directive."""
 
-    kind: str  # "macro", "rept" or "irp"
+    kind: str  # "macro", "rept" or "irp" (.irpc too: its header lists the characters)
+    head: str  # the opening directive, for error messages
     loc: SourceLoc
     header: object
     body: list[str] = field(default_factory=list)
     depth: int = 0
+
+
+@dataclass
+class _Cond:
+    """One open .if block."""
+
+    head: str  # the opening directive, for error messages
+    loc: SourceLoc
+    outer: bool  # the enclosing region is assembled
+    taken: bool  # some branch of this block has been chosen
+    active: bool  # the current branch is assembled
+    in_else: bool = False
 
 
 class Parser:
@@ -166,11 +191,13 @@ class Parser:
         self.filename = filename
         self.aliases: dict[str, str] = {}
         self.symbols: dict[str, int] = {}
+        self.labels: set[str] = set()
         self.macros: dict[str, _Macro] = {}
         self.statements: list[Statement] = []
         self.lines: list[SourceLine] = []
         self.collect: _Collect | None = None
-        self.expansions = 0
+        self.conds: list[_Cond] = []
+        self.macro_count = 0  # value of \@: GNU as numbers macro expansions from 0
         self.noalias: set[str] = set()
         self.outputs: list[str] = []
 
@@ -184,8 +211,10 @@ class Parser:
             self._process_code(code, loc, depth=0)
             line.statements = self.statements[before:]
         if self.collect is not None:
-            end = {"macro": ".endm", "rept": ".endr", "irp": ".endr"}[self.collect.kind]
-            raise AsmError(self.collect.loc, f"'.{self.collect.kind}' without matching '{end}'")
+            end = ".endm" if self.collect.kind == "macro" else ".endr"
+            raise AsmError(self.collect.loc, f"'{self.collect.head}' without matching '{end}'")
+        if self.conds:
+            raise AsmError(self.conds[-1].loc, f"'{self.conds[-1].head}' without matching '.endif'")
         return Program(self.filename, self.lines, self.statements,
                        frozenset(self.noalias), tuple(self.outputs))
 
@@ -193,30 +222,44 @@ class Parser:
         for m in _ANNOTATION_RE.finditer(comment):
             regs = [r for r in re.split(r"[\s,]+", m.group(2).strip()) if r]
             for r in regs:
-                reg = parse_register(self.aliases.get(r.lower(), r))
-                if reg is None or getattr(reg, "resource", None) is None:
+                resource = register_resource(self.aliases.get(r.lower(), r))
+                if resource is None:
                     raise AsmError(loc, f"@{m.group(1)}: '{r}' is not a register")
-                (self.noalias.add if m.group(1) == "noalias" else self.outputs.append)(reg.resource)
+                (self.noalias.add if m.group(1) == "noalias" else self.outputs.append)(resource)
 
     def _process_code(self, code: str, loc: SourceLoc, depth: int) -> None:
         for stmt in split_statements(code):
             self._statement(stmt, loc, depth)
 
+    @property
+    def _active(self) -> bool:
+        """False inside a branch that conditional assembly skips."""
+        return not self.conds or self.conds[-1].active
+
     # -- one statement
     def _statement(self, stmt: str, loc: SourceLoc, depth: int) -> None:
         if self.collect is not None:
+            # A body is gathered verbatim, .if included: it is evaluated when expanded.
             self._collect_line(stmt, loc, depth)
             return
-        while True:
-            m = _LABEL_RE.match(stmt)
-            if not m:
-                break
-            self.statements.append(Label(m.group(1), loc))
+        labels = []
+        while m := _LABEL_RE.match(stmt):
+            labels.append(m.group(1))
             stmt = stmt[m.end():].strip()
-        if not stmt:
+        head = stmt.split(None, 1)[0].lower() if stmt else ""
+        if not self._active:
+            # Skipped text: only conditionals count, to find the matching .else/.endif.
+            if head in _IF_TESTS or head in _COND_ENDS:
+                self._conditional(stmt, head, loc)
             return
+        for name in labels:
+            self.statements.append(Label(name, loc))
+            self.labels.add(name)
+        if stmt:
+            self._unlabelled(stmt, head, loc, depth)
+
+    def _unlabelled(self, stmt: str, head: str, loc: SourceLoc, depth: int) -> None:
         words = stmt.split(None, 2)
-        head = words[0].lower()
         if len(words) >= 2 and words[1].lower() == ".req":
             self._req(words[0], words[2] if len(words) > 2 else "", loc)
             return
@@ -224,18 +267,21 @@ class Parser:
         if assign and not head.startswith("."):
             self._set_symbol(assign.group(1), assign.group(2), loc)
             self.statements.append(Directive(stmt, loc))
-            return
-        if head.startswith("."):
+        elif head in _IF_TESTS or head in _COND_ENDS:
+            self._conditional(stmt, head, loc)
+        elif head.startswith("."):
             self._directive(stmt, head, loc, depth)
-            return
-        if head in self.macros:
+        elif head in self.macros:
             self._expand_macro(self.macros[head], stmt[len(words[0]):].strip(), loc, depth)
-            return
-        self.statements.append(self._instruction(stmt, loc))
+        else:
+            self.statements.append(self._instruction(stmt, loc))
 
     def _instruction(self, stmt: str, loc: SourceLoc) -> Instruction:
         parts = stmt.split(None, 1)
         mnemonic = parts[0].lower()
+        if mnemonic not in TABLE.forms:
+            # Before decoding operands, so the message does not depend on them.
+            raise AsmError(loc, f"unsupported instruction '{stmt}'")
         optext = parts[1] if len(parts) > 1 else ""
         try:
             ops = parse_operands(optext, self.symbols, self.aliases)
@@ -249,31 +295,84 @@ class Parser:
         form, matched = found
         return Instruction(mnemonic, tuple(matched), form, loc, stmt)
 
+    # -- conditional assembly
+    def _conditional(self, stmt: str, head: str, loc: SourceLoc) -> None:
+        """.if*/.elseif/.else/.endif. Kept as directives (when the enclosing region
+        is assembled) so that blocks, and so reordering, never cross them."""
+        arg = stmt[len(head):].strip()
+        if head in _IF_TESTS:
+            outer = self._active
+            chosen = outer and self._condition(head, arg, loc)
+            self.conds.append(_Cond(head, loc, outer, chosen, chosen))
+        else:
+            if not self.conds:
+                raise AsmError(loc, f"'{head}' without matching '.if'")
+            c = self.conds[-1]
+            outer = c.outer
+            if head == ".endif":
+                self.conds.pop()
+            elif c.in_else:
+                raise AsmError(loc, "duplicate '.else'" if head == ".else" else "'.elseif' after '.else'")
+            else:
+                # .else, or an .elseif that is only evaluated if no branch was chosen yet
+                c.in_else = head == ".else"
+                c.active = c.outer and not c.taken and (c.in_else or self._condition(".if", arg, loc))
+                c.taken = c.taken or c.active
+        if outer:
+            self.statements.append(Directive(stmt, loc))
+
+    def _condition(self, head: str, arg: str, loc: SourceLoc) -> bool:
+        if head in _IF_EXPR:
+            return _IF_EXPR[head](self._eval(arg, loc))
+        test, wanted = _IF_TEXT[head]
+        return self._text_test(test, head, arg, loc) == wanted
+
+    def _text_test(self, test: str, head: str, arg: str, loc: SourceLoc) -> bool:
+        if test == "defined":
+            if not _IDENT_RE.fullmatch(arg):
+                raise AsmError(loc, f"'{head}' needs a symbol name, got '{arg}'")
+            # Symbols and labels defined so far (not .req aliases, as in GNU as).
+            return arg in self.symbols or arg in self.labels
+        if test == "blank":
+            return arg == ""
+        if test == "same":
+            a, comma, b = _scrub(arg).partition(",")
+            if not comma:
+                raise AsmError(loc, f"'{head}' needs two comma-separated strings")
+            return a == b
+        m = re.fullmatch(r'"((?:[^"\\]|\\.)*)"\s*,\s*"((?:[^"\\]|\\.)*)"', arg)
+        if not m:
+            raise AsmError(loc, f"'{head}' needs two quoted strings")
+        return m.group(1) == m.group(2)
+
     # -- directives
     def _directive(self, stmt: str, head: str, loc: SourceLoc, depth: int) -> None:
         rest = stmt[len(head):].strip()
         if head in UNSUPPORTED_DIRECTIVES:
             raise AsmError(loc, f"unsupported directive '{head}': {UNSUPPORTED_DIRECTIVES[head]}")
+        if head.startswith(".if"):
+            # An unknown conditional must not pass through: both branches would be assembled.
+            raise AsmError(loc, f"unsupported directive '{head}': unknown conditional directive")
         if head in (".equ", ".set", ".equiv"):
             name, _, expr = rest.partition(",")
-            self._set_symbol(name.strip(), expr, loc)
+            name = name.strip()
+            if head == ".equiv" and (name in self.symbols or name in self.labels):
+                raise AsmError(loc, f"'.equiv': symbol '{name}' is already defined")
+            self._set_symbol(name, expr, loc)
         elif head == ".unreq":
             self.aliases.pop(rest.lower(), None)
         elif head == ".req":
             raise AsmError(loc, "'.req' needs the form 'name .req register'")
         elif head == ".macro":
-            self.collect = _Collect("macro", loc, self._macro_header(rest, loc))
-            self.statements.append(Directive(stmt, loc))
-            return
+            macro = self._macro_header(rest, loc)
+            if macro.name in self.macros:
+                raise AsmError(loc, f"macro '{macro.name}' is already defined")
+            self.collect = _Collect("macro", head, loc, macro)
         elif head == ".rept":
-            self.collect = _Collect("rept", loc, self._eval(rest, loc))
+            self.collect = _Collect("rept", head, loc, self._eval(rest, loc))
             return
-        elif head == ".irp":
-            name, _, values = rest.partition(",")
-            if not name.strip():
-                raise AsmError(loc, "'.irp' needs a symbol name")
-            vals = [v.strip() for v in re.split(r"[,\s]+", values.strip()) if v.strip()]
-            self.collect = _Collect("irp", loc, (name.strip(), vals))
+        elif head in (".irp", ".irpc"):
+            self.collect = _Collect("irp", head, loc, _irp_header(head, rest, loc))
             return
         elif head in (".endm", ".endr"):
             raise AsmError(loc, f"'{head}' without an opening directive")
@@ -283,13 +382,16 @@ class Parser:
 
     def _req(self, name: str, reg: str, loc: SourceLoc) -> None:
         target = self.aliases.get(reg.strip().lower(), reg.strip().lower())
-        if parse_register(target) is None:
+        if not is_register_name(target):
             raise AsmError(loc, f"'.req': '{reg.strip()}' is not a register")
-        self.aliases[name.lower()] = target
+        key = name.lower()
+        # GNU as ignores (with a warning) a redefinition of an alias or of a register name.
+        if key not in self.aliases and not is_register_name(key):
+            self.aliases[key] = target
         self.statements.append(Directive(f"{name} .req {reg.strip()}", loc))
 
     def _set_symbol(self, name: str, expr: str, loc: SourceLoc) -> None:
-        if not _IDENT_RE.match(name):
+        if not _IDENT_RE.fullmatch(name):
             raise AsmError(loc, f"bad symbol name '{name}'")
         self.symbols[name] = self._eval(expr, loc)
 
@@ -301,15 +403,27 @@ class Parser:
 
     # -- macros and repetition
     def _macro_header(self, rest: str, loc: SourceLoc) -> _Macro:
-        parts = [p for p in re.split(r"[\s,]+", rest.strip()) if p]
-        if not parts:
+        """`.macro name[,] p[:req|:vararg][=default][,] ...` (separators: commas or spaces)."""
+        rest = _scrub(rest)
+        m = _IDENT_RE.match(rest)
+        if not m:
             raise AsmError(loc, "'.macro' needs a name")
-        params = []
-        for p in parts[1:]:
-            name, _, default = p.partition("=")
-            name, _, qual = name.partition(":")
-            params.append((name, default if _ else None, qual))
-        return _Macro(parts[0].lower(), params, [], loc)
+        name, i = m.group(), _skip_comma(rest, m.end())
+        params: list[tuple[str, str | None, str]] = []
+        while i < len(rest):
+            p = _PARAM_RE.match(rest, i)
+            if not p or p.group(2) not in (None, "req", "vararg"):
+                raise AsmError(loc, f"macro '{name}': bad parameter '{rest[i:].split()[0]}'")
+            if any(p.group(1) == q[0] for q in params):
+                raise AsmError(loc, f"macro '{name}': parameter '{p.group(1)}' given twice")
+            default, i = None, _skip_white(rest, p.end())
+            if rest.startswith("=", i):
+                default, i = _macro_arg(rest, i + 1)
+            params.append((p.group(1), default, p.group(2) or ""))
+            if p.group(2) == "vararg":
+                break  # takes the rest of the line
+            i = _skip_comma(rest, i)
+        return _Macro(name.lower(), params, [], loc)
 
     def _collect_line(self, stmt: str, loc: SourceLoc, depth: int) -> None:
         c = self.collect
@@ -337,48 +451,149 @@ class Parser:
             self.macros[macro.name] = macro
         elif c.kind == "rept":
             for _ in range(int(c.header)):
-                self._run_body(c.body, {}, c.loc, depth + 1)
+                self._run_body(c.body, None, c.loc, depth + 1)
         else:
             name, values = c.header
             for v in values:
-                self._run_body(c.body, {name: v}, c.loc, depth + 1)
+                # .irp/.irpc substitute \@ with the current macro count, not incrementing it.
+                self._run_body(c.body, {name: v, "@": str(self.macro_count)}, c.loc, depth + 1)
 
     def _expand_macro(self, macro: _Macro, argtext: str, loc: SourceLoc, depth: int) -> None:
-        args = [a.strip() for a in (argtext.split(",") if "," in argtext else argtext.split())]
-        args = [a for a in args if a] if argtext.strip() else []
-        values: dict[str, str] = {}
-        for i, (name, default, qual) in enumerate(macro.params):
-            if qual == "vararg":
-                values[name] = ", ".join(args[i:])
-                break
-            if i < len(args):
-                values[name] = args[i]
-            elif default is not None:
-                values[name] = default
-            elif qual == "req":
-                raise AsmError(loc, f"macro '{macro.name}': missing required argument '{name}'")
-            else:
-                values[name] = ""
-        if len(args) > len(macro.params) and not any(q == "vararg" for *_, q in macro.params):
-            raise AsmError(loc, f"macro '{macro.name}' takes {len(macro.params)} arguments, got {len(args)}")
+        values = self._bind_args(macro, argtext, loc)
+        values["@"] = str(self.macro_count)
+        self.macro_count += 1
         self._run_body(macro.body, values, loc, depth + 1)
 
-    def _run_body(self, body: list[str], values: dict[str, str], loc: SourceLoc, depth: int) -> None:
+    def _bind_args(self, macro: _Macro, argtext: str, loc: SourceLoc) -> dict[str, str]:
+        """Match invocation arguments to parameters as GNU as does: positional
+        ones, then `name=value` ones; an empty or missing argument takes the default."""
+        names = [p[0] for p in macro.params]
+        argtext = _scrub(argtext)
+        args = _split_args(argtext)
+        given: dict[str, str] = {}
+        keywords = False
+        for pos, (keyword, value, start) in enumerate(args):
+            if keyword is not None:
+                if keyword not in names:
+                    raise AsmError(loc, f"macro '{macro.name}' has no parameter '{keyword}'")
+                given[keyword], keywords = value, True
+            elif keywords:
+                raise AsmError(loc, f"macro '{macro.name}': positional argument after keyword arguments")
+            elif pos >= len(names):
+                raise AsmError(loc, f"macro '{macro.name}' takes {len(names)} arguments, got {len(args)}")
+            elif macro.params[pos][2] == "vararg":
+                given[names[pos]] = argtext[start:]
+                break
+            else:
+                given[names[pos]] = value
+        values = {}
+        for name, default, qual in macro.params:
+            values[name] = given.get(name) or default or ""
+            if qual == "req" and not values[name]:
+                raise AsmError(loc, f"macro '{macro.name}': missing required argument '{name}'")
+        return values
+
+    def _run_body(self, body: list[str], values: dict[str, str] | None, loc: SourceLoc, depth: int) -> None:
+        """Process body lines; `values` (None for .rept, which substitutes nothing) maps
+        `\\name` to its text, and "@" to the value of `\\@`."""
         if depth > MAX_EXPANSION_DEPTH:
             raise AsmError(loc, "macro expansion nested too deeply")
-        self.expansions += 1
-        counter = str(self.expansions)
         for line in body:
-            text = re.sub(r"\\(\w+|@|\(\))", lambda m: _subst(m.group(1), values, counter), line)
-            self._process_code(text, loc, depth)
+            if values is not None:
+                line = re.sub(r"\\(\w+|@|\(\))", lambda m: _subst(m.group(1), values), line)
+            self._process_code(line, loc, depth)
 
 
-def _subst(name: str, values: dict[str, str], counter: str) -> str:
+def _subst(name: str, values: dict[str, str]) -> str:
     if name == "()":
         return ""
-    if name == "@":
-        return counter
     return values.get(name, "\\" + name)
+
+
+# ------------------------------------------------- macro and .irp argument text
+
+_PARAM_RE = re.compile(r"([A-Za-z_.$][\w.$]*)(?:\s*:\s*(\w+))?")
+_KEYWORD_RE = re.compile(r"([A-Za-z_.$][\w.$]*)\s*=")
+_QUOTED_RE = re.compile(r'"((?:[^"\\]|\\.)*)"?')
+_SCRUB_RE = re.compile(r'("(?:[^"\\]|\\.)*"?)|[ \t]+')
+
+
+def _scrub(text: str) -> str:
+    """Drop blanks except between two name characters (or quotes), as GNU as's
+    input scrubber does before it splits arguments: `m 1 + 2, x3` has two."""
+    text = text.strip()
+
+    def blank(m: re.Match) -> str:
+        if m.group(1) is not None:
+            return m.group(1)  # strings are kept as written
+        around = text[m.start() - 1:m.start()] + text[m.end():m.end() + 1]
+        return " " if len(around) == 2 and all(c.isalnum() or c in '_.$"' for c in around) else ""
+    return _SCRUB_RE.sub(blank, text)
+
+
+def _skip_white(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t":
+        i += 1
+    return i
+
+
+def _skip_comma(text: str, i: int) -> int:
+    """Skip the separator between arguments: blanks with at most one comma."""
+    i = _skip_white(text, i)
+    return _skip_white(text, i + 1) if text.startswith(",", i) else i
+
+
+def _macro_arg(text: str, i: int) -> tuple[str, int]:
+    """One argument from i: a "quoted string" (quotes removed), or text up to a
+    comma, or a blank outside brackets and quotes. Returns (text, end index)."""
+    i = _skip_white(text, i)
+    if text.startswith('"', i):
+        m = _QUOTED_RE.match(text, i)
+        return m.group(1), m.end()
+    start, depth = i, 0
+    while i < len(text) and text[i] != "," and (depth or text[i] not in " \t"):
+        if text[i] in "\"'":
+            close = text.find(text[i], i + 1)
+            i = close if close >= 0 else len(text) - 1
+        elif text[i] in "([":
+            depth += 1
+        elif text[i] in ")]" and depth:
+            depth -= 1
+        i += 1
+    return text[start:i], i
+
+
+def _split_args(text: str, keywords: bool = True) -> list[tuple[str | None, str, int]]:
+    """Arguments of a macro call or .irp: (keyword or None, value, start index).
+    Commas or blanks separate them; `a, , b` has an empty second argument."""
+    out: list[tuple[str | None, str, int]] = []
+    i = _skip_white(text, 0)
+    while i < len(text):
+        kw = _KEYWORD_RE.match(text, i) if keywords else None
+        value, end = _macro_arg(text, kw.end() if kw else i)
+        out.append((kw.group(1) if kw else None, value, i))
+        i = _skip_comma(text, end)
+    return out
+
+
+def _irp_header(head: str, rest: str, loc: SourceLoc) -> tuple[str, list[str]]:
+    """`.irp sym, values` / `.irpc sym, chars`: the symbol and the values to run the
+    body with; with no values the body runs once with an empty one (GNU as)."""
+    rest = _scrub(rest)
+    m = _IDENT_RE.match(rest)
+    if not m:
+        raise AsmError(loc, f"'{head}' needs a symbol name")
+    text = rest[_skip_comma(rest, m.end()):]
+    if head == ".irp":
+        values = [value for _, value, _ in _split_args(text, keywords=False)]
+    else:
+        values, quoted = [], False
+        for ch in text:  # one value per character; blanks count only inside quotes
+            if ch == '"':
+                quoted = not quoted
+            elif quoted or not ch.isspace():
+                values.append(ch)
+    return m.group(), values or [""]
 
 
 # ------------------------------------------------------------------ entry points

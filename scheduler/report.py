@@ -51,8 +51,16 @@ def report_json(input_path: str, output_path: str | None, model: Model, opts: Op
         "ooo_cycles_after": round(total("ooo_cycles_after"), 2),
         "solve_seconds": round(total("solve_seconds"), 3),
         "seconds": round(total("seconds"), 3),
-        "blocks": [asdict(b) | {"gap": round(b.gap, 4)} for b in blocks],
+        "blocks": [_block_doc(b) for b in blocks],
     }
+
+
+def _block_doc(b: BlockResult) -> dict:
+    doc = asdict(b)
+    doc.pop("instructions_after")
+    doc["gap"] = round(b.gap, 4)
+    doc["offset_fixups"] = []  # address-offset fixup is not implemented yet
+    return doc
 
 
 def header_lines(model: Model, doc: dict) -> list[str]:

@@ -38,7 +38,12 @@ class SolveResult:
     bound: int  # the solver's proven lower bound
     order: list[int] | None
     seconds: float
-    orders: list[list[int]] = field(default_factory=list)  # every solution seen, best last
+    issues: list[list[int]] = field(default_factory=list)  # issue cycles of every solution seen, best last
+    issue: list[int] | None = None  # issue cycles of the best solution
+
+    @property
+    def orders(self) -> list[list[int]]:
+        return [order_from_issue(i) for i in self.issues]
 
 
 def order_from_issue(issue: list[int]) -> list[int]:
@@ -54,17 +59,17 @@ class _Collector(cp_model.CpSolverSolutionCallback):
         self.makespan = makespan
         self.on_progress = on_progress
         self.start = start
-        self.orders: list[list[int]] = []
+        self.issues: list[list[int]] = []
 
     def on_solution_callback(self) -> None:
-        issue = [self.value(v) for v in self.issue_vars]
-        self.orders.append(order_from_issue(issue))
+        self.issues.append([self.value(v) for v in self.issue_vars])
         if self.on_progress:
             self.on_progress(int(self.objective_value), int(self.best_objective_bound),
                              time.monotonic() - self.start)
 
 
-def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int | None = None):
+def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int | None = None,
+                extra: Callable | None = None):
     """Returns (CpModel, issue vars, makespan var, per-instruction latencies)."""
     m = cp_model.CpModel()
     head, tail = heads(bt), tails(bt)
@@ -104,6 +109,8 @@ def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int |
         m.add(makespan >= issue[k] + lat[k])
     if makespan_cap is not None:
         m.add(makespan <= makespan_cap)
+    if extra is not None:
+        extra(m, issue)  # e.g. register-renaming constraints
     return m, issue, makespan, lat
 
 
@@ -118,13 +125,14 @@ def solve(
     on_progress: Callable[[int, int, float], None] | None = None,
     makespan_cap: int | None = None,
     secondary: list[int] | None = None,
+    extra: Callable | None = None,
 ) -> SolveResult:
     """Minimise the completion cycle (or, with `makespan_cap` and `secondary` weights,
     minimise sum(w_k * issue_k) among schedules within the cap)."""
     start = time.monotonic()
     if bt.n == 0:
         return SolveResult("OPTIMAL", 0, 0, [], 0.0)
-    m, issue, makespan, _ = build_model(bt, model, horizon, makespan_cap)
+    m, issue, makespan, _ = build_model(bt, model, horizon, makespan_cap, extra)
     if secondary is not None:
         m.minimize(sum(w * x for w, x in zip(secondary, issue, strict=True)))
     else:
@@ -141,8 +149,8 @@ def solve(
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SolveResult("UNKNOWN", None, int(solver.best_objective_bound) if secondary is None else 0,
-                           None, seconds, collector.orders)
+                           None, seconds, collector.issues)
     values = [solver.value(v) for v in issue]
     return SolveResult(name, solver.value(makespan),
                        int(solver.best_objective_bound) if secondary is None else solver.value(makespan),
-                       order_from_issue(values), seconds, collector.orders)
+                       order_from_issue(values), seconds, collector.issues, values)

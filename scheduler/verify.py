@@ -160,9 +160,11 @@ def verify(
     outputs: Sequence[str] | None = None,
     noalias: Iterable[str] = (),
 ) -> VerifyResult:
-    """Check `candidate` against `original` on `trials` random initial states."""
+    """Check `candidate` against `original` on `trials` random initial states.
+    `outputs=None` compares every register and the flags; a list compares those
+    (plus memory and the callee-saved registers, always)."""
     noalias = frozenset(noalias)
-    registers = list(outputs) if outputs else list(ALL_REGISTERS)
+    registers = list(outputs) if outputs is not None else list(ALL_REGISTERS)
     for r in (*CALLEE_SAVED, *CALLEE_SAVED_SIMD):
         if r not in registers:
             registers.append(r)

@@ -7,7 +7,6 @@ live here and the per-instruction rules live in the table.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 
@@ -250,52 +249,134 @@ def parse_register(text: str) -> GPR | VReg | VElem | None:
     return None
 
 
-_NUM_RE = re.compile(r"\b(0[xX][0-9a-fA-F]+|0[bB][01]+|\d+)\b")
+_BARE_VEC_RE = re.compile(r"^v([0-9]|[12][0-9]|3[01])$")
+
+
+def is_register_name(text: str) -> bool:
+    """A register name, including a bare `vN`: GNU as takes it as a `.req` target
+    (`vv .req v3` then `vv.2d`), although it is no operand by itself."""
+    t = text.strip().lower()
+    return parse_register(t) is not None or bool(_BARE_VEC_RE.match(t))
+
+
+def register_resource(text: str) -> str | None:
+    """The architectural register a register name (or bare `vN`) denotes; None for zr or a non-register."""
+    t = text.strip().lower()
+    if _BARE_VEC_RE.match(t):
+        return t
+    reg = parse_register(t)
+    return None if reg is None else reg.resource
+
+
+# One token of a GNU-as expression: a number-like word (validated separately, so
+# Python-only spellings such as 1_0 or 0o17 are refused), a symbol, or an operator.
+_TOKEN_RE = re.compile(r"\s*(\d\w*|[A-Za-z_.$][\w.$]*|<<|>>|<=|>=|==|!=|<>|&&|\|\||[-+*/%&|^~!<>()])")
+_SYMBOL_RE = re.compile(r"[A-Za-z_.$][\w.$]*")
+# GNU as literal forms; a leading 0 means octal.
+_NUMBER_FORMS = ((r"0[xX][0-9a-fA-F]+", 16), (r"0[bB][01]+", 2), (r"0[0-7]*", 8), (r"[1-9][0-9]*", 10))
+
+
+def _c_div(a: int, b: int) -> int:
+    # GNU as divides like C: truncate toward zero.
+    return abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
+
+
+def _shift(a: int, b: int, left: bool) -> int:
+    if b < 0:
+        raise OperandError(f"negative shift amount {b}")
+    return a << b if left else a >> b
+
+
+# Binary operators with GNU as ranks (binutils expr.c), which differ from C:
+# `<<`/`>>` bind like `*`, and `| & ^` bind tighter than `+ -`. A comparison
+# gives -1 when true; `&&`/`||` give 1.
+_BINARY = {
+    "*": (9, lambda a, b: a * b), "/": (9, _c_div), "%": (9, lambda a, b: a - b * _c_div(a, b)),
+    "<<": (9, lambda a, b: _shift(a, b, True)), ">>": (9, lambda a, b: _shift(a, b, False)),
+    "|": (7, lambda a, b: a | b), "!": (7, lambda a, b: a | ~b),
+    "^": (7, lambda a, b: a ^ b), "&": (7, lambda a, b: a & b),
+    "+": (5, lambda a, b: a + b), "-": (5, lambda a, b: a - b),
+    "==": (4, lambda a, b: -(a == b)), "!=": (4, lambda a, b: -(a != b)), "<>": (4, lambda a, b: -(a != b)),
+    "<": (4, lambda a, b: -(a < b)), "<=": (4, lambda a, b: -(a <= b)),
+    ">": (4, lambda a, b: -(a > b)), ">=": (4, lambda a, b: -(a >= b)),
+    "&&": (3, lambda a, b: int(bool(a and b))), "||": (2, lambda a, b: int(bool(a or b))),
+}
+_UNARY = {"-": lambda v: -v, "+": lambda v: v, "~": lambda v: ~v, "!": lambda v: int(v == 0)}
+
+
+class _Expr:
+    """Precedence-climbing evaluator over the tokens of one expression."""
+
+    def __init__(self, src: str, text: str, symbols: dict[str, int]):
+        self.text, self.symbols = text.strip(), symbols
+        self.tokens: list[str] = []
+        pos = 0
+        while src[pos:].strip():
+            m = _TOKEN_RE.match(src, pos)
+            if not m:
+                raise self.error()
+            self.tokens.append(m.group(1))
+            pos = m.end()
+        self.pos = 0
+
+    def error(self) -> OperandError:
+        return OperandError(f"cannot parse expression '{self.text}'")
+
+    def take(self) -> str:
+        tok = self.tokens[self.pos] if self.pos < len(self.tokens) else ""
+        self.pos += 1
+        return tok
+
+    def evaluate(self) -> int:
+        value = self.binary(0)
+        if self.pos != len(self.tokens):
+            raise self.error()
+        return value
+
+    def binary(self, min_rank: int) -> int:
+        left = self.unary()
+        while self.pos < len(self.tokens):
+            op = self.tokens[self.pos]
+            if op not in _BINARY or _BINARY[op][0] < min_rank:
+                break
+            self.pos += 1
+            rank, fn = _BINARY[op]
+            right = self.binary(rank + 1)  # rank + 1: operators are left-associative
+            if op in ("/", "%") and right == 0:
+                raise OperandError(f"division by zero in '{self.text}'")
+            left = fn(left, right)
+        return left
+
+    def unary(self) -> int:
+        tok = self.take()
+        if tok in _UNARY:
+            return _UNARY[tok](self.unary())
+        if tok == "(":
+            value = self.binary(0)
+            if self.take() != ")":
+                raise self.error()
+            return value
+        if tok[:1].isdigit():
+            for pattern, base in _NUMBER_FORMS:
+                if re.fullmatch(pattern, tok):
+                    return int(tok, base)
+            raise OperandError(f"bad number '{tok}' in expression '{self.text}'")
+        if tok in self.symbols:
+            return self.symbols[tok]
+        if _SYMBOL_RE.fullmatch(tok):
+            raise OperandError(f"unknown symbol '{tok}' in expression '{self.text}' "
+                               "(symbols must be defined before they are used)")
+        raise self.error()
 
 
 def eval_expr(text: str, symbols: dict[str, int] | None = None) -> int:
-    """Evaluate a GNU-as constant expression (ints, + - * / % << >> & | ^ ~, parentheses)."""
+    """Evaluate a GNU-as constant expression with GNU as operators, precedence and literals."""
     src = text.strip()
     if src.startswith("#"):
         src = src[1:].strip()
     if not src:
         raise OperandError("empty immediate")
-    try:
-        tree = ast.parse(src, mode="eval")
-    except SyntaxError:
-        raise OperandError(f"cannot parse expression '{text.strip()}'") from None
-    return _eval_node(tree.body, symbols or {}, text)
-
-
-def _eval_node(node: ast.AST, symbols: dict[str, int], text: str) -> int:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.Name):
-        if node.id in symbols:
-            return symbols[node.id]
-        raise OperandError(f"unknown symbol '{node.id}' in expression '{text.strip()}'")
-    if isinstance(node, ast.UnaryOp):
-        v = _eval_node(node.operand, symbols, text)
-        ops = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a, ast.Invert: lambda a: ~a}
-        if type(node.op) in ops:
-            return ops[type(node.op)](v)
-    if isinstance(node, ast.BinOp):
-        a = _eval_node(node.left, symbols, text)
-        b = _eval_node(node.right, symbols, text)
-        if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) and b == 0:
-            raise OperandError(f"division by zero in '{text.strip()}'")
-        ops = {
-            ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
-            # GNU as divides like C: truncate toward zero.
-            ast.Div: lambda: abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1),
-            ast.FloorDiv: lambda: abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1),
-            ast.Mod: lambda: a - b * (abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)),
-            ast.LShift: lambda: a << b, ast.RShift: lambda: a >> b,
-            ast.BitAnd: lambda: a & b, ast.BitOr: lambda: a | b, ast.BitXor: lambda: a ^ b,
-        }
-        if type(node.op) in ops:
-            return ops[type(node.op)]()
-    raise OperandError(f"unsupported constant expression '{text.strip()}'")
+    return _Expr(src, text, symbols or {}).evaluate()
 
 
 def split_operands(text: str) -> list[str]:
@@ -363,9 +444,7 @@ def parse_operand(
     if _looks_like_imm(t):
         return Imm(eval_expr(t, symbols), t.lstrip("#").strip())
     if re.match(r"^[A-Za-z_.$][\w.$]*$", t):
-        if low in symbols:
-            return Imm(symbols[low], t)
-        if t in symbols:
+        if t in symbols:  # symbols are case-sensitive, unlike register names
             return Imm(symbols[t], t)
         return Sym(t)
     raise OperandError(f"cannot parse operand '{t}'")
@@ -383,7 +462,7 @@ def _parse_mem(inner: str, symbols: dict[str, int], aliases: dict[str, str]) -> 
         if len(parts) > 2:
             raise OperandError(f"unexpected '{parts[2]}' in address")
         return Mem(base, second.value, offset_text=second.text)
-    if isinstance(second, GPR) and not second.sp and second.num != 31:
+    if isinstance(second, GPR) and not second.sp:  # xzr/wzr is a valid (zero) index
         mod = None
         if len(parts) == 3:
             mod = parse_operand(parts[2], symbols, aliases)
