@@ -427,7 +427,10 @@ def cmd_models(args) -> int:
     from .model import DEFAULT_MODEL, available_models, load_model
 
     if args.action == "list":
-        models = available_models()
+        broken: dict[str, str] = {}
+        models = available_models(broken)
+        for err in broken.values():
+            print(f"warning: skipped a model file: {err.splitlines()[0]}", file=sys.stderr)
         if args.json:
             print(json.dumps({n: {"file": str(p), "variant": v} for n, (p, v) in models.items()}, indent=2))
         else:
@@ -474,6 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `scheduler models show | head`
+        sys.stderr.close()
+        return EXIT_OK
     except Exception as e:  # noqa: BLE001 - never show users a traceback
         print(f"scheduler: internal error: {type(e).__name__}: {e} (please report this)", file=sys.stderr)
         return EXIT_INTERNAL

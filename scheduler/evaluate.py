@@ -213,8 +213,16 @@ class OoOResult:
 REMATCH_OOO = False  # see out_of_order(): pipes are chosen at issue, oldest first, for good
 
 
+def measure_window(n: int) -> int:
+    """Iterations averaged for the steady state: many for small blocks, and a multiple
+    of 12 where possible so periodic retire patterns (period 2, 3, 4, 6) average out."""
+    w = max(4, min(60, 1200 // max(n, 1)))
+    return w - w % 12 if w >= 12 else w
+
+
 def default_iterations(n: int) -> int:
-    return max(8, min(20, 1500 // max(n, 1)))
+    w = measure_window(n)
+    return w + max(2, w // 2)
 
 
 def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations: int | None = None) -> OoOResult:
@@ -274,7 +282,8 @@ def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations
         # drop bookkeeping of iterations that can no longer be referenced
         for k in range(n):
             ready_at.pop((it - 2, k), None)
-    half = iters // 2
-    steady = (last_retire[-1] - last_retire[half - 1]) / (iters - half)
+    window = min(measure_window(bt.n), iters - 1)  # skip the start-up; average over the rest
+    warm = iters - window
+    steady = (last_retire[-1] - last_retire[warm - 1]) / window
     return OoOResult(steady, last_retire[0] + 1, iters)
 

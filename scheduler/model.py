@@ -134,12 +134,18 @@ def model_dirs() -> list[Path]:
     return [Path(p) for p in extra.split(os.pathsep) if p] + [MODELS_DIR]
 
 
-def available_models() -> dict[str, tuple[Path, str | None]]:
-    """Model name -> (file, variant or None), for every model file found."""
+def available_models(broken: dict[str, str] | None = None) -> dict[str, tuple[Path, str | None]]:
+    """Model name -> (file, variant or None), for every model file found. Files that do
+    not validate are left out (their errors go into `broken`, keyed by file stem)."""
     out: dict[str, tuple[Path, str | None]] = {}
     for d in model_dirs():
         for path in sorted(d.glob("*.toml")):
-            spec = _read_spec(path)
+            try:
+                spec = _read_spec(path)
+            except ModelError as e:
+                if broken is not None:
+                    broken[path.stem] = str(e)
+                continue
             out.setdefault(spec.name, (path, None))
             for v in spec.variants:
                 out.setdefault(f"{spec.name}-{v}", (path, v))
@@ -153,25 +159,46 @@ def load_model(name_or_path: str = DEFAULT_MODEL) -> Model:
     """Load a model by registry name (`neoverse-n1`, `neoverse-n1-llvm`) or file path."""
     path = Path(name_or_path)
     variant = None
-    if path.suffix == ".toml" and path.exists():
+    if path.suffix == ".toml":
         spec = _read_spec(path)
         name = spec.name
     else:
-        models = available_models()
+        broken: dict[str, str] = {}
+        models = available_models(broken)
         if name_or_path not in models:
+            for stem, err in broken.items():
+                if name_or_path.startswith(stem):
+                    raise ModelError(err)
             raise ModelError(f"unknown model '{name_or_path}'; available: {', '.join(sorted(models))}")
         path, variant = models[name_or_path]
         spec = _read_spec(path)
         name = name_or_path
+    base = Model(spec.name, path, spec)
+    base.validate_references()
+    variants = {v: _apply_variant(path, spec, v) for v in spec.variants}  # every variant is checked
     if variant is not None:
-        v = spec.variants[variant]
-        spec = spec.model_copy(update={
-            "classes": {**spec.classes, **v.classes},
-            "core": spec.core.model_copy(update=v.core),
-        })
-    model = Model(name, path, spec)
-    model.validate_references()
-    return model
+        return Model(name, path, variants[variant])
+    return Model(name, path, spec) if name == spec.name else base
+
+
+def _apply_variant(path: Path, spec: ModelSpec, variant: str) -> ModelSpec:
+    v = spec.variants[variant]
+    where = f"{path}: variants.{variant}"
+    for c in v.classes:
+        if c not in spec.classes:
+            raise ModelError(f"{where}.classes.{c}: overrides a class the model does not define")
+    for k in v.core:
+        if k not in CoreSpec.model_fields:
+            raise ModelError(f"{where}.core.{k}: unknown key")
+    merged = spec.model_copy(update={
+        "classes": {**spec.classes, **v.classes},
+        "core": spec.core.model_copy(update=v.core),
+    })
+    try:
+        Model(f"{spec.name}-{variant}", path, merged).validate_references()
+    except ModelError as e:
+        raise ModelError(str(e).replace(f"{path}: classes.", f"{where}.classes.")) from None
+    return merged
 
 
 # ---------------------------------------------------------------------- timing
@@ -298,9 +325,9 @@ class Model:
             lat = tp.writeback_latency
         if self.spec.forwarding:
             tc = self.timing(consumer)
-            is_acc = any(
-                getattr(o, "resource", None) == resource and p.role == "rw"
-                for o, p in zip(consumer.operands, consumer.form.operands, strict=False))
+            roles = {p.role for o, p in zip(consumer.operands, consumer.form.operands, strict=False)
+                     if getattr(o, "resource", None) == resource}
+            is_acc = roles == {"rw"}  # read only as the accumulator, not also as a source
             for f in self.spec.forwarding:
                 if f.producer == tp.cls and f.consumer == tc.cls and (f.operand == "any" or is_acc):
                     lat = min(lat, f.latency)

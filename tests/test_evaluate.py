@@ -255,10 +255,6 @@ def test_ooo_chain_without_carried_dependency_overlaps():
     assert abs(r.steady * 200 - 200) <= 2
 
 
-@pytest.mark.xfail(strict=True, reason="out_of_order() measures `steady` over the last half of only "
-                   "default_iterations(3) = 20 iterations; for a 3-instruction block the retire-time jitter "
-                   "gives 0.9 cycles/iteration, below ooo_bound() = 1 (3 I micro-ops on 3 I pipes), which "
-                   "bounds.py documents as a lower bound on the steady state")
 def test_ooo_steady_never_below_its_bound_for_small_blocks():
     bt = bt_of(CHAIN3)
     assert ooo_bound(bt, N1) == 1

@@ -1675,13 +1675,9 @@ def test_expansion_matches_gnu_as_bytes():
 # Each contradicts GNU as 2.40 (aarch64-linux-gnu-as). Both are operand checks in
 # the instruction table (scheduler/isa/forms_*.py), not parser bugs.
 
-@pytest.mark.xfail(strict=True, reason="'movi v1.2d, #-1' (all ones) is accepted by GNU as and llvm-mc; "
-                   "check_movi refuses negative values")
 def test_bug_movi_2d_minus_one():
     assert one("movi v1.2d, #-1").mnemonic == "movi"
 
 
-@pytest.mark.xfail(strict=True, reason="a 32-bit logical immediate written as its 64-bit sign "
-                   "extension is accepted by GNU as and llvm-mc (and w0, w1, #0xfffffffe)")
 def test_bug_w_bitmask_written_sign_extended():
     assert one("and w0, w1, #0xfffffffffffffffe").mnemonic == "and"

@@ -95,6 +95,8 @@ def check_ext_mod(i: int, bits: int):
 def check_bitmask(i: int, bits: int):
     def check(o):
         v = imm_at(o, i)
+        if bits == 32 and v >> 32 == 0xFFFFFFFF:
+            v &= B.mask(32)  # a W immediate written as its 64-bit sign extension, as assemblers accept
         return None if B.is_bitmask_imm(v, bits) and v >= -(1 << (bits - 1)) else (
             f"immediate {v:#x} is not encodable as a logical immediate")
     return check

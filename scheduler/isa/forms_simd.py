@@ -209,8 +209,10 @@ def _sem_movi(c, o):
 def check_movi(o):
     dst, v = o[0], imm(o, 1)
     if isinstance(dst, VReg) and dst.arr in ("2d",) or (isinstance(dst, VReg) and dst.view == "d"):
-        v &= B.mask(64)
-        ok = all(((v >> (8 * i)) & 0xFF) in (0, 0xFF) for i in range(8)) and imm(o, 1) >= 0
+        if not -(1 << 63) <= v <= B.mask(64):
+            return f"movi 64-bit immediate {v:#x} out of range"
+        v &= B.mask(64)  # `#-1` is all ones, as the assemblers accept
+        ok = all(((v >> (8 * i)) & 0xFF) in (0, 0xFF) for i in range(8))
         return None if ok and len(o) == 2 else f"movi 64-bit immediate {v:#x} must have bytes 0x00 or 0xff"
     if not 0 <= v <= 0xFF:
         return f"movi immediate {v} out of range 0..255"
