@@ -122,6 +122,8 @@ def bench_kernel(path: Path, model, args) -> dict:
         "cycles_before": res.cycles_before, "cycles_reorder": plain.cycles_after,
         "cycles_after": res.cycles_after, "renamed": res.renamed,
         "lower_bound": res.lower_bound, "gap": round(res.gap, 4), "status": res.status,
+        "status_reorder": plain.status, "lower_bound_reorder": plain.lower_bound,
+        "solve_seconds_reorder": plain.solve_seconds,
         "solve_seconds": res.solve_seconds, "seconds": res.seconds,
         "ooo_before": res.ooo_cycles_before, "ooo_reorder": plain.ooo_cycles_after,
         "ooo_after": res.ooo_cycles_after, "ooo_lower_bound": res.ooo_lower_bound,
@@ -167,13 +169,14 @@ def markdown(rows: list[dict], meta: dict) -> str:
            "rho = Spearman correlation with llvm-mca's Total Cycles over random valid orders (steady: our "
            "steady-state cycles/iteration; 100 runs: 99 x steady + one cold run); mca spread = how far apart "
            "llvm-mca's best and worst random order are (rank correlation means little when this is tiny).", "",
-           "| kernel | instrs | in-order before | reorder | rename | lower bound | gap | status | solve s "
+           "| kernel | instrs | in-order before | reorder (status) | rename | lower bound | gap | status | solve s "
            "| total s | OoO before | reorder | rename | mca before | reorder | rename | no-false-deps "
            "| rho in-order | rho OoO steady | rho OoO 100 runs | mca spread |",
            "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         out.append(
-            f"| {r['kernel']} | {r['instructions']} | {r['cycles_before']} | {r['cycles_reorder']} | "
+            f"| {r['kernel']} | {r['instructions']} | {r['cycles_before']} | {r['cycles_reorder']} "
+            f"({r['status_reorder']}, bound {r['lower_bound_reorder']}, {r['solve_seconds_reorder']:.1f} s) | "
             f"{r['cycles_after']} | {r['lower_bound']} | {r['gap']:.1%} | {r['status']} | "
             f"{r['solve_seconds']:.1f} | {r['seconds']:.1f} | {r['ooo_before']:.1f} | {r['ooo_reorder']:.1f} | "
             f"{r['ooo_after']:.1f} | {fmt(r['mca_before'])} | {fmt(r['mca_reorder'])} | {fmt(r['mca_after'])} | "

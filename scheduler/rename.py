@@ -72,8 +72,13 @@ class RenameProblem:
     margin: dict[str, int] = field(default_factory=dict)  # registers held back from the CP model
 
     def capacity(self, cls: str) -> int:
-        regs = set(self.available[cls]) | {v.reg for v in self.values if v.cls == cls and v.fixed}
-        return max(1, len(regs) - self.margin.get(cls, 0))
+        """Registers shared by the free values (and the fixed values that sit in them)."""
+        return max(1, len(self.available[cls]) - self.margin.get(cls, 0))
+
+    def shares_pool(self, v: Value) -> bool:
+        """Does v compete for the class's usable registers? Fixed values in registers
+        outside the pool (e.g. an input pointer the block never overwrites) do not."""
+        return not v.fixed or v.reg in self.available[v.cls]
 
 
 def _tied(instr: Instruction, res: str) -> bool:
@@ -156,24 +161,17 @@ def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: It
 
 def renaming_edges(bt: BlockTiming, prob: RenameProblem) -> tuple[list[list[tuple[int, int]]], list[list[int]]]:
     """Dependencies that remain with renaming: true (RAW) edges, memory ordering, and
-    for tied values "every other reader of the old value comes first". A memory
-    ordering edge from an instruction that writes a register to one that reads a
-    register of the same class must be strict (gap 1): inside one cycle the emitter
-    orders readers before writers, which must not contradict the edge."""
+    for tied values "every other reader of the old value comes first". (Within one
+    cycle the colouring only hands a register over where the readers-before-writer
+    order it needs is compatible with these edges.)"""
     raw = [list(x) for x in bt.raw]
     order: list[list[int]] = [[] for _ in range(bt.n)]
     for u, v in bt.dag.edges:
         deps = bt.dag.edges[u, v]["deps"]
         if any(d.kind == "raw" for d in deps):
             continue
-        if not any(d.resource == "mem" for d in deps):
-            continue  # register/flag WAR/WAW: handled by the intervals
-        wcls = {prob.values[x].cls for x in prob.writes[u].values()}
-        rcls = {prob.values[x].cls for x in prob.reads[v].values()}
-        if wcls & rcls:
-            raw[v].append((u, 1))
-        else:
-            order[v].append(u)
+        if any(d.resource == "mem" for d in deps):
+            order[v].append(u)  # register/flag WAR/WAW are left to the intervals
     for val in prob.values:
         if val.tied_to is not None:
             k = val.defn
@@ -202,7 +200,8 @@ def add_register_constraints(m: cp_model.CpModel, issue: list, prob: RenameProbl
             m.add(e == end_of_block)
         size = m.new_int_var(1, end_of_block, f"val{v.id}_size")
         iv = m.new_interval_var(s, size, e, f"val{v.id}")
-        per_class.setdefault(v.cls, []).append(iv)
+        if prob.shares_pool(v):
+            per_class.setdefault(v.cls, []).append(iv)
         if v.fixed:
             per_fixed.setdefault(v.reg, []).append(iv)
     for cls, ivs in per_class.items():
@@ -302,22 +301,32 @@ def colour(prob: RenameProblem, issue: Sequence[int], horizon: int,
     reg_of: dict[int, str] = {}
     busy: dict[str, list[int]] = {}
 
-    def try_place(reg: str, members: list[int]) -> bool:
+    def plan(reg: str, members: list[int]) -> dict[int, set[int]] | None:
+        """The in-cycle edges placing `members` in `reg` needs, or None if it cannot."""
         extra: dict[int, set[int]] = {}
         for a in members:
             for b in busy.get(reg, ()):
                 edges = needed_edges(a, b)
                 if edges is None:
-                    return False
+                    return None
                 for u, y in edges:
                     if reaches(y, u, extra):
-                        return False
+                        return None
                     extra.setdefault(u, set()).add(y)
+        return extra
+
+    def place(reg: str, members: list[int], extra: dict[int, set[int]]) -> None:
         for u, ys in extra.items():
             before.setdefault(u, set()).update(ys)
         busy.setdefault(reg, []).extend(members)
         for mid in members:
             reg_of[mid] = reg
+
+    def try_place(reg: str, members: list[int]) -> bool:
+        extra = plan(reg, members)
+        if extra is None:
+            return False
+        place(reg, members, extra)
         return True
 
     for r, members in chains.items():
@@ -334,9 +343,17 @@ def colour(prob: RenameProblem, issue: Sequence[int], horizon: int,
             return min(later) - end if later else 1 << 30
 
         orig = prob.values[r].reg
-        prefs = sorted(prob.available[cls], key=lambda x: (x != orig, slack(x), x))
-        if not any(try_place(reg, members) for reg in prefs):
+        options = []
+        for reg in prob.available[cls]:
+            extra = plan(reg, members)
+            if extra is not None:
+                # registers free since an earlier cycle first: a hand-over inside a cycle
+                # adds ordering that may block later hand-overs
+                options.append(((bool(extra), reg != orig, slack(reg), reg), reg, extra))
+        if not options:
             raise ColouringFailed(cls)
+        _, reg, extra = min(options)
+        place(reg, members, extra)
     return Allocation(reg_of)
 
 
