@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .compare import add_parser as add_compare_parser
+from .compare import cmd_compare, draw_optimized
 from .dag import build_dag
 from .errors import SchedulerError
 from .ir import Program
@@ -34,6 +36,7 @@ examples:
   scheduler dag inputs/mul_4x4.s --dot dag.dot     # dependency DAG
   scheduler simulate inputs/mul_4x4.s --mem x1:32 --mem x2:32 --mem x0:64
   scheduler verify inputs/mul_4x4.s mine.s --trials 500 --outputs x0
+  scheduler compare inputs/mul_4x4.s outputs/mul_4x4.s --timeline t.html
 
 exit codes: 0 ok, 1 check failed (e.g. not equivalent), 2 bad input, 3 internal error
 """
@@ -108,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "x19-x28 and v8-v15 unless the block already uses them)")
     p.add_argument("--report", metavar="FILE", help="JSON report path")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    p.add_argument("--timeline", metavar="FILE", help="draw before/after Gantt charts (.html, .svg or .png)")
     _add_input_options(p)
+
+    add_compare_parser(sub)
 
     p = sub.add_parser("models", help="list, show and check machine models",
                        description="Machine models live in models/*.toml (and $SCHEDULER_MODELS_PATH).\n\n"
@@ -293,7 +299,16 @@ def cmd_verify(args) -> int:
     orig_prog = _load(args.original, args)
     cand_prog = _load(args.candidate, args)
     orig, cand = straight_line(orig_prog), straight_line(cand_prog)
-    outputs = _reg_list(args.outputs) or list(orig_prog.outputs) or None
+    # outputs: the option, else the original's annotation, else the candidate's (scheduler
+    # optimize writes one when it renamed registers), else every register
+    if args.outputs:
+        outputs, source = _reg_list(args.outputs), "--outputs"
+    elif orig_prog.outputs_declared:
+        outputs, source = list(orig_prog.outputs), f"@outputs in {args.original}"
+    elif cand_prog.outputs_declared:
+        outputs, source = list(cand_prog.outputs), f"@outputs in {args.candidate}"
+    else:
+        outputs, source = None, ""
     noalias = set(_reg_list(args.no_alias)) | set(orig_prog.noalias)
     res = verify(orig, cand, trials=args.trials, seed=args.seed, outputs=outputs, noalias=noalias)
     relevant = sorted(live_ins(orig) | live_ins(cand))
@@ -309,9 +324,9 @@ def cmd_verify(args) -> int:
         print(json.dumps(doc, indent=2))
         return EXIT_OK if res.equivalent else EXIT_FAIL
     if res.equivalent:
-        outs = ", ".join(outputs) if outputs else "all registers and flags"
+        outs = "all registers and flags" if outputs is None else (", ".join(outputs) or "none")
         print(f"equivalent: {res.trials} trials passed (seed {args.seed}); compared memory, "
-              f"callee-saved registers and outputs: {outs}")
+              f"callee-saved registers and outputs: {outs}" + (f" ({source})" if source else ""))
         return EXIT_OK
     print("NOT equivalent", file=sys.stdout)
     for p in res.problems:
@@ -372,7 +387,10 @@ def cmd_optimize(args) -> int:
     from .optimize import Options, VerificationFailed, optimize_program
     from .rename import DEFAULT_RESERVED
     from .report import header_lines, print_summary, report_json
+    from .timeline import check_path as check_timeline_path
 
+    if args.timeline:
+        check_timeline_path(args.timeline)
     model = load_model(args.model or DEFAULT_MODEL)
     prog = _load(args.file, args)
     missing = [i for b in prog.blocks() for i in b.instructions if i.opclass not in model.spec.opclasses]
@@ -414,6 +432,8 @@ def cmd_optimize(args) -> int:
     report_path = Path(args.report) if args.report else (out_path.with_suffix(".json") if out_path else None)
     if report_path is not None:
         report_path.write_text(json.dumps(doc, indent=2) + "\n")
+    if args.timeline:
+        draw_optimized(args.timeline, [b.instructions for b in prog.blocks()], results, model, noalias)
     if args.json:
         print(json.dumps(doc, indent=2), file=sys.stderr if out_path is None else sys.stdout)
     else:
@@ -464,7 +484,7 @@ def cmd_models(args) -> int:
     return EXIT_OK if not missing else EXIT_FAIL
 
 
-COMMANDS = {"optimize": cmd_optimize, "models": cmd_models, "parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify}
+COMMANDS = {"optimize": cmd_optimize, "compare": cmd_compare, "models": cmd_models, "parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

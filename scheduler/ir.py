@@ -156,6 +156,7 @@ class Program:
     statements: list[Statement]
     noalias: frozenset[str] = frozenset()  # from `// @noalias` annotations
     outputs: tuple[str, ...] = ()  # from `// @outputs` annotations
+    outputs_declared: bool = False  # an `@outputs` annotation exists (possibly `@outputs none`)
 
     @property
     def instructions(self) -> list[Instruction]:

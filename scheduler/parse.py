@@ -200,6 +200,7 @@ class Parser:
         self.macro_count = 0  # value of \@: GNU as numbers macro expansions from 0
         self.noalias: set[str] = set()
         self.outputs: list[str] = []
+        self.outputs_declared = False
 
     # -- driver
     def parse_lines(self, lines: list[tuple[str, SourceLoc]]) -> Program:
@@ -216,11 +217,15 @@ class Parser:
         if self.conds:
             raise AsmError(self.conds[-1].loc, f"'{self.conds[-1].head}' without matching '.endif'")
         return Program(self.filename, self.lines, self.statements,
-                       frozenset(self.noalias), tuple(self.outputs))
+                       frozenset(self.noalias), tuple(self.outputs), self.outputs_declared)
 
     def _annotations(self, comment: str, loc: SourceLoc) -> None:
         for m in _ANNOTATION_RE.finditer(comment):
             regs = [r for r in re.split(r"[\s,]+", m.group(2).strip()) if r]
+            if m.group(1) == "outputs":
+                self.outputs_declared = True
+                if regs == ["none"]:  # `// @outputs none`: no register is live after the code
+                    continue
             for r in regs:
                 resource = register_resource(self.aliases.get(r.lower(), r))
                 if resource is None:

@@ -64,7 +64,14 @@ def _block_doc(b: BlockResult) -> dict:
 
 
 def header_lines(model: Model, doc: dict) -> list[str]:
-    return [
+    renamed = [b for b in doc["blocks"] if b["renamed"]]
+    outputs = []
+    if renamed:
+        live = sorted({r for b in renamed for r in b["live_out"]}, key=lambda r: (r[0], int(r[1:] or 0)))
+        # registers were re-assigned: only these (with memory and callee-saved registers) keep
+        # their meaning, which `scheduler verify` reads from this annotation
+        outputs = [f"// @outputs {', '.join(live) if live else 'none'}"]
+    return outputs + [
         f"// Scheduled by {doc['tool']} for model {model.name} ({doc['status']}, verified).",
         f"// In-order cycles {doc['cycles_before']} -> {doc['cycles_after']} (lower bound "
         f"{doc['lower_bound']}); out-of-order cycles/iteration {doc['ooo_cycles_before']} -> "

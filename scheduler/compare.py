@@ -1,0 +1,564 @@
+"""`scheduler compare`: several schedules of a kernel side by side.
+
+Per file and per straight-line block, under each selected model:
+  * in-order cycles (`evaluate.inorder`, the figure `optimize` reports as before/after),
+  * out-of-order steady-state cycles per iteration and cold-run cycles
+    (`evaluate.out_of_order` with its default iterations, as `optimize` reports them),
+  * the lower bound of the kernel (true dependencies only, so it holds for every
+    reordering and renaming) with its binding constraint, and the gap to it,
+  * the critical-path length of the block as written (its own DAG, WAR/WAW included),
+  * busy cycles and utilization of every pipe type (reservations placed on units by
+    `timeline.assign_units`; utilization = busy / (pipes of the type x in-order cycles)),
+  * stall cycles by cause (`attribute_stalls`).
+Independent of our models: llvm-mca's N1 Total Cycles and Block RThroughput for 1 and
+100 iterations when llvm-mca-19 (or newer) is on PATH.
+
+The first file is the reference. Every other file is related to it per block:
+"identical", "reordering" (same instructions, another order), "renamed reordering"
+(the same computation with other registers: the same instructions up to register
+names and the same dataflow, e.g. `scheduler optimize` output with renaming) or
+"different kernel". For (renamed) reorderings each instruction is matched with its
+original, which gives displacement statistics and, with --diff, an aligned listing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SchedulerError
+from .evaluate import BlockTiming, PipeTable, inorder, out_of_order, prepare
+from .ir import Instruction, Program
+from .isa.operands import Mem
+from .model import DEFAULT_MODEL, Model, load_model
+
+MCA_ITERATIONS = (1, 100)
+RELATION_RANK = {"reference": 0, "identical": 1, "reordering": 2, "renamed reordering": 3, "different kernel": 4}
+
+
+class CompareError(SchedulerError):
+    pass
+
+
+# ------------------------------------------------------------------ stall attribution
+
+
+@dataclass
+class InstrWait:
+    """Cycles an instruction issued after the previous one in the order, by cause."""
+
+    operand: int = 0  # a RAW producer's result was not ready
+    pipe: int = 0  # operands ready, a slot free, but no permitted pipe free for its busy cycles
+    issue_width: int = 0  # operands ready, but `issue_width` instructions already issued that cycle
+    other: int = 0  # none of the above (should not happen: the evaluator's rules changed)
+    pipe_types: dict[str, int] = field(default_factory=dict)  # pipe cycles by blocked reservation
+
+    @property
+    def total(self) -> int:
+        return self.operand + self.pipe + self.issue_width + self.other
+
+
+@dataclass
+class Stalls:
+    per_instruction: list[InstrWait]  # indexed by instruction
+    operand: int
+    pipe: int
+    issue_width: int
+    other: int
+    pipe_types: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return self.operand + self.pipe + self.issue_width + self.other
+
+
+def _pipes_label(bt_types: tuple[int, ...], names: list[str]) -> str:
+    return "/".join(names[t] for t in bt_types)
+
+
+def attribute_stalls(bt: BlockTiming, order: Sequence[int], model: Model, issue: Sequence[int] | None = None) -> Stalls:
+    """Replay the in-order issue of `order` and say why each instruction waited.
+
+    `issue` (default: `inorder()`'s decisions) gives the issue cycles. Instruction k
+    waits `issue[k] - issue[previous]` cycles (the first one from cycle 0). The cycles
+    before its operands are ready are *operand* stalls; each later cycle is an
+    *issue width* stall if `issue_width` instructions already issued in it, else a
+    *pipe* stall if its reservations do not fit the pipes booked so far (attributed to
+    the first reservation that does not fit on its own), else *other*."""
+    if issue is None:
+        issue = inorder(bt, order, model).issue
+    width = model.issue_width
+    names = list(model.pipes)
+    table = PipeTable(model.pipes)
+    per_cycle: dict[int, int] = {}
+    waits = [InstrWait() for _ in range(bt.n)]
+    t_prev = 0
+    for k in order:
+        t = issue[k]
+        ready = t_prev
+        for p, lat in bt.raw[k]:
+            ready = max(ready, issue[p] + lat)
+        w = waits[k]
+        w.operand = max(0, min(t, ready) - t_prev)
+        res = bt.reservations[k]
+        for c in range(max(ready, t_prev), t):
+            if per_cycle.get(c, 0) >= width:
+                w.issue_width += 1
+                continue
+            if copy.deepcopy(table).try_book(c, res):
+                w.other += 1
+                continue
+            w.pipe += 1
+            label = next((_pipes_label(types, names) for types, busy in res
+                          if not copy.deepcopy(table).try_book(c, ((types, busy),))),
+                         "+".join(_pipes_label(types, names) for types, _ in res))
+            w.pipe_types[label] = w.pipe_types.get(label, 0) + 1
+        table.try_book(t, res)  # follow the evaluator's booking (succeeds when the rules agree)
+        per_cycle[t] = per_cycle.get(t, 0) + 1
+        t_prev = t
+    types: dict[str, int] = {}
+    for w in waits:
+        for label, v in w.pipe_types.items():
+            types[label] = types.get(label, 0) + v
+    return Stalls(waits, sum(w.operand for w in waits), sum(w.pipe for w in waits),
+                  sum(w.issue_width for w in waits), sum(w.other for w in waits), types)
+
+
+# ------------------------------------------------------------------ same kernel?
+
+_REG_RE = re.compile(r"\b([xw](?:[12]?[0-9]|30)|v(?:[12]?[0-9]|3[01])|[qdshb](?:[12]?[0-9]|3[01]))\b")
+
+
+def shape(instr: Instruction) -> str:
+    """The instruction with register numbers blanked: `mul x4, x0, x2` -> `mul x#, x#, x#`
+    (sp and the zero registers stay as they are)."""
+    return _REG_RE.sub(lambda m: m.group(1)[0] + "#", str(instr))
+
+
+def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None = None) -> list[int]:
+    """A dataflow identity of each instruction: its shape and, for every register or flag
+    it reads, which earlier instruction's result (or which live-in register) it reads.
+    Two blocks that differ only by order and by register names get the same keys when
+    they share `interned` (the table of keys)."""
+    interned = {} if interned is None else interned
+    current: dict[str, object] = {}
+
+    def src(res: str) -> object:
+        return current.get(res, ("in", res))
+
+    keys = []
+    for ins in instrs:
+        srcs: list[object] = []
+        pats = ins.form.operands
+        for op, pat in zip(ins.operands, pats, strict=False):
+            if isinstance(op, Mem):
+                srcs.append(src(op.base.resource))
+                if op.index is not None and op.index.resource:
+                    srcs.append(src(op.index.resource))
+            elif pat.role in ("r", "rw"):
+                res = getattr(op, "resource", None)
+                if res:
+                    srcs.append(src(res))
+        if ins.flags_read:
+            srcs.append(src("nzcv"))
+        key = interned.setdefault((shape(ins), tuple(srcs)), len(interned))
+        keys.append(key)
+        for pos, (op, pat) in enumerate(zip(ins.operands, pats, strict=False)):
+            if isinstance(op, Mem):
+                if op.writeback:
+                    current[op.base.resource] = (key, pos)
+            elif pat.role in ("w", "rw"):
+                res = getattr(op, "resource", None)
+                if res:
+                    current[res] = (key, pos)
+        if ins.form.flags_written:
+            current["nzcv"] = (key, "nzcv")
+    return keys
+
+
+def _match(a: list, b: list) -> list[int]:
+    """For each position in b, the position in a with the same key (k-th occurrence to k-th)."""
+    queues: dict[object, list[int]] = {}
+    for i, x in enumerate(a):
+        queues.setdefault(x, []).append(i)
+    for q in queues.values():
+        q.reverse()
+    return [queues[x].pop() for x in b]
+
+
+def relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[str, list[int] | None, str | None]:
+    """(relation, origin of each instruction of `other` in `ref` or None, note)."""
+    sa, sb = [str(i) for i in ref], [str(i) for i in other]
+    if sa == sb:
+        return "identical", list(range(len(sa))), None
+    table: dict[tuple, int] = {}
+    ka, kb = value_keys(ref, table), value_keys(other, table)
+    if Counter(sa) == Counter(sb):
+        # match by dataflow where possible (repeated instructions), else by text
+        origin = _match(ka, kb) if Counter(ka) == Counter(kb) else _match(sa, sb)
+        return "reordering", origin, None
+    if Counter(ka) == Counter(kb):
+        return "renamed reordering", _match(ka, kb), None
+    if Counter(shape(i) for i in ref) == Counter(shape(i) for i in other):
+        return "different kernel", None, "the same instructions up to register names, but a different dataflow"
+    return "different kernel", None, None
+
+
+def displacement(origin: Sequence[int]) -> dict:
+    d = [abs(i - j) for i, j in enumerate(origin)]
+    return {"mean": round(sum(d) / len(d), 2) if d else 0.0, "max": max(d, default=0),
+            "moved": sum(1 for x in d if x)}
+
+
+# ------------------------------------------------------------------ analysis
+
+
+def _mca(instrs: Sequence[Instruction], notes: list[str], where: str) -> dict | None:
+    from .mca import find_llvm_mca, run_mca
+
+    if find_llvm_mca() is None or not instrs:
+        return None
+    out = {}
+    for it in MCA_ITERATIONS:
+        try:
+            r = run_mca([str(i) for i in instrs], iterations=it)
+        except (RuntimeError, OSError) as e:
+            notes.append(f"{where}: llvm-mca failed: {e}")
+            return None
+        out[str(it)] = {"total_cycles": r.total_cycles, "block_rthroughput": r.block_rthroughput}
+    return out
+
+
+def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> dict:
+    """Every figure of one block under one model (see the module docstring)."""
+    from .bounds import lower_bounds, ooo_bound, true_dependencies
+    from .timeline import assign_units, busy_per_type, critical_instructions
+
+    bt = prepare(list(instrs), model, noalias)
+    ident = list(range(bt.n))
+    io = inorder(bt, ident, model)
+    ooo = out_of_order(bt, ident, model)
+    kernel = lower_bounds(true_dependencies(bt), model)
+    written = lower_bounds(bt, model)
+    stalls = attribute_stalls(bt, ident, model, io.issue)
+    busy = busy_per_type(assign_units(bt, io.issue, model), model)
+    lb = kernel.best
+    return {
+        "inorder_cycles": io.cycles,
+        "ooo_cycles": ooo.steady,
+        "ooo_single": ooo.single,
+        "ooo_iterations": ooo.iterations,
+        "lower_bound": lb,
+        "bound_reason": kernel.binding,
+        "gap": round(io.cycles / lb - 1, 4) if lb else 0.0,
+        "ooo_lower_bound": round(ooo_bound(bt, model), 2),
+        "critical_path": written.critical_path,
+        "critical_instructions": sorted(critical_instructions(bt)),
+        "pipes": {t: {"count": c, "busy": busy[t],
+                      "utilization": round(busy[t] / (c * io.cycles), 4) if io.cycles else 0.0}
+                  for t, c in model.pipes.items()},
+        "stalls": {"total": stalls.total, "operand": stalls.operand, "pipe": stalls.pipe,
+                   "issue_width": stalls.issue_width, "other": stalls.other,
+                   "pipe_types": dict(sorted(stalls.pipe_types.items(), key=lambda x: -x[1]))},
+        "issue": io.issue,
+    }
+
+
+@dataclass
+class Loaded:
+    path: str
+    program: Program
+    blocks: list[list[Instruction]]
+    noalias: frozenset[str]
+
+
+def load(path: str, models: Sequence[Model], include=(), define=(), noalias=frozenset()) -> Loaded:
+    from .parse import parse_file
+
+    prog = parse_file(path, include_dirs=include, defines=define)
+    blocks = [b.instructions for b in prog.blocks()]
+    for m in models:
+        missing = next((i for b in blocks for i in b if i.opclass not in m.spec.opclasses), None)
+        if missing is not None:
+            raise CompareError(f"{missing.loc}: model {m.name} cannot place '{missing}' (opclass {missing.opclass})")
+    return Loaded(path, prog, blocks, frozenset(noalias) | prog.noalias)
+
+
+def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), define=(), noalias=frozenset(),
+            mca: bool = True, diff: bool = False) -> dict:
+    """The whole comparison as a JSON-able document."""
+    from .mca import find_llvm_mca
+
+    names = list(dict.fromkeys(model_names)) or [DEFAULT_MODEL]
+    models = [load_model(n) for n in names]
+    files = [load(p, models, include, define, noalias) for p in paths]
+    notes: list[str] = []
+    mca_path = find_llvm_mca() if mca else None
+    if mca and mca_path is None:
+        notes.append("llvm-mca-19 (or newer) not found on PATH: no llvm-mca columns "
+                     "(bash scripts/setup-debian.sh --with-llvm-mca installs it)")
+    ref = files[0]
+    docs = []
+    for fi, f in enumerate(files):
+        blocks = []
+        if fi == 0:
+            relation = "reference"
+        elif len(f.blocks) != len(ref.blocks):
+            relation = "different kernel"
+            notes.append(f"{f.path}: {len(f.blocks)} blocks, the reference has {len(ref.blocks)}: different kernels")
+        else:
+            relation = "identical"
+        for bi, instrs in enumerate(f.blocks):
+            bdoc: dict = {"index": bi, "instructions": len(instrs)}
+            if fi == 0:
+                bdoc["relation"] = "reference"
+            elif len(f.blocks) != len(ref.blocks):
+                bdoc["relation"] = "different kernel"
+            else:
+                rel, origin, note = relate(ref.blocks[bi], instrs)
+                bdoc["relation"] = rel
+                if note:
+                    notes.append(f"{f.path} block {bi}: {note}")
+                if origin is not None:
+                    bdoc["displacement"] = displacement(origin)
+                    bdoc["origin"] = origin
+                    if diff:
+                        bdoc["diff"] = [{"position": i, "reference": str(ref.blocks[bi][i]), "instruction": str(ins),
+                                         "from": j, "moved": i - j}
+                                        for i, (ins, j) in enumerate(zip(instrs, origin, strict=True))]
+                if RELATION_RANK[rel] > RELATION_RANK[relation]:
+                    relation = rel
+            bdoc["models"] = {m.name: analyse_block(instrs, m, f.noalias) for m in models}
+            bdoc["llvm_mca"] = _mca(instrs, notes, f"{f.path} block {bi}") if mca_path else None
+            blocks.append(bdoc)
+        if relation == "different kernel" and fi > 0 and len(f.blocks) == len(ref.blocks):
+            notes.append(f"{f.path}: not the same kernel as {ref.path} (different instructions): "
+                         "compared by the numbers only")
+        totals = {}
+        for m in models:
+            per = [b["models"][m.name] for b in blocks]
+            lb = sum(x["lower_bound"] for x in per)
+            cyc = sum(x["inorder_cycles"] for x in per)
+            totals[m.name] = {"inorder_cycles": cyc, "ooo_cycles": round(sum(x["ooo_cycles"] for x in per), 2),
+                              "ooo_single": sum(x["ooo_single"] for x in per), "lower_bound": lb,
+                              "gap": round(cyc / lb - 1, 4) if lb else 0.0,
+                              "stalls": sum(x["stalls"]["total"] for x in per)}
+        mca_tot = None
+        if mca_path and blocks and all(b["llvm_mca"] for b in blocks):
+            mca_tot = {it: {"total_cycles": sum(b["llvm_mca"][it]["total_cycles"] for b in blocks),
+                            "block_rthroughput": round(sum(b["llvm_mca"][it]["block_rthroughput"] for b in blocks), 2)}
+                       for it in blocks[0]["llvm_mca"]}
+        docs.append({"path": f.path, "relation": relation, "instructions": sum(len(b) for b in f.blocks),
+                     "blocks": blocks, "totals": totals, "llvm_mca": mca_tot})
+    from . import __version__
+
+    return {"tool": f"scheduler {__version__}", "reference": ref.path, "models": names,
+            "llvm_mca": mca_path, "mca_iterations": list(MCA_ITERATIONS) if mca_path else [],
+            "files": docs, "notes": notes}
+
+
+# ------------------------------------------------------------------ output
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def print_table(doc: dict, console) -> None:
+    from rich.table import Table
+
+    files = doc["files"]
+    models = doc["models"]
+    multi = len(models) > 1
+    nblocks = max(len(f["blocks"]) for f in files)
+    t = Table(title=f"compare ({', '.join(models)}; reference {doc['reference']})", show_lines=False)
+    t.add_column("", no_wrap=True)
+    for i, f in enumerate(files):
+        t.add_column(f"{chr(65 + i) if i < 26 else i}: {f['path']}", justify="right", overflow="fold")
+
+    def row(label: str, values: list[str], style: str | None = None) -> None:
+        t.add_row(label, *values, style=style)
+
+    def best_marks(vals: list[float | None], fmt) -> list[str]:
+        present = [v for v in vals if v is not None]
+        lo = min(present) if present else None
+        return ["-" if v is None else (f"[green]{fmt(v)}[/]" if len(present) > 1 and v == lo
+                                       and any(x != lo for x in present) else fmt(v)) for v in vals]
+
+    for bi in range(nblocks):
+        blocks = [f["blocks"][bi] if bi < len(f["blocks"]) else None for f in files]
+        if nblocks > 1 or bi == 0:
+            t.add_section()
+            row(f"block {bi}", ["" for _ in files], style="bold")
+        row("instructions", [str(b["instructions"]) if b else "-" for b in blocks])
+        row("relation", [b["relation"] if b else "-" for b in blocks])
+        if any(b and "displacement" in b for b in blocks[1:]):
+            row("moved (mean / max)", [
+                f"{b['displacement']['moved']} ({b['displacement']['mean']:.1f} / {b['displacement']['max']})"
+                if b and "displacement" in b else "-" for b in blocks])
+        for m in models:
+            p = f"[{m}] " if multi else ""
+            ms = [b["models"][m] if b else None for b in blocks]
+            row(f"{p}in-order cycles", best_marks([x and x["inorder_cycles"] for x in ms], str), style=None)
+            row(f"{p}OoO cycles/iter", best_marks([x and x["ooo_cycles"] for x in ms], lambda v: f"{v:.2f}"))
+            row(f"{p}OoO single run", best_marks([x and x["ooo_single"] for x in ms], str))
+            row(f"{p}lower bound", [f"{x['lower_bound']} ({x['bound_reason']})" if x else "-" for x in ms])
+            row(f"{p}gap", [_pct(x["gap"]) if x else "-" for x in ms])
+            row(f"{p}critical path", [str(x["critical_path"]) if x else "-" for x in ms])
+            row(f"{p}stalls", best_marks([x and x["stalls"]["total"] for x in ms], str))
+            for cause, label in (("operand", "operand"), ("pipe", "pipe"), ("issue_width", "issue width"),
+                                 ("other", "other")):
+                if cause == "other" and not any(x and x["stalls"]["other"] for x in ms):
+                    continue
+                vals = []
+                for x in ms:
+                    if x is None:
+                        vals.append("-")
+                        continue
+                    v = str(x["stalls"][cause])
+                    if cause == "pipe" and x["stalls"]["pipe_types"]:
+                        v += " (" + ", ".join(f"{k} {n}" for k, n in x["stalls"]["pipe_types"].items()) + ")"
+                    vals.append(v)
+                row(f"{p}  waiting: {label}", vals)
+            ptypes = list(next(x for x in ms if x)["pipes"])
+            for pt in ptypes:
+                if not any(x and x["pipes"][pt]["busy"] for x in ms):
+                    continue
+                row(f"{p}pipe {pt} busy (util.)", [
+                    f"{x['pipes'][pt]['busy']} ({_pct(x['pipes'][pt]['utilization'])})" if x else "-" for x in ms])
+        if doc["llvm_mca"]:
+            for it in doc["mca_iterations"]:
+                mc = [b["llvm_mca"][str(it)] if b and b["llvm_mca"] else None for b in blocks]
+                row(f"llvm-mca {it} iter: total cycles", best_marks([x and x["total_cycles"] for x in mc], str))
+                row(f"llvm-mca {it} iter: RThroughput", [f"{x['block_rthroughput']:.2f}" if x else "-" for x in mc])
+    if nblocks > 1:
+        t.add_section()
+        row("total", ["" for _ in files], style="bold")
+        row("instructions", [str(f["instructions"]) for f in files])
+        row("relation", [f["relation"] for f in files])
+        for m in models:
+            p = f"[{m}] " if multi else ""
+            row(f"{p}in-order cycles", best_marks([f["totals"][m]["inorder_cycles"] for f in files], str))
+            row(f"{p}OoO cycles/iter", best_marks([f["totals"][m]["ooo_cycles"] for f in files], lambda v: f"{v:.2f}"))
+            row(f"{p}lower bound", [str(f["totals"][m]["lower_bound"]) for f in files])
+            row(f"{p}stalls", [str(f["totals"][m]["stalls"]) for f in files])
+        if doc["llvm_mca"]:
+            for it in doc["mca_iterations"]:
+                row(f"llvm-mca {it} iter: total cycles",
+                    [str(f["llvm_mca"][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
+    t.caption = ("in-order: cycles of one run, in-order issue model; OoO: steady-state cycles per iteration of "
+                 "the out-of-order model; waiting: cycles an instruction issued after the previous one, by cause "
+                 "(docs/compare.md); green: best")
+    console.print(t)
+    for n in doc["notes"]:
+        console.print(f"note: {n}", highlight=False)
+
+
+def print_diff(doc: dict, console) -> None:
+    from rich.table import Table
+
+    for f in doc["files"][1:]:
+        for b in f["blocks"]:
+            if "diff" not in b:
+                continue
+            t = Table(title=f"{f['path']} block {b['index']} against {doc['reference']} ({b['relation']})")
+            for col, just in (("pos", "right"), ("reference", "left"), ("this file", "left"), ("from", "right"),
+                              ("moved", "right")):
+                t.add_column(col, justify=just, no_wrap=True)
+            for r in b["diff"]:
+                mv = r["moved"]
+                t.add_row(str(r["position"]), r["reference"], r["instruction"], str(r["from"]),
+                          "" if mv == 0 else (f"[red]{mv:+d}[/]" if mv > 0 else f"[cyan]{mv:+d}[/]"))
+            console.print(t)
+
+
+def views_for(paths_blocks: Sequence[tuple[str, Sequence[Instruction]]], model: Model, noalias=()) -> list:
+    from .timeline import build_view
+
+    return [build_view(title, instrs, model, noalias) for title, instrs in paths_blocks]
+
+
+def cmd_compare(args) -> int:
+    from rich.console import Console
+
+    from .timeline import check_path, draw, text_timeline
+
+    if args.timeline:
+        check_path(args.timeline)
+    names = [n.strip() for item in (args.model or []) for n in item.split(",") if n.strip()]
+    noalias = frozenset(r.strip().lower() for r in args.no_alias.split(",") if r.strip())
+    doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff)
+    model = load_model(doc["models"][0])
+    files = [load(p, [model], args.include, args.define, noalias) for p in args.files] \
+        if (args.timeline or args.text_timeline) else []
+    views = []
+    for f in files:
+        for bi, instrs in enumerate(f.blocks):
+            title = f.path if len(f.blocks) == 1 else f"{f.path} block {bi}"
+            views += views_for([(title, instrs)], model, f.noalias)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        console = Console()
+        print_table(doc, console)
+        if args.diff:
+            print_diff(doc, console)
+    if args.text_timeline:
+        out = sys.stderr if args.json else sys.stdout
+        for v in views:
+            print(text_timeline(v), file=out)
+            print(file=out)
+    if args.timeline:
+        p = draw(views, model, args.timeline)
+        print(f"wrote {p}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def add_parser(sub) -> None:
+    import argparse
+
+    p = sub.add_parser("compare", help="compare schedules side by side (cycles, stalls, pipes, llvm-mca, timelines)",
+                       description="Compare kernels side by side: per file and block, in-order and out-of-order "
+                                   "cycles under each model, lower bound and gap, critical path, pipe use, stall "
+                                   "causes, and llvm-mca-19's figures when it is on PATH. The first file is the "
+                                   "reference: the others are flagged as reorderings, renamed reorderings or "
+                                   "different kernels.\n\nexamples:\n"
+                                   "  scheduler compare inputs/mul_4x4.s outputs/mul_4x4.s\n"
+                                   "  scheduler compare a.s b.s c.s --model neoverse-n1 neoverse-n1-llvm --diff\n"
+                                   "  scheduler compare a.s b.s --timeline t.html --text-timeline",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE", help="kernels; the first is the reference")
+    p.add_argument("--model", action="extend", nargs="+", metavar="NAME",
+                   help="machine model(s), repeatable or comma-separated (default neoverse-n1)")
+    p.add_argument("--no-alias", default="", metavar="REGS", help="base registers that point to disjoint buffers")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--timeline", metavar="FILE", help="draw the schedules as Gantt charts (.html, .svg or .png)")
+    p.add_argument("--text-timeline", action="store_true", help="print a text timeline of each schedule")
+    p.add_argument("--diff", action="store_true", help="aligned listing of where each instruction moved")
+    p.add_argument("--no-mca", action="store_true", help="do not run llvm-mca even if it is on PATH")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="include directory for .S files (C preprocessor)")
+    p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
+                   help="preprocessor definition for .S files")
+
+
+def draw_optimized(path: str, blocks: Sequence[Sequence[Instruction]], results, model: Model, noalias=()) -> None:
+    """`optimize --timeline`: every block before and after, stacked."""
+    from .timeline import build_view, draw
+
+    views = []
+    for b, r in zip(blocks, results, strict=True):
+        tag = f"block {r.index} " if len(results) > 1 else ""
+        views.append(build_view(f"{tag}before", b, model, noalias))
+        views.append(build_view(f"{tag}after", r.instructions_after, model, noalias))
+    draw(views, model, path)
+
+
+__all__ = ["attribute_stalls", "relate", "value_keys", "shape", "displacement", "analyse_block", "compare",
+           "cmd_compare", "add_parser", "draw_optimized", "Stalls", "InstrWait"]
