@@ -330,7 +330,7 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
                     bdoc["origin"] = origin
                     if diff:
                         bdoc["diff"] = [{"position": i, "reference": str(ref.blocks[bi][i]), "instruction": str(ins),
-                                         "from": j, "moved": i - j}
+                                         "from": j, "original": str(ref.blocks[bi][j]), "moved": i - j}
                                         for i, (ins, j) in enumerate(zip(instrs, origin, strict=True))]
                 if RELATION_RANK[rel] > RELATION_RANK[relation]:
                     relation = rel
@@ -371,16 +371,17 @@ def _pct(x: float) -> str:
 
 
 def print_table(doc: dict, console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     files = doc["files"]
     models = doc["models"]
     multi = len(models) > 1
     nblocks = max(len(f["blocks"]) for f in files)
-    t = Table(title=f"compare ({', '.join(models)}; reference {doc['reference']})", show_lines=False)
+    t = Table(title=escape(f"compare ({', '.join(models)}; reference {doc['reference']})"), show_lines=False)
     t.add_column("", no_wrap=True)
     for i, f in enumerate(files):
-        t.add_column(f"{chr(65 + i) if i < 26 else i}: {f['path']}", justify="right", overflow="fold")
+        t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {f['path']}"), justify="right", overflow="fold")
 
     def row(label: str, values: list[str], style: str | None = None) -> None:
         t.add_row(label, *values, style=style)
@@ -457,24 +458,28 @@ def print_table(doc: dict, console) -> None:
                  "(docs/compare.md); green: best")
     console.print(t)
     for n in doc["notes"]:
-        console.print(f"note: {n}", highlight=False)
+        console.print(escape(f"note: {n}"), highlight=False)
 
 
 def print_diff(doc: dict, console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     for f in doc["files"][1:]:
         for b in f["blocks"]:
             if "diff" not in b:
                 continue
-            t = Table(title=f"{f['path']} block {b['index']} against {doc['reference']} ({b['relation']})")
-            for col, just in (("pos", "right"), ("reference", "left"), ("this file", "left"), ("from", "right"),
-                              ("moved", "right")):
+            t = Table(title=escape(f"{f['path']} block {b['index']} against {doc['reference']} ({b['relation']})"))
+            renamed = b["relation"] == "renamed reordering"
+            cols = [("pos", "right"), ("reference", "left"), ("this file", "left"), ("from", "right"),
+                    ("moved", "right")] + ([("was (reference[from])", "left")] if renamed else [])
+            for col, just in cols:
                 t.add_column(col, justify=just, no_wrap=True)
             for r in b["diff"]:
                 mv = r["moved"]
-                t.add_row(str(r["position"]), r["reference"], r["instruction"], str(r["from"]),
-                          "" if mv == 0 else (f"[red]{mv:+d}[/]" if mv > 0 else f"[cyan]{mv:+d}[/]"))
+                t.add_row(str(r["position"]), escape(r["reference"]), escape(r["instruction"]), str(r["from"]),
+                          "" if mv == 0 else (f"[red]{mv:+d}[/]" if mv > 0 else f"[cyan]{mv:+d}[/]"),
+                          *([escape(r["original"])] if renamed else []))
             console.print(t)
 
 

@@ -24,15 +24,12 @@ import pytest
 
 from scheduler.parse import parse_file
 from scheduler.simulate import run
-from scheduler.state import MachineState, Memory
+from scheduler.state import MachineState
+from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "mul_8x8_neon.s"
 
-X_ADDR = 0x1000_0000
-Y_ADDR = 0x2000_0000
-Z_ADDR = 0x3000_0000
-SP = 0x7FFF_0000
 
 NLIMBS = 8
 MASK64 = (1 << 64) - 1
@@ -45,25 +42,9 @@ def program():
     return parse_file(KERNEL)
 
 
-def _limbs(*words: int) -> int:
-    return sum((w & MASK64) << (64 * i) for i, w in enumerate(words))
-
 
 def make_state(a: int, b: int, seed: int) -> MachineState:
-    rng = random.Random(seed)
-    st = MachineState(mem=Memory(background_seed=1))
-    for i in range(31):
-        st.x[i] = rng.getrandbits(64)
-    for i in range(32):
-        st.v[i] = rng.getrandbits(128)
-    st.nzcv = rng.getrandbits(4)
-    st.sp = SP
-    st.x[0] = Z_ADDR
-    st.x[1] = X_ADDR
-    st.x[2] = Y_ADDR
-    st.mem.load_bytes(X_ADDR, a.to_bytes(8 * NLIMBS, "little"))
-    st.mem.load_bytes(Y_ADDR, b.to_bytes(8 * NLIMBS, "little"))
-    return st
+    return kernel_state(a, b, 8 * NLIMBS, seed, simd=True)
 
 
 def run_mul(a: int, b: int, seed: int) -> int:
@@ -104,9 +85,9 @@ def _cases() -> list:
         pytest.param(ONES, ONES, id="ones*ones"),
         pytest.param(ONES, ONES - 1, id="ones*ones-1"),
         pytest.param(1 << 511, 1 << 511, id="topbit*topbit"),
-        pytest.param(_limbs(*[1 << 63] * 8), ONES, id="limb-topbits*ones"),
-        pytest.param(_limbs(*[0xFFFFFFFF] * 8), _limbs(*[0xFFFFFFFF00000000] * 8), id="lo32*hi32"),
-        pytest.param(_limbs(*[MASK64, 0] * 4), _limbs(*[0, MASK64] * 4), id="alt-ones"),
+        pytest.param(limbs(*[1 << 63] * 8), ONES, id="limb-topbits*ones"),
+        pytest.param(limbs(*[0xFFFFFFFF] * 8), limbs(*[0xFFFFFFFF00000000] * 8), id="lo32*hi32"),
+        pytest.param(limbs(*[MASK64, 0] * 4), limbs(*[0, MASK64] * 4), id="alt-ones"),
     ]
     # a single all-ones limb in one operand, all-ones in the other; and the
     # pair of single limbs that lands on every NEON/scalar product position
@@ -123,8 +104,8 @@ def _cases() -> list:
         cases.append(pytest.param(rng.getrandbits(512), rng.getrandbits(512), id=f"rand{k:02d}"))
     pool = [0, 1, MASK64, MASK64 - 1, 1 << 63, 0xFFFFFFFF, 1 << 32, 0xFFFFFFFF00000000]
     for k in range(10):
-        a = _limbs(*(rng.choice(pool) for _ in range(NLIMBS)))
-        b = _limbs(*(rng.choice(pool) for _ in range(NLIMBS)))
+        a = limbs(*(rng.choice(pool) for _ in range(NLIMBS)))
+        b = limbs(*(rng.choice(pool) for _ in range(NLIMBS)))
         cases.append(pytest.param(a, b, id=f"limbpat{k:02d}"))
     return cases
 

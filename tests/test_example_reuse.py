@@ -22,23 +22,16 @@ import pytest
 
 from scheduler.parse import parse_file
 from scheduler.simulate import run
-from scheduler.state import MachineState, Memory
+from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "mul_4x4_reuse.s"
 
-X_ADDR = 0x1000_0000
-Y_ADDR = 0x2000_0000
-Z_ADDR = 0x3000_0000
-SP = 0x7FFF_0000
 
 B = 1 << 64
 MASK64 = B - 1
 N_RANDOM = 40
 
-
-def _limbs(*words: int) -> int:
-    return sum((w & MASK64) << (64 * i) for i, w in enumerate(words))
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,17 +40,7 @@ def program():
 
 
 def run_kernel(a: int, b: int, seed: int) -> int:
-    rng = random.Random(seed)
-    st = MachineState(mem=Memory(background_seed=1))
-    for i in range(31):
-        st.x[i] = rng.getrandbits(64)
-    st.nzcv = rng.getrandbits(4)
-    st.x[0] = Z_ADDR
-    st.x[1] = X_ADDR
-    st.x[2] = Y_ADDR
-    st.sp = SP
-    st.mem.load_bytes(X_ADDR, a.to_bytes(32, "little"))
-    st.mem.load_bytes(Y_ADDR, b.to_bytes(32, "little"))
+    st = kernel_state(a, b, 32, seed)
     before = list(st.x)
 
     out = run(program(), st)
@@ -91,10 +74,10 @@ EDGE = {
     "ones": (1 << 256) - 1,
     "ones-1": (1 << 256) - 2,
     "top-bit": 1 << 255,
-    "top-limbs": _limbs(0, 0, MASK64, MASK64),
-    "alt-ones": _limbs(MASK64, 0, MASK64, 0),
-    "alt-ones2": _limbs(0, MASK64, 0, MASK64),
-    "hi-bits": _limbs(*[1 << 63] * 4),
+    "top-limbs": limbs(0, 0, MASK64, MASK64),
+    "alt-ones": limbs(MASK64, 0, MASK64, 0),
+    "alt-ones2": limbs(0, MASK64, 0, MASK64),
+    "hi-bits": limbs(*[1 << 63] * 4),
 }
 
 
@@ -111,8 +94,8 @@ def _random_cases() -> list:
         cases.append(pytest.param(a, b, id=f"randlen{i:02d}"))
     # limbs drawn from carry-breaking special values
     for i in range(10):
-        a = _limbs(*(rng.choice(LIMB_POOL) for _ in range(4)))
-        b = _limbs(*(rng.choice(LIMB_POOL) for _ in range(4)))
+        a = limbs(*(rng.choice(LIMB_POOL) for _ in range(4)))
+        b = limbs(*(rng.choice(LIMB_POOL) for _ in range(4)))
         cases.append(pytest.param(a, b, id=f"limbpat{i:02d}"))
     return cases
 

@@ -28,15 +28,12 @@ import pytest
 
 from scheduler.parse import parse_file
 from scheduler.simulate import run
-from scheduler.state import MachineState, Memory
+from scheduler.state import MachineState
+from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = ROOT / "inputs"
 
-X_ADDR = 0x1000_0000
-Y_ADDR = 0x2000_0000
-Z_ADDR = 0x3000_0000
-SP = 0x7FFF_0000  # 16-byte aligned
 STACK_FRAME = 80  # mul_6x6_stack: 3 pairs of callee-saved registers + 32-byte spill area
 
 B = 1 << 64
@@ -52,29 +49,10 @@ def program(name: str):
     return parse_file(INPUTS / name)
 
 
-def _limbs(*words: int) -> int:
-    return sum((w & MASK64) << (64 * i) for i, w in enumerate(words))
-
 
 def make_state(x: int, y: int | None, nx: int, seed: int) -> MachineState:
-    """x at X_ADDR (pointer in x1), y at Y_ADDR (pointer in x2), z pointer in x0.
-
-    Every other register and NZCV holds random garbage; memory outside the
-    inputs reads as pseudo-random background bytes.
-    """
-    rng = random.Random(seed)
-    st = MachineState(mem=Memory(background_seed=1))
-    for i in range(31):
-        st.x[i] = rng.getrandbits(64)
-    st.nzcv = rng.getrandbits(4)
-    st.x[0] = Z_ADDR
-    st.x[1] = X_ADDR
-    st.mem.load_bytes(X_ADDR, x.to_bytes(8 * nx, "little"))
-    if y is not None:
-        st.x[2] = Y_ADDR
-        st.mem.load_bytes(Y_ADDR, y.to_bytes(8 * nx, "little"))
-    st.sp = SP
-    return st
+    """x at X_ADDR (pointer in x1), y at Y_ADDR (pointer in x2), z pointer in x0."""
+    return kernel_state(x, y, 8 * nx, seed)
 
 
 def run_kernel(
@@ -126,7 +104,7 @@ def _random_values(nlimbs: int, seed: int, bound: int | None = None) -> list[tup
     top = bound if bound is not None else 1 << (64 * nlimbs)
     vals = [(f"rand{i:02d}", rng.randrange(top)) for i in range(2 * N_RANDOM)]
     vals += [
-        (f"limbpat{i:02d}", _limbs(*(rng.choice(LIMB_POOL) for _ in range(nlimbs))) % top)
+        (f"limbpat{i:02d}", limbs(*(rng.choice(LIMB_POOL) for _ in range(nlimbs))) % top)
         for i in range(20)
     ]
     return vals
@@ -157,9 +135,9 @@ EDGE4 = {
     "ones": (1 << 256) - 1,
     "ones-1": (1 << 256) - 2,
     "top-bit": 1 << 255,
-    "alt-ones": _limbs(MASK64, 0, MASK64, 0),
-    "alt-ones2": _limbs(0, MASK64, 0, MASK64),
-    "hi-bits": _limbs(*[1 << 63] * 4),
+    "alt-ones": limbs(MASK64, 0, MASK64, 0),
+    "alt-ones2": limbs(0, MASK64, 0, MASK64),
+    "hi-bits": limbs(*[1 << 63] * 4),
 }
 
 EDGE6 = {
@@ -169,7 +147,7 @@ EDGE6 = {
     "ones": (1 << 384) - 1,
     "ones-1": (1 << 384) - 2,
     "top-bit": 1 << 383,
-    "alt-ones": _limbs(MASK64, 0, MASK64, 0, MASK64, 0),
+    "alt-ones": limbs(MASK64, 0, MASK64, 0, MASK64, 0),
     "low-half": (1 << 192) - 1,
 }
 
@@ -226,7 +204,7 @@ SQR_CASES += [pytest.param(a, id=name) for name, a in EDGE4.items()]
 SQR_CASES += [
     pytest.param((1 << 128) - 1, id="low-half"),
     pytest.param(((1 << 128) - 1) << 128, id="high-half"),
-    pytest.param(_limbs(1, 1, 1, 1), id="ones-limbs"),
+    pytest.param(limbs(1, 1, 1, 1), id="ones-limbs"),
 ]
 
 
