@@ -82,8 +82,8 @@ def true_dependencies(bt: BlockTiming) -> BlockTiming:
     order: list[list[int]] = [[] for _ in range(bt.n)]
     for v in range(bt.n):
         for u in bt.order[v]:
-            if any(d.resource == "mem" for d in bt.dag.edges[u, v]["deps"]):
-                order[v].append(u)
+            if any(d.resource in ("mem", "sp") for d in bt.dag.edges[u, v]["deps"]):
+                order[v].append(u)  # sp is never renamed
     return replace(bt, order=order)
 
 

@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the block ends with ret; callee-saved registers and sp always are)")
     p.add_argument("--reserve", default="", metavar="REGS",
                    help="registers renaming must never use (always reserved: x18, x29, x30, sp; "
-                        "x19-x28 and v8-v15 unless the block already uses them)")
+                        "x19-x28 and v8-v15 unless the block writes them)")
     p.add_argument("--report", metavar="FILE", help="JSON report path")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     p.add_argument("--timeline", metavar="FILE", help="draw before/after Gantt charts (.html, .svg or .png)")

@@ -384,7 +384,7 @@ def print_table(doc: dict, console) -> None:
         t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {f['path']}"), justify="right", overflow="fold")
 
     def row(label: str, values: list[str], style: str | None = None) -> None:
-        t.add_row(label, *values, style=style)
+        t.add_row(escape(label), *values, style=style)
 
     def best_marks(vals: list[float | None], fmt) -> list[str]:
         present = [v for v in vals if v is not None]
@@ -511,6 +511,8 @@ def cmd_compare(args) -> int:
         print(json.dumps(doc, indent=2))
     else:
         console = Console()
+        if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
+            console = Console(width=max(console.width, 240))
         print_table(doc, console)
         if args.diff:
             print_diff(doc, console)

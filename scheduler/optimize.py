@@ -138,12 +138,17 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
                 break
         if out or not failed:
             break
+        # hold a register back: the model becomes a restriction, so its bound no longer holds
         for cls in failed:
             prob.margin[cls] = prob.margin.get(cls, 0) + 1
     if res is not None and res.issues and not out:
         notes.append("renaming: no solution could be given registers; reorder-only schedule used")
     if res is not None:
         res.seconds = seconds
+        if any(prob.margin.values()):
+            res.bound = None  # not a lower bound of the unrestricted problem
+            if res.status == "OPTIMAL":
+                res.status = "FEASIBLE"
     return out, res
 
 
@@ -294,7 +299,7 @@ def live_out_of(program: Program, block: Block, declared: frozenset[str]) -> fro
     nxt = next((s for s in program.statements[end:] if isinstance(s, Instruction)), None)
     if nxt is not None and nxt.mnemonic == "ret":
         out.add("x0")
-    return frozenset(out - {"nzcv"} if "nzcv" not in declared else out)
+    return frozenset(out)  # includes nzcv when a later instruction (say `b.ne`) reads the flags
 
 
 def optimize_program(program: Program, model: Model, opts: Options,

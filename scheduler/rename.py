@@ -170,8 +170,10 @@ def renaming_edges(bt: BlockTiming, prob: RenameProblem) -> tuple[list[list[tupl
         deps = bt.dag.edges[u, v]["deps"]
         if any(d.kind == "raw" for d in deps):
             continue
-        if any(d.resource == "mem" for d in deps):
-            order[v].append(u)  # register/flag WAR/WAW are left to the intervals
+        # memory ordering stays, and so do WAR/WAW on registers that are never renamed (sp);
+        # register/flag WAR/WAW between renamable values are left to the intervals
+        if any(d.resource == "mem" or reg_class(d.resource) is None for d in deps):
+            order[v].append(u)
     for val in prob.values:
         if val.tied_to is not None:
             k = val.defn
@@ -213,6 +215,10 @@ def add_register_constraints(m: cp_model.CpModel, issue: list, prob: RenameProbl
     for ivs in per_fixed.values():
         if len(ivs) > 1:
             m.add_no_overlap(ivs)
+
+
+def _reg_number(reg: str) -> int:
+    return int(reg[1:]) if reg[1:].isdigit() else -1
 
 
 def _writes_class(prob: RenameProblem, k: int, cls: str) -> bool:
@@ -344,12 +350,12 @@ def colour(prob: RenameProblem, issue: Sequence[int], horizon: int,
 
         orig = prob.values[r].reg
         options = []
-        for reg in prob.available[cls]:
+        for reg in sorted(prob.available[cls], key=_reg_number):
             extra = plan(reg, members)
             if extra is not None:
                 # registers free since an earlier cycle first: a hand-over inside a cycle
                 # adds ordering that may block later hand-overs
-                options.append(((bool(extra), reg != orig, slack(reg), reg), reg, extra))
+                options.append(((bool(extra), reg != orig, slack(reg), _reg_number(reg)), reg, extra))
         if not options:
             raise ColouringFailed(cls)
         _, reg, extra = min(options)

@@ -147,14 +147,29 @@ def busy_per_type(bookings: Sequence[Booking], model: Model) -> dict[str, int]:
 
 
 def critical_instructions(bt: BlockTiming) -> set[int]:
-    """Instructions on a longest latency chain of the block's dependency DAG."""
+    """The instructions of one longest latency chain of the block's dependency DAG (the
+    critical path: RAW edges weigh their latency, ordering edges 0, the last instruction
+    its own latency). Among equally long chains the one starting earliest in the block."""
     from .bounds import heads, tails
 
     if bt.n == 0:
         return set()
     h, t = heads(bt), tails(bt)
     cp = max(a + b for a, b in zip(h, t, strict=True))
-    return {k for k in range(bt.n) if h[k] + t[k] == cp}
+    succ: list[list[tuple[int, int]]] = [[] for _ in range(bt.n)]
+    for v in range(bt.n):
+        for u, lat in bt.raw[v]:
+            succ[u].append((v, lat))
+        for u in bt.order[v]:
+            succ[u].append((v, 0))
+    k = next(k for k in range(bt.n) if h[k] == 0 and t[k] == cp)
+    chain = {k}
+    while True:
+        nxt = sorted(v for v, lat in succ[k] if h[v] == h[k] + lat and t[k] == lat + t[v])
+        if not nxt:
+            return chain
+        k = nxt[0]
+        chain.add(k)
 
 
 @dataclass
@@ -243,8 +258,9 @@ def _draw_plotly(views: Sequence[ScheduleView], model: Model, path: Path) -> Non
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    units = [u for u, _ in pipe_units(model)]
     records = [bar_records(v) for v in views]
+    used = {r["unit"] for rs in records for r in rs}
+    units = [u for u, _ in pipe_units(model) if u in used] or [u for u, _ in pipe_units(model)]
     colours = _class_colours({r["cls"] for rs in records for r in rs})
     xmax = max((v.cycles for v in views), default=1)
     fig = make_subplots(rows=len(views), cols=1, shared_xaxes=True, vertical_spacing=0.3 / max(len(views), 1),
@@ -280,9 +296,10 @@ def _draw_matplotlib(views: Sequence[ScheduleView], model: Model, path: Path) ->
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch, Rectangle
 
-    units = [u for u, _ in pipe_units(model)]
-    row_of = {u: len(units) - 1 - i for i, u in enumerate(units)}
     records = [bar_records(v) for v in views]
+    used = {r["unit"] for rs in records for r in rs}
+    units = [u for u, _ in pipe_units(model) if u in used] or [u for u, _ in pipe_units(model)]
+    row_of = {u: len(units) - 1 - i for i, u in enumerate(units)}
     colours = _class_colours({r["cls"] for rs in records for r in rs})
     xmax = max((v.cycles for v in views), default=1) + 1
     nmax = max((len(v.instrs) for v in views), default=1)
