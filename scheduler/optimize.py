@@ -32,6 +32,7 @@ from .rename import (
     DEFAULT_RESERVED, ColouringFailed, add_register_constraints, analyse, colour, emission_order,
     register_map, renaming_edges, rewrite,
 )
+from .certificate import check_block
 from .verify import verify
 
 
@@ -71,6 +72,7 @@ class BlockResult:
     solver_cycles: int | None  # the solver's claimed in-order cycles for its best order
     solver_bound: int | None
     instructions_after: list[Instruction] = field(default_factory=list, repr=False)
+    proved: bool = False  # dataflow-equivalent for all inputs (certificate.check_block)
     renamed: bool = False  # registers were re-assigned
     register_map: list[dict[str, str]] = field(default_factory=list)  # per output instruction
     live_out: list[str] = field(default_factory=list)
@@ -260,6 +262,14 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     if not check.equivalent:
         raise VerificationFailed(f"block {block_index}: the schedule is not equivalent "
                                  f"({check.mismatch or check.problems})")
+    # and a proof for all inputs: the candidate follows from the original by a permutation and
+    # a renaming that preserve every dataflow and memory-order relation (certificate.check_block)
+    result_cert = {"inst_map": [k + 1 for k in final.origin], "offset_fixups": [],
+                   "register_map": register_map([instrs[k] for k in final.origin], final.instrs),
+                   "assumptions": {"no_alias": sorted(opts.noalias), "outputs": outputs}}
+    violations = check_block(instrs, final.instrs, result_cert)
+    if violations:
+        raise VerificationFailed(f"block {block_index}: dataflow check failed: {violations[0]}")
     report("done", best=after_in, bound=max(proven or 0, bounds.best), ooo=after_ooo.steady)
     lower = max(bounds.best, proven or 0)
     return BlockResult(
@@ -271,7 +281,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         ooo_cycles_before=before_ooo.steady, ooo_cycles_after=after_ooo.steady,
         ooo_single_before=before_ooo.single, ooo_single_after=after_ooo.single,
         ooo_lower_bound=round(ooo_bound(bt, model), 2),
-        solver_cycles=claimed, solver_bound=proven,
+        solver_cycles=claimed, solver_bound=proven, proved=True,
         instructions_after=final.instrs, renamed=final.renamed,
         register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
         live_out=sorted(live_out), candidates=len(candidates) + used, notes=notes)

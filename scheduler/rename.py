@@ -449,18 +449,22 @@ def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocatio
     return out
 
 
-def register_map(instrs: Sequence[Instruction], renamed: Sequence[Instruction]) -> list[dict[str, str]]:
-    """Per instruction: original register -> new register, for the ones that changed."""
+def register_map(instrs: Sequence[Instruction], renamed: Sequence[Instruction]) -> list[dict[str, dict[str, str]]]:
+    """Per instruction: {"read": {old: new}, "write": {old: new}} for the registers that
+    changed (one register may be read from one place and written to another)."""
     maps = []
     for a, b in zip(instrs, renamed, strict=True):
-        m = {}
-        for oa, ob in zip(a.operands, b.operands, strict=True):
+        m: dict[str, dict[str, str]] = {"read": {}, "write": {}}
+        for oa, ob, pat in zip(a.operands, b.operands, a.form.operands, strict=False):
             if isinstance(oa, Mem):
-                pairs = [(oa.base, ob.base), (oa.index, ob.index)]
+                pairs = [("read", oa.base, ob.base), ("read", oa.index, ob.index)]
+                if oa.writeback:
+                    pairs.append(("write", oa.base, ob.base))
             else:
-                pairs = [(oa, ob)]
-            for x, y in pairs:
+                roles = {"r": ["read"], "w": ["write"], "rw": ["read", "write"]}.get(pat.role, [])
+                pairs = [(role, oa, ob) for role in roles]
+            for role, x, y in pairs:
                 if x is not None and str(x) != str(y):
-                    m[str(x)] = str(y)
+                    m[role][str(x)] = str(y)
         maps.append(m)
     return maps

@@ -48,6 +48,7 @@ def report_json(input_path: str, output_path: str | None, model: Model, opts: Op
         "gap": round(after / lb - 1, 4) if lb else 0.0,
         "status": overall_status(blocks),
         "verified": all(b.verified for b in blocks),
+        "proved": all(b.proved for b in blocks),
         "ooo_cycles_before": round(total("ooo_cycles_before"), 2),
         "ooo_cycles_after": round(total("ooo_cycles_after"), 2),
         "solve_seconds": round(total("solve_seconds"), 3),
@@ -72,12 +73,13 @@ def header_lines(model: Model, doc: dict) -> list[str]:
         # registers were re-assigned: only these (with memory and callee-saved registers) keep
         # their meaning, which `scheduler verify` reads from this annotation
         outputs = [f"// @outputs {', '.join(live) if live else 'none'}"]
-    return outputs + [
-        f"// Scheduled by {doc['tool']} for model {model.name} ({doc['status']}, verified).",
+    checked = "verified and proved" if doc.get("proved") else "verified"
+    return [
+        f"// Scheduled by {doc['tool']} for model {model.name} ({doc['status']}, {checked}).",
         f"// In-order cycles {doc['cycles_before']} -> {doc['cycles_after']} (lower bound "
         f"{doc['lower_bound']}); out-of-order cycles/iteration {doc['ooo_cycles_before']} -> "
         f"{doc['ooo_cycles_after']}.",
-    ]
+    ] + outputs
 
 
 def print_summary(doc: dict, console: Console) -> None:

@@ -1,0 +1,205 @@
+"""Certificates: how an optimised block was derived from the original, and an
+independent check of that derivation.
+
+A certificate lists, per block, `inst_map` (for each output instruction the
+1-based index of the original instruction it came from), the register map per
+output instruction, offset fixups, and the assumptions (no-alias sets, outputs,
+reserved registers), with the model and tool version.
+
+`check_block` re-derives the candidate from the original and the certificate and
+checks that the dataflow is preserved, which proves equivalence for all inputs
+(not just the random ones `verify` tries), given the assumptions:
+  1. `inst_map` is a permutation, and each output instruction is its original with
+     only the registers recorded in the register map changed (same mnemonic,
+     immediates, shifts, addressing mode);
+  2. every register or flag read in the candidate gets its value from the image of
+     the instruction (or the block input) the original read it from;
+  3. every output register (declared outputs, live-out, callee-saved registers, sp)
+     ends with the value of the same original instruction, in the same register;
+  4. every pair of memory accesses that may alias under the assumptions, at least
+     one of them a store, keeps its relative order; addresses are unchanged because
+     base and index values are preserved by 2 and no offset changed.
+Each instruction is a deterministic function of the values it reads (registers,
+flags, memory), so by induction over the candidate order every instruction
+computes the same values as its original, and the outputs and memory agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from . import __version__
+from .dag import may_alias, symbolic_addresses
+from .ir import FLAGS, Instruction
+from .isa.operands import GPR, Mem, VElem, VReg
+
+ALWAYS_COMPARED = tuple(f"x{i}" for i in range(19, 30)) + ("sp",) + tuple(f"v{i}" for i in range(8, 16))
+
+
+def block_certificate(result, model_name: str, noalias: Iterable[str], reserve: Iterable[str]) -> dict:
+    """The certificate entry of one optimised block (an optimize.BlockResult)."""
+    outputs = sorted(set(result.live_out) | {"sp"}) if result.renamed else None
+    return {
+        "block": result.index,
+        "instructions": result.instructions,
+        "inst_map": [k + 1 for k in result.order],
+        "register_map": result.register_map or [{"read": {}, "write": {}} for _ in result.order],
+        "offset_fixups": [],
+        "assumptions": {
+            "no_alias": sorted(noalias),
+            # None: every register is an output (a pure reordering keeps them all)
+            "outputs": outputs,
+            "reserved": sorted(reserve),
+        },
+        "model": model_name,
+        "tool": f"scheduler {__version__}",
+    }
+
+
+def hol_list(inst_map: Sequence[int]) -> str:
+    """`inst_map` as a HOL Light list literal, e.g. [5;1;2;4;3]."""
+    return "[" + ";".join(str(i) for i in inst_map) + "]"
+
+
+@dataclass
+class Violation:
+    position: int | None  # output instruction (0-based), or None for the whole block
+    message: str
+
+    def __str__(self) -> str:
+        return f"instruction {self.position + 1}: {self.message}" if self.position is not None else self.message
+
+
+def _renamed(op, regmap: dict[str, str]):
+    """`op` with its register replaced as `regmap` (operand text -> new text) says."""
+    if isinstance(op, (GPR, VReg, VElem)) and str(op) in regmap:
+        new = regmap[str(op)]
+        if isinstance(op, GPR):
+            return GPR(31, op.bits, sp=True) if new in ("sp", "wsp") else GPR(int(new[1:]), op.bits)
+        num = int(new[1:].split(".")[0])
+        return VReg(num, op.arr, op.view) if isinstance(op, VReg) else VElem(num, op.size, op.index)
+    return op
+
+
+def rederive(orig: Instruction, regmap: dict[str, dict[str, str]]) -> tuple:
+    """The operands of `orig` with the certificate's renaming applied, by role."""
+    reads, writes = regmap.get("read", {}), regmap.get("write", {})
+    out = []
+    for op, pat in zip(orig.operands, orig.form.operands, strict=False):
+        if isinstance(op, Mem):
+            base = _renamed(op.base, reads)
+            index = _renamed(op.index, reads) if op.index is not None else None
+            out.append(Mem(base, op.offset, op.mode, index, op.modifier, op.offset_text))
+        elif pat.role == "w":
+            out.append(_renamed(op, writes))
+        elif pat.role == "rw":
+            new = _renamed(op, reads)
+            if str(new) != str(_renamed(op, writes)):
+                raise ValueError(f"read-modify-write operand {op} renamed inconsistently")
+            out.append(new)
+        else:
+            out.append(_renamed(op, reads))
+    return tuple(out)
+
+
+def _producers(instrs: Sequence[Instruction]) -> list[dict[str, int | str]]:
+    """For each instruction, the producer of each register it reads: an instruction
+    index, or "in" for the block's input value."""
+    last: dict[str, int] = {}
+    out = []
+    for k, ins in enumerate(instrs):
+        out.append({r: last.get(r, "in") for r in ins.reads})
+        for r in ins.writes:
+            last[r] = k
+    return out
+
+
+def _final_writers(instrs: Sequence[Instruction]) -> dict[str, int]:
+    last: dict[str, int] = {}
+    for k, ins in enumerate(instrs):
+        for r in ins.writes:
+            last[r] = k
+    return last
+
+
+def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction], cert: dict) -> list[Violation]:
+    """Every way `candidate` fails to follow from `original` and `cert` (empty: proved)."""
+    n = len(original)
+    inst_map = cert.get("inst_map", [])
+    if sorted(inst_map) != list(range(1, n + 1)) or len(candidate) != n:
+        return [Violation(None, f"inst_map is not a permutation of 1..{n} matching {len(candidate)} instructions")]
+    if cert.get("offset_fixups"):
+        return [Violation(None, "offset fixups are not supported by this checker")]
+    origin = [i - 1 for i in inst_map]
+    regmaps = cert.get("register_map") or [{} for _ in range(n)]
+    problems: list[Violation] = []
+    # 1. same operation, registers renamed as recorded
+    for pos, (k, cand) in enumerate(zip(origin, candidate, strict=True)):
+        orig = original[k]
+        try:
+            expect = rederive(orig, regmaps[pos])
+        except ValueError as e:
+            problems.append(Violation(pos, str(e)))
+            continue
+        if cand.mnemonic != orig.mnemonic or tuple(map(str, cand.operands)) != tuple(map(str, expect)):
+            problems.append(Violation(pos, f"'{cand}' is not '{orig}' with registers {regmaps[pos]}"))
+    if problems:
+        return problems
+    # 2. dataflow: each read comes from the image of the original producer
+    p_orig, p_cand = _producers(original), _producers(candidate)
+    for pos, k in enumerate(origin):
+        want = p_orig[k]
+        got = p_cand[pos]
+        renamed_reads = _read_renaming(original[k], candidate[pos])
+        for r_orig, producer in want.items():
+            r_cand = renamed_reads.get(r_orig, r_orig)
+            src = got.get(r_cand)
+            src_orig = "in" if src == "in" else origin[src] if src is not None else None
+            if src_orig != producer or (producer == "in" and r_cand != r_orig):
+                problems.append(Violation(pos, f"reads {r_cand} from "
+                                          f"{_name(src_orig)} but its original reads {r_orig} from {_name(producer)}"))
+    # 3. outputs end with the same values in the same registers
+    outputs = cert.get("assumptions", {}).get("outputs")
+    f_orig, f_cand = _final_writers(original), _final_writers(candidate)
+    regs = set(f_orig) | set(f_cand) if outputs is None else set(outputs) | set(ALWAYS_COMPARED)
+    for r in sorted(regs):
+        a = f_orig.get(r)
+        b = f_cand.get(r)
+        b_orig = origin[b] if b is not None else None
+        if a != b_orig:
+            problems.append(Violation(None, f"output {r} ends with {_name(b_orig, 'its input')} "
+                                            f"instead of {_name(a, 'its input')}"))
+    # 4. memory order of possibly aliasing pairs
+    noalias = cert.get("assumptions", {}).get("no_alias", [])
+    addrs = symbolic_addresses(original)
+    pos_of = {k: p for p, k in enumerate(origin)}
+    accesses = [(i, a) for i, a in enumerate(addrs) if a is not None]
+    for x, (i, a) in enumerate(accesses):
+        for j, b in accesses[x + 1:]:
+            if (a.store or b.store) and may_alias(a, b, noalias) and pos_of[i] > pos_of[j]:
+                problems.append(Violation(pos_of[i], f"memory access '{original[i]}' moved after "
+                                                     f"'{original[j]}', which it may alias"))
+    return problems
+
+
+def _read_renaming(orig: Instruction, cand: Instruction) -> dict[str, str]:
+    """Original register -> candidate register for what the instruction reads."""
+    out: dict[str, str] = {}
+    for a, b, pat in zip(orig.operands, cand.operands, orig.form.operands, strict=False):
+        pairs = [(a.base, b.base), (a.index, b.index)] if isinstance(a, Mem) else (
+            [(a, b)] if pat.role in ("r", "rw") else [])
+        for x, y in pairs:
+            rx, ry = getattr(x, "resource", None), getattr(y, "resource", None)
+            if rx is not None and ry is not None:
+                out[rx] = ry
+    out.setdefault(FLAGS, FLAGS)
+    return out
+
+
+def _name(producer, input_name: str = "the block input") -> str:
+    if producer is None:
+        return "nothing"
+    if producer == "in":
+        return input_name
+    return f"original instruction {producer + 1}"
