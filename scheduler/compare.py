@@ -30,13 +30,15 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SchedulerError
-from .evaluate import BlockTiming, PipeTable, inorder, out_of_order, prepare
-from .ir import Instruction, Program
 from .isa.operands import Mem
-from .model import DEFAULT_MODEL, Model, load_model
+
+if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
+    from .evaluate import BlockTiming
+    from .ir import Instruction, Program
+    from .model import Model
 
 MCA_ITERATIONS = (1, 100)
 RELATION_RANK = {"reference": 0, "identical": 1, "reordering": 2, "renamed reordering": 3, "different kernel": 4}
@@ -91,6 +93,8 @@ def attribute_stalls(bt: BlockTiming, order: Sequence[int], model: Model, issue:
     *issue width* stall if `issue_width` instructions already issued in it, else a
     *pipe* stall if its reservations do not fit the pipes booked so far (attributed to
     the first reservation that does not fit on its own), else *other*."""
+    from .evaluate import PipeTable, inorder
+
     if issue is None:
         issue = inorder(bt, order, model).issue
     width = model.issue_width
@@ -238,6 +242,7 @@ def _mca(instrs: Sequence[Instruction], notes: list[str], where: str) -> dict | 
 def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> dict:
     """Every figure of one block under one model (see the module docstring)."""
     from .bounds import lower_bounds, ooo_bound, true_dependencies
+    from .evaluate import inorder, out_of_order, prepare
     from .timeline import assign_units, busy_per_type, critical_instructions
 
     bt = prepare(list(instrs), model, noalias)
@@ -294,6 +299,7 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
             mca: bool = True, diff: bool = False) -> dict:
     """The whole comparison as a JSON-able document."""
     from .mca import find_llvm_mca
+    from .model import DEFAULT_MODEL, load_model
 
     names = list(dict.fromkeys(model_names)) or [DEFAULT_MODEL]
     models = [load_model(n) for n in names]
@@ -304,6 +310,8 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
         notes.append("llvm-mca-19 (or newer) not found on PATH: no llvm-mca columns "
                      "(bash scripts/setup-debian.sh --with-llvm-mca installs it)")
     ref = files[0]
+    if not any(f.blocks for f in files):
+        notes.append("no instructions in any file")
     docs = []
     for fi, f in enumerate(files):
         blocks = []
@@ -311,7 +319,8 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
             relation = "reference"
         elif len(f.blocks) != len(ref.blocks):
             relation = "different kernel"
-            notes.append(f"{f.path}: {len(f.blocks)} blocks, the reference has {len(ref.blocks)}: different kernels")
+            notes.append(f"{f.path}: {len(f.blocks)} block(s), the reference has {len(ref.blocks)}: "
+                         "different kernels")
         else:
             relation = "identical"
         for bi, instrs in enumerate(f.blocks):
@@ -453,10 +462,10 @@ def print_table(doc: dict, console) -> None:
             for it in doc["mca_iterations"]:
                 row(f"llvm-mca {it} iter: total cycles",
                     [str(f["llvm_mca"][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
-    t.caption = ("in-order: cycles of one run, in-order issue model; OoO: steady-state cycles per iteration of "
-                 "the out-of-order model; waiting: cycles an instruction issued after the previous one, by cause "
-                 "(docs/compare.md); green: best")
     console.print(t)
+    console.print("in-order: cycles of one run, in-order issue model; OoO: steady-state cycles per iteration of "
+                  "the out-of-order model; waiting: cycles an instruction issued after the previous one, by cause "
+                  "(docs/compare.md); green: best", style="dim", highlight=False)
     for n in doc["notes"]:
         console.print(escape(f"note: {n}"), highlight=False)
 
@@ -492,6 +501,7 @@ def views_for(paths_blocks: Sequence[tuple[str, Sequence[Instruction]]], model: 
 def cmd_compare(args) -> int:
     from rich.console import Console
 
+    from .model import load_model
     from .timeline import check_path, draw, text_timeline
 
     if args.timeline:
@@ -507,6 +517,8 @@ def cmd_compare(args) -> int:
         for bi, instrs in enumerate(f.blocks):
             title = f.path if len(f.blocks) == 1 else f"{f.path} block {bi}"
             views += views_for([(title, instrs)], model, f.noalias)
+    if args.timeline and not views:
+        raise CompareError(f"{args.timeline}: nothing to draw: no instructions in {', '.join(args.files)}")
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -566,6 +578,3 @@ def draw_optimized(path: str, blocks: Sequence[Sequence[Instruction]], results, 
         views.append(build_view(f"{tag}after", r.instructions_after, model, noalias))
     draw(views, model, path)
 
-
-__all__ = ["attribute_stalls", "relate", "value_keys", "shape", "displacement", "analyse_block", "compare",
-           "cmd_compare", "add_parser", "draw_optimized", "Stalls", "InstrWait"]

@@ -25,7 +25,7 @@ from .rename import register_map
 
 @dataclass
 class ProofResult:
-    status: str  # "proved", "refuted" (dataflow differs), or "unknown" (not a reordering)
+    status: str  # "proved", or "unknown" (dataflow differs, or not a reordering)
     certificate: dict | None = None
     problems: list[Violation] = field(default_factory=list)
     reason: str = ""
@@ -78,7 +78,11 @@ def prove(original: Sequence[Instruction], candidate: Sequence[Instruction],
     cert = {"inst_map": inst_map, "register_map": regmaps, "offset_fixups": [],
             "assumptions": {"no_alias": sorted(noalias), "outputs": None if outputs is None else list(outputs)}}
     problems = check_block(original, candidate, cert)
-    return ProofResult("refuted" if problems else "proved", cert, problems)
+    if problems:
+        # a dataflow difference is not a proof of inequivalence (the two may still agree);
+        # the caller looks for a concrete counterexample
+        return ProofResult("unknown", cert, problems, reason=f"dataflow differs: {problems[0]}")
+    return ProofResult("proved", cert)
 
 
 def _match(original: Sequence[Instruction], candidate: Sequence[Instruction]) -> dict[int, int] | None:

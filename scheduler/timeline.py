@@ -11,7 +11,9 @@ Files (chosen by extension):
   .html  interactive, self-contained (plotly, the library embedded): one bar per pipe
          reservation, the instruction's text, issue cycle, latency and wait on hover;
   .svg / .png  static (matplotlib, Agg backend): each bar labelled with the
-         instruction's index and mnemonic, a key with the full text beside each chart.
+         instruction's index and mnemonic, a key with the full text beside each chart
+         (for blocks of at most MAX_KEY_LINES instructions; bar labels only while a
+         cycle is wide enough for one).
 Bars are coloured by the instruction's model class; instructions on the block's
 critical path (the longest latency chain of its dependency DAG) have a thick black
 outline. Several schedules are stacked, one chart each, on a common cycle axis.
@@ -37,6 +39,8 @@ from .ir import Instruction
 from .model import Model
 
 FORMATS = (".html", ".svg", ".png")
+MAX_CHART_INCHES = 48.0  # static charts: wider blocks get narrower cycles (and no bar labels)
+MAX_KEY_LINES = 240  # static charts: larger blocks get no key beside the chart
 
 
 class TimelineError(SchedulerError):
@@ -303,10 +307,12 @@ def _draw_matplotlib(views: Sequence[ScheduleView], model: Model, path: Path) ->
     colours = _class_colours({r["cls"] for rs in records for r in rs})
     xmax = max((v.cycles for v in views), default=1) + 1
     nmax = max((len(v.instrs) for v in views), default=1)
-    chart_w = min(48.0, max(10.0, 0.17 * xmax))
-    key_cols = max(1, -(-nmax // 60))  # the key: at most 60 lines a column
-    key_w = 2.6 * key_cols
-    chart_h = max(0.42 * len(units) + 1.2, 0.11 * min(nmax, 60) + 0.8)
+    chart_w = min(MAX_CHART_INCHES, max(10.0, 0.17 * xmax))
+    labels = chart_w / xmax >= 0.09  # room for a rotated label in a one-cycle bar
+    with_key = nmax <= MAX_KEY_LINES
+    key_cols = max(1, -(-nmax // 60)) if with_key else 1  # the key: at most 60 lines a column
+    key_w = 2.6 * key_cols if with_key else 0.1
+    chart_h = max(0.42 * len(units) + 1.2, 0.11 * min(nmax, 60) + 0.8 if with_key else 0.0)
     plt.rcParams["svg.fonttype"] = "none"  # text stays text in SVG (searchable, selectable)
     fig, axes = plt.subplots(len(views), 2, squeeze=False, figsize=(chart_w + key_w, chart_h * len(views) + 0.8),
                              gridspec_kw={"width_ratios": [chart_w, key_w]})
@@ -315,11 +321,12 @@ def _draw_matplotlib(views: Sequence[ScheduleView], model: Model, path: Path) ->
             y = row_of[r["unit"]]
             rect = Rectangle((r["start"], y - 0.4), r["busy"], 0.8, facecolor=colours[r["cls"]],
                              edgecolor="black" if r["critical"] else "#555555",
-                             linewidth=1.8 if r["critical"] else 0.4)
+                             linewidth=(1.8 if r["critical"] else 0.4) if labels else (0.6 if r["critical"] else 0))
             rect.set_gid(f"bar-{view.title}-{r['instr']}-{j}".replace(" ", "_"))
             ax.add_patch(rect)
-            ax.text(r["start"] + r["busy"] / 2, y, r["label"], rotation=90, ha="center", va="center",
-                    fontsize=5.5, family="monospace", clip_on=True)
+            if labels:
+                ax.text(r["start"] + r["busy"] / 2, y, r["label"], rotation=90, ha="center", va="center",
+                        fontsize=5.5, family="monospace", clip_on=True)
         ax.set_xlim(0, xmax)
         ax.set_ylim(-0.6, len(units) - 0.4)
         ax.set_yticks(range(len(units)))
@@ -329,10 +336,13 @@ def _draw_matplotlib(views: Sequence[ScheduleView], model: Model, path: Path) ->
         ax.set_title(f"{view.title}: {view.cycles} cycles in order", loc="left", fontsize=10)
         ax.grid(axis="x", color="#dddddd", linewidth=0.5)
         ax.set_axisbelow(True)
-        ax.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(10 if xmax > 40 else 5))
-        ax.xaxis.set_minor_locator(matplotlib.ticker.MultipleLocator(1))
+        if xmax <= 400:
+            ax.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(10 if xmax > 40 else 5))
+            ax.xaxis.set_minor_locator(matplotlib.ticker.MultipleLocator(1))
         # the key: the full text of every instruction, by index
         kax.axis("off")
+        if not with_key:
+            continue
         per_col = -(-len(view.instrs) // key_cols) if view.instrs else 1
         for k, ins in enumerate(view.instrs):
             col, line = divmod(k, per_col)

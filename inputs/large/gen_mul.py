@@ -62,7 +62,7 @@ def _mem(base: str, off: int) -> str:
 def _ins(lines: list[str], op: str, args: str, comment: str = "") -> None:
     text = f"        {op:<8}{args}"
     if comment:
-        text = f"{text:<40}// {comment}"
+        text = f"{text:<39} // {comment}"
     lines.append(text.rstrip())
 
 
@@ -98,15 +98,15 @@ def _header(n: int, name: str) -> list[str]:
     ]
 
 
-def generate(n: int) -> str:
-    """The assembly text of the n x n-limb multiplication kernel (n a positive multiple of 4)."""
+def check_size(n: int) -> None:
     if n <= 0 or n % K:
         raise ValueError(f"n must be a positive multiple of {K}, got {n}")
     if 8 * (2 * n - 2) > 504:  # stp immediate offsets go up to 504
         raise ValueError(f"n = {n} is too large for immediate stp offsets")
-    name = f"mul_{n}x{n}"
-    lines = _header(n, name)
-    lines += [
+
+
+def prologue(name: str) -> list[str]:
+    return [
         "",
         "        .text",
         f"        .globl  {name}",
@@ -114,6 +114,30 @@ def generate(n: int) -> str:
         f"        .type   {name}, %function",
         f"{name}:",
     ]
+
+
+def epilogue(name: str) -> list[str]:
+    return [
+        "        ret",
+        f"        .size   {name}, .-{name}",
+        "",
+    ]
+
+
+def _half(lines: list[str], which: int, dst: str, xi: int, b: int, j: int,
+          yreg: str, offload: dict) -> None:
+    """dst = low (which = 0) or high (which = 1) half of x[xi] * y[j]; x[xi] is in XA[b]."""
+    if (xi, j) in offload:
+        _ins(lines, "mov", f"{dst}, {offload[xi, j][which]}", f"{('lo', 'hi')[which]}(x{xi}*y{j})")
+    else:
+        _ins(lines, ("mul", "umulh")[which], f"{dst}, {XA[b]}, {yreg}")
+
+
+def emit_passes(lines: list[str], n: int, offload: dict | None = None) -> None:
+    """The scalar body: n/K passes.  `offload` maps (i, j) to the operands (lo, hi)
+    that hold x[i]*y[j] already (e.g. vector elements): those products are read
+    with mov instead of computed with mul/umulh."""
+    offload = offload or {}
 
     def w(p: int) -> str:          # accumulator register of z position p
         return RING[p % len(RING)]
@@ -128,17 +152,19 @@ def generate(n: int) -> str:
             p = I + j                                   # position of the bottom limb
             win = [w(p + b) for b in range(K + 1)]
             yreg = YR[j % 2]
+
             lines.append(f"        // step {j}: z[{p}..{p + K}] += x[{I}..{I + K - 1}] * y{j}")
-            if j % 2 == 0:
+            needs_y = any((I + b, jj) not in offload for b in range(K) for jj in (j, j + 1))
+            if j % 2 == 0 and needs_y:
                 _ins(lines, "ldp", f"{YR[0]}, {YR[1]}, {_mem('x2', 8 * j)}", f"y{j}, y{j + 1}")
             # low halves
             if j == 0:
                 for b in range(K):
-                    _ins(lines, "mul", f"{win[b]}, {XA[b]}, {yreg}")
+                    _half(lines, 0, win[b], I + b, b, j, yreg, offload)
             else:
                 for b in range(K):
                     t = TMP[b % 2]
-                    _ins(lines, "mul", f"{t}, {XA[b]}, {yreg}")
+                    _half(lines, 0, t, I + b, b, j, yreg, offload)
                     _ins(lines, "adds" if b == 0 else "adcs", f"{win[b]}, {win[b]}, {t}")
                 _ins(lines, "adc", f"{win[K]}, xzr, xzr")
             # merge with the earlier passes, then the high halves
@@ -149,7 +175,7 @@ def generate(n: int) -> str:
                 first = False
             for b in range(K):
                 t = TMP[b % 2]
-                _ins(lines, "umulh", f"{t}, {XA[b]}, {yreg}")
+                _half(lines, 1, t, I + b, b, j, yreg, offload)
                 if b < K - 1:
                     _ins(lines, "adds" if first else "adcs", f"{win[b + 1]}, {win[b + 1]}, {t}")
                     first = False
@@ -163,11 +189,15 @@ def generate(n: int) -> str:
         top = I + n
         for q in range(top, top + K, 2):
             _ins(lines, "stp", f"{w(q)}, {w(q + 1)}, {_mem('x0', 8 * q)}", f"z{q}, z{q + 1}")
-    lines += [
-        "        ret",
-        f"        .size   {name}, .-{name}",
-        "",
-    ]
+
+
+def generate(n: int) -> str:
+    """The assembly text of the n x n-limb multiplication kernel (n a positive multiple of 4)."""
+    check_size(n)
+    name = f"mul_{n}x{n}"
+    lines = _header(n, name) + prologue(name)
+    emit_passes(lines, n)
+    lines += epilogue(name)
     return "\n".join(lines)
 
 

@@ -1,0 +1,92 @@
+// @outputs x0
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified).
+// In-order cycles 71 -> 62 (lower bound 62); out-of-order cycles/iteration 56.0 -> 55.0.
+// sqr_4x4.s -- 256-bit squaring, z[0..7] = x[0..3]^2 (512-bit result)
+//
+// Written for this project (instruction-scheduling optimizer example input);
+// not taken from any library.
+//
+// Calling convention (AAPCS64, straight-line, no stack use):
+//   x0 = pointer to z, 8 little-endian 64-bit limbs (output)
+//   x1 = pointer to x, 4 little-endian 64-bit limbs (input)
+// Clobbers: x1-x17 and the NZCV flags. x0 is preserved. No memory other
+// than z[0..7] is written.
+//
+// Method: the six off-diagonal products a_i*a_j (i < j) are computed once
+// and summed into t1..t6, the sum is doubled with a funnel shift
+// (extr/lsl/lsr, no flags needed), and the four diagonal squares a_i^2 are
+// added in a single adds/adcs chain.
+
+a0      .req    x2
+a1      .req    x3
+a2      .req    x4
+a3      .req    x5
+
+        .text
+        .globl  sqr_4x4
+        .balign 4
+        .type   sqr_4x4, %function
+sqr_4x4:
+        ldp     a0, a1, [x1]
+        ldp     a2, a3, [x1, 16]  // offset written without '#'
+
+        /* Off-diagonal sum S = sum_{i<j} a_i*a_j*2^(64(i+j)), limbs t1..t6
+           in x6..x11 (S < 2^448, so there is no limb t7 yet).
+           First chain: a0*a1, a0*a2, a0*a3, a1*a3 -- one per limb slot. */
+        mul     x6, a0, a1
+        mul     x12, a0, a2
+        umulh   x10, a1, a3
+        umulh   x14, a0, a0
+        umulh   x8, a0, a2
+        umulh x9, x2, x3
+        mul     x13, a0, a3
+        lsl x1, x6, #1
+        adds x9, x9, x12
+        umulh x11, x3, x4
+        extr x6, x9, x6, #63
+        mul x7, x3, x5
+
+        // Second chain: a1*a2 at limbs 3..4, a2*a3 at limbs 5..6
+        adcs    x8, x8, x13
+        mul     x17, a2, a2
+        umulh x12, x2, x5
+        mul x13, x3, x4
+        adcs x7, x12, x7
+        mul x15, x4, x5
+        adc     x10, x10, xzr  // hi(a1*a3) <= 2^64-2: no overflow
+        umulh   x16, a1, a1
+
+        // Double: t7..t1 = 2*S, shifting left by one bit across limbs
+        adds x8, x8, x13
+        mul x12, x3, x3
+        adcs x7, x7, x11
+        adcs x10, x10, x15
+        extr x11, x7, x8, #63
+        extr x8, x8, x9, #63
+        umulh x9, x4, x5
+
+        // Diagonal squares d0..d7 (a0, a1 die as their squares are formed)
+        extr x7, x10, x7, #63
+        umulh x4, x4, x4
+        adc x9, x9, xzr  // S < 2^448 so this cannot carry out
+        lsr x13, x9, #63  // t7 = top bit of S
+        adds x1, x1, x14
+        extr x9, x9, x10, #63
+        mul x3, x5, x5  // overwrites a0 (x2)
+        adcs x6, x6, x12
+
+        // z = 2*S + diagonals
+        umulh x5, x5, x5  // overwrites a1 (x3)
+        adcs    x8, x8, x16
+        adcs x10, x11, x17
+        adcs x4, x7, x4
+        stp x10, x4, [x0, #32]
+        mul x2, x2, x2  // d0 = z[0]
+        adcs x11, x9, x3
+
+        adc x12, x13, x5  // x^2 < 2^512: no carry out
+        stp x6, x8, [x0, #16]
+        stp     x11, x12, [x0, #48]
+        stp x2, x1, [x0]
+        ret
+        .size   sqr_4x4, .-sqr_4x4
