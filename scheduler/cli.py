@@ -1,7 +1,8 @@
 """Command-line interface: `scheduler <command> ...`.
 
 Exit codes: 0 success; 1 the check failed (not equivalent / unverified);
-2 bad input or usage (a `FILE:LINE: message` on stderr); 3 internal error.
+2 bad input or usage (a `FILE:LINE: message` on stderr); 3 unknown (`verify --prove` could
+neither prove nor refute); 4 internal error.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .parse import parse_file, parse_text
 from .simulate import run_instructions
 from .verify import live_ins, pointer_registers, random_state, straight_line, verify
 
-EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 EPILOG = """\
 examples:
@@ -38,7 +39,8 @@ examples:
   scheduler verify inputs/mul_4x4.s mine.s --trials 500 --outputs x0
   scheduler compare inputs/mul_4x4.s outputs/mul_4x4.s --timeline t.html
 
-exit codes: 0 ok, 1 check failed (e.g. not equivalent), 2 bad input, 3 internal error
+exit codes: 0 ok, 1 check failed (e.g. not equivalent), 2 bad input, 3 unknown (verify --prove),
+            4 internal error
 """
 
 
@@ -110,11 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="registers renaming must never use (always reserved: x18, x29, x30, sp; "
                         "x19-x28 and v8-v15 unless the block writes them)")
     p.add_argument("--report", metavar="FILE", help="JSON report path")
+    p.add_argument("--certificate", metavar="FILE",
+                   help="write a certificate (inst_map, register maps, assumptions per block)")
+    p.add_argument("--certificate-format", choices=["json", "hol"], default="json",
+                   help="hol: each block's inst_map as a HOL Light list, one per line")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     p.add_argument("--timeline", metavar="FILE", help="draw before/after Gantt charts (.html, .svg or .png)")
     _add_input_options(p)
 
     add_compare_parser(sub)
+
+    p = sub.add_parser("check-certificate", help="check an optimisation certificate independently",
+                       description="Re-derive CANDIDATE from ORIGINAL and the certificate written by "
+                                   "`optimize --certificate` (permutation, renaming) and check that every "
+                                   "dataflow and memory-order relation is preserved.\n\nexample:\n"
+                                   "  scheduler check-certificate inputs/mul_4x4.s outputs/mul_4x4.s cert.json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("original")
+    p.add_argument("candidate")
+    p.add_argument("certificate")
+    _add_input_options(p)
 
     p = sub.add_parser("models", help="list, show and check machine models",
                        description="Machine models live in models/*.toml (and $SCHEDULER_MODELS_PATH).\n\n"
@@ -178,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-alias", default="", metavar="REGS",
                    help="base registers that point to disjoint buffers (pointer aliasing is "
                         "exercised for all other pairs)")
+    p.add_argument("--prove", action="store_true",
+                   help="prove equivalence for all inputs (reorderings and renamings); otherwise "
+                        "search harder for a counterexample (exit 1) or report unknown (exit 3)")
     p.add_argument("--json", action="store_true")
     _add_input_options(p)
     return ap
@@ -310,11 +330,27 @@ def cmd_verify(args) -> int:
     else:
         outputs, source = None, ""
     noalias = set(_reg_list(args.no_alias)) | set(orig_prog.noalias)
-    res = verify(orig, cand, trials=args.trials, seed=args.seed, outputs=outputs, noalias=noalias)
+    proof = None
+    if args.prove:
+        from .prove import prove
+
+        proof = prove(orig, cand, noalias, outputs)
+        if proof.status == "proved" and not args.json:
+            print(f"proved equivalent for all inputs: the candidate is a reordering/renaming of the "
+                  f"original that preserves every dataflow and memory-order relation "
+                  f"({len(orig)} instructions; assumptions: no-alias {sorted(noalias) or 'none'})")
+            return EXIT_OK
+    trials = args.trials if proof is None else max(args.trials, 2000)  # look hard for a counterexample
+    res = verify(orig, cand, trials=trials, seed=args.seed, outputs=outputs, noalias=noalias)
     relevant = sorted(live_ins(orig) | live_ins(cand))
+    if proof is not None and proof.status != "proved" and res.equivalent and not args.json:
+        print(f"unknown: not proved ({proof.reason}); no counterexample in {res.trials} random trials")
+        return EXIT_UNKNOWN
     if args.json:
         doc = {"original": args.original, "candidate": args.candidate,
                "equivalent": res.equivalent, "trials": res.trials, "seed": args.seed,
+               "proved": None if proof is None else proof.status == "proved",
+               "proof_note": None if proof is None else proof.reason,
                "compared": list(res.compared), "problems": res.problems, "mismatch": None}
         if res.mismatch:
             m = res.mismatch
@@ -322,7 +358,11 @@ def cmd_verify(args) -> int:
                                "candidate": hex(m.actual),
                                "initial": {r: hex(v) for r, v in m.initial.registers().items()}}
         print(json.dumps(doc, indent=2))
-        return EXIT_OK if res.equivalent else EXIT_FAIL
+        if proof is not None and proof.status == "proved":
+            return EXIT_OK
+        if not res.equivalent:
+            return EXIT_FAIL
+        return EXIT_UNKNOWN if proof is not None else EXIT_OK
     if res.equivalent:
         outs = "all registers and flags" if outputs is None else (", ".join(outputs) or "none")
         print(f"equivalent: {res.trials} trials passed (seed {args.seed}); compared memory, "
@@ -429,6 +469,8 @@ def cmd_optimize(args) -> int:
     else:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(text)
+    if args.certificate:
+        _write_certificate(args, prog, results, model, opts)
     report_path = Path(args.report) if args.report else (out_path.with_suffix(".json") if out_path else None)
     if report_path is not None:
         report_path.write_text(json.dumps(doc, indent=2) + "\n")
@@ -440,6 +482,41 @@ def cmd_optimize(args) -> int:
         console = Console(stderr=out_path is None)
         print_summary(doc, console)
         console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
+    return EXIT_OK
+
+
+def _write_certificate(args, prog, results, model, opts) -> None:
+    from .certificate import block_certificate, hol_list
+
+    blocks = [block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]
+    if args.certificate_format == "hol":
+        text = "".join(f"(* block {b['block']} *) {hol_list(b['inst_map'])}\n" for b in blocks)
+    else:
+        text = json.dumps({"input": args.file, "blocks": blocks}, indent=2) + "\n"
+    Path(args.certificate).write_text(text)
+
+
+def cmd_check_certificate(args) -> int:
+    from .certificate import check_block
+
+    orig_prog = _load(args.original, args)
+    cand_prog = _load(args.candidate, args)
+    try:
+        cert = json.loads(Path(args.certificate).read_text())
+        entries = cert["blocks"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{args.certificate}: not a certificate ({type(e).__name__}: {e})") from None
+    orig_blocks, cand_blocks = orig_prog.blocks(), cand_prog.blocks()
+    if len(orig_blocks) != len(cand_blocks) or len(entries) != len(orig_blocks):
+        print(f"certificate does not match: {len(orig_blocks)} original blocks, {len(cand_blocks)} "
+              f"candidate blocks, {len(entries)} certificate entries")
+        return EXIT_FAIL
+    for ob, cb, entry in zip(orig_blocks, cand_blocks, entries, strict=True):
+        problems = check_block(ob.instructions, cb.instructions, entry)
+        if problems:
+            print(f"block {ob.index}: certificate violated: {problems[0]}")
+            return EXIT_FAIL
+    print(f"certificate checked: {len(entries)} block(s); the candidate follows from the original")
     return EXIT_OK
 
 
@@ -484,7 +561,7 @@ def cmd_models(args) -> int:
     return EXIT_OK if not missing else EXIT_FAIL
 
 
-COMMANDS = {"optimize": cmd_optimize, "compare": cmd_compare, "models": cmd_models, "parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify}
+COMMANDS = {"check-certificate": cmd_check_certificate, "optimize": cmd_optimize, "compare": cmd_compare, "models": cmd_models, "parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
