@@ -1,4 +1,4 @@
-// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified).
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified and proved).
 // In-order cycles 148 -> 119 (lower bound 119); out-of-order cycles/iteration 102.0 -> 101.0.
 // montmul_p256.S -- Montgomery multiplication modulo the NIST P-256 prime
 //

@@ -1,5 +1,5 @@
-// Scheduled by scheduler 0.1.0 for model neoverse-n1 (FEASIBLE, verified).
-// In-order cycles 106 -> 89 (lower bound 87); out-of-order cycles/iteration 80.0 -> 80.0.
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (FEASIBLE, verified and proved).
+// In-order cycles 106 -> 89 (lower bound 88); out-of-order cycles/iteration 80.0 -> 80.0.
 // mul_4x4.s -- 256 x 256 -> 512-bit multiplication, z[0..7] = x[0..3] * y[0..3]
 //
 // Written for this project (instruction-scheduling optimizer example input);

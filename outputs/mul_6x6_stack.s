@@ -1,4 +1,4 @@
-// Scheduled by scheduler 0.1.0 for model neoverse-n1 (FEASIBLE, verified).
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (FEASIBLE, verified and proved).
 // In-order cycles 245 -> 189 (lower bound 187); out-of-order cycles/iteration 188.0 -> 188.0.
 // mul_6x6_stack.s -- 384 x 384 -> 768-bit multiplication,
 //                    z[0..11] = x[0..5] * y[0..5]

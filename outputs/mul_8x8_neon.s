@@ -1,5 +1,5 @@
-// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified).
-// In-order cycles 627 -> 281 (lower bound 281); out-of-order cycles/iteration 234.0 -> 234.0.
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (FEASIBLE, verified and proved).
+// In-order cycles 627 -> 281 (lower bound 240); out-of-order cycles/iteration 234.0 -> 234.0.
 // mul_8x8_neon: 512 x 512 -> 1024-bit multiplication, z[0..15] = x[0..7] * y[0..7].
 //
 // Limbs are 64-bit, little-endian (limb 0 least significant).

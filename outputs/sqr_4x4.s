@@ -1,6 +1,6 @@
-// @outputs x0
-// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified).
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified and proved).
 // In-order cycles 71 -> 62 (lower bound 62); out-of-order cycles/iteration 56.0 -> 55.0.
+// @outputs x0
 // sqr_4x4.s -- 256-bit squaring, z[0..7] = x[0..3]^2 (512-bit result)
 //
 // Written for this project (instruction-scheduling optimizer example input);

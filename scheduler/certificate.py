@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from . import __version__
 from .dag import may_alias, symbolic_addresses
-from .ir import FLAGS, Instruction
+from .ir import Instruction
 from .isa.operands import GPR, Mem, VElem, VReg
 
 ALWAYS_COMPARED = tuple(f"x{i}" for i in range(19, 30)) + ("sp",) + tuple(f"v{i}" for i in range(8, 16))
@@ -48,6 +48,9 @@ def block_certificate(result, model_name: str, noalias: Iterable[str], reserve: 
         "offset_fixups": [],
         "assumptions": {
             "no_alias": sorted(noalias),
+            # built into the memory-dependency analysis: the incoming sp never points into the
+            # buffers the other incoming registers point to
+            "stack_disjoint_from_buffers": True,
             # None: every register is an output (a pure reordering keeps them all)
             "outputs": outputs,
             "reserved": sorted(reserve),
@@ -72,24 +75,32 @@ class Violation:
 
 
 def _renamed(op, regmap: dict[str, str]):
-    """`op` with its register replaced as `regmap` (operand text -> new text) says."""
-    if isinstance(op, (GPR, VReg, VElem)) and str(op) in regmap:
-        new = regmap[str(op)]
-        if isinstance(op, GPR):
-            return GPR(31, op.bits, sp=True) if new in ("sp", "wsp") else GPR(int(new[1:]), op.bits)
-        num = int(new[1:].split(".")[0])
-        return VReg(num, op.arr, op.view) if isinstance(op, VReg) else VElem(num, op.size, op.index)
-    return op
+    """`op` with its architectural register replaced per `regmap` (x3 -> x5 also turns
+    w3 into w5; v1 -> v2 turns v1.2d into v2.2d and v1.d[1] into v2.d[1])."""
+    res = getattr(op, "resource", None)
+    if res is None or res not in regmap:
+        return op
+    new = regmap[res]
+    if isinstance(op, GPR):
+        return GPR(31, op.bits, sp=True) if new == "sp" else GPR(int(new[1:]), op.bits)
+    if isinstance(op, VReg):
+        return VReg(int(new[1:]), op.arr, op.view)
+    return VElem(int(new[1:]), op.size, op.index)
 
 
 def rederive(orig: Instruction, regmap: dict[str, dict[str, str]]) -> tuple:
-    """The operands of `orig` with the certificate's renaming applied, by role."""
+    """The operands of `orig` with the certificate's renaming applied, by role. The
+    renaming is a function of the register, so every spelling of one register (x1 and
+    w1, v3.2d and v3.d[0]) read by the instruction ends up in the same new register."""
     reads, writes = regmap.get("read", {}), regmap.get("write", {})
     out = []
     for op, pat in zip(orig.operands, orig.form.operands, strict=False):
         if isinstance(op, Mem):
             base = _renamed(op.base, reads)
             index = _renamed(op.index, reads) if op.index is not None else None
+            if op.writeback and writes.get(op.base.resource, op.base.resource) != \
+                    reads.get(op.base.resource, op.base.resource):
+                raise ValueError(f"writeback base {op.base} renamed inconsistently")
             out.append(Mem(base, op.offset, op.mode, index, op.modifier, op.offset_text))
         elif pat.role == "w":
             out.append(_renamed(op, writes))
@@ -151,8 +162,8 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
     for pos, k in enumerate(origin):
         want = p_orig[k]
         got = p_cand[pos]
-        renamed_reads = _read_renaming(original[k], candidate[pos])
-        for r_orig, producer in want.items():
+        renamed_reads = regmaps[pos].get("read", {})
+        for r_orig, producer in sorted(want.items(), key=lambda kv: kv[0]):
             r_cand = renamed_reads.get(r_orig, r_orig)
             src = got.get(r_cand)
             src_orig = "in" if src == "in" else origin[src] if src is not None else None
@@ -181,20 +192,6 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
                 problems.append(Violation(pos_of[i], f"memory access '{original[i]}' moved after "
                                                      f"'{original[j]}', which it may alias"))
     return problems
-
-
-def _read_renaming(orig: Instruction, cand: Instruction) -> dict[str, str]:
-    """Original register -> candidate register for what the instruction reads."""
-    out: dict[str, str] = {}
-    for a, b, pat in zip(orig.operands, cand.operands, orig.form.operands, strict=False):
-        pairs = [(a.base, b.base), (a.index, b.index)] if isinstance(a, Mem) else (
-            [(a, b)] if pat.role in ("r", "rw") else [])
-        for x, y in pairs:
-            rx, ry = getattr(x, "resource", None), getattr(y, "resource", None)
-            if rx is not None and ry is not None:
-                out[rx] = ry
-    out.setdefault(FLAGS, FLAGS)
-    return out
 
 
 def _name(producer, input_name: str = "the block input") -> str:

@@ -325,7 +325,9 @@ def cmd_verify(args) -> int:
         outputs, source = _reg_list(args.outputs), "--outputs"
     elif orig_prog.outputs_declared:
         outputs, source = list(orig_prog.outputs), f"@outputs in {args.original}"
-    elif cand_prog.outputs_declared:
+    elif cand_prog.outputs_declared and _covers_live_out(orig_prog, cand_prog.outputs):
+        # trusted only if it names every register the original leaves live (a candidate must
+        # not be able to hide a changed output by declaring fewer)
         outputs, source = list(cand_prog.outputs), f"@outputs in {args.candidate}"
     else:
         outputs, source = None, ""
@@ -378,6 +380,15 @@ def cmd_verify(args) -> int:
         for r in relevant:
             print(f"    {r:5s} = {m.initial.get(r):#x}")
     return EXIT_FAIL
+
+
+def _covers_live_out(prog: Program, declared) -> bool:
+    from .optimize import live_out_of
+
+    blocks = prog.blocks()
+    needed = set().union(*(live_out_of(prog, b, frozenset()) for b in blocks)) if blocks else set()
+    needed -= {"sp", *(f"x{i}" for i in range(19, 31)), *(f"v{i}" for i in range(8, 16))}  # always compared
+    return needed <= set(declared)
 
 
 def _default_output(path: Path) -> Path:

@@ -450,8 +450,9 @@ def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocatio
 
 
 def register_map(instrs: Sequence[Instruction], renamed: Sequence[Instruction]) -> list[dict[str, dict[str, str]]]:
-    """Per instruction: {"read": {old: new}, "write": {old: new}} for the registers that
-    changed (one register may be read from one place and written to another)."""
+    """Per instruction: {"read": {old: new}, "write": {old: new}} over architectural registers
+    (x3, v5: a W or D view follows its register) for the ones that changed. A register may
+    be read from one place and written to another by the same instruction."""
     maps = []
     for a, b in zip(instrs, renamed, strict=True):
         m: dict[str, dict[str, str]] = {"read": {}, "write": {}}
@@ -464,7 +465,8 @@ def register_map(instrs: Sequence[Instruction], renamed: Sequence[Instruction]) 
                 roles = {"r": ["read"], "w": ["write"], "rw": ["read", "write"]}.get(pat.role, [])
                 pairs = [(role, oa, ob) for role in roles]
             for role, x, y in pairs:
-                if x is not None and str(x) != str(y):
-                    m[role][str(x)] = str(y)
+                rx, ry = getattr(x, "resource", None), getattr(y, "resource", None)
+                if rx is not None and ry is not None and rx != ry:
+                    m[role][rx] = ry
         maps.append(m)
     return maps

@@ -138,10 +138,13 @@ def _observed(st: MachineState, loc: str) -> int:
     return st.get(loc)
 
 
-def compare(orig: MachineState, cand: MachineState, registers: Sequence[str]) -> str | None:
-    """First differing location, in a fixed order (registers, then memory ascending)."""
+def compare(orig: MachineState, cand: MachineState, registers: Sequence[str],
+            full: Iterable[str] = ()) -> str | None:
+    """First differing location, in a fixed order (registers, then memory ascending).
+    v8-v15 are compared on their low 64 bits (what AAPCS64 preserves) unless in `full`."""
+    full = set(full)
     for r in registers:
-        if r in CALLEE_SAVED_SIMD:
+        if r in CALLEE_SAVED_SIMD and r not in full:
             if orig.get(r) & MASK64 != cand.get(r) & MASK64:
                 return r
         elif orig.get(r) != cand.get(r):
@@ -165,6 +168,7 @@ def verify(
     (plus memory and the callee-saved registers, always)."""
     noalias = frozenset(noalias)
     registers = list(outputs) if outputs is not None else list(ALL_REGISTERS)
+    full = set(registers)  # compared in full; callee-saved SIMD registers added below: low 64 bits
     for r in (*CALLEE_SAVED, *CALLEE_SAVED_SIMD):
         if r not in registers:
             registers.append(r)
@@ -187,7 +191,7 @@ def verify(
             result.problems.append(
                 f"candidate reads memory the original never touches (trial {t}, "
                 f"first at {min(stray):#x})")
-        loc = compare(a, b, registers)
+        loc = compare(a, b, registers, full)
         if loc is not None:
             result.mismatch = Mismatch(t, loc, _observed(a, loc), _observed(b, loc), st)
             break

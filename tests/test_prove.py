@@ -47,8 +47,8 @@ def test_renamed_reordering_is_proved():
 
 
 def test_rare_input_difference_escapes_random_testing_but_not_the_prover():
-    """Both compute x5 = (mem[x0] == 0x1234567890abcdef ? x2 : x3) ... except the candidate
-    compares against another constant: equal on all but two 64-bit inputs."""
+    """Both compute x5 = (mem[x0] == 0x1234 ? x2 : x3) ... except the candidate compares
+    against 0x1235: they differ only when the loaded word is 0x1234 or 0x1235."""
     a = parse_text("ldr x4, [x0]\nmov x6, #0x1234\ncmp x4, x6\ncsel x5, x2, x3, eq\n").instructions
     b = parse_text("ldr x4, [x0]\nmov x6, #0x1235\ncmp x4, x6\ncsel x5, x2, x3, eq\n").instructions
     assert verify(a, b, trials=200, outputs=["x5"]).equivalent  # random testing misses it
@@ -60,3 +60,13 @@ def test_different_length_is_unknown():
     a = parse_text("mov x0, #1\n").instructions
     b = parse_text("mov x0, #1\nmov x1, #2\n").instructions
     assert prove(a, b).status == "unknown"
+
+
+def test_one_register_read_under_two_spellings_is_renamed_consistently():
+    """`add x3, x1, w1, uxtw` reads x1 twice; renaming only one spelling must not be proved."""
+    a = parse_text("mov x1, #5\nmov x2, #7\nadd x3, x1, w1, uxtw\n").instructions
+    b = parse_text("mov x1, #5\nmov x2, #7\nadd x3, x2, w1, uxtw\n").instructions
+    assert prove(a, b).status == "unknown"
+    c = parse_text("mov x1, #5\nmov x2, #7\nldr x3, [x1, w1, uxtw]\n").instructions
+    d = parse_text("mov x1, #5\nmov x2, #7\nldr x3, [x2, w1, uxtw]\n").instructions
+    assert prove(c, d).status == "unknown"

@@ -99,3 +99,10 @@ def test_edge_values_catch_carry_bug():
     b = instrs("adds x2, x2, x3\nadd x4, x4, xzr")
     res = verify(a, b, trials=4)
     assert not res.equivalent
+
+
+def test_all_registers_means_all_of_v8_to_v15():
+    a = instrs("dup v8.2d, x1")
+    b = instrs("fmov d8, x1")  # same low 64 bits, different upper half
+    assert not verify(a, b, trials=3).equivalent  # every register compared: in full
+    assert verify(a, b, trials=3, outputs=[]).equivalent  # callee-saved rule: low halves only
