@@ -38,29 +38,29 @@
         .type montmul_p256, %function
 montmul_p256:
         ldp x3, x4, [x1]
-        ldp x9, x10, [x2, #16]
         ldp x7, x8, [x2]
-        mul x17, x3, x9
+        ldp x5, x6, [x1, #16]
+        ldp x9, x10, [x2, #16]
 
 /* ---- 1. t0..t7 = x * y -------------------------------------------- */
 
         // row 0: t0..t4 = a0 * b
         mul x16, x3, x8
-        ldp x5, x6, [x1, #16]
+        mul x1, x3, x10
         umulh x12, x3, x7
         umulh x13, x3, x8
-        adds x12, x12, x16
         umulh x14, x3, x9
-        adcs x13, x13, x17
-        mul x17, x4, x8
-        mul x1, x3, x10
+        mul x17, x3, x9
+        adds x12, x12, x16
+        mul x2, x4, x10
         umulh x15, x3, x10
         mul x16, x4, x7
-        mul x2, x4, x10
+        adcs x13, x13, x17
+        adcs x14, x14, x1
 
         // row 1: t1..t5 += a1 * b
-        adcs x14, x14, x1
         adc x15, x15, xzr
+        mul x17, x4, x8
         mul x1, x4, x9
         adds x12, x12, x16
         adcs x13, x13, x17
@@ -69,10 +69,10 @@ montmul_p256:
         adcs x15, x15, x2
         umulh x1, x4, x9
         umulh x16, x4, x7
+        umulh x2, x4, x10
         mul x11, x3, x7
         cset x3, cs
         adds x13, x13, x16
-        umulh x2, x4, x10
         adcs x14, x14, x17
         adcs x15, x15, x1
         mul x16, x5, x7
@@ -80,73 +80,73 @@ montmul_p256:
         // row 2: t2..t6 += a2 * b
         adc x3, x3, x2
         mul x17, x5, x8
-        mul x2, x5, x10
-        adds x13, x13, x16
         mul x1, x5, x9
+        adds x13, x13, x16
+        mul x2, x5, x10
         adcs x14, x14, x17
-        umulh x17, x5, x8
-        umulh x16, x5, x7
         adcs x15, x15, x1
+        umulh x17, x5, x8
         adcs x3, x3, x2
-        umulh x2, x5, x10
+        umulh x1, x5, x9
         cset x4, cs
+        umulh x16, x5, x7
+        umulh x2, x5, x10
         adds x14, x14, x16
         adcs x15, x15, x17
-        umulh x1, x5, x9
-        mul x16, x6, x7
         mul x17, x6, x8
+        adcs x3, x3, x1
 
         // row 3: t3..t7 += a3 * b
-        adcs x3, x3, x1
-        mul x1, x6, x9
         adc x4, x4, x2
         mul x2, x6, x10
+        mul x16, x6, x7
+        mul x1, x6, x9
         adds x14, x14, x16
         umulh x16, x6, x7
         adcs x15, x15, x17
         adcs x3, x3, x1
-        umulh x1, x6, x9
         umulh x17, x6, x8
         adcs x4, x4, x2
-        mov x8, #-1  // p0 = 0xffffffffffffffff
-        lsl x9, x11, #32
-        umulh x2, x6, x10
+        umulh x1, x6, x9
         cset x5, cs
-        mov x6, #0xffffffff00000001
+        mov x8, #-1  // p0 = 0xffffffffffffffff
         adds x15, x15, x16
+        umulh x2, x6, x10
+        lsl x9, x11, #32
+        adcs x3, x3, x17
 
 /* ---- 2. Montgomery-reduce the low half --------------------------------
    Each step: q = w0; (w1, w2, w3, new) = w[1..3] + q*2^32 + q*p3*2^128.
    The bound (w + q*p)/2^64 < 2^256 keeps the window at 4 limbs.  After
    four steps the window (back in t0..t3) is <= p.                      */
 
-        lsr x10, x11, #32
+        mov x6, #0xffffffff00000001
 
         // step 0: q = t0, window t1 t2 t3 | t0
-        adcs x3, x3, x17
-        mul x16, x11, x6
         adcs x4, x4, x1
+        lsr x10, x11, #32
+        mul x16, x11, x6
         adc x5, x5, x2
-        adds x12, x12, x9
         umulh x11, x11, x6
+        adds x12, x12, x9
         adcs x13, x13, x10
         adcs x14, x14, x16
 
         // step 1: q = t1, window t2 t3 t0 | t1
         lsr x10, x12, #32
-        mul x16, x12, x6
         lsl x9, x12, #32
+        mul x16, x12, x6
+        mov x7, #0xffffffff  // p1 = 0x00000000ffffffff, p2 = 0
         adc x11, x11, xzr
-        adds x13, x13, x9
         umulh x12, x12, x6
+        adds x13, x13, x9
         adcs x14, x14, x10
-        lsl x9, x13, #32
 
         // step 2: q = t2, window t3 t0 t1 | t2
+        lsl x9, x13, #32
         lsr x10, x13, #32
         adcs x11, x11, x16
         mul x16, x13, x6
-        mov x7, #0xffffffff  // p1 = 0x00000000ffffffff, p2 = 0
         adc x12, x12, xzr
         umulh x13, x13, x6
         adds x14, x14, x9
@@ -154,9 +154,9 @@ montmul_p256:
 
         // step 3: q = t3, window t0 t1 t2 | t3 (original order again)
         lsl x9, x14, #32
+        lsr x10, x14, #32
         adcs x12, x12, x16
         mul x16, x14, x6
-        lsr x10, x14, #32
         adc x13, x13, xzr
         umulh x14, x14, x6
         adds x11, x11, x9
@@ -178,11 +178,11 @@ montmul_p256:
         sbcs x15, x14, x6
         sbcs xzr, x17, xzr  // C clear <=> sum < p: keep the sum
         csel x11, x11, x9, cc
-        csel x13, x13, x16, cc
         csel x12, x12, x10, cc
-        csel x14, x14, x15, cc
-
         stp x11, x12, [x0]
+        csel x13, x13, x16, cc
+
+        csel x14, x14, x15, cc
         stp x13, x14, [x0, #16]
         ret
         .size montmul_p256, .-montmul_p256

@@ -33,60 +33,60 @@ sqr_4x4:
         /* Off-diagonal sum S = sum_{i<j} a_i*a_j*2^(64(i+j)), limbs t1..t6
            in x6..x11 (S < 2^448, so there is no limb t7 yet).
            First chain: a0*a1, a0*a2, a0*a3, a1*a3 -- one per limb slot. */
-        mul     x6, a0, a1
-        mul     x12, a0, a2
+        umulh   x7, a0, a1
         umulh   x10, a1, a3
-        umulh   x14, a0, a0
+        umulh   x9, a0, a3
         umulh   x8, a0, a2
-        umulh x9, x2, x3
+        mul     x12, a0, a2
+        umulh   x11, a2, a3
         mul     x13, a0, a3
-        lsl x1, x6, #1
-        adds x9, x9, x12
-        umulh x11, x3, x4
-        extr x6, x9, x6, #63
-        mul x7, x3, x5
+        adds    x7, x7, x12
+        mul     x12, a1, a2
+        mul     x14, a1, a3
+        adcs    x8, x8, x13
+        mul     x6, a0, a1
 
         // Second chain: a1*a2 at limbs 3..4, a2*a3 at limbs 5..6
-        adcs    x8, x8, x13
-        mul     x17, a2, a2
-        umulh x12, x2, x5
-        mul x13, x3, x4
-        adcs x7, x12, x7
-        mul x15, x4, x5
+        adcs    x9, x9, x14
+        umulh   x13, a1, a2
         adc     x10, x10, xzr  // hi(a1*a3) <= 2^64-2: no overflow
+        mul     x14, a2, a3
+        adds    x8, x8, x12
         umulh   x16, a1, a1
+        adcs    x9, x9, x13
+        adcs    x10, x10, x14
 
         // Double: t7..t1 = 2*S, shifting left by one bit across limbs
-        adds x8, x8, x13
-        mul x12, x3, x3
-        adcs x7, x7, x11
-        adcs x10, x10, x15
-        extr x11, x7, x8, #63
-        extr x8, x8, x9, #63
-        umulh x9, x4, x5
+        umulh   x14, a0, a0
+        adc     x11, x11, xzr  // S < 2^448 so this cannot carry out
+        lsr     x12, x11, #63  // t7 = top bit of S
+        extr    x11, x11, x10, #63
+        extr    x10, x10, x9, #63
+        extr    x9, x9, x8, #63
+        mul     x15, a1, a1
 
         // Diagonal squares d0..d7 (a0, a1 die as their squares are formed)
-        extr x7, x10, x7, #63
-        umulh x4, x4, x4
-        adc x9, x9, xzr  // S < 2^448 so this cannot carry out
-        lsr x13, x9, #63  // t7 = top bit of S
-        adds x1, x1, x14
-        extr x9, x9, x10, #63
-        mul x3, x5, x5  // overwrites a0 (x2)
-        adcs x6, x6, x12
+        extr    x8, x8, x7, #63
+        lsl x1, x6, #1
+        extr    x7, x7, x6, #63
+        adds x6, x1, x14
+        mul     x17, a2, a2
+        adcs    x7, x7, x15
+        umulh   x1, a2, a2
+        adcs    x8, x8, x16
 
         // z = 2*S + diagonals
-        umulh x5, x5, x5  // overwrites a1 (x3)
-        adcs    x8, x8, x16
-        adcs x10, x11, x17
-        adcs x4, x7, x4
-        stp x10, x4, [x0, #32]
-        mul x2, x2, x2  // d0 = z[0]
-        adcs x11, x9, x3
+        adcs    x9, x9, x17
+        mul x3, x5, x5  // overwrites a0 (x2)
+        adcs    x10, x10, x1
+        umulh x4, x5, x5  // overwrites a1 (x3)
+        stp     x7, x8, [x0, #16]
+        adcs x11, x11, x3
+        mul     x13, a0, a0  // d0 = z[0]
 
-        adc x12, x13, x5  // x^2 < 2^512: no carry out
-        stp x6, x8, [x0, #16]
+        adc x12, x12, x4  // x^2 < 2^512: no carry out
+        stp     x9, x10, [x0, #32]
         stp     x11, x12, [x0, #48]
-        stp x2, x1, [x0]
+        stp     x13, x6, [x0]
         ret
         .size   sqr_4x4, .-sqr_4x4
