@@ -45,7 +45,7 @@ class AssemblerNotFound(AssemblerError):
     """Neither llvm-mc nor aarch64-linux-gnu-as is on PATH."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def find_assembler() -> Assembler | None:
     """(kind, path) of the preferred available assembler, or None."""
     for name in _LLVM_MC_NAMES:

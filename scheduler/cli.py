@@ -572,7 +572,11 @@ def cmd_models(args) -> int:
     return EXIT_OK if not missing else EXIT_FAIL
 
 
-COMMANDS = {"check-certificate": cmd_check_certificate, "optimize": cmd_optimize, "compare": cmd_compare, "models": cmd_models, "parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify}
+COMMANDS = {
+    "optimize": cmd_optimize, "compare": cmd_compare, "models": cmd_models, "parse": cmd_parse,
+    "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify,
+    "check-certificate": cmd_check_certificate,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

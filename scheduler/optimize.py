@@ -21,18 +21,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .bounds import lower_bounds, ooo_bound, true_dependencies
+from .certificate import check_block
 from .dag import is_valid_order
 from .evaluate import BlockTiming, inorder, out_of_order, prepare
 from .ir import Block, Instruction, Program
 from .listsched import list_schedule
 from .model import Model
+from .rename import (
+    DEFAULT_RESERVED,
+    ColouringFailed,
+    add_register_constraints,
+    analyse,
+    colour,
+    emission_order,
+    register_map,
+    renaming_edges,
+    rewrite,
+)
 from .search import Score, local_search, score
 from .solve import solve
-from .rename import (
-    DEFAULT_RESERVED, ColouringFailed, add_register_constraints, analyse, colour, emission_order,
-    register_map, renaming_edges, rewrite,
-)
-from .certificate import check_block
 from .verify import verify
 
 

@@ -344,7 +344,7 @@ def colour(prob: RenameProblem, issue: Sequence[int], horizon: int,
         cls = prob.values[r].cls
         end = max(life[m][1] for m in members)
 
-        def slack(reg: str) -> int:
+        def slack(reg: str, end: int = end) -> int:
             later = [life[b][0] for b in busy.get(reg, ()) if life[b][0] >= end]
             return min(later) - end if later else 1 << 30
 

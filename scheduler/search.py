@@ -89,20 +89,3 @@ def local_search(
         if s.key <= best_score.key:  # sideways moves too, to cross plateaus
             best, best_score = cand, s
     return best, best_score, used
-
-
-def pick_best(bt: BlockTiming, model: Model, candidates: Sequence[Sequence[int]], max_inorder: int) -> tuple[list[int], Score] | None:
-    """The candidate with the best out-of-order figure among those within `max_inorder`."""
-    seen: set[tuple[int, ...]] = set()
-    best = None
-    for c in candidates:
-        key = tuple(c)
-        if key in seen:
-            continue
-        seen.add(key)
-        if inorder(bt, c, model).cycles > max_inorder:
-            continue
-        s = score(bt, c, model)
-        if best is None or s.key < best[1].key:
-            best = (list(c), s)
-    return best

@@ -7,7 +7,18 @@ from collections.abc import Iterable
 from .errors import SchedulerError
 from .ir import Instruction, Program
 from .isa import bits as B
-from .isa.operands import COND_FLAGS, GPR, Cond, Extend, Imm, Mem, Operand, Shift, VElem, VReg
+from .isa.operands import (
+    COND_FLAGS,
+    GPR,
+    Cond,
+    Extend,
+    Imm,
+    Mem,
+    Operand,
+    Shift,
+    VElem,
+    VReg,
+)
 from .state import MASK64, MachineState
 
 

@@ -57,7 +57,8 @@ def straight_line(program: Program) -> list[Instruction]:
         if instr.mnemonic == "ret":
             break
         if instr.is_branch:
-            raise SchedulerError(f"{instr.loc}: '{instr}': only straight-line code (up to `ret`) can be run or verified")
+            raise SchedulerError(
+                f"{instr.loc}: '{instr}': only straight-line code (up to `ret`) can be run or verified")
         out.append(instr)
     return out
 
