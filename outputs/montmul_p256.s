@@ -1,5 +1,5 @@
-// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified and proved).
-// In-order cycles 148 -> 119 (lower bound 119); out-of-order cycles/iteration 102.0 -> 101.0.
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (FEASIBLE, verified and proved).
+// In-order cycles 148 -> 119 (lower bound 114); out-of-order cycles/iteration 102.0 -> 101.0.
 // montmul_p256.S -- Montgomery multiplication modulo the NIST P-256 prime
 //
 //   z = x * y * 2^-256 mod p,   p = 2^256 - 2^224 + 2^192 + 2^96 - 1
@@ -37,82 +37,82 @@
         .balign 4
         .type montmul_p256, %function
 montmul_p256:
+        ldp x9, x10, [x2, #16]
         ldp x3, x4, [x1]
         ldp x7, x8, [x2]
         ldp x5, x6, [x1, #16]
-        ldp x9, x10, [x2, #16]
 
 /* ---- 1. t0..t7 = x * y -------------------------------------------- */
 
         // row 0: t0..t4 = a0 * b
+        mul x17, x3, x9
         mul x16, x3, x8
-        mul x1, x3, x10
         umulh x12, x3, x7
+        mul x1, x3, x10
+        adds x12, x12, x16
         umulh x13, x3, x8
         umulh x14, x3, x9
-        mul x17, x3, x9
-        adds x12, x12, x16
-        mul x2, x4, x10
-        umulh x15, x3, x10
         mul x16, x4, x7
+        umulh x15, x3, x10
         adcs x13, x13, x17
+        mul x17, x4, x8
         adcs x14, x14, x1
 
         // row 1: t1..t5 += a1 * b
         adc x15, x15, xzr
-        mul x17, x4, x8
         mul x1, x4, x9
         adds x12, x12, x16
-        adcs x13, x13, x17
-        umulh x17, x4, x8
-        adcs x14, x14, x1
-        adcs x15, x15, x2
-        umulh x1, x4, x9
         umulh x16, x4, x7
-        umulh x2, x4, x10
+        adcs x13, x13, x17
+        adcs x14, x14, x1
+        mul x2, x4, x10
+        umulh x17, x4, x8
+        umulh x1, x4, x9
+        adcs x15, x15, x2
         mul x11, x3, x7
         cset x3, cs
+        umulh x2, x4, x10
         adds x13, x13, x16
         adcs x14, x14, x17
-        adcs x15, x15, x1
         mul x16, x5, x7
+        adcs x15, x15, x1
 
         // row 2: t2..t6 += a2 * b
-        adc x3, x3, x2
-        mul x17, x5, x8
         mul x1, x5, x9
+        mul x17, x5, x8
+        adc x3, x3, x2
         adds x13, x13, x16
         mul x2, x5, x10
         adcs x14, x14, x17
-        adcs x15, x15, x1
         umulh x17, x5, x8
+        adcs x15, x15, x1
         adcs x3, x3, x2
-        umulh x1, x5, x9
         cset x4, cs
         umulh x16, x5, x7
-        umulh x2, x5, x10
+        umulh x1, x5, x9
         adds x14, x14, x16
+        umulh x2, x5, x10
         adcs x15, x15, x17
-        mul x17, x6, x8
         adcs x3, x3, x1
+        mul x16, x6, x7
 
         // row 3: t3..t7 += a3 * b
         adc x4, x4, x2
-        mul x2, x6, x10
-        mul x16, x6, x7
+        mul x17, x6, x8
         mul x1, x6, x9
         adds x14, x14, x16
-        umulh x16, x6, x7
         adcs x15, x15, x17
+        umulh x16, x6, x7
+        mov x7, #0xffffffff  // p1 = 0x00000000ffffffff, p2 = 0
+        mul x2, x6, x10
         adcs x3, x3, x1
         umulh x17, x6, x8
         adcs x4, x4, x2
-        umulh x1, x6, x9
         cset x5, cs
-        mov x8, #-1  // p0 = 0xffffffffffffffff
+        umulh x1, x6, x9
+        lsl x9, x11, #32
         adds x15, x15, x16
         umulh x2, x6, x10
-        lsl x9, x11, #32
         adcs x3, x3, x17
 
 /* ---- 2. Montgomery-reduce the low half --------------------------------
@@ -120,43 +120,43 @@ montmul_p256:
    The bound (w + q*p)/2^64 < 2^256 keeps the window at 4 limbs.  After
    four steps the window (back in t0..t3) is <= p.                      */
 
-        mov x6, #0xffffffff00000001
+        lsr x10, x11, #32
 
         // step 0: q = t0, window t1 t2 t3 | t0
-        adcs x4, x4, x1
-        lsr x10, x11, #32
+        mov x6, #0xffffffff00000001
+        mov x8, #-1  // p0 = 0xffffffffffffffff
         mul x16, x11, x6
+        adcs x4, x4, x1
         adc x5, x5, x2
         umulh x11, x11, x6
         adds x12, x12, x9
         adcs x13, x13, x10
-        adcs x14, x14, x16
 
         // step 1: q = t1, window t2 t3 t0 | t1
-        lsr x10, x12, #32
+        adcs x14, x14, x16
         lsl x9, x12, #32
+        lsr x10, x12, #32
         mul x16, x12, x6
-        mov x7, #0xffffffff  // p1 = 0x00000000ffffffff, p2 = 0
         adc x11, x11, xzr
         umulh x12, x12, x6
         adds x13, x13, x9
         adcs x14, x14, x10
 
         // step 2: q = t2, window t3 t0 t1 | t2
-        lsl x9, x13, #32
         lsr x10, x13, #32
         adcs x11, x11, x16
         mul x16, x13, x6
-        adc x12, x12, xzr
+        lsl x9, x13, #32
         umulh x13, x13, x6
+        adc x12, x12, xzr
         adds x14, x14, x9
         adcs x11, x11, x10
 
         // step 3: q = t3, window t0 t1 t2 | t3 (original order again)
-        lsl x9, x14, #32
-        lsr x10, x14, #32
         adcs x12, x12, x16
         mul x16, x14, x6
+        lsl x9, x14, #32
+        lsr x10, x14, #32
         adc x13, x13, xzr
         umulh x14, x14, x6
         adds x11, x11, x9
@@ -179,8 +179,8 @@ montmul_p256:
         sbcs xzr, x17, xzr  // C clear <=> sum < p: keep the sum
         csel x11, x11, x9, cc
         csel x12, x12, x10, cc
-        stp x11, x12, [x0]
         csel x13, x13, x16, cc
+        stp x11, x12, [x0]
 
         csel x14, x14, x15, cc
         stp x13, x14, [x0, #16]

@@ -25,82 +25,82 @@
         .type   mul_4x4, %function
 mul_4x4:
         // load both operands: a0..a3 = x3..x6, b0..b3 = x7..x10
-        ldp     x7, x8, [x2]
-        ldp     x3, x4, [x1]
         ldp     x9, x10, [x2, #16]
+        ldp     x3, x4, [x1]
         ldp     x5, x6, [x1, #16]
+        ldp     x7, x8, [x2]
 
         /* Row 0: r0..r4 (x11..x15) = a0 * (b0..b3).
            x1 and x2 are free now and serve as temporaries. */
-        umulh   x12, x3, x7
-        mul     x16, x3, x8
-        umulh   x14, x3, x9
-        mul     x17, x3, x9
         mul     x1, x3, x10
-        adds    x12, x12, x16
-        mul     x16, x4, x7
-        umulh   x13, x3, x8
-        umulh   x15, x3, x10
-        adcs    x13, x13, x17
-        adcs    x14, x14, x1
         mul x17, x4, x8
+        umulh   x12, x3, x7
+        mul x2, x3, x8
+        umulh   x15, x3, x10
+        mul     x16, x4, x7
+        adds x12, x12, x2
+        mul x2, x3, x9
+        umulh   x13, x3, x8
+        umulh   x14, x3, x9
+        adcs x13, x13, x2
+        mul     x11, x5, x7
 
         // Row 1: r1..r5 += a1 * (b0..b3); r5 lives in x3 (a0 is dead)
-        mul     x1, x4, x9
-        mul     x2, x4, x10
+        adcs    x14, x14, x1
+        umulh x2, x4, x7
         adc     x15, x15, xzr  // cannot overflow: a0*b < 2^320
         adds    x12, x12, x16
+        mul     x1, x4, x9
         adcs    x13, x13, x17
-        mul     x17, x6, x10
+        mul x16, x4, x10
         adcs    x14, x14, x1
-        umulh   x16, x4, x7
-        adcs    x15, x15, x2
+        umulh   x17, x4, x8
+        adcs x15, x15, x16
         cset x1, cs  // carry out of the low-half chain
-        umulh x2, x4, x8
-        adds    x13, x13, x16
-        umulh x11, x4, x9
-        adcs x14, x14, x2
+        adds x13, x13, x2
+        umulh x16, x4, x9
         umulh   x2, x4, x10
-        adcs x15, x15, x11
-        mul     x11, x5, x7
+        adcs    x14, x14, x17
+        adcs x15, x15, x16
         mul x4, x5, x8
+        mul     x16, x5, x9
 
         // Row 2: r2..r6 += a2 * (b0..b3); r6 lives in x4 (a1 is dead)
         adc x1, x1, x2
-        mul     x16, x5, x9
-        mul x2, x5, x10
         adds    x13, x13, x11
         adcs x14, x14, x4
-        adcs    x15, x15, x16
-        umulh   x11, x5, x7
-        adcs x1, x1, x2
-        adc     x4, xzr, xzr
+        mul     x17, x5, x10
         umulh x2, x5, x8
-        adds    x14, x14, x11
+        adcs    x15, x15, x16
+        adcs x1, x1, x17
+        umulh   x11, x5, x7
         umulh   x16, x5, x9
+        umulh   x17, x5, x10
+        adc     x4, xzr, xzr
+        adds    x14, x14, x11
         adcs x15, x15, x2
-        umulh x2, x5, x10
-        mul     x11, x6, x7
-        mul x5, x6, x8
         adcs x1, x1, x16
+        mul     x11, x6, x7
+        adc     x4, x4, x17
+        mul x2, x6, x8
 
         // Row 3: r3..r7 += a3 * (b0..b3); r7 lives in x5 (a2 is dead)
-        adc x4, x4, x2
-        adds    x14, x14, x11
         mul     x16, x6, x9
-        adcs x15, x15, x5
+        adds    x14, x14, x11
+        mul     x17, x6, x10
+        adcs x15, x15, x2
         stp     x13, x14, [x0, #16]
         umulh   x11, x6, x7
-        umulh x2, x6, x8
         adcs x1, x1, x16
         adcs    x4, x4, x17
+        umulh x2, x6, x8
         cset    x5, cs
         umulh   x16, x6, x9
         umulh   x17, x6, x10
         adds    x15, x15, x11
+        mul     x11, x3, x7
         adcs x1, x1, x2
         adcs    x4, x4, x16
-        mul     x11, x3, x7
         adc     x5, x5, x17  // top limb; the full product fits in 512 bits
 
         // store z[2..7]
