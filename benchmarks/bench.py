@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scheduler.dag import random_topological_order  # noqa: E402
 from scheduler.evaluate import BlockTiming, inorder, out_of_order, prepare  # noqa: E402
 from scheduler.listsched import list_schedule  # noqa: E402
 from scheduler.mca import find_llvm_mca, run_mca  # noqa: E402
@@ -59,20 +60,6 @@ def spearman(a: list[float], b: list[float]) -> float | None:
     va = sum((x - ma) ** 2 for x in ra)
     vb = sum((y - mb) ** 2 for y in rb)
     return cov / (va * vb) ** 0.5 if va and vb else None
-
-
-def random_order(bt: BlockTiming, rng: random.Random) -> list[int]:
-    indeg = {n: bt.dag.in_degree(n) for n in bt.dag.nodes}
-    ready = [n for n, d in indeg.items() if d == 0]
-    out = []
-    while ready:
-        n = ready.pop(rng.randrange(len(ready)))
-        out.append(n)
-        for m in bt.dag.successors(n):
-            indeg[m] -= 1
-            if indeg[m] == 0:
-                ready.append(m)
-    return out
 
 
 def without_false_deps(instrs, model) -> BlockTiming:
@@ -137,7 +124,7 @@ def bench_kernel(path: Path, model, args) -> dict:
         rng = random.Random(args.seed)
         ins_c, ooo_c, total_c, mca_c = [], [], [], []
         for _ in range(args.orders):
-            o = random_order(bt, rng)
+            o = random_topological_order(bt.dag, rng)
             ins_c.append(inorder(bt, o, model).cycles)
             r = out_of_order(bt, o, model)
             ooo_c.append(r.steady)

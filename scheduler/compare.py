@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import SchedulerError
-from .isa.operands import Mem
+from .pairing import pair, shape, value_keys
 
 if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
     from .evaluate import BlockTiming
@@ -136,66 +135,6 @@ def attribute_stalls(bt: BlockTiming, order: Sequence[int], model: Model, issue:
 
 # ------------------------------------------------------------------ same kernel?
 
-_REG_RE = re.compile(r"\b([xw](?:[12]?[0-9]|30)|v(?:[12]?[0-9]|3[01])|[qdshb](?:[12]?[0-9]|3[01]))\b")
-
-
-def shape(instr: Instruction) -> str:
-    """The instruction with register numbers blanked: `mul x4, x0, x2` -> `mul x#, x#, x#`
-    (sp and the zero registers stay as they are)."""
-    return _REG_RE.sub(lambda m: m.group(1)[0] + "#", str(instr))
-
-
-def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None = None) -> list[int]:
-    """A dataflow identity of each instruction: its shape and, for every register or flag
-    it reads, which earlier instruction's result (or which live-in register) it reads.
-    Two blocks that differ only by order and by register names get the same keys when
-    they share `interned` (the table of keys)."""
-    interned = {} if interned is None else interned
-    current: dict[str, object] = {}
-
-    def src(res: str) -> object:
-        return current.get(res, ("in", res))
-
-    keys = []
-    for ins in instrs:
-        srcs: list[object] = []
-        pats = ins.form.operands
-        for op, pat in zip(ins.operands, pats, strict=False):
-            if isinstance(op, Mem):
-                srcs.append(src(op.base.resource))
-                if op.index is not None and op.index.resource:
-                    srcs.append(src(op.index.resource))
-            elif pat.role in ("r", "rw"):
-                res = getattr(op, "resource", None)
-                if res:
-                    srcs.append(src(res))
-        if ins.flags_read:
-            srcs.append(src("nzcv"))
-        key = interned.setdefault((shape(ins), tuple(srcs)), len(interned))
-        keys.append(key)
-        for pos, (op, pat) in enumerate(zip(ins.operands, pats, strict=False)):
-            if isinstance(op, Mem):
-                if op.writeback:
-                    current[op.base.resource] = (key, pos)
-            elif pat.role in ("w", "rw"):
-                res = getattr(op, "resource", None)
-                if res:
-                    current[res] = (key, pos)
-        if ins.form.flags_written:
-            current["nzcv"] = (key, "nzcv")
-    return keys
-
-
-def _match(a: list, b: list) -> list[int]:
-    """For each position in b, the position in a with the same key (k-th occurrence to k-th)."""
-    queues: dict[object, list[int]] = {}
-    for i, x in enumerate(a):
-        queues.setdefault(x, []).append(i)
-    for q in queues.values():
-        q.reverse()
-    return [queues[x].pop() for x in b]
-
-
 def relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[str, list[int] | None, str | None]:
     """(relation, origin of each instruction of `other` in `ref` or None, note)."""
     sa, sb = [str(i) for i in ref], [str(i) for i in other]
@@ -205,10 +144,10 @@ def relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[st
     ka, kb = value_keys(ref, table), value_keys(other, table)
     if Counter(sa) == Counter(sb):
         # match by dataflow where possible (repeated instructions), else by text
-        origin = _match(ka, kb) if Counter(ka) == Counter(kb) else _match(sa, sb)
+        origin = pair(ka, kb) if Counter(ka) == Counter(kb) else pair(sa, sb)
         return "reordering", origin, None
     if Counter(ka) == Counter(kb):
-        return "renamed reordering", _match(ka, kb), None
+        return "renamed reordering", pair(ka, kb), None
     if Counter(shape(i) for i in ref) == Counter(shape(i) for i in other):
         return "different kernel", None, "the same instructions up to register names, but a different dataflow"
     return "different kernel", None, None

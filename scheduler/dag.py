@@ -169,6 +169,21 @@ def edge_kinds(g: nx.DiGraph, u: int, v: int) -> set[str]:
     return {d.kind for d in g.edges[u, v]["deps"]}
 
 
+def random_topological_order(g: nx.DiGraph, rng) -> list[int]:
+    """A uniformly chosen ready node at each step: a random valid order of the block."""
+    indeg = {n: g.in_degree(n) for n in g.nodes}
+    ready = [n for n, d in indeg.items() if d == 0]
+    order = []
+    while ready:
+        n = ready.pop(rng.randrange(len(ready)))
+        order.append(n)
+        for m in g.successors(n):
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                ready.append(m)
+    return order
+
+
 def is_valid_order(g: nx.DiGraph, order: Sequence[int]) -> bool:
     """True if `order` (a permutation of the nodes) respects every edge."""
     pos = {n: k for k, n in enumerate(order)}

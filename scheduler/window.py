@@ -38,7 +38,9 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
                        deadline: float, size: int = 120, step: int = 60):
     """Sweep windows over the block, again while a sweep improves it and time is left.
     Returns (instructions, origin, windows accepted)."""
-    from .optimize import _rename_candidates  # the renaming pipeline of a whole block, reused
+    from .optimize import (
+        _rename_candidates,  # the renaming pipeline of a whole block, reused
+    )
 
     state = {"instrs": list(instrs), "origin": list(origin)}
     bt = prepare(state["instrs"], model, opts.noalias)

@@ -7,24 +7,10 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.dag import build_dag, is_valid_order
+from scheduler.dag import build_dag, is_valid_order, random_topological_order
 from scheduler.parse import parse_text
 from scheduler.verify import verify
 from tests.support.kernels import kernel
-
-
-def random_topological_order(g, rng: random.Random) -> list[int]:
-    indeg = {n: g.in_degree(n) for n in g.nodes}
-    ready = [n for n, d in indeg.items() if d == 0]
-    order = []
-    while ready:
-        n = ready.pop(rng.randrange(len(ready)))
-        order.append(n)
-        for m in g.successors(n):
-            indeg[m] -= 1
-            if indeg[m] == 0:
-                ready.append(m)
-    return order
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

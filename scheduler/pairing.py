@@ -1,0 +1,79 @@
+"""Pairing the instructions of two versions of a block by what they compute.
+
+`value_keys` numbers values: an instruction's key is its operation with register
+numbers blanked (`shape`) plus, for each register or flag it reads, the key of the
+instruction that produced it (or the live-in register). Two blocks that differ only in
+order and register names get the same multiset of keys, and `pair` matches the k-th
+occurrence of a key in one block with the k-th in the other. Used by `compare` (to
+relate schedules) and `prove` (to build the certificate it then checks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .isa.operands import Mem
+
+if TYPE_CHECKING:
+    from .ir import Instruction
+
+_REG_RE = re.compile(r"\b([xw](?:[12]?[0-9]|30)|v(?:[12]?[0-9]|3[01])|[qdshb](?:[12]?[0-9]|3[01]))\b")
+
+
+def shape(instr: Instruction) -> str:
+    """The instruction with register numbers blanked: `mul x4, x0, x2` -> `mul x#, x#, x#`
+    (sp and the zero registers stay as they are)."""
+    return _REG_RE.sub(lambda m: m.group(1)[0] + "#", str(instr))
+
+
+def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None = None) -> list[int]:
+    """A dataflow identity of each instruction: its shape and, for every register or flag
+    it reads, which earlier instruction's result (or which live-in register) it reads.
+    Two blocks that differ only by order and by register names get the same keys when
+    they share `interned` (the table of keys)."""
+    interned = {} if interned is None else interned
+    current: dict[str, object] = {}
+
+    def src(res: str) -> object:
+        return current.get(res, ("in", res))
+
+    keys = []
+    for ins in instrs:
+        srcs: list[object] = []
+        pats = ins.form.operands
+        for op, pat in zip(ins.operands, pats, strict=False):
+            if isinstance(op, Mem):
+                srcs.append(src(op.base.resource))
+                if op.index is not None and op.index.resource:
+                    srcs.append(src(op.index.resource))
+            elif pat.role in ("r", "rw"):
+                res = getattr(op, "resource", None)
+                if res:
+                    srcs.append(src(res))
+        if ins.flags_read:
+            srcs.append(src("nzcv"))
+        key = interned.setdefault((shape(ins), tuple(srcs)), len(interned))
+        keys.append(key)
+        for pos, (op, pat) in enumerate(zip(ins.operands, pats, strict=False)):
+            if isinstance(op, Mem):
+                if op.writeback:
+                    current[op.base.resource] = (key, pos)
+            elif pat.role in ("w", "rw"):
+                res = getattr(op, "resource", None)
+                if res:
+                    current[res] = (key, pos)
+        if ins.form.flags_written:
+            current["nzcv"] = (key, "nzcv")
+    return keys
+
+
+def pair(a: list, b: list) -> list[int]:
+    """For each position in b, the position in a with the same key (k-th occurrence to k-th)."""
+    queues: dict[object, list[int]] = {}
+    for i, x in enumerate(a):
+        queues.setdefault(x, []).append(i)
+    for q in queues.values():
+        q.reverse()
+    return [queues[x].pop() for x in b]
