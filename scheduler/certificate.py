@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from . import __version__
-from .dag import may_alias, symbolic_addresses
+from .dag import Value, may_alias, symbolic_addresses, value_trace
 from .ir import Instruction
 from .isa.operands import GPR, Mem, VElem, VReg
 
@@ -45,7 +45,8 @@ def block_certificate(result, model_name: str, noalias: Iterable[str], reserve: 
         "instructions": result.instructions,
         "inst_map": [k + 1 for k in result.order],
         "register_map": result.register_map or [{"read": {}, "write": {}} for _ in result.order],
-        "offset_fixups": [],
+        "offset_fixups": result.offset_fixups,
+        "output_map": result.output_map,
         "assumptions": {
             "no_alias": sorted(noalias),
             # built into the memory-dependency analysis: the incoming sp never points into the
@@ -140,9 +141,19 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
     inst_map = cert.get("inst_map", [])
     if sorted(inst_map) != list(range(1, n + 1)) or len(candidate) != n:
         return [Violation(None, f"inst_map is not a permutation of 1..{n} matching {len(candidate)} instructions")]
-    if cert.get("offset_fixups"):
-        return [Violation(None, "offset fixups are not supported by this checker")]
     origin = [i - 1 for i in inst_map]
+    fixups: dict[int, dict] = {}
+    for f in cert.get("offset_fixups") or []:
+        try:
+            pos = int(f["position"]) - 1
+            m = original[origin[pos]].operands[-1]
+            ok = (0 <= pos < n and original[origin[pos]].form.mem and isinstance(m, Mem) and m.mode == "off"
+                  and m.index is None and m.offset == int(f["from"]) and isinstance(f["to"], int))
+        except (KeyError, TypeError, ValueError, IndexError):
+            ok = False
+        if not ok or pos in fixups:
+            return [Violation(None, f"malformed offset fixup {f}")]
+        fixups[pos] = f
     regmaps = cert.get("register_map") or [{} for _ in range(n)]
     problems: list[Violation] = []
     # 1. same operation, registers renamed as recorded
@@ -150,6 +161,9 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
         orig = original[k]
         try:
             expect = rederive(orig, regmaps[pos])
+            if pos in fixups:
+                m = expect[-1]
+                expect = (*expect[:-1], Mem(m.base, fixups[pos]["to"], m.mode, None, None, ""))
         except ValueError as e:
             problems.append(Violation(pos, str(e)))
             continue
@@ -157,8 +171,10 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
             problems.append(Violation(pos, f"'{cand}' is not '{orig}' with registers {regmaps[pos]}"))
     if problems:
         return problems
-    # 2. dataflow: each read comes from the image of the original producer
+    # 2. dataflow: each read comes from the image of the original producer; a fixed-up base
+    # may come from another link of the same chain of constant updates, if the address agrees
     p_orig, p_cand = _producers(original), _producers(candidate)
+    _, written = value_trace(original)
     for pos, k in enumerate(origin):
         want = p_orig[k]
         got = p_cand[pos]
@@ -167,6 +183,12 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
             r_cand = renamed_reads.get(r_orig, r_orig)
             src = got.get(r_cand)
             src_orig = "in" if src == "in" else origin[src] if src is not None else None
+            if pos in fixups and r_orig == original[k].operands[-1].base.resource:
+                if not _same_address(written, r_orig, r_cand, producer, src_orig, fixups[pos]):
+                    problems.append(Violation(pos, f"offset fixup {fixups[pos]['from']} -> {fixups[pos]['to']}: "
+                                              f"base {r_cand} from {_name(src_orig)} does not address the same "
+                                              f"bytes as {r_orig} from {_name(producer)}"))
+                continue
             if src_orig != producer or (producer == "in" and r_cand != r_orig):
                 problems.append(Violation(pos, f"reads {r_cand} from "
                                           f"{_name(src_orig)} but its original reads {r_orig} from {_name(producer)}"))
@@ -174,9 +196,12 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
     outputs = cert.get("assumptions", {}).get("outputs")
     f_orig, f_cand = _final_writers(original), _final_writers(candidate)
     regs = set(f_orig) | set(f_cand) if outputs is None else set(outputs) | set(ALWAYS_COMPARED)
+    moved = cert.get("output_map") or {}
+    if any(r in ALWAYS_COMPARED or r not in regs for r in moved):
+        problems.append(Violation(None, f"output_map {moved} moves a register that is not a movable output"))
     for r in sorted(regs):
         a = f_orig.get(r)
-        b = f_cand.get(r)
+        b = f_cand.get(moved.get(r, r))
         b_orig = origin[b] if b is not None else None
         if a != b_orig:
             problems.append(Violation(None, f"output {r} ends with {_name(b_orig, 'its input')} "
@@ -192,6 +217,20 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
                 problems.append(Violation(pos_of[i], f"memory access '{original[i]}' moved after "
                                                      f"'{original[j]}', which it may alias"))
     return problems
+
+
+def _same_address(written, r_orig: str, r_cand: str, producer, src_orig, fix: dict) -> bool:
+    """Is (value of src_orig's write) + to == (value of producer's write) + from, by the
+    original's symbolic values (root + constant, exact modulo 2^64)?"""
+    def value(p, reg):
+        if p == "in":
+            return Value(("in", reg))
+        return None if p is None else written[p].get(reg)
+
+    a, b = value(producer, r_orig), value(src_orig, r_orig if src_orig != "in" else r_cand)
+    if a is None or b is None:
+        return False
+    return a.root == b.root and a.const + fix["from"] == b.const + fix["to"]
 
 
 def _name(producer, input_name: str = "the block input") -> str:

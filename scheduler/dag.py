@@ -78,7 +78,13 @@ def _is_const_add(instr: Instruction) -> int | None:
 
 def symbolic_addresses(instrs: Sequence[Instruction]) -> list[Address | None]:
     """Symbolic address of each instruction's memory access (None if it has none)."""
+    return value_trace(instrs)[0]
+
+
+def value_trace(instrs: Sequence[Instruction]) -> tuple[list[Address | None], list[dict[str, Value]]]:
+    """Symbolic addresses, and per instruction the symbolic value of each register it writes."""
     values: dict[str, Value] = {}
+    written: list[dict[str, Value]] = []
 
     def value(reg: str) -> Value:
         return values.get(reg, Value(("in", reg)))
@@ -107,7 +113,8 @@ def symbolic_addresses(instrs: Sequence[Instruction]) -> list[Address | None]:
                 values[reg] = Value(old.root, old.const + delta)
             else:
                 values[reg] = Value(("def", i, reg))
-    return out
+        written.append({r: values[r] for r in instr.writes if r != FLAGS})
+    return out, written
 
 
 def may_alias(a: Address, b: Address, noalias: Iterable[str] = ()) -> bool:

@@ -44,9 +44,13 @@ def emit(program: Program, new_blocks: dict[int, Scheduled], header: Sequence[st
             continue
         replaced.update(_block_lines(program.lines, block, sched, line_of))
     out = list(header)
+    # the header's `@outputs` (registers after renaming) supersedes the input's own
+    superseded = any("@outputs" in h for h in header)
     for li, line in enumerate(program.lines):
         if li in replaced:
             out.extend(replaced[li])
+        elif superseded and "@outputs" in line.comment:
+            out.append(line.raw.replace("@outputs", "outputs of the input (superseded):"))
         else:
             out.append(line.raw)
     return "\n".join(out) + "\n"

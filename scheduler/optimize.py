@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from . import fixup
 from .bounds import lower_bounds, ooo_bound, true_dependencies
 from .certificate import check_block
 from .dag import is_valid_order
@@ -39,7 +40,7 @@ from .rename import (
     rewrite,
 )
 from .search import Score, local_search, score
-from .solve import solve
+from .solve import order_from_issue, solve
 from .verify import verify
 from .window import improve_by_windows
 
@@ -57,6 +58,8 @@ class Options:
     rename: bool = True  # register renaming inside the CP-SAT model
     reserve: frozenset[str] = DEFAULT_RESERVED  # registers never handed out by renaming
     outputs: frozenset[str] = frozenset()  # registers live after every block (--outputs)
+    fixup: bool = True  # loads/stores may cross updates of their base register (offset adjusted)
+    rename_outputs: bool = False  # declared outputs may end in other registers (recorded in output_map)
 
 
 @dataclass
@@ -83,6 +86,8 @@ class BlockResult:
     proved: bool = False  # dataflow-equivalent for all inputs (certificate.check_block)
     renamed: bool = False  # registers were re-assigned
     register_map: list[dict[str, str]] = field(default_factory=list)  # per output instruction
+    offset_fixups: list[dict] = field(default_factory=list)  # accesses moved across base updates
+    output_map: dict[str, str] = field(default_factory=dict)  # outputs now in other registers
     live_out: list[str] = field(default_factory=list)
     candidates: int = 0
     notes: list[str] = field(default_factory=list)
@@ -108,6 +113,15 @@ class Candidate:
     instrs: list[Instruction]
     origin: list[int]
     renamed: bool = False
+    fixed: bool = False  # some memory offsets were adjusted (fixup)
+
+
+def _fixed_candidate(instrs, fprob: fixup.FixupProblem, issue, renamed=None) -> Candidate:
+    """The schedule of a solution's issue cycles, with the offsets its order needs."""
+    offsets = fixup.decide(issue, fprob) if fprob else {}
+    body = fixup.apply(instrs if renamed is None else renamed, offsets)
+    order = order_from_issue(issue)
+    return Candidate([body[k] for k in order], order, renamed is not None, bool(offsets))
 
 
 def _score(c: Candidate, model: Model, noalias) -> tuple[Candidate, BlockTiming, Score]:
@@ -116,13 +130,25 @@ def _score(c: Candidate, model: Model, noalias) -> tuple[Candidate, BlockTiming,
 
 
 def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, live_out, hint_issue, horizon,
-                       limit: float, notes: list[str]):
+                       limit: float, notes: list[str], fprob: fixup.FixupProblem,
+                       movable: frozenset[str] = frozenset()):
     """CP-SAT with renaming; every solution that can be coloured becomes a candidate.
     When no solution can be coloured (registers handed over inside one cycle need an
     order that does not exist), hold one more register back from the model and retry."""
-    prob = analyse(instrs, live_out, opts.reserve)
+    prob = analyse(instrs, live_out, opts.reserve, movable)
+    gap = fixup.gap_function(instrs, model)
+    if fprob:
+        fixup.prepare_renaming(prob, fprob)
     raw, order = renaming_edges(bt, prob)
+    if fprob:
+        raw, order = fixup.relax_edges(raw, order, fprob, gap)
     rbt = replace(bt, raw=raw, order=order)
+
+    def extra(m, issue):
+        add_register_constraints(m, issue, prob, horizon)
+        if fprob:
+            fixup.add_constraints(m, issue, fprob, gap)
+
     deadline = time.monotonic() + limit
     out, res, seconds = [], None, 0.0
     for attempt in range(4):
@@ -130,8 +156,7 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
         if left < 0.2:
             break
         res = solve(rbt, model, hint_issue, horizon, time_limit=left / (2 if attempt < 3 else 1),
-                    workers=opts.workers, seed=opts.seed,
-                    extra=lambda m, issue: add_register_constraints(m, issue, prob, horizon))
+                    workers=opts.workers, seed=opts.seed, extra=extra)
         seconds += res.seconds
         failed: set[str] = set()
         for issue in reversed(res.issues[-20:]):  # the best solutions, best first
@@ -144,7 +169,9 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
             if order_ is None:
                 continue
             renamed = rewrite(instrs, prob, alloc)
-            out.append(Candidate([renamed[k] for k in order_], order_, True))
+            offsets = fixup.decide(issue, fprob) if fprob else {}
+            renamed = fixup.apply(renamed, offsets)
+            out.append(Candidate([renamed[k] for k in order_], order_, True, bool(offsets)))
             if len(out) >= 8:
                 break
         if out or not failed:
@@ -164,7 +191,9 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
 
 
 def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget: float,
-                   progress: ProgressFn | None = None, live_out: frozenset[str] = frozenset()) -> BlockResult:
+                   progress: ProgressFn | None = None, live_out: frozenset[str] = frozenset(),
+                   movable: frozenset[str] = frozenset()) -> BlockResult:
+    """`movable`: outputs renaming may move to another register (`--rename-outputs`)."""
     start = time.monotonic()
     deadline = start + budget
     rng = random.Random(opts.seed * 7919 + block_index)
@@ -173,8 +202,18 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     ident = list(range(bt.n))
     before_in = inorder(bt, ident, model)
     before_ooo = out_of_order(bt, ident, model)
+    # offset fixups relax the register edges between accesses and their base updates
+    fprob = fixup.analyse(instrs, bt.dag) if opts.fixup else fixup.FixupProblem()
+    fextra, sbt = None, bt
+    if fprob:
+        gap = fixup.gap_function(instrs, model)
+        sbt = replace(bt, **dict(zip(("raw", "order"), fixup.relax_edges(bt.raw, bt.order, fprob, gap),
+                                     strict=True)))
+
+        def fextra(m, issue):
+            fixup.add_constraints(m, issue, fprob, gap)
     # with renaming only true dependencies bind: the bound must hold for renamed schedules too
-    bounds = lower_bounds(true_dependencies(bt) if opts.rename else bt, model)
+    bounds = lower_bounds(true_dependencies(sbt) if opts.rename else sbt, model)
     notes: list[str] = []
 
     def report(stage: str, **kw) -> None:
@@ -189,13 +228,14 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
 
     # 3. CP-SAT on the in-order model, reordering only
     share = 0.25 if opts.rename else 0.5
-    res = solve(bt, model, hint_res.issue, hint_res.cycles, time_limit=max(0.2, budget * share),
-                workers=opts.workers, seed=opts.seed,
+    res = solve(sbt, model, hint_res.issue, hint_res.cycles, time_limit=max(0.2, budget * share),
+                workers=opts.workers, seed=opts.seed, extra=fextra,
                 on_progress=lambda best, bnd, el: report("solve", best=best, bound=max(bnd, bounds.best)))
     orders: list[list[int]] = [ident, ls, hint_order]
+    issues: list[list[int]] = []  # solver solutions: with fixups, the order alone is not the schedule
     solve_time = res.seconds
     if res.order is not None:
-        orders += res.orders + [res.order]
+        issues += res.issues + [res.issue]
         best_in = min(res.makespan, hint_res.cycles)
         status = "OPTIMAL" if res.status == "OPTIMAL" else "FEASIBLE"
         claimed, proven = res.makespan, res.bound
@@ -206,7 +246,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     # 3b. more orders with the same in-order cycles
     target = int(best_in * (1 + opts.slack))
     if res.order is not None and bt.n > 1:
-        best_issue = inorder(bt, res.order, model).issue
+        best_issue = res.issue
         for s_ in range(opts.diversity_solves):
             left = deadline - time.monotonic()
             if left < 0.3:
@@ -214,29 +254,33 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
             # short: these only add variety; the first solve already found the optimum
             limit = min(left * 0.1, max(0.3, 2 * res.seconds))
             weights = [rng.choice((0, 1, 1, 2, 5)) for _ in range(bt.n)]
-            extra = solve(bt, model, best_issue, target, time_limit=limit, workers=opts.workers,
-                          seed=opts.seed + s_ + 1, makespan_cap=target, secondary=weights)
+            extra = solve(sbt, model, best_issue, target, time_limit=limit, workers=opts.workers,
+                          seed=opts.seed + s_ + 1, makespan_cap=target, secondary=weights, extra=fextra)
             solve_time += extra.seconds
             if extra.order is not None:
-                orders += extra.orders + [extra.order]
+                issues += extra.issues + [extra.issue]
     candidates = [Candidate([instrs[k] for k in o], list(o)) for o in _unique(orders)]
+    candidates += _unique_candidates(_fixed_candidate(instrs, fprob, i) for i in issues)
 
     # 3b'. with renaming, a bound that holds for every renamed schedule: the in-order problem
     # with only true dependencies (no register limit) — CP-SAT's proven bound on it
     relaxed_bound = 0
     if opts.rename and bt.n > 1:
-        tbt = true_dependencies(bt)
-        rel = solve(tbt, model, hint_res.issue, hint_res.cycles,
-                    time_limit=min(5.0, max(0.3, budget * 0.05)), workers=opts.workers, seed=opts.seed)
+        tbt = true_dependencies(sbt)
+        rel = solve(tbt, model, hint_res.issue, hint_res.cycles, time_limit=min(5.0, max(0.3, budget * 0.05)),
+                    workers=opts.workers, seed=opts.seed, extra=fextra)
         solve_time += rel.seconds
         relaxed_bound = rel.bound or 0
 
     # 3c. with register renaming: removes false (WAR/WAW) dependencies; large blocks are
     # renamed window by window after the judge has picked a schedule (step 4b)
     if opts.rename and 1 < bt.n < WINDOW_FROM:
-        hint = inorder(bt, res.order if res.order is not None else hint_order, model)
+        hint_issue, horizon = (res.issue, res.makespan) if res.order is not None else (hint_res.issue,
+                                                                                      hint_res.cycles)
         left = max(0.3, (deadline - time.monotonic()) * 0.5)
-        renamed, rres = _rename_candidates(instrs, bt, model, opts, live_out, hint.issue, hint.cycles, left, notes)
+        rprob = fixup.analyse(instrs, bt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
+        renamed, rres = _rename_candidates(instrs, bt, model, opts, live_out, hint_issue, horizon, left, notes,
+                                           rprob, movable)
         solve_time += rres.seconds if rres else 0.0
         candidates += renamed
         if renamed and rres is not None and rres.makespan is not None:
@@ -264,7 +308,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
                                                           w_deadline)
         solve_time += time.monotonic() - t0
         if accepted:
-            cand = Candidate(w_instrs, w_origin, True)
+            cand = Candidate(w_instrs, w_origin, True, True)
             cbt = prepare(cand.instrs, model, opts.noalias)
             sc = score(cbt, list(range(cbt.n)), model)
             candidates.append(cand)
@@ -275,7 +319,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     report("search", best=sc.inorder, bound=max(proven or 0, bounds.best), ooo=sc.ooo)
     lorder, sc, used = local_search(cbt, model, list(range(cbt.n)), target, rng, opts.search_evaluations,
                                     deadline=max(deadline, time.monotonic() + 0.5))
-    final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed)
+    final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed, cand.fixed)
 
     # 5. never worse than the input under either evaluator
     fbt = prepare(final.instrs, model, opts.noalias)
@@ -290,17 +334,19 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     # 6. independent checks: a permutation of the block that computes the same thing
     if sorted(final.origin) != ident:
         raise VerificationFailed(f"block {block_index}: the schedule is not a permutation of the block")
-    if not final.renamed and not is_valid_order(bt.dag, final.origin):
+    if not final.renamed and not final.fixed and not is_valid_order(bt.dag, final.origin):
         raise VerificationFailed(f"block {block_index}: the schedule breaks a dependency")
     outputs = None if not final.renamed else sorted(live_out | {"sp"})
+    output_map = _output_map(instrs, final, movable) if final.renamed else {}
     check = verify(instrs, final.instrs, trials=opts.verify_trials, seed=opts.seed,
-                   noalias=opts.noalias, outputs=outputs)
+                   noalias=opts.noalias, outputs=outputs, output_map=output_map)
     if not check.equivalent:
         raise VerificationFailed(f"block {block_index}: the schedule is not equivalent "
                                  f"({check.mismatch or check.problems})")
     # and a proof for all inputs: the candidate follows from the original by a permutation and
     # a renaming that preserve every dataflow and memory-order relation (certificate.check_block)
-    result_cert = {"inst_map": [k + 1 for k in final.origin], "offset_fixups": [],
+    fixups = fixup.records(instrs, final.origin, final.instrs)
+    result_cert = {"inst_map": [k + 1 for k in final.origin], "offset_fixups": fixups, "output_map": output_map,
                    "register_map": register_map([instrs[k] for k in final.origin], final.instrs),
                    "assumptions": {"no_alias": sorted(opts.noalias), "outputs": outputs}}
     violations = check_block(instrs, final.instrs, result_cert)
@@ -322,7 +368,33 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         solver_cycles=claimed, solver_bound=proven, proved=True,
         instructions_after=final.instrs, renamed=final.renamed,
         register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
-        live_out=sorted(live_out), candidates=len(candidates) + used, notes=notes)
+        offset_fixups=fixups, output_map=output_map, live_out=sorted(live_out), candidates=len(candidates) + used, notes=notes)
+
+
+def _output_map(instrs, final: Candidate, movable) -> dict[str, str]:
+    """Where each movable output's final value ended up (only the ones that moved)."""
+    last = {}
+    for k, ins in enumerate(instrs):
+        for r in ins.writes:
+            last[r] = k
+    out = {}
+    for r in sorted(movable):
+        if r in last:
+            pos = final.origin.index(last[r])
+            new = register_map([instrs[last[r]]], [final.instrs[pos]])[0]["write"].get(r, r)
+            if new != r:
+                out[r] = new
+    return out
+
+
+def _unique_candidates(cands):
+    seen, out = set(), []
+    for c in cands:
+        key = tuple(str(i) for i in c.instrs)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
 
 
 def _unique(orders):
@@ -360,6 +432,9 @@ def optimize_program(program: Program, model: Model, opts: Options,
         left = opts.time_limit - (time.monotonic() - start)
         share = max(0.5, left * len(b.instructions) / max(
             1, sum(len(x.instructions) for x in blocks[b.index:])))
+        # an output may move only if nothing else in the file reads it (other blocks would
+        # look for it in its old register) and it is not the ABI result register at `ret`
+        movable = declared - live_out_of(program, b, frozenset()) if opts.rename_outputs else frozenset()
         results.append(optimize_block(b.index, b.instructions, model, opts, share, progress,
-                                      live_out_of(program, b, declared)))
+                                      live_out_of(program, b, declared), movable))
     return results

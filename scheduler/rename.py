@@ -91,9 +91,12 @@ def _tied(instr: Instruction, res: str) -> bool:
     return False
 
 
-def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: Iterable[str] = DEFAULT_RESERVED
-            ) -> RenameProblem:
+def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: Iterable[str] = DEFAULT_RESERVED,
+            movable_outputs: Iterable[str] = ()) -> RenameProblem:
+    """`movable_outputs`: live-out registers whose final value may end in another register
+    (`--rename-outputs`); the caller records where."""
     reserved = set(reserved)
+    movable = set(movable_outputs) - ALWAYS_LIVE_OUT
     live_out = set(live_out) | ALWAYS_LIVE_OUT
     values: list[Value] = []
     reads: list[dict[str, int]] = []
@@ -126,7 +129,8 @@ def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: It
         writes.append(wr)
     for r, vid in cur.items():
         if r in live_out:
-            values[vid].fixed = values[vid].live_out = True
+            values[vid].live_out = True
+            values[vid].fixed = r not in movable or values[vid].defn is None
     written = {r for ins in instrs for r in ins.writes}
     inputs = {v.reg for v in values if v.defn is None}
     # A register may hold temporaries if it is not reserved, not a callee-saved register
@@ -391,8 +395,8 @@ def emission_order(issue: Sequence[int], prob: RenameProblem, alloc: Allocation,
                     if u != b.defn and issue[u] == issue[b.defn]:
                         succ[u].add(b.defn)
     indeg = {k: 0 for k in range(n)}
-    for u in succ:
-        for v in succ[u]:
+    for targets in succ.values():
+        for v in targets:
             indeg[v] += 1
     heap = [(issue[k], k) for k in range(n) if indeg[k] == 0]
     heapq.heapify(heap)

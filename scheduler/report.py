@@ -40,7 +40,8 @@ def report_json(input_path: str, output_path: str | None, model: Model, opts: Op
         "model_sha256": model_digest(model),
         "options": {"time_limit": opts.time_limit, "workers": opts.workers, "seed": opts.seed,
                     "no_alias": sorted(opts.noalias), "slack": opts.slack, "rename": opts.rename,
-                    "reserve": sorted(opts.reserve), "outputs": sorted(opts.outputs)},
+                    "reserve": sorted(opts.reserve), "outputs": sorted(opts.outputs),
+                    "fixup": opts.fixup, "rename_outputs": opts.rename_outputs},
         "instructions": total("instructions"),
         "cycles_before": total("cycles_before"),
         "cycles_after": after,
@@ -61,7 +62,6 @@ def _block_doc(b: BlockResult) -> dict:
     doc = asdict(b)
     doc.pop("instructions_after")
     doc["gap"] = round(b.gap, 4)
-    doc["offset_fixups"] = []  # address-offset fixup is not implemented yet
     return doc
 
 
@@ -69,16 +69,19 @@ def header_lines(model: Model, doc: dict) -> list[str]:
     renamed = [b for b in doc["blocks"] if b["renamed"]]
     outputs = []
     if renamed:
-        live = sorted({r for b in renamed for r in b["live_out"]}, key=lambda r: (r[0], int(r[1:] or 0)))
+        live = sorted({b["output_map"].get(r, r) for b in renamed for r in b["live_out"]},
+                      key=lambda r: (r[0], int(r[1:] or 0)))
         # registers were re-assigned: only these (with memory and callee-saved registers) keep
         # their meaning, which `scheduler verify` reads from this annotation
         outputs = [f"// @outputs {', '.join(live) if live else 'none'}"]
+        outputs += [f"// output {a} is now in {b} (--rename-outputs)"
+                    for blk in renamed for a, b in sorted(blk["output_map"].items())]
     checked = "verified and proved" if doc.get("proved") else "verified"
     return [
         f"// Scheduled by {doc['tool']} for model {model.name} ({doc['status']}, {checked}).",
-        f"// In-order cycles {doc['cycles_before']} -> {doc['cycles_after']} (lower bound "
-        f"{doc['lower_bound']}); out-of-order cycles/iteration {doc['ooo_cycles_before']} -> "
-        f"{doc['ooo_cycles_after']}.",
+        (f"// In-order cycles {doc['cycles_before']} -> {doc['cycles_after']} (lower bound "
+         f"{doc['lower_bound']}); out-of-order cycles/iteration {doc['ooo_cycles_before']} -> "
+         f"{doc['ooo_cycles_after']}."),
     ] + outputs
 
 

@@ -140,15 +140,18 @@ def _observed(st: MachineState, loc: str) -> int:
 
 
 def compare(orig: MachineState, cand: MachineState, registers: Sequence[str],
-            full: Iterable[str] = ()) -> str | None:
+            full: Iterable[str] = (), output_map: dict[str, str] | None = None) -> str | None:
     """First differing location, in a fixed order (registers, then memory ascending).
-    v8-v15 are compared on their low 64 bits (what AAPCS64 preserves) unless in `full`."""
+    v8-v15 are compared on their low 64 bits (what AAPCS64 preserves) unless in `full`.
+    `output_map`: outputs the candidate leaves in another register (original -> candidate)."""
     full = set(full)
+    moved = output_map or {}
     for r in registers:
+        c = moved.get(r, r)
         if r in CALLEE_SAVED_SIMD and r not in full:
-            if orig.get(r) & MASK64 != cand.get(r) & MASK64:
+            if orig.get(r) & MASK64 != cand.get(c) & MASK64:
                 return r
-        elif orig.get(r) != cand.get(r):
+        elif orig.get(r) != cand.get(c):
             return r
     for addr in sorted(orig.mem.writes | cand.mem.writes):
         if orig.mem.byte(addr) != cand.mem.byte(addr):
@@ -163,6 +166,7 @@ def verify(
     seed: int = 0,
     outputs: Sequence[str] | None = None,
     noalias: Iterable[str] = (),
+    output_map: dict[str, str] | None = None,
 ) -> VerifyResult:
     """Check `candidate` against `original` on `trials` random initial states.
     `outputs=None` compares every register and the flags; a list compares those
@@ -192,7 +196,7 @@ def verify(
             result.problems.append(
                 f"candidate reads memory the original never touches (trial {t}, "
                 f"first at {min(stray):#x})")
-        loc = compare(a, b, registers, full)
+        loc = compare(a, b, registers, full, output_map)
         if loc is not None:
             result.mismatch = Mismatch(t, loc, _observed(a, loc), _observed(b, loc), st)
             break

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from . import fixup
 from .evaluate import inorder, out_of_order, prepare
 from .ir import Instruction
 from .model import Model
@@ -58,7 +59,8 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
         wbt = prepare(win, model, opts.noalias)
         hint = inorder(wbt, list(range(wbt.n)), model)
         live = window_live_out(current, b, block_live_out)
-        cands, _ = _rename_candidates(win, wbt, model, opts, live, hint.issue, hint.cycles, share, [])
+        fprob = fixup.analyse(win, wbt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
+        cands, _ = _rename_candidates(win, wbt, model, opts, live, hint.issue, hint.cycles, share, [], fprob)
         for c in cands[:3]:
             new = current[:a] + c.instrs + current[b:]
             nbt = prepare(new, model, opts.noalias)
