@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .clock import clear_stop, install_interrupt_handler, stop_requested
 from .compare import add_parser as add_compare_parser
 from .compare import cmd_compare, draw_optimized
 from .dag import build_dag
@@ -32,6 +33,7 @@ EPILOG = """\
 examples:
   scheduler optimize inputs/mul_4x4.s              # writes outputs/mul_4x4.s and outputs/mul_4x4.json
   scheduler optimize k.S -o k.sched.s --model neoverse-n1-llvm --time-limit 60 --json
+  scheduler optimize inputs/large/p256_double.s --time-limit 300    # Ctrl-C writes the best so far
   scheduler models list
   scheduler parse inputs/mul_4x4.s                 # instructions with their reads/writes
   scheduler dag inputs/mul_4x4.s --dot dag.dot     # dependency DAG
@@ -108,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outputs", default="", metavar="REGS",
                    help="registers live after the kernel, kept in place by renaming (x0 is kept when "
                         "the block ends with ret; callee-saved registers and sp always are)")
+    p.add_argument("--rename-outputs", action="store_true",
+                   help="let renaming move declared outputs (--outputs, // @outputs) that nothing else "
+                        "in the file reads to other registers; the report's output_map says where")
+    p.add_argument("--decompose", choices=["auto", "always", "never"], default="auto",
+                   help="window passes (receding horizon, see docs/scheduling.md): auto = after the "
+                        "whole-block solve for blocks of 600+ instructions; always = instead of it")
+    p.add_argument("--deterministic", action="store_true",
+                   help="repeatable runs: --time-limit counts CP-SAT deterministic time (plus a fixed "
+                        "charge per evaluation), one CP-SAT worker; same input and --seed, same output")
+    p.add_argument("--no-fixup", action="store_true",
+                   help="never adjust load/store offsets to move them across updates of their base "
+                        "register (add/sub #imm, writeback)")
     p.add_argument("--reserve", default="", metavar="REGS",
                    help="registers renaming must never use (always reserved: x18, x29, x30, sp; "
                         "x19-x28 and v8-v15 unless the block writes them)")
@@ -196,8 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="base registers that point to disjoint buffers (pointer aliasing is "
                         "exercised for all other pairs)")
     p.add_argument("--prove", action="store_true",
-                   help="prove equivalence for all inputs (reorderings and renamings); otherwise "
-                        "search harder for a counterexample (exit 1) or report unknown (exit 3)")
+                   help="prove equivalence for all inputs: symbolic execution of both programs over "
+                        "bit-vectors (structural identity for reorderings/renamings, the z3 SMT solver "
+                        "for the rest) under the no-alias assumptions; exit 0 proved, 1 refuted with a "
+                        "counterexample confirmed by the simulator, 3 unknown (time limit, or a form "
+                        "without symbolic semantics; 2000+ random trials are run then)")
+    p.add_argument("--prove-timeout", type=float, default=30.0, metavar="S",
+                   help="time limit of the SMT part of --prove in seconds (default 30)")
     p.add_argument("--json", action="store_true")
     _add_input_options(p)
     return ap
@@ -222,7 +241,7 @@ def cmd_parse(args) -> int:
         print(f"block {b.index}: {len(b.instructions)} instructions")
         for i in b.instructions:
             mem = f"  {i.mem.kind} {i.mem.size}B [{i.mem.base}{'' if i.mem.offset is None else f'{i.mem.offset:+d}'}]" if i.mem else ""
-            print(f"  {i.loc.line:5d}  {str(i):40s} R={','.join(sorted(i.reads)) or '-'}"
+            print(f"  {i.loc.line:5d}  {i!s:40s} R={','.join(sorted(i.reads)) or '-'}"
                   f"  W={','.join(sorted(i.writes)) or '-'}{mem}")
     return EXIT_OK
 
@@ -336,25 +355,50 @@ def cmd_verify(args) -> int:
     if args.prove:
         from .prove import prove
 
-        proof = prove(orig, cand, noalias, outputs)
+        proof = prove(orig, cand, noalias, outputs, timeout=args.prove_timeout)
         if proof.status == "proved" and not args.json:
-            print(f"proved equivalent for all inputs: the candidate is a reordering/renaming of the "
-                  f"original that preserves every dataflow and memory-order relation "
-                  f"({len(orig)} instructions; assumptions: no-alias {sorted(noalias) or 'none'})")
+            how = {"certificate": "the candidate is a reordering/renaming of the original that preserves "
+                                  "every dataflow and memory-order relation (certificate check)",
+                   "structural": "both programs compute identical symbolic terms for every output "
+                                 "(reordering/renaming)",
+                   "simplify": "every output's symbolic terms are equal after normalisation",
+                   "smt": "every output's symbolic terms are equal (SMT solver)"}[proof.method]
+            print(f"proved equivalent for all inputs: {how} ({len(orig)} instructions; "
+                  f"{proof.stats.get('seconds', 0):.2f} s; assumptions: no-alias {sorted(noalias) or 'none'}, "
+                  f"incoming sp disjoint from other incoming pointers)")
             return EXIT_OK
-    trials = args.trials if proof is None else max(args.trials, 2000)  # look hard for a counterexample
-    res = verify(orig, cand, trials=trials, seed=args.seed, outputs=outputs, noalias=noalias)
+        if proof.status == "refuted" and not args.json:
+            print("NOT equivalent (refuted by the prover; counterexample confirmed by simulation)")
+            for line in proof.counterexample.lines():
+                print(f"  {line}")
+            return EXIT_FAIL
+    if proof is not None and proof.status == "refuted":
+        res = None
+    else:
+        # unknown: look hard for a counterexample
+        trials = max(args.trials, 2000) if proof is not None and proof.status == "unknown" else args.trials
+        res = verify(orig, cand, trials=trials, seed=args.seed, outputs=outputs, noalias=noalias)
     relevant = sorted(live_ins(orig) | live_ins(cand))
-    if proof is not None and proof.status != "proved" and res.equivalent and not args.json:
+    if proof is not None and proof.status == "unknown" and res.equivalent and not args.json:
         print(f"unknown: not proved ({proof.reason}); no counterexample in {res.trials} random trials")
+        if proof.unproved:
+            shown = ", ".join(proof.unproved[:10]) + (", ..." if len(proof.unproved) > 10 else "")
+            print(f"  unproved: {shown}")
         return EXIT_UNKNOWN
     if args.json:
         doc = {"original": args.original, "candidate": args.candidate,
-               "equivalent": res.equivalent, "trials": res.trials, "seed": args.seed,
+               "equivalent": False if res is None else res.equivalent,
+               "trials": 0 if res is None else res.trials, "seed": args.seed,
                "proved": None if proof is None else proof.status == "proved",
                "proof_note": None if proof is None else proof.reason,
-               "compared": list(res.compared), "problems": res.problems, "mismatch": None}
-        if res.mismatch:
+               "compared": [] if res is None else list(res.compared),
+               "problems": [] if res is None else res.problems, "mismatch": None}
+        if proof is not None:
+            doc["proof"] = {"status": proof.status, "method": proof.method, "reason": proof.reason,
+                            "unproved": proof.unproved,
+                            "seconds": round(proof.stats.get("seconds", 0.0), 3),
+                            "counterexample": proof.counterexample.to_json() if proof.counterexample else None}
+        if res is not None and res.mismatch:
             m = res.mismatch
             doc["mismatch"] = {"trial": m.trial, "location": m.location, "original": hex(m.expected),
                                "candidate": hex(m.actual),
@@ -362,7 +406,7 @@ def cmd_verify(args) -> int:
         print(json.dumps(doc, indent=2))
         if proof is not None and proof.status == "proved":
             return EXIT_OK
-        if not res.equivalent:
+        if res is None or not res.equivalent:
             return EXIT_FAIL
         return EXIT_UNKNOWN if proof is not None else EXIT_OK
     if res.equivalent:
@@ -417,7 +461,9 @@ class _Progress:
         best = info.get("best")
         gap = f"{best / bound - 1:.1%}" if best and bound else "-"
         ooo = f", OoO {info['ooo']:.1f}" if "ooo" in info else ""
-        text = (f"block {block + 1}/{self.total} {stage}: in-order {best}, bound {bound}, gap {gap}{ooo}, "
+        win = (f" pass {info['pass']}, {info['windows']} windows ({info['placed']}/{info['total']} placed),"
+               if stage == "windows" else "")
+        text = (f"block {block + 1}/{self.total} {stage}:{win} in-order {best}, bound {bound}, gap {gap}{ooo}, "
                 f"{time.monotonic() - self.start:.1f}s")
         if self.live is not None:
             self.live.update(text)
@@ -428,6 +474,12 @@ class _Progress:
     def stop(self) -> None:
         if self.live is not None:
             self.live.stop()
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def cmd_optimize(args) -> int:
@@ -452,9 +504,15 @@ def cmd_optimize(args) -> int:
     reserve = DEFAULT_RESERVED | frozenset(_reg_list(args.reserve))
     opts = Options(time_limit=args.time_limit, workers=args.workers, seed=args.seed,
                    noalias=noalias, slack=args.slack, rename=not args.no_rename, reserve=reserve,
-                   outputs=frozenset(_reg_list(args.outputs)))
+                   outputs=frozenset(_reg_list(args.outputs)), fixup=not args.no_fixup,
+                   rename_outputs=args.rename_outputs, decompose=args.decompose,
+                   deterministic=args.deterministic)
     err = Console(stderr=True, quiet=args.json)  # --json: the report is the only output besides the kernel
     progress = _Progress(err, len(prog.blocks()))
+    clear_stop()
+    restore = install_interrupt_handler(
+        b"\ninterrupted: finishing with the best schedule so far (verified before it is written; "
+        b"Ctrl-C again to abort)\n") if _main_thread() else None
     try:
         results = optimize_program(prog, model, opts, progress)
     except VerificationFailed as e:
@@ -463,8 +521,12 @@ def cmd_optimize(args) -> int:
         return EXIT_FAIL
     finally:
         progress.stop()
+        if restore is not None:
+            restore()
+    interrupted = stop_requested()
     out_path = None if args.output == "-" else Path(args.output) if args.output else _default_output(Path(args.file))
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
+    doc["interrupted"] = interrupted
     text = emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results},
                 header_lines(model, doc))
     # The emitter is checked too: the written text must parse back to the planned blocks.

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field, replace
 from . import fixup
 from .bounds import lower_bounds, ooo_bound, true_dependencies
 from .certificate import check_block
+from .clock import WALL, Clock, stop_requested
 from .dag import is_valid_order
+from .decompose import decompose
 from .evaluate import BlockTiming, inorder, out_of_order, prepare
 from .ir import Block, Instruction, Program
 from .listsched import list_schedule
@@ -40,7 +42,7 @@ from .rename import (
     rewrite,
 )
 from .search import Score, local_search, score
-from .solve import order_from_issue, solve
+from .solve import SolveResult, order_from_issue, solve
 from .verify import verify
 from .window import improve_by_windows
 
@@ -60,6 +62,8 @@ class Options:
     outputs: frozenset[str] = frozenset()  # registers live after every block (--outputs)
     fixup: bool = True  # loads/stores may cross updates of their base register (offset adjusted)
     rename_outputs: bool = False  # declared outputs may end in other registers (recorded in output_map)
+    decompose: str = "auto"  # window passes: "auto" (blocks of DECOMPOSE_FROM+), "always", "never"
+    deterministic: bool = False  # time limits in CP-SAT deterministic time, one worker: repeatable runs
 
 
 @dataclass
@@ -102,6 +106,7 @@ class VerificationFailed(Exception):
 
 
 WINDOW_FROM = 250  # from this many instructions, rename window by window (the whole-block model stalls)
+DECOMPOSE_FROM = 600  # from this many, window passes also refine the whole-block reordering
 DEBUG = bool(__import__("os").environ.get("SCHEDULER_DEBUG"))
 ProgressFn = Callable[[int, str, dict], None]
 
@@ -131,7 +136,7 @@ def _score(c: Candidate, model: Model, noalias) -> tuple[Candidate, BlockTiming,
 
 def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, live_out, hint_issue, horizon,
                        limit: float, notes: list[str], fprob: fixup.FixupProblem,
-                       movable: frozenset[str] = frozenset()):
+                       movable: frozenset[str] = frozenset(), clock: Clock = WALL):
     """CP-SAT with renaming; every solution that can be coloured becomes a candidate.
     When no solution can be coloured (registers handed over inside one cycle need an
     order that does not exist), hold one more register back from the model and retry."""
@@ -149,14 +154,14 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
         if fprob:
             fixup.add_constraints(m, issue, fprob, gap)
 
-    deadline = time.monotonic() + limit
+    deadline = clock.now() + limit
     out, res, seconds = [], None, 0.0
     for attempt in range(4):
-        left = deadline - time.monotonic()
+        left = clock.left(deadline)
         if left < 0.2:
             break
         res = solve(rbt, model, hint_issue, horizon, time_limit=left / (2 if attempt < 3 else 1),
-                    workers=opts.workers, seed=opts.seed, extra=extra)
+                    workers=opts.workers, seed=opts.seed, extra=extra, clock=clock)
         seconds += res.seconds
         failed: set[str] = set()
         for issue in reversed(res.issues[-20:]):  # the best solutions, best first
@@ -192,9 +197,11 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
 
 def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget: float,
                    progress: ProgressFn | None = None, live_out: frozenset[str] = frozenset(),
-                   movable: frozenset[str] = frozenset()) -> BlockResult:
-    """`movable`: outputs renaming may move to another register (`--rename-outputs`)."""
-    start = time.monotonic()
+                   movable: frozenset[str] = frozenset(), clock: Clock = WALL) -> BlockResult:
+    """`movable`: outputs renaming may move to another register (`--rename-outputs`).
+    `budget`: seconds (or deterministic work units) on `clock` for this block."""
+    start = clock.now()
+    wall_start = time.monotonic()
     deadline = start + budget
     rng = random.Random(opts.seed * 7919 + block_index)
     instrs = list(instrs)
@@ -226,11 +233,17 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     hint_res, hint_order = (ls_in, ls) if ls_in.cycles < before_in.cycles else (before_in, ident)
     report("list", best=hint_res.cycles, bound=bounds.best)
 
-    # 3. CP-SAT on the in-order model, reordering only
-    share = 0.25 if opts.rename else 0.5
-    res = solve(sbt, model, hint_res.issue, hint_res.cycles, time_limit=max(0.2, budget * share),
-                workers=opts.workers, seed=opts.seed, extra=fextra,
-                on_progress=lambda best, bnd, el: report("solve", best=best, bound=max(bnd, bounds.best)))
+    # 3. CP-SAT on the in-order model, reordering only: the whole block, then (large blocks)
+    # window passes over the best order (scheduler/decompose.py)
+    decomposing = opts.decompose == "always" or (opts.decompose == "auto" and bt.n >= DECOMPOSE_FROM)
+    whole = opts.decompose != "always"
+    share = (0.25 if opts.rename else 0.5) * (0.5 if decomposing else 1.0)
+    if whole:
+        res = solve(sbt, model, hint_res.issue, hint_res.cycles, time_limit=max(0.2, budget * share),
+                    workers=opts.workers, seed=opts.seed, extra=fextra, clock=clock,
+                    on_progress=lambda best, bnd, el: report("solve", best=best, bound=max(bnd, bounds.best)))
+    else:
+        res = SolveResult("UNKNOWN", None, 0, None, 0.0)
     orders: list[list[int]] = [ident, ls, hint_order]
     issues: list[list[int]] = []  # solver solutions: with fixups, the order alone is not the schedule
     solve_time = res.seconds
@@ -241,21 +254,36 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         claimed, proven = res.makespan, res.bound
     else:
         best_in, status, claimed, proven = hint_res.cycles, "FALLBACK", None, None
-        notes.append("solver found no solution within its time: using the best known order")
+        if whole:
+            notes.append("solver found no solution within its time: using the best known order")
+    if decomposing and bt.n > 1:
+        solved = res.order is not None and res.makespan <= hint_res.cycles and is_valid_order(bt.dag, res.order)
+        start_order = res.order if solved else hint_order
+        t0 = clock.now()
+        dec = decompose(bt, model, start_order, clock.now() + max(0.5, budget * share), clock,
+                        workers=opts.workers, seed=opts.seed,
+                        on_progress=lambda info: report("windows", bound=bounds.best, **info))
+        solve_time += clock.now() - t0
+        orders.append(dec.order)
+        notes.append(f"decomposition: {dec.passes} pass(es), {dec.windows} windows, "
+                     f"in-order {dec.cycles}")
+        if dec.cycles < best_in:
+            best_in, status, claimed, proven = dec.cycles, "FEASIBLE", dec.cycles, None
 
     # 3b. more orders with the same in-order cycles
     target = int(best_in * (1 + opts.slack))
     if res.order is not None and bt.n > 1:
         best_issue = res.issue
-        for s_ in range(opts.diversity_solves):
-            left = deadline - time.monotonic()
+        for s_ in range(opts.diversity_solves if not decomposing else 0):
+            left = clock.left(deadline)
             if left < 0.3:
                 break
             # short: these only add variety; the first solve already found the optimum
             limit = min(left * 0.1, max(0.3, 2 * res.seconds))
             weights = [rng.choice((0, 1, 1, 2, 5)) for _ in range(bt.n)]
             extra = solve(sbt, model, best_issue, target, time_limit=limit, workers=opts.workers,
-                          seed=opts.seed + s_ + 1, makespan_cap=target, secondary=weights, extra=fextra)
+                          seed=opts.seed + s_ + 1, makespan_cap=target, secondary=weights, extra=fextra,
+                          clock=clock)
             solve_time += extra.seconds
             if extra.order is not None:
                 issues += extra.issues + [extra.issue]
@@ -265,10 +293,10 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     # 3b'. with renaming, a bound that holds for every renamed schedule: the in-order problem
     # with only true dependencies (no register limit) — CP-SAT's proven bound on it
     relaxed_bound = 0
-    if opts.rename and bt.n > 1:
+    if opts.rename and bt.n > 1 and not decomposing:
         tbt = true_dependencies(sbt)
         rel = solve(tbt, model, hint_res.issue, hint_res.cycles, time_limit=min(5.0, max(0.3, budget * 0.05)),
-                    workers=opts.workers, seed=opts.seed, extra=fextra)
+                    workers=opts.workers, seed=opts.seed, extra=fextra, clock=clock)
         solve_time += rel.seconds
         relaxed_bound = rel.bound or 0
 
@@ -277,10 +305,10 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     if opts.rename and 1 < bt.n < WINDOW_FROM:
         hint_issue, horizon = (res.issue, res.makespan) if res.order is not None else (hint_res.issue,
                                                                                       hint_res.cycles)
-        left = max(0.3, (deadline - time.monotonic()) * 0.5)
+        left = max(0.3, clock.left(deadline) * 0.5)
         rprob = fixup.analyse(instrs, bt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
         renamed, rres = _rename_candidates(instrs, bt, model, opts, live_out, hint_issue, horizon, left, notes,
-                                           rprob, movable)
+                                           rprob, movable, clock)
         solve_time += rres.seconds if rres else 0.0
         candidates += renamed
         if renamed and rres is not None and rres.makespan is not None:
@@ -302,11 +330,11 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     cand, cbt, sc = min(within, key=lambda x: x[2].key)
     # 4b. large blocks: rename in overlapping windows of the chosen schedule
     if opts.rename and bt.n >= WINDOW_FROM:
-        w_deadline = time.monotonic() + max(1.0, (deadline - time.monotonic()) * 0.8)
-        t0 = time.monotonic()
+        w_deadline = clock.now() + max(1.0, clock.left(deadline) * 0.8)
+        t0 = clock.now()
         w_instrs, w_origin, accepted = improve_by_windows(cand.instrs, cand.origin, model, opts, live_out,
-                                                          w_deadline)
-        solve_time += time.monotonic() - t0
+                                                          w_deadline, clock=clock)
+        solve_time += clock.now() - t0
         if accepted:
             cand = Candidate(w_instrs, w_origin, True, True)
             cbt = prepare(cand.instrs, model, opts.noalias)
@@ -318,7 +346,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
             claimed, proven = sc.inorder, None
     report("search", best=sc.inorder, bound=max(proven or 0, bounds.best), ooo=sc.ooo)
     lorder, sc, used = local_search(cbt, model, list(range(cbt.n)), target, rng, opts.search_evaluations,
-                                    deadline=max(deadline, time.monotonic() + 0.5))
+                                    deadline=max(deadline, clock.now() + 0.5), clock=clock)
     final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed, cand.fixed)
 
     # 5. never worse than the input under either evaluator
@@ -360,7 +388,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         lower_bound=min(lower, after_in),
         bound_reason=bounds.binding if lower == bounds.best else (
             "true dependencies (solver)" if lower == relaxed_bound else "solver"),
-        status=status, solve_seconds=round(solve_time, 3), seconds=round(time.monotonic() - start, 3),
+        status=status, solve_seconds=round(solve_time, 3), seconds=round(time.monotonic() - wall_start, 3),
         verified=True,
         ooo_cycles_before=before_ooo.steady, ooo_cycles_after=after_ooo.steady,
         ooo_single_before=before_ooo.single, ooo_single_after=after_ooo.single,
@@ -426,15 +454,17 @@ def optimize_program(program: Program, model: Model, opts: Options,
                      progress: ProgressFn | None = None) -> list[BlockResult]:
     blocks = program.blocks()
     results = []
-    start = time.monotonic()
+    clock = Clock(opts.deterministic)
     declared = opts.outputs | frozenset(program.outputs)
     for b in blocks:
-        left = opts.time_limit - (time.monotonic() - start)
+        left = opts.time_limit - clock.now()
         share = max(0.5, left * len(b.instructions) / max(
             1, sum(len(x.instructions) for x in blocks[b.index:])))
         # an output may move only if nothing else in the file reads it (other blocks would
         # look for it in its old register) and it is not the ABI result register at `ret`
         movable = declared - live_out_of(program, b, frozenset()) if opts.rename_outputs else frozenset()
+        if stop_requested():
+            share = 0.0  # Ctrl-C: the remaining blocks keep their order (and are still checked)
         results.append(optimize_block(b.index, b.instructions, model, opts, share, progress,
-                                      live_out_of(program, b, declared), movable))
+                                      live_out_of(program, b, declared), movable, clock))
     return results

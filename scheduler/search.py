@@ -11,10 +11,10 @@ steady-state out-of-order cycles wins.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .clock import WALL, Clock
 from .evaluate import BlockTiming, inorder, out_of_order
 from .model import Model
 
@@ -58,6 +58,7 @@ def local_search(
     evaluations: int,
     deadline: float,
     patience: int = 40,
+    clock: Clock = WALL,
 ) -> tuple[list[int], Score, int]:
     """Move single instructions within their dependency window; keep a move if the
     out-of-order steady state does not get worse and the in-order cycles stay within
@@ -68,7 +69,7 @@ def local_search(
     stale = 0  # evaluations since the last strict improvement
     if bt.n < 2:
         return best, best_score, used
-    while used < evaluations and stale < patience and time.monotonic() < deadline:
+    while used < evaluations and stale < patience and clock.left(deadline) > 0:
         i = rng.randrange(bt.n)
         lo, hi = _window(bt, best, i)
         if hi <= lo:
@@ -79,8 +80,10 @@ def local_search(
         cand = list(best)
         k = cand.pop(i)
         cand.insert(j, k)
+        clock.charge_evals()
         if inorder(bt, cand, model).cycles > max_inorder:
             continue
+        clock.charge_evals(bt.n // 50 + 1)  # the out-of-order model costs more
         used += 1
         stale += 1
         s = score(bt, cand, model)

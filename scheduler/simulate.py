@@ -28,17 +28,19 @@ class SimulationError(SchedulerError):
         super().__init__(f"{instr.loc}: {message}")
 
 
-_COND_EVAL = {
-    "eq": lambda n, z, c, v: z, "ne": lambda n, z, c, v: not z,
-    "hs": lambda n, z, c, v: c, "lo": lambda n, z, c, v: not c,
-    "mi": lambda n, z, c, v: n, "pl": lambda n, z, c, v: not n,
-    "vs": lambda n, z, c, v: v, "vc": lambda n, z, c, v: not v,
-    "hi": lambda n, z, c, v: c and not z, "ls": lambda n, z, c, v: not (c and not z),
-    "ge": lambda n, z, c, v: n == v, "lt": lambda n, z, c, v: n != v,
-    "gt": lambda n, z, c, v: not z and n == v, "le": lambda n, z, c, v: not (not z and n == v),
-    "al": lambda n, z, c, v: True, "nv": lambda n, z, c, v: True,
+# Each condition as a 0/1 function of the flag bits, without Python branching, so the
+# symbolic executor (scheduler/symbolic.py) evaluates the same table over symbolic bits.
+COND_EVAL = {
+    "eq": lambda n, z, c, v: z, "ne": lambda n, z, c, v: z ^ 1,
+    "hs": lambda n, z, c, v: c, "lo": lambda n, z, c, v: c ^ 1,
+    "mi": lambda n, z, c, v: n, "pl": lambda n, z, c, v: n ^ 1,
+    "vs": lambda n, z, c, v: v, "vc": lambda n, z, c, v: v ^ 1,
+    "hi": lambda n, z, c, v: c & (z ^ 1), "ls": lambda n, z, c, v: (c & (z ^ 1)) ^ 1,
+    "ge": lambda n, z, c, v: n ^ v ^ 1, "lt": lambda n, z, c, v: n ^ v,
+    "gt": lambda n, z, c, v: (z ^ 1) & (n ^ v ^ 1), "le": lambda n, z, c, v: ((z ^ 1) & (n ^ v ^ 1)) ^ 1,
+    "al": lambda n, z, c, v: 1, "nv": lambda n, z, c, v: 1,
 }
-assert set(_COND_EVAL) == set(COND_FLAGS)
+assert set(COND_EVAL) == set(COND_FLAGS)
 
 
 class Context:
@@ -59,7 +61,7 @@ class Context:
     def cond(self, op: Operand) -> bool:
         assert isinstance(op, Cond)
         f = self.s.nzcv
-        return bool(_COND_EVAL[op.code]((f >> 3) & 1, (f >> 2) & 1, (f >> 1) & 1, f & 1))
+        return bool(COND_EVAL[op.code]((f >> 3) & 1, (f >> 2) & 1, (f >> 1) & 1, f & 1))
 
     # registers
     def r(self, op: Operand) -> int:

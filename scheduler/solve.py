@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from .bounds import heads, tails
+from .clock import WALL, Clock, searching, stop_requested
 from .evaluate import BlockTiming
 from .model import Model
 
@@ -63,6 +64,8 @@ class _Collector(cp_model.CpSolverSolutionCallback):
 
     def on_solution_callback(self) -> None:
         self.issues.append([self.value(v) for v in self.issue_vars])
+        if stop_requested():
+            self.stop_search()  # Ctrl-C: keep what we have
         if self.on_progress:
             self.on_progress(int(self.objective_value), int(self.best_objective_bound),
                              time.monotonic() - self.start)
@@ -75,30 +78,7 @@ def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int |
     head, tail = heads(bt), tails(bt)
     lat = [max(t.latency, 1) for t in bt.timings]
     issue = [m.new_int_var(head[k], max(head[k], horizon - tail[k]), f"issue_{k}") for k in range(bt.n)]
-    names = list(model.pipes)
-    per_type: dict[str, list[cp_model.IntervalVar]] = {p: [] for p in names}
-    for k, res in enumerate(bt.reservations):
-        for r, (types, busy) in enumerate(res):
-            if len(types) == 1:
-                iv = m.new_fixed_size_interval_var(issue[k], busy, f"pipe_{k}_{r}")
-                per_type[names[types[0]]].append(iv)
-                continue
-            lits = []
-            for ti in types:
-                lit = m.new_bool_var(f"on_{k}_{r}_{names[ti]}")
-                lits.append(lit)
-                iv = m.new_optional_fixed_size_interval_var(issue[k], busy, lit, f"pipe_{k}_{r}_{names[ti]}")
-                per_type[names[ti]].append(iv)
-            m.add_exactly_one(lits)
-    for p, ivs in per_type.items():
-        if not ivs:
-            continue
-        if model.pipes[p] == 1:
-            m.add_no_overlap(ivs)
-        else:
-            m.add_cumulative(ivs, [1] * len(ivs), model.pipes[p])
-    slots = [m.new_fixed_size_interval_var(issue[k], 1, f"slot_{k}") for k in range(bt.n)]
-    m.add_cumulative(slots, [1] * bt.n, model.issue_width)
+    add_resources(m, model, [(k, issue[k], bt.reservations[k]) for k in range(bt.n)])
     for v in range(bt.n):
         for u, gap in bt.raw[v]:
             m.add(issue[v] >= issue[u] + gap)
@@ -114,6 +94,36 @@ def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int |
     return m, issue, makespan, lat
 
 
+def add_resources(m: cp_model.CpModel, model: Model, items) -> None:
+    """Pipes and issue width for `items`: (name, start, reservations) with start a variable
+    or a constant (an instruction fixed outside the part being solved). A reservation with
+    several permitted pipe types gets one optional interval per type, exactly one chosen."""
+    names = list(model.pipes)
+    per_type: dict[str, list[cp_model.IntervalVar]] = {p: [] for p in names}
+    slots = []
+    for k, start, res in items:
+        for r, (types, busy) in enumerate(res):
+            if len(types) == 1:
+                per_type[names[types[0]]].append(m.new_fixed_size_interval_var(start, busy, f"pipe_{k}_{r}"))
+                continue
+            lits = []
+            for ti in types:
+                lit = m.new_bool_var(f"on_{k}_{r}_{names[ti]}")
+                lits.append(lit)
+                per_type[names[ti]].append(
+                    m.new_optional_fixed_size_interval_var(start, busy, lit, f"pipe_{k}_{r}_{names[ti]}"))
+            m.add_exactly_one(lits)
+        slots.append(m.new_fixed_size_interval_var(start, 1, f"slot_{k}"))
+    for p, ivs in per_type.items():
+        if not ivs:
+            continue
+        if model.pipes[p] == 1:
+            m.add_no_overlap(ivs)
+        else:
+            m.add_cumulative(ivs, [1] * len(ivs), model.pipes[p])
+    m.add_cumulative(slots, [1] * len(slots), model.issue_width)
+
+
 def solve(
     bt: BlockTiming,
     model: Model,
@@ -126,6 +136,7 @@ def solve(
     makespan_cap: int | None = None,
     secondary: list[int] | None = None,
     extra: Callable | None = None,
+    clock: Clock = WALL,
 ) -> SolveResult:
     """Minimise the completion cycle (or, with `makespan_cap` and `secondary` weights,
     minimise sum(w_k * issue_k) among schedules within the cap)."""
@@ -140,11 +151,13 @@ def solve(
     for k, v in enumerate(issue):
         m.add_hint(v, hint_issue[k])
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(time_limit, 0.05)
-    solver.parameters.num_workers = workers if workers > 0 else 0
+    solver.parameters.num_workers = max(0, workers)
     solver.parameters.random_seed = seed
+    clock.limit_solver(solver.parameters, time_limit)
     collector = _Collector(issue, makespan, on_progress if secondary is None else None, start)
-    status = solver.solve(m, collector)
+    with searching(solver):
+        status = solver.solve(m, collector)
+    clock.account_solver(solver)
     seconds = time.monotonic() - start
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -15,10 +15,10 @@ Every result is still verified and proved over the whole block by the caller.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from . import fixup
+from .clock import WALL, Clock
 from .evaluate import inorder, out_of_order, prepare
 from .ir import Instruction
 from .model import Model
@@ -36,7 +36,7 @@ def window_live_out(seq: Sequence[Instruction], end: int, block_live_out: frozen
 
 
 def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Model, opts, block_live_out,
-                       deadline: float, size: int = 120, step: int = 60):
+                       deadline: float, size: int = 120, step: int = 60, clock: Clock = WALL):
     """Sweep windows over the block, again while a sweep improves it and time is left.
     Returns (instructions, origin, windows accepted)."""
     from .optimize import (
@@ -60,7 +60,8 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
         hint = inorder(wbt, list(range(wbt.n)), model)
         live = window_live_out(current, b, block_live_out)
         fprob = fixup.analyse(win, wbt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
-        cands, _ = _rename_candidates(win, wbt, model, opts, live, hint.issue, hint.cycles, share, [], fprob)
+        cands, _ = _rename_candidates(win, wbt, model, opts, live, hint.issue, hint.cycles, share, [], fprob,
+                                      clock=clock)
         for c in cands[:3]:
             new = current[:a] + c.instrs + current[b:]
             nbt = prepare(new, model, opts.noalias)
@@ -77,10 +78,10 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
         return False
 
     accepted = 0
-    while time.monotonic() < deadline - 1.0:
+    while clock.left(deadline) > 1.0:
         gained = 0
         for i, a in enumerate(starts):
-            left = deadline - time.monotonic()
+            left = clock.left(deadline)
             if left < 1.0:
                 break
             gained += try_window(a, min(left, max(2.0, left / (len(starts) - i))))

@@ -35,7 +35,7 @@ def test_example_broken_dependency_fails(path):
     """Swap a producer with its first consumer: a wrong program, which verify must catch."""
     code = straight_line(parse_file(path))
     g = build_dag(code)
-    u, v = next((u, v) for u, v in sorted(g.edges) if code[u].mnemonic in ("mul", "umulh")
+    u, v = next((u, v) for u, v in sorted(g.edges) if code[u].mnemonic in ("mul", "umulh", "adds", "adcs")
                 and any(d.kind == "raw" for d in g.edges[u, v]["deps"]))
     broken = list(code)
     broken.insert(u, broken.pop(v))  # consumer before producer

@@ -1,4 +1,11 @@
-"""Bit-level helpers shared by the instruction semantics (pure functions)."""
+"""Bit-level helpers shared by the instruction semantics (pure functions).
+
+The semantics never branch in Python on data values: a data-dependent choice is
+`select(cond, a, b)` and a truth value used as a number is `bit(cond)`. On ints
+these are the obvious expressions; they also accept the symbolic values of
+`scheduler.symbolic` (which provide `select`, `bit` and `sext` methods), so the
+same semantics run concretely in the simulator and symbolically in the prover.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +14,58 @@ def mask(bits: int) -> int:
     return (1 << bits) - 1
 
 
+def select(cond, a, b):
+    """`a if cond else b`, for a concrete or symbolic condition."""
+    if isinstance(cond, (bool, int)):
+        return a if cond else b
+    return cond.select(a, b)
+
+
+def bit(cond):
+    """1 if `cond` holds else 0, for a concrete or symbolic condition."""
+    if isinstance(cond, (bool, int)):
+        return int(bool(cond))
+    return cond.bit()
+
+
 def sext(value: int, bits: int) -> int:
+    if not isinstance(value, int):
+        return value.sext(bits)
     value &= mask(bits)
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
 def nzcv_of(result: int, carry: int, overflow: int, bits: int) -> int:
     n = (result >> (bits - 1)) & 1
-    z = int(result & mask(bits) == 0)
+    z = bit(result & mask(bits) == 0)
     return (n << 3) | (z << 2) | (carry << 1) | overflow
 
 
 def add_with_carry(x: int, y: int, carry: int, bits: int) -> tuple[int, int]:
-    """The Arm ARM's AddWithCarry: (result, nzcv)."""
+    """The Arm ARM's AddWithCarry: (result, nzcv).
+
+    C is the carry out of the unsigned sum; V (signed overflow) is set when both
+    addends have the same sign and the result's sign differs (the carry-in never
+    overflows on its own), which equals the Arm ARM's SInt comparison."""
     m = mask(bits)
     x &= m
     y &= m
     unsigned = x + y + carry
     result = unsigned & m
-    signed = sext(x, bits) + sext(y, bits) + carry
-    c = int(unsigned != result)
-    v = int(sext(result, bits) != signed)
+    c = (unsigned >> bits) & 1
+    v = (((x ^ result) & (y ^ result)) >> (bits - 1)) & 1
     return result, nzcv_of(result, c, v, bits)
+
+
+def clz(value: int, bits: int) -> int:
+    """Leading zero bits of `value` (masked to `bits`)."""
+    if isinstance(value, int):
+        return bits - (value & mask(bits)).bit_length()
+    count, seen = 0, 0
+    for i in range(bits - 1, -1, -1):
+        seen = seen | ((value >> i) & 1)
+        count = count + (seen ^ 1)
+    return count
 
 
 def ror(value: int, amount: int, bits: int) -> int:

@@ -298,72 +298,63 @@ def _sem_ror_imm(bits: int):
 
 def _sem_csel(kind_: str, bits: int):
     def sem(c, o):
-        if c.cond(o[3]):
-            c.w(o[0], c.r(o[1]))
-            return
+        hit = c.cond(o[3])
         v = c.r(o[2])
-        v = {"sel": v, "inc": v + 1, "inv": ~v, "neg": -v}[kind_]
-        c.w(o[0], v & B.mask(bits))
+        v = {"sel": lambda: v, "inc": lambda: v + 1, "inv": lambda: ~v, "neg": lambda: -v}[kind_]()
+        c.w(o[0], B.select(hit, c.r(o[1]), v & B.mask(bits)))
     return sem
 
 
 def _sem_cset(mask_all: bool, bits: int):
     def sem(c, o):
         hit = c.cond(o[1])
-        c.w(o[0], (B.mask(bits) if mask_all else 1) if hit else 0)
+        c.w(o[0], B.select(hit, B.mask(bits) if mask_all else 1, 0))
     return sem
 
 
 def _sem_cinc(kind_: str, bits: int):
     def sem(c, o):
         v = c.r(o[1])
-        if c.cond(o[2]):
-            v = {"inc": v + 1, "inv": ~v, "neg": -v}[kind_]
-        c.w(o[0], v & B.mask(bits))
+        changed = {"inc": lambda: v + 1, "inv": lambda: ~v, "neg": lambda: -v}[kind_]()
+        c.w(o[0], B.select(c.cond(o[2]), changed, v) & B.mask(bits))
     return sem
 
 
 def _sem_ccmp(bits: int, sub: bool):
     def sem(c, o):
-        if c.cond(o[3]):
-            x, y = c.r(o[0]), c.r(o[1])
-            c.nzcv = B.add_with_carry(x, (~y if sub else y), int(sub), bits)[1]
-        else:
-            c.nzcv = imm_at(o, 2)
+        x, y = c.r(o[0]), c.r(o[1])
+        flags = B.add_with_carry(x, (~y if sub else y), int(sub), bits)[1]
+        c.nzcv = B.select(c.cond(o[3]), flags, imm_at(o, 2))
     return sem
 
 
 def _sem_clz(bits: int):
     def sem(c, o):
-        v = c.r(o[1])
-        c.w(o[0], bits - v.bit_length())
+        c.w(o[0], B.clz(c.r(o[1]), bits))
     return sem
 
 
 def _sem_cls(bits: int):
     def sem(c, o):
         v = c.r(o[1])
-        top = v >> (bits - 1)
-        x = (v ^ (B.mask(bits) if top else 0)) & B.mask(bits - 1)
-        c.w(o[0], bits - 1 - x.bit_length())
+        top = (v >> (bits - 1)) & 1
+        x = (v ^ (top * B.mask(bits))) & B.mask(bits - 1)
+        c.w(o[0], B.clz(x, bits - 1))
     return sem
 
 
 def _sem_rbit(bits: int):
     def sem(c, o):
         v = c.r(o[1])
-        c.w(o[0], int(f"{v:0{bits}b}"[::-1], 2))
+        c.w(o[0], B.pack(B.lanes(v, 1, bits)[::-1], 1))
     return sem
 
 
 def _sem_rev(bits: int, chunk: int):
     def sem(c, o):
         v = c.r(o[1])
-        out = 0
-        for base in range(0, bits, chunk):
-            part = (v >> base) & B.mask(chunk)
-            out |= int.from_bytes(part.to_bytes(chunk // 8, "little"), "big") << base
-        c.w(o[0], out)
+        chunks = [B.pack(B.lanes(part, 8, chunk // 8)[::-1], 8) for part in B.lanes(v, chunk, bits // chunk)]
+        c.w(o[0], B.pack(chunks, chunk))
     return sem
 
 
