@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the check failed (not equivalent / unverified);
 2 bad input or usage (a `FILE:LINE: message` on stderr); 3 unknown (`verify --prove` could
-neither prove nor refute); 4 internal error.
+neither prove nor refute; `optimize --prove`: a block was not proved, nothing written);
+4 internal error. An interrupted `optimize` (Ctrl-C) writes the best verified schedule and exits 0.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ examples:
   scheduler verify inputs/mul_4x4.s mine.s --trials 500 --outputs x0
   scheduler compare inputs/mul_4x4.s outputs/mul_4x4.s --timeline t.html
 
-exit codes: 0 ok, 1 check failed (e.g. not equivalent), 2 bad input, 3 unknown (verify --prove),
+exit codes: 0 ok, 1 check failed (e.g. not equivalent), 2 bad input, 3 unknown (--prove),
             4 internal error
 """
 
@@ -119,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deterministic", action="store_true",
                    help="repeatable runs: --time-limit counts CP-SAT deterministic time (plus a fixed "
                         "charge per evaluation), one CP-SAT worker; same input and --seed, same output")
+    p.add_argument("--prove", action="store_true",
+                   help="also prove every block by symbolic execution (as `verify --prove`) before "
+                        "writing; a refuted block exits 1, an unproved one 3, and nothing is written")
     p.add_argument("--no-fixup", action="store_true",
                    help="never adjust load/store offsets to move them across updates of their base "
                         "register (add/sub #imm, writeback)")
@@ -487,7 +491,7 @@ def cmd_optimize(args) -> int:
 
     from .emit import emit
     from .model import DEFAULT_MODEL, load_model
-    from .optimize import Options, VerificationFailed, optimize_program
+    from .optimize import Options, ProofUnknown, VerificationFailed, optimize_program
     from .rename import DEFAULT_RESERVED
     from .report import header_lines, print_summary, report_json
     from .timeline import check_path as check_timeline_path
@@ -506,7 +510,7 @@ def cmd_optimize(args) -> int:
                    noalias=noalias, slack=args.slack, rename=not args.no_rename, reserve=reserve,
                    outputs=frozenset(_reg_list(args.outputs)), fixup=not args.no_fixup,
                    rename_outputs=args.rename_outputs, decompose=args.decompose,
-                   deterministic=args.deterministic)
+                   deterministic=args.deterministic, prove=args.prove)
     err = Console(stderr=True, quiet=args.json)  # --json: the report is the only output besides the kernel
     progress = _Progress(err, len(prog.blocks()))
     clear_stop()
@@ -515,6 +519,10 @@ def cmd_optimize(args) -> int:
         b"Ctrl-C again to abort)\n") if _main_thread() else None
     try:
         results = optimize_program(prog, model, opts, progress)
+    except ProofUnknown as e:
+        progress.stop()
+        print(f"scheduler: unknown, nothing written: {e}", file=sys.stderr)
+        return EXIT_UNKNOWN
     except VerificationFailed as e:
         progress.stop()
         print(f"scheduler: verification failed, nothing written: {e}", file=sys.stderr)

@@ -64,6 +64,7 @@ class Options:
     rename_outputs: bool = False  # declared outputs may end in other registers (recorded in output_map)
     decompose: str = "auto"  # window passes: "auto" (blocks of DECOMPOSE_FROM+), "always", "never"
     deterministic: bool = False  # time limits in CP-SAT deterministic time, one worker: repeatable runs
+    prove: bool = False  # also prove each block by symbolic execution (scheduler/prove.py) before writing
 
 
 @dataclass
@@ -87,7 +88,8 @@ class BlockResult:
     solver_cycles: int | None  # the solver's claimed in-order cycles for its best order
     solver_bound: int | None
     instructions_after: list[Instruction] = field(default_factory=list, repr=False)
-    proved: bool = False  # dataflow-equivalent for all inputs (certificate.check_block)
+    proved: bool = False  # equivalent for all inputs (certificate.check_block, and with --prove symbolically)
+    proof: str = "certificate"  # how: "certificate", or the symbolic prover's method with --prove
     renamed: bool = False  # registers were re-assigned
     register_map: list[dict[str, str]] = field(default_factory=list)  # per output instruction
     offset_fixups: list[dict] = field(default_factory=list)  # accesses moved across base updates
@@ -103,6 +105,10 @@ class BlockResult:
 
 class VerificationFailed(Exception):
     """A schedule failed an independent check: nothing may be written."""
+
+
+class ProofUnknown(VerificationFailed):
+    """`--prove`: the symbolic prover could neither prove nor refute a block (time limit)."""
 
 
 WINDOW_FROM = 250  # from this many instructions, rename window by window (the whole-block model stalls)
@@ -380,6 +386,16 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     violations = check_block(instrs, final.instrs, result_cert)
     if violations:
         raise VerificationFailed(f"block {block_index}: dataflow check failed: {violations[0]}")
+    proof = "certificate"
+    if opts.prove and not output_map:  # (moved outputs: the certificate is the proof)
+        from .prove import prove
+
+        pr = prove(instrs, final.instrs, opts.noalias, outputs)
+        if pr.status == "refuted":
+            raise VerificationFailed(f"block {block_index}: the prover refutes the schedule: {pr.reason}")
+        if pr.status != "proved":
+            raise ProofUnknown(f"block {block_index}: not proved: {pr.reason}")
+        proof = f"certificate and symbolic ({pr.method})"
     report("done", best=after_in, bound=max(proven or 0, bounds.best), ooo=after_ooo.steady)
     lower = max(bounds.best, proven or 0, relaxed_bound)
     return BlockResult(
@@ -393,7 +409,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         ooo_cycles_before=before_ooo.steady, ooo_cycles_after=after_ooo.steady,
         ooo_single_before=before_ooo.single, ooo_single_after=after_ooo.single,
         ooo_lower_bound=round(ooo_bound(bt, model), 2),
-        solver_cycles=claimed, solver_bound=proven, proved=True,
+        solver_cycles=claimed, solver_bound=proven, proved=True, proof=proof,
         instructions_after=final.instrs, renamed=final.renamed,
         register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
         offset_fixups=fixups, output_map=output_map, live_out=sorted(live_out), candidates=len(candidates) + used, notes=notes)
