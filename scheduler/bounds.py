@@ -19,10 +19,12 @@ class Bounds:
     resource: int  # busiest pipe type or group of types
     resource_pipes: str  # which pipes give `resource`
     issue: int
+    pipe_path: int = 0  # one pipe's work together with the dependencies around it
+    pipe_path_pipe: str = ""
 
     @property
     def best(self) -> int:
-        return max(self.critical_path, self.resource, self.issue)
+        return max(self.critical_path, self.resource, self.issue, self.pipe_path)
 
     @property
     def binding(self) -> str:
@@ -31,6 +33,8 @@ class Bounds:
             return "critical path"
         if b == self.resource:
             return f"pipes {self.resource_pipes}"
+        if b == self.pipe_path:
+            return f"pipe {self.pipe_path_pipe} with dependencies"
         return "issue width"
 
 
@@ -77,13 +81,15 @@ def resource_bound(bt: BlockTiming, model: Model) -> tuple[int, str]:
 
 
 def true_dependencies(bt: BlockTiming) -> BlockTiming:
-    """The block with register and flag WAR/WAW edges dropped (what renaming removes):
-    its bounds hold for every renamed schedule."""
+    """The block with register WAR/WAW edges dropped (what renaming removes): its bounds
+    hold for every renamed schedule. Memory order stays, and so do the edges on sp and the
+    flags, which renaming never moves (NZCV is one register: a flag value's readers come
+    before the next flag writer)."""
     order: list[list[int]] = [[] for _ in range(bt.n)]
     for v in range(bt.n):
         for u in bt.order[v]:
-            if any(d.resource in ("mem", "sp") for d in bt.dag.edges[u, v]["deps"]):
-                order[v].append(u)  # sp is never renamed
+            if any(d.resource in ("mem", "sp", "nzcv") for d in bt.dag.edges[u, v]["deps"]):
+                order[v].append(u)
     return replace(bt, order=order)
 
 
@@ -94,7 +100,34 @@ def lower_bounds(bt: BlockTiming, model: Model) -> Bounds:
     cp = max(e + max(t.latency, 1) for e, t in zip(est, bt.timings, strict=True))
     res, which = resource_bound(bt, model)
     issue = -(-bt.n // model.issue_width)
-    return Bounds(cp, res, which, issue)
+    path, pipe = pipe_path_bound(bt, model, est)
+    return Bounds(cp, res, which, issue, path, pipe)
+
+
+def pipe_path_bound(bt: BlockTiming, model: Model, head: list[int] | None = None) -> tuple[int, str]:
+    """The one-machine bound per single pipe: for a set S of micro-ops pinned to that pipe,
+    the block ends no earlier than min(head) + sum(busy) + min(tail - busy) over S (the pipe
+    cannot start S before its earliest head, works through all of it, and the last one
+    still has its tail to go). Maximised over the sets {head >= a, tail - busy >= b}."""
+    head = heads(bt) if head is None else head
+    tail = tails(bt)
+    names = list(model.pipes)
+    best, which = 0, ""
+    for p, count in model.pipes.items():
+        if count != 1:
+            continue
+        ops = [(head[k], busy, tail[k] - busy) for k in range(bt.n)
+               for types, busy in bt.reservations[k] if len(types) == 1 and names[types[0]] == p]
+        if not ops:
+            continue
+        for a in sorted({h for h, _, _ in ops}):
+            chosen = sorted((q, busy) for h, busy, q in ops if h >= a)
+            work = 0
+            for q, busy in reversed(chosen):  # largest q first: S = {q' >= q}
+                work += busy
+                if a + work + q > best:
+                    best, which = a + work + q, p
+    return best, which
 
 
 def ooo_bound(bt: BlockTiming, model: Model) -> float:

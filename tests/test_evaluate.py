@@ -22,6 +22,8 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.bounds import heads, lower_bounds, ooo_bound, tails
 from scheduler.dag import is_valid_order
@@ -30,6 +32,7 @@ from scheduler.listsched import list_schedule
 from scheduler.model import load_model
 from scheduler.parse import parse_file, parse_text
 from scheduler.solve import solve
+from tests.support.kernels import kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNELS = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
@@ -334,8 +337,11 @@ def test_bounds_ten_muls():
     assert (b.resource, b.resource_pipes) == (20, "M")  # 10 x busy 2 on one pipe
     assert b.critical_path == 4
     assert b.issue == 3  # ceil(10 / 4)
-    assert (b.best, b.binding) == (20, "pipes M")
-    # the in-order schedule: issue 0, 2, ..., 18; completion 18 + 4
+    # the pipe-with-dependencies bound: the last mul starts after 18 cycles of M work and
+    # still has 4 - 2 cycles of latency beyond its busy time: 0 + 20 + 2
+    assert (b.pipe_path, b.pipe_path_pipe) == (22, "M")
+    assert (b.best, b.binding) == (22, "pipe M with dependencies")
+    # the in-order schedule: issue 0, 2, ..., 18; completion 18 + 4 -- the bound is tight
     assert inorder(bt, list(range(10)), N1).cycles == 22
     assert lower_bounds(bt_of(text, N1_LLVM), N1_LLVM).resource == 30  # busy 3
 
@@ -596,3 +602,23 @@ def test_solver_claim_matches_evaluator(solved):
         check_schedule(bt, model, res.order, again.issue, again.cycles)
         # the solver starts from the better of the two and never returns worse
         assert res.makespan <= min(orig.cycles, ls_res.cycles), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=kernel(min_size=6, max_size=40), seed=st.integers(0, 10**6))
+def test_bounds_hold_for_random_orders_and_the_solver(text, seed):
+    """No valid order of a random kernel beats any bound, the pipe-with-dependencies one
+    included, and neither does CP-SAT's optimum."""
+    import random
+
+    from scheduler.dag import random_topological_order
+
+    bt = prepare(parse_text(text).instructions, N1)
+    b = lower_bounds(bt, N1)
+    rng = random.Random(seed)
+    for _ in range(5):
+        assert inorder(bt, random_topological_order(bt.dag, rng), N1).cycles >= b.best
+    start = inorder(bt, list(range(bt.n)), N1)
+    res = solve(bt, N1, start.issue, start.cycles, time_limit=2.0, workers=1)
+    if res.status == "OPTIMAL":
+        assert res.makespan >= b.best
