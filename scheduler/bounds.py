@@ -88,7 +88,10 @@ def true_dependencies(bt: BlockTiming) -> BlockTiming:
     order: list[list[int]] = [[] for _ in range(bt.n)]
     for v in range(bt.n):
         for u in bt.order[v]:
-            if any(d.resource in ("mem", "sp", "nzcv") for d in bt.dag.edges[u, v]["deps"]):
+            # (an edge the DAG does not have was added by a caller, e.g. an offset-fixup
+            # window boundary: it stays)
+            if not bt.dag.has_edge(u, v) or any(d.resource in ("mem", "sp", "nzcv")
+                                                for d in bt.dag.edges[u, v]["deps"]):
                 order[v].append(u)
     return replace(bt, order=order)
 

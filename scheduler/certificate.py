@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from . import __version__
 from .dag import Value, may_alias, symbolic_addresses, value_trace
-from .ir import Instruction
+from .ir import Instruction, format_instruction
 from .isa.operands import GPR, Mem, VElem, VReg
 
 ALWAYS_COMPARED = tuple(f"x{i}" for i in range(19, 30)) + ("sp",) + tuple(f"v{i}" for i in range(8, 16))
@@ -168,7 +168,9 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
             problems.append(Violation(pos, str(e)))
             continue
         if cand.mnemonic != orig.mnemonic or tuple(map(str, cand.operands)) != tuple(map(str, expect)):
-            problems.append(Violation(pos, f"'{cand}' is not '{orig}' with registers {regmaps[pos]}"))
+            wanted = format_instruction(orig.mnemonic, expect)
+            problems.append(Violation(pos, f"'{cand}' is not '{wanted}' ('{orig}' with registers "
+                                           f"{regmaps[pos]}{' and the recorded offset' if pos in fixups else ''})"))
     if problems:
         return problems
     # 2. dataflow: each read comes from the image of the original producer; a fixed-up base
