@@ -24,8 +24,13 @@ def test_example_reorderings_verify(path, seed):
     import random
 
     code = straight_line(parse_file(path))
-    order = random_topological_order(build_dag(code), random.Random(seed))
-    assert order != list(range(len(code)))  # a real reordering
+    g = build_dag(code)
+    order = random_topological_order(g, random.Random(seed))
+    if order == list(range(len(code))):
+        # only possible if the kernel is a chain as written (mix64_x2_reuse.s: register reuse
+        # leaves reordering no freedom at all; renaming is what frees it)
+        assert all(g.has_edge(i, i + 1) for i in range(len(code) - 1))
+        return
     res = verify(code, [code[i] for i in order], trials=40, seed=seed)
     assert res.equivalent, res.mismatch
 
