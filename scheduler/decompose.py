@@ -90,9 +90,7 @@ def solve_window(bt: BlockTiming, model: Model, prefix_issue: dict[int, int], t_
     boundary = [(k, s, [(types, busy) for types, busy in bt.reservations[k] if s + busy > t_last])
                 for k, s in prefix_issue.items()
                 if s == t_last or any(s + busy > t_last for _, busy in bt.reservations[k])]
-    items = [(k, s, res) for k, s, res in boundary]
-    items += [(v, issue[v], bt.reservations[v]) for v in window]
-    add_resources(m, model, items)
+    add_resources(m, model, boundary + [(v, issue[v], bt.reservations[v]) for v in window])
     done = m.new_int_var(0, horizon + sum(after_work.values()), "completion")
     for v in window:
         m.add(done >= issue[v] + tail[v])
