@@ -127,12 +127,14 @@ class Candidate:
     fixed: bool = False  # some memory offsets were adjusted (fixup)
 
 
-def _fixed_candidate(instrs, fprob: fixup.FixupProblem, issue, renamed=None) -> Candidate:
-    """The schedule of a solution's issue cycles, with the offsets its order needs."""
+def _fixed_candidate(instrs, fprob: fixup.FixupProblem, issue, order: list[int] | None = None,
+                     renamed: bool = False) -> Candidate:
+    """The schedule of a solution's issue cycles (emitted in `order`, by default by cycle),
+    with the offsets its order needs."""
     offsets = fixup.decide(issue, fprob) if fprob else {}
-    body = fixup.apply(instrs if renamed is None else renamed, offsets)
-    order = order_from_issue(issue)
-    return Candidate([body[k] for k in order], order, renamed is not None, bool(offsets))
+    body = fixup.apply(instrs, offsets)
+    order = order_from_issue(issue) if order is None else order
+    return Candidate([body[k] for k in order], order, renamed, bool(offsets))
 
 
 def _score(c: Candidate, model: Model, noalias) -> tuple[Candidate, BlockTiming, Score]:
@@ -179,10 +181,7 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
             order_ = emission_order(issue, prob, alloc, order, raw)
             if order_ is None:
                 continue
-            renamed = rewrite(instrs, prob, alloc)
-            offsets = fixup.decide(issue, fprob) if fprob else {}
-            renamed = fixup.apply(renamed, offsets)
-            out.append(Candidate([renamed[k] for k in order_], order_, True, bool(offsets)))
+            out.append(_fixed_candidate(rewrite(instrs, prob, alloc), fprob, issue, order_, renamed=True))
             if len(out) >= 8:
                 break
         if out or not failed:

@@ -39,7 +39,7 @@ from .errors import SchedulerError
 from .ir import Instruction
 from .isa import bits as B
 from .isa.operands import GPR, Cond, Extend, Imm, Mem, Operand, Shift, VElem, VReg
-from .simulate import COND_EVAL
+from .simulate import COND_EVAL, Context
 
 MASK64 = (1 << 64) - 1
 MAX_WIDTH = 1024  # wider intermediate terms mean a semantics outside what we model
@@ -579,8 +579,9 @@ def _byte_of(value, k: int):
 _VSIZE = {"b": 8, "h": 16, "s": 32, "d": 64}
 
 
-class SymContext:
-    """`simulate.Context` over a `SymState`: what instruction semantics see."""
+class SymContext(Context):
+    """`simulate.Context` over a `SymState`: what instruction semantics see (`writeback`
+    is inherited: it only goes through `r` and `w`)."""
 
     def __init__(self, state: SymState):
         self.s = state
@@ -673,11 +674,6 @@ class SymContext:
             idx = B.shift(idx, mod.op, mod.amount, 64)
         full = self._address((base_value + idx) & MASK64)
         return Addr(full.key, full.const, full.sym, base.root)
-
-    def writeback(self, m: Mem) -> None:
-        if m.writeback:
-            base = GPR(m.base.num, 64, m.base.sp)
-            self.w(base, self.r(base) + m.offset)
 
     def load(self, addr: Addr, size: int):
         return self.s.load(addr, size)
