@@ -42,7 +42,7 @@ from .rename import (
     rewrite,
 )
 from .search import Score, local_search, score
-from .solve import SolveResult, order_from_issue, solve
+from .solve import SolveResult, add_flag_exclusion, order_from_issue, solve
 from .verify import verify
 from .window import improve_by_windows
 
@@ -300,8 +300,14 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     relaxed_bound = 0
     if opts.rename and bt.n > 1 and not decomposing:
         tbt = true_dependencies(sbt)
+
+        def rextra(m, issue):
+            if fextra:
+                fextra(m, issue)
+            add_flag_exclusion(m, issue, tbt, hint_res.cycles)
+
         rel = solve(tbt, model, hint_res.issue, hint_res.cycles, time_limit=min(5.0, max(0.3, budget * 0.05)),
-                    workers=opts.workers, seed=opts.seed, extra=fextra, clock=clock)
+                    workers=opts.workers, seed=opts.seed, extra=rextra, clock=clock)
         solve_time += rel.seconds
         relaxed_bound = rel.bound or 0
 

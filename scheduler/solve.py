@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from .bounds import heads, tails
+from .bounds import flag_values, heads, tails
 from .clock import WALL, Clock, searching, stop_requested
 from .evaluate import BlockTiming
 from .model import Model
@@ -122,6 +122,21 @@ def add_resources(m: cp_model.CpModel, model: Model, items) -> None:
         else:
             m.add_cumulative(ivs, [1] * len(ivs), model.pipes[p])
     m.add_cumulative(slots, [1] * len(slots), model.issue_width)
+
+
+def add_flag_exclusion(m: cp_model.CpModel, issue: list, bt: BlockTiming, horizon: int) -> None:
+    """NZCV holds one flag value at a time: a value that is read occupies it from its
+    writer's issue to its last reader's. (For models without the flag WAR/WAW edges, such
+    as the true-dependency relaxation that bounds renamed schedules.)"""
+    ivs = []
+    for w, readers, hold in flag_values(bt):
+        end = m.new_int_var(0, horizon, f"flags_{w}_end")
+        for r in readers:
+            m.add(end >= issue[r])
+        size = m.new_int_var(hold, horizon, f"flags_{w}_size")
+        ivs.append(m.new_interval_var(issue[w], size, end, f"flags_{w}"))
+    if len(ivs) > 1:
+        m.add_no_overlap(ivs)
 
 
 def solve(

@@ -25,7 +25,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.bounds import heads, lower_bounds, ooo_bound, tails
+from scheduler.bounds import (
+    FLAG_MACHINE,
+    heads,
+    lower_bounds,
+    machines,
+    ooo_bound,
+    preemptive_one_machine,
+    tails,
+    true_dependencies,
+)
 from scheduler.dag import is_valid_order
 from scheduler.evaluate import PipeTable, inorder, out_of_order, prepare
 from scheduler.listsched import list_schedule
@@ -344,6 +353,43 @@ def test_bounds_ten_muls():
     # the in-order schedule: issue 0, 2, ..., 18; completion 18 + 4 -- the bound is tight
     assert inorder(bt, list(range(10)), N1).cycles == 22
     assert lower_bounds(bt_of(text, N1_LLVM), N1_LLVM).resource == 30  # busy 3
+
+
+def test_bound_adds_up_multiplier_idle_time_along_a_chain():
+    """Two muls, their sum, two muls of the sum, their sum: the multiplier must idle while the
+    first sum is formed. Plain heads see 12; heads raised by the one-machine bound of their
+    ancestors (the second pair waits for both first muls: 0 + 2 + 2 + 4 = 6, then the add)
+    give the optimum, 14."""
+    text = lines("mul x1, x0, x0", "mul x2, x0, x0", "add x3, x1, x2",
+                 "mul x4, x3, x3", "mul x5, x3, x3", "add x6, x4, x5")
+    bt = bt_of(text)
+    b = lower_bounds(bt, N1)
+    assert b.critical_path == 10
+    assert (b.pipe_path, b.pipe_path_pipe, b.best) == (14, "M", 14)
+    assert inorder(bt, list(range(6)), N1).cycles == 14  # and the order as written reaches it
+
+
+def test_flag_values_are_a_unary_resource():
+    """Three independent carry chains: NZCV holds one flag value at a time, so the chains run
+    one after another even when renaming may reorder them (the flag edges are dropped)."""
+    chains = [("adds x{a}, x{a}, x{b}", "adcs x{c}, x{c}, x{d}", "adcs x{e}, x{e}, x{f}", "adc x{g}, xzr, xzr")]
+    text = lines(*(t.format(a=2 + 8 * i, b=3 + 8 * i, c=4 + 8 * i, d=5 + 8 * i, e=6 + 8 * i, f=7 + 8 * i,
+                            g=8 + 8 * i) for i in range(3) for t in chains[0]))
+    bt = true_dependencies(bt_of(text))
+    assert machines(bt, N1)[FLAG_MACHINE] == [(k, 1) for k in range(12) if k % 4 != 3]
+    b = lower_bounds(bt, N1)
+    assert b.critical_path == 4  # each chain alone
+    # 9 flag values of one cycle each, and the last reader still takes its cycle
+    assert (b.pipe_path, b.binding) == (10, "flag values with dependencies")
+    assert inorder(bt, list(range(12)), N1).cycles == 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(1, 4), st.integers(-3, 12)), min_size=1, max_size=7))
+def test_preemptive_one_machine_is_the_best_subset_bound(jobs):
+    best = max(min(r for r, _, _ in s) + sum(p for _, p, _ in s) + min(q for _, _, q in s)
+               for k in range(1, len(jobs) + 1) for s in combinations(jobs, k))
+    assert preemptive_one_machine(jobs) == best
 
 
 def test_bounds_issue_width():
