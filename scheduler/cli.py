@@ -465,8 +465,12 @@ class _Progress:
         best = info.get("best")
         gap = f"{best / bound - 1:.1%}" if best and bound else "-"
         ooo = f", OoO {info['ooo']:.1f}" if "ooo" in info else ""
-        win = (f" pass {info['pass']}, {info['windows']} windows ({info['placed']}/{info['total']} placed),"
-               if stage == "windows" else "")
+        win = ""
+        if stage == "windows":
+            win = f" pass {info['pass']}, {info['windows']} windows ({info['placed']}/{info['total']} placed),"
+        elif stage == "rename":
+            win = (f" round {info['round']}, sweep {info['sweep']}, window {info['window']}/{info['of']}"
+                   f" ({info['accepted']} improved),")
         text = (f"block {block + 1}/{self.total} {stage}:{win} in-order {best}, bound {bound}, gap {gap}{ooo}, "
                 f"{time.monotonic() - self.start:.1f}s")
         if self.live is not None:

@@ -112,6 +112,7 @@ class ProofUnknown(VerificationFailed):
 
 
 WINDOW_FROM = 250  # from this many instructions, rename window by window (the whole-block model stalls)
+RENAME_WINDOW_SIZES = (120, 160, 90)  # renaming windows per round: sizes vary, so do the cuts
 DECOMPOSE_FROM = 600  # from this many, window passes also refine the whole-block reordering
 DEBUG = bool(__import__("os").environ.get("SCHEDULER_DEBUG"))
 ProgressFn = Callable[[int, str, dict], None]
@@ -341,17 +342,54 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     cand, cbt, sc = min(within, key=lambda x: x[2].key)
     # 4b. large blocks: rename in overlapping windows of the chosen schedule
     if opts.rename and bt.n >= WINDOW_FROM:
+        # rounds: renaming windows, then (large blocks) reordering windows over the renamed
+        # code, whose false dependencies are now fewer; again while a round gains and time is left
         w_deadline = clock.now() + max(1.0, clock.left(deadline) * 0.8)
         t0 = clock.now()
-        w_instrs, w_origin, accepted = improve_by_windows(cand.instrs, cand.origin, model, opts, live_out,
-                                                          w_deadline, clock=clock)
+        total, moved, rounds, idle = 0, 0, 0, 0
+        while True:
+            size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
+            w_instrs, w_origin, accepted = improve_by_windows(cand.instrs, cand.origin, model, opts, live_out,
+                                                              w_deadline, size=size, step=size // 2,
+                                                              clock=clock, offset=30 * rounds,
+                                                              on_window=lambda info, r=rounds: report(
+                                                                  "rename", bound=bounds.best, round=r + 1, **info))
+            rounds += 1
+            if accepted:
+                total += accepted
+                cand = Candidate(w_instrs, w_origin, True, True)
+                cbt = prepare(cand.instrs, model, opts.noalias)
+                sc = score(cbt, list(range(cbt.n)), model)
+                candidates.append(cand)
+            if clock.left(w_deadline) < 2.0 or stop_requested():
+                break
+            if not decomposing:
+                idle = 0 if accepted else idle + 1
+                if idle >= 2:  # two rounds of window sizes without a gain
+                    break
+                continue
+            left = clock.left(w_deadline)
+            dec = decompose(cbt, model, list(range(cbt.n)), clock.now() + left * 0.4, clock,
+                            workers=opts.workers, seed=opts.seed,
+                            on_progress=lambda info: report("windows", bound=bounds.best, **info))
+            gained = False
+            if dec.improved:
+                dsc = score(cbt, dec.order, model)
+                if dsc.ooo <= sc.ooo:
+                    cand = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order],
+                                     cand.renamed, cand.fixed)
+                    cbt = prepare(cand.instrs, model, opts.noalias)
+                    sc = score(cbt, list(range(cbt.n)), model)
+                    candidates.append(cand)
+                    moved += 1
+                    gained = True
+            idle = 0 if (accepted or gained) else idle + 1
+            if idle >= 2 or clock.left(w_deadline) < 2.0:
+                break
         solve_time += clock.now() - t0
-        if accepted:
-            cand = Candidate(w_instrs, w_origin, True, True)
-            cbt = prepare(cand.instrs, model, opts.noalias)
-            sc = score(cbt, list(range(cbt.n)), model)
-            candidates.append(cand)
-            notes.append(f"renamed in windows: {accepted} window(s) improved")
+        if total or moved:
+            notes.append(f"renamed in windows: {total} window(s) improved"
+                         + (f"; {moved} reordering pass(es) over the renamed code, {rounds} round(s)" if moved else ""))
             if status == "OPTIMAL":
                 status = "FEASIBLE"  # the reorder-only optimum was improved on: no longer a proof
             claimed, proven = sc.inorder, None

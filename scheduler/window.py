@@ -36,8 +36,11 @@ def window_live_out(seq: Sequence[Instruction], end: int, block_live_out: frozen
 
 
 def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Model, opts, block_live_out,
-                       deadline: float, size: int = 120, step: int = 60, clock: Clock = WALL):
+                       deadline: float, size: int = 120, step: int = 60, clock: Clock = WALL, offset: int = 0,
+                       on_window=None):
     """Sweep windows over the block, again while a sweep improves it and time is left.
+    `offset` shifts the window starts (later rounds cut the block elsewhere); `on_window`
+    is called after each window with a dict (sweep, window, of, accepted, best).
     Returns (instructions, origin, windows accepted)."""
     from .optimize import (
         _rename_candidates,  # the renaming pipeline of a whole block, reused
@@ -49,7 +52,8 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     state["in"] = inorder(bt, ident, model).cycles
     state["ooo"] = out_of_order(bt, ident, model).steady
     n = len(instrs)
-    starts = list(range(0, max(1, n - size // 2), step)) or [0]
+    shift = offset % step
+    starts = ([0] if shift else []) + list(range(shift, max(1, n - size // 2), step)) or [0]
 
     def try_window(a: int, share: float) -> bool:
         """Re-solve the window at `a`; True if it was improved."""
@@ -77,7 +81,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
             return True
         return False
 
-    accepted = 0
+    accepted, sweeps = 0, 0
     while clock.left(deadline) > 1.0:
         gained = 0
         for i, a in enumerate(starts):
@@ -85,7 +89,11 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
             if left < 1.0:
                 break
             gained += try_window(a, min(left, max(2.0, left / (len(starts) - i))))
+            if on_window:
+                on_window({"sweep": sweeps + 1, "window": i + 1, "of": len(starts),
+                           "accepted": accepted + gained, "best": state["in"]})
         accepted += gained
+        sweeps += 1
         if not gained:
             break  # a whole sweep without progress
     return state["instrs"], state["origin"], accepted

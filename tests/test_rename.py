@@ -171,9 +171,14 @@ def test_windowed_renaming_keeps_the_interface():
     opts = Options(workers=1, seed=0, noalias=frozenset({"x0", "x1"}))
     import time
 
+    seen = []
     new, origin, accepted = improve_by_windows(instrs, list(range(len(instrs))), MODEL, opts, frozenset(),
-                                               time.monotonic() + 8, size=20, step=10)
+                                               time.monotonic() + 8, size=20, step=10, offset=3,
+                                               on_window=seen.append)
     assert sorted(origin) == list(range(len(instrs)))
+    # shifted cuts: a window at 0, then every 10 from 3 (3, 13, 23); progress after each window
+    assert seen[0]["of"] == 4 and [w["window"] for w in seen[:2]] == [1, 2]
+    assert seen[-1]["accepted"] == accepted
     bt0, bt1 = prepare(instrs, MODEL, opts.noalias), prepare(new, MODEL, opts.noalias)
     assert inorder(bt1, list(range(bt1.n)), MODEL).cycles <= inorder(bt0, list(range(bt0.n)), MODEL).cycles
     assert verify(instrs, new, trials=30, outputs=["sp"], noalias=opts.noalias).equivalent
