@@ -145,7 +145,7 @@ def _score(c: Candidate, model: Model, noalias) -> tuple[Candidate, BlockTiming,
 
 def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, live_out, hint_issue, horizon,
                        limit: float, notes: list[str], fprob: fixup.FixupProblem,
-                       movable: frozenset[str] = frozenset(), clock: Clock = WALL):
+                       movable: frozenset[str] = frozenset(), clock: Clock = WALL, boundary=None):
     """CP-SAT with renaming; every solution that can be coloured becomes a candidate.
     When no solution can be coloured (registers handed over inside one cycle need an
     order that does not exist), hold one more register back from the model and retry."""
@@ -170,7 +170,7 @@ def _rename_candidates(instrs, bt: BlockTiming, model: Model, opts: Options, liv
         if left < 0.2:
             break
         res = solve(rbt, model, hint_issue, horizon, time_limit=left / (2 if attempt < 3 else 1),
-                    workers=opts.workers, seed=opts.seed, extra=extra, clock=clock)
+                    workers=opts.workers, seed=opts.seed, extra=extra, clock=clock, boundary=boundary)
         seconds += res.seconds
         failed: set[str] = set()
         for issue in reversed(res.issues[-20:]):  # the best solutions, best first

@@ -71,11 +71,25 @@ class _Collector(cp_model.CpSolverSolutionCallback):
                              time.monotonic() - self.start)
 
 
+@dataclass
+class Boundary:
+    """The rest of the block around a part solved on its own (cycles relative to the part's
+    first possible cycle): per instruction its earliest issue (values in flight from before,
+    single pipes still busy), the cycles from its issue to the block's end through what
+    comes after the part, and per single-type pipe the work still to come after the part."""
+
+    release: list[int]
+    tail: list[int]
+    after_work: dict[str, int] = field(default_factory=dict)
+
+
 def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int | None = None,
-                extra: Callable | None = None):
+                extra: Callable | None = None, boundary: Boundary | None = None):
     """Returns (CpModel, issue vars, makespan var, per-instruction latencies)."""
     m = cp_model.CpModel()
     head, tail = heads(bt), tails(bt)
+    if boundary is not None:
+        head = [max(h, r) for h, r in zip(head, boundary.release, strict=True)]
     lat = [max(t.latency, 1) for t in bt.timings]
     issue = [m.new_int_var(head[k], max(head[k], horizon - tail[k]), f"issue_{k}") for k in range(bt.n)]
     add_resources(m, model, [(k, issue[k], bt.reservations[k]) for k in range(bt.n)])
@@ -87,6 +101,15 @@ def build_model(bt: BlockTiming, model: Model, horizon: int, makespan_cap: int |
     makespan = m.new_int_var(0, horizon, "makespan")
     for k in range(bt.n):
         m.add(makespan >= issue[k] + lat[k])
+    if boundary is not None:
+        names = list(model.pipes)
+        for k in range(bt.n):
+            if boundary.tail[k] > lat[k]:
+                m.add(makespan >= issue[k] + boundary.tail[k])
+            for types, busy in bt.reservations[k]:
+                work = boundary.after_work.get(names[types[0]], 0) if len(types) == 1 else 0
+                if work:  # the pipe's later work cannot start before this use ends
+                    m.add(makespan >= issue[k] + busy + work)
     if makespan_cap is not None:
         m.add(makespan <= makespan_cap)
     if extra is not None:
@@ -152,13 +175,15 @@ def solve(
     secondary: list[int] | None = None,
     extra: Callable | None = None,
     clock: Clock = WALL,
+    boundary: Boundary | None = None,
 ) -> SolveResult:
     """Minimise the completion cycle (or, with `makespan_cap` and `secondary` weights,
-    minimise sum(w_k * issue_k) among schedules within the cap)."""
+    minimise sum(w_k * issue_k) among schedules within the cap). With `boundary`, the block
+    is a part of a larger one and the completion is the larger block's, seen from the part."""
     start = time.monotonic()
     if bt.n == 0:
         return SolveResult("OPTIMAL", 0, 0, [], 0.0)
-    m, issue, makespan, _ = build_model(bt, model, horizon, makespan_cap, extra)
+    m, issue, makespan, _ = build_model(bt, model, horizon, makespan_cap, extra, boundary)
     if secondary is not None:
         m.minimize(sum(w * x for w, x in zip(secondary, issue, strict=True)))
     else:

@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import fixup
+from .bounds import tails
 from .clock import WALL, Clock
-from .evaluate import inorder, out_of_order, prepare
+from .evaluate import BlockTiming, inorder, out_of_order, prepare
 from .ir import Instruction
 from .model import Model
+from .solve import Boundary
 
 
 def window_live_out(seq: Sequence[Instruction], end: int, block_live_out: frozenset[str]) -> frozenset[str]:
@@ -33,6 +35,55 @@ def window_live_out(seq: Sequence[Instruction], end: int, block_live_out: frozen
         needed |= ins.reads - written
         written |= ins.writes
     return frozenset(needed | (set(block_live_out) - written))
+
+
+def window_boundary(bt: BlockTiming, model: Model, issue: Sequence[int], a: int, b: int, wbt: BlockTiming):
+    """The rest of the block around the window [a, b) of the current code, in cycles from
+    the window's first possible cycle (the last prefix instruction's): releases from values
+    in flight and from single pipes still busy (exact: issue is in order), tails through the
+    instructions after the window, and per single pipe the work after it. Returns
+    (Boundary, hint issue cycles from the current schedule, the hint's completion)."""
+    t0 = issue[a - 1] if a else 0
+    names = list(model.pipes)
+    unary = {i for i, p in enumerate(names) if model.pipes[p] == 1}
+    busy_until: dict[int, int] = {}
+    for k in range(a):
+        for types, busy in bt.reservations[k]:
+            if len(types) == 1 and types[0] in unary:
+                busy_until[types[0]] = max(busy_until.get(types[0], 0), issue[k] + busy)
+    tail = tails(bt)
+    release, exit_tail = [], []
+    for k in range(a, b):
+        r = t0
+        for u, lat in bt.raw[k]:
+            if u < a:
+                r = max(r, issue[u] + lat)
+        for types, _ in bt.reservations[k]:
+            if len(types) == 1 and types[0] in busy_until:
+                r = max(r, busy_until[types[0]])
+        release.append(r - t0)
+        exit_tail.append(0)
+    for v in range(b, bt.n):
+        for u, lat in bt.raw[v]:
+            if a <= u < b:
+                exit_tail[u - a] = max(exit_tail[u - a], lat + tail[v])
+        for u in bt.order[v]:
+            if a <= u < b:
+                exit_tail[u - a] = max(exit_tail[u - a], tail[v])
+    work = dict.fromkeys(names, 0)
+    for k in range(b, bt.n):
+        for types, busy in bt.reservations[k]:
+            if len(types) == 1 and types[0] in unary:
+                work[names[types[0]]] += busy
+    after = {p: w for p, w in work.items() if w}
+    hint = [issue[k] - t0 for k in range(a, b)]
+    horizon = 0
+    for i, k in enumerate(range(a, b)):
+        horizon = max(horizon, hint[i] + max(wbt.timings[i].latency, 1, exit_tail[i]))
+        for types, busy in wbt.reservations[i]:
+            if len(types) == 1 and names[types[0]] in after:
+                horizon = max(horizon, hint[i] + busy + after[names[types[0]]])
+    return Boundary(release, exit_tail, after), hint, horizon
 
 
 def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Model, opts, block_live_out,
@@ -49,7 +100,8 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     state = {"instrs": list(instrs), "origin": list(origin)}
     bt = prepare(state["instrs"], model, opts.noalias)
     ident = list(range(bt.n))
-    state["in"] = inorder(bt, ident, model).cycles
+    first = inorder(bt, ident, model)
+    state["in"], state["issue"], state["bt"] = first.cycles, first.issue, bt
     state["ooo"] = out_of_order(bt, ident, model).steady
     n = len(instrs)
     shift = offset % step
@@ -61,11 +113,11 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
         b = min(n, a + size)
         win = current[a:b]
         wbt = prepare(win, model, opts.noalias)
-        hint = inorder(wbt, list(range(wbt.n)), model)
         live = window_live_out(current, b, block_live_out)
         fprob = fixup.analyse(win, wbt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
-        cands, _ = _rename_candidates(win, wbt, model, opts, live, hint.issue, hint.cycles, share, [], fprob,
-                                      clock=clock)
+        boundary, hint, horizon = window_boundary(state["bt"], model, state["issue"], a, b, wbt)
+        cands, _ = _rename_candidates(win, wbt, model, opts, live, hint, horizon, share, [], fprob,
+                                      clock=clock, boundary=boundary)
         for c in cands[:3]:
             new = current[:a] + c.instrs + current[b:]
             nbt = prepare(new, model, opts.noalias)
@@ -78,6 +130,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
             state["instrs"] = new
             state["origin"] = state["origin"][:a] + [state["origin"][a + k] for k in c.origin] + state["origin"][b:]
             state["in"], state["ooo"] = new_in, new_ooo
+            state["bt"], state["issue"] = nbt, inorder(nbt, list(range(nbt.n)), model).issue
             return True
         return False
 

@@ -187,3 +187,20 @@ def test_windowed_renaming_keeps_the_interface():
     cert = {"inst_map": [k + 1 for k in origin], "register_map": register_map([instrs[k] for k in origin], new),
             "assumptions": {"no_alias": ["x0", "x1"], "outputs": ["sp"]}}
     assert check_block(instrs, new, cert) == []
+
+
+def test_window_boundary_sees_values_in_flight_busy_pipes_and_what_follows():
+    """A renaming window solved with the rest of the block fixed: the add waits for the umulh
+    before the window (issue 0 + latency 5), the mul for the multiplier it still holds (busy 3),
+    and the mul's result has the add after the window to feed (latency 4 + 1)."""
+    from scheduler.window import window_boundary
+
+    instrs = parse_text("umulh x1, x2, x3\nadd x4, x1, x1\nmul x5, x6, x7\nadd x8, x5, x5\n").instructions
+    bt = prepare(instrs, MODEL)
+    issue = inorder(bt, list(range(4)), MODEL).issue
+    assert issue == [0, 5, 5, 9]
+    boundary, hint, horizon = window_boundary(bt, MODEL, issue, 1, 3, prepare(instrs[1:3], MODEL))
+    assert boundary.release == [5, 3]
+    assert boundary.tail == [0, 5]
+    assert boundary.after_work == {}
+    assert hint == [5, 5] and horizon == 10  # the mul at 5 feeds the add after the window: 5 + 4 + 1
