@@ -243,7 +243,7 @@ def machine_bound(bt: BlockTiming, model: Model) -> tuple[int, str]:
     head = sweep(topo, preds, base_head,
                  lambda h, row, sel: list(zip([h[k] for k in node[sel].tolist()], busy[sel].tolist(),
                                               (row[sel] - busy[sel]).tolist(), strict=True)))
-    tail = sweep(list(reversed(topo)), [[(v, lat) for v, lat in s] for s in succs], base_tail,
+    tail = sweep(list(reversed(topo)), succs, base_tail,
                  lambda t, row, sel: list(zip(row[sel].tolist(), busy[sel].tolist(),
                                               [t[k] - b for k, b in zip(node[sel].tolist(), busy[sel].tolist(),
                                                                          strict=True)], strict=True)))
