@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from . import fixup
 from .bounds import tails
 from .clock import WALL, Clock
+from .decompose import pipe_work
 from .evaluate import BlockTiming, inorder, out_of_order, prepare
 from .ir import Instruction
 from .model import Model
@@ -70,12 +71,7 @@ def window_boundary(bt: BlockTiming, model: Model, issue: Sequence[int], a: int,
         for u in bt.order[v]:
             if a <= u < b:
                 exit_tail[u - a] = max(exit_tail[u - a], tail[v])
-    work = dict.fromkeys(names, 0)
-    for k in range(b, bt.n):
-        for types, busy in bt.reservations[k]:
-            if len(types) == 1 and types[0] in unary:
-                work[names[types[0]]] += busy
-    after = {p: w for p, w in work.items() if w}
+    after = {p: w for p, w in pipe_work(bt, model, range(b, bt.n)).items() if model.pipes[p] == 1}
     hint = [issue[k] - t0 for k in range(a, b)]
     horizon = 0
     for i, k in enumerate(range(a, b)):
