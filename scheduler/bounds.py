@@ -114,7 +114,7 @@ def lower_bounds(bt: BlockTiming, model: Model) -> Bounds:
     cp = max(e + max(t.latency, 1) for e, t in zip(est, bt.timings, strict=True))
     res, which = resource_bound(bt, model)
     issue = -(-bt.n // model.issue_width)
-    path, machine = machine_bound(bt, model)
+    path, machine = machine_bound(bt, model, est)
     return Bounds(cp, res, which, issue, path, machine)
 
 
@@ -193,20 +193,20 @@ def _topological(n: int, preds: list[list[tuple[int, int]]]) -> list[int]:
     return out
 
 
-def machine_bound(bt: BlockTiming, model: Model) -> tuple[int, str]:
+def machine_bound(bt: BlockTiming, model: Model, head: list[int] | None = None) -> tuple[int, str]:
     """The one-machine bound with strengthened heads and tails, per unary resource
     (`machines`). An instruction's head is raised to the preemptive one-machine bound of its
     ancestors on each machine (they all run there, one at a time, and each is still a
     latency path away), its tail likewise from its descendants; the block's bound is then the
     largest head + tail and each machine's preemptive bound over all its jobs. This sees
     what plain heads miss: a chain of dependent field operations leaves the multiplier idle
-    between them, and the idle time adds up along the chain."""
+    between them, and the idle time adds up along the chain. `head`: `heads(bt)`, if known."""
     if bt.n == 0:
         return 0, ""
     ms = machines(bt, model)
     preds = [list(bt.raw[v]) + [(u, 0) for u in bt.order[v]] for v in range(bt.n)]
     topo = _topological(bt.n, preds)
-    base_head, base_tail = heads(bt), tails(bt)
+    base_head, base_tail = heads(bt) if head is None else head, tails(bt)
     if not ms or len(topo) != bt.n:
         return max(h + t for h, t in zip(base_head, base_tail, strict=True)), ""
     names = list(ms)

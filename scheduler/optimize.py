@@ -347,6 +347,11 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         w_deadline = clock.now() + max(1.0, clock.left(deadline) * 0.8)
         t0 = clock.now()
         total, moved, rounds, idle = 0, 0, 0, 0
+
+        def adopt(c: Candidate) -> tuple[Candidate, BlockTiming, Score]:
+            candidates.append(c)
+            return _score(c, model, opts.noalias)
+
         while True:
             size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
             w_instrs, w_origin, accepted = improve_by_windows(cand.instrs, cand.origin, model, opts, live_out,
@@ -357,10 +362,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
             rounds += 1
             if accepted:
                 total += accepted
-                cand = Candidate(w_instrs, w_origin, True, True)
-                cbt = prepare(cand.instrs, model, opts.noalias)
-                sc = score(cbt, list(range(cbt.n)), model)
-                candidates.append(cand)
+                cand, cbt, sc = adopt(Candidate(w_instrs, w_origin, True, True))
             if clock.left(w_deadline) < 2.0 or stop_requested():
                 break
             if not decomposing:
@@ -376,11 +378,8 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
             if dec.improved:
                 dsc = score(cbt, dec.order, model)
                 if dsc.ooo <= sc.ooo:
-                    cand = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order],
-                                     cand.renamed, cand.fixed)
-                    cbt = prepare(cand.instrs, model, opts.noalias)
-                    sc = score(cbt, list(range(cbt.n)), model)
-                    candidates.append(cand)
+                    cand, cbt, sc = adopt(Candidate([cand.instrs[k] for k in dec.order],
+                                                    [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed))
                     moved += 1
                     gained = True
             idle = 0 if (accepted or gained) else idle + 1

@@ -117,16 +117,15 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
         for c in cands[:3]:
             new = current[:a] + c.instrs + current[b:]
             nbt = prepare(new, model, opts.noalias)
-            new_in = inorder(nbt, list(range(nbt.n)), model).cycles
-            if new_in >= state["in"]:
+            timed = inorder(nbt, list(range(nbt.n)), model)
+            if timed.cycles >= state["in"]:
                 continue
             new_ooo = out_of_order(nbt, list(range(nbt.n)), model).steady
             if new_ooo > state["ooo"]:
                 continue
             state["instrs"] = new
             state["origin"] = state["origin"][:a] + [state["origin"][a + k] for k in c.origin] + state["origin"][b:]
-            state["in"], state["ooo"] = new_in, new_ooo
-            state["bt"], state["issue"] = nbt, inorder(nbt, list(range(nbt.n)), model).issue
+            state["in"], state["issue"], state["ooo"], state["bt"] = timed.cycles, timed.issue, new_ooo, nbt
             return True
         return False
 
