@@ -41,6 +41,7 @@ from .rename import (
     renaming_edges,
     rewrite,
 )
+from .regsched import reschedule
 from .search import Score, local_search, score
 from .solve import SolveResult, add_flag_exclusion, order_from_issue, solve
 from .verify import verify
@@ -346,13 +347,28 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         # code, whose false dependencies are now fewer; again while a round gains and time is left
         w_deadline = clock.now() + max(1.0, clock.left(deadline) * 0.8)
         t0 = clock.now()
-        total, moved, rounds, idle = 0, 0, 0, 0
+        total, moved, rounds, idle, listed = 0, 0, 0, 0, 0
 
         def adopt(c: Candidate) -> tuple[Candidate, BlockTiming, Score]:
             candidates.append(c)
             return _score(c, model, opts.noalias)
 
         while True:
+            if not movable and clock.left(w_deadline) > 10.0:
+                # long-range moves the windows cannot make: the register-aware list scheduler
+                # over the whole block, from the current schedule (scheduler/regsched.py)
+                report("regsched", best=sc.inorder, bound=bounds.best, round=rounds + 1)
+                before_list, base = listed, cand
+                for body, src in reschedule(base.instrs, model, live_out, opts.reserve, opts.noalias):
+                    c = Candidate(body, [base.origin[k] for k in src], True, base.fixed)
+                    _, nbt, nsc = _score(c, model, opts.noalias)
+                    if nsc.inorder < sc.inorder and nsc.ooo <= sc.ooo:
+                        candidates.append(c)
+                        cand, cbt, sc = c, nbt, nsc
+                        listed += 1
+                accepted_list = listed > before_list
+            else:
+                accepted_list = False
             size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
             w_instrs, w_origin, accepted = improve_by_windows(cand.instrs, cand.origin, model, opts, live_out,
                                                               w_deadline, size=size, step=size // 2,
@@ -366,7 +382,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
             if clock.left(w_deadline) < 2.0 or stop_requested():
                 break
             if not decomposing:
-                idle = 0 if accepted else idle + 1
+                idle = 0 if (accepted or accepted_list) else idle + 1
                 if idle >= 2:  # two rounds of window sizes without a gain
                     break
                 continue
@@ -382,11 +398,13 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
                                                     [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed))
                     moved += 1
                     gained = True
-            idle = 0 if (accepted or gained) else idle + 1
+            idle = 0 if (accepted or gained or accepted_list) else idle + 1
             if idle >= 2 or clock.left(w_deadline) < 2.0:
                 break
         solve_time += clock.now() - t0
-        if total or moved:
+        if listed:
+            notes.append(f"register-aware list scheduling: {listed} schedule(s) adopted")
+        if total or moved or listed:
             notes.append(f"renamed in windows: {total} window(s) improved"
                          + (f"; {moved} reordering pass(es) over the renamed code, {rounds} round(s)" if moved else ""))
             if status == "OPTIMAL":

@@ -1,0 +1,323 @@
+"""A register-pressure-aware list scheduler with renaming, for blocks too large for one
+CP-SAT model.
+
+Windows (window.py) only move instructions a window's length. Kernels often hold
+long-range parallelism (a field operation that could run in the multiplier's idle time
+hundreds of instructions earlier). The critical-path list schedule of the true
+dependencies finds it but needs far more registers than the core has
+(karatsuba_16x16_neon: 137 x-registers live at once against 25 usable). This scheduler
+walks the cycles like `listsched.list_schedule`, over renaming's dependencies
+(`rename.renaming_edges`), and admits an instruction only if the rest of the block can
+still be finished in registers:
+
+* The *witness* is the unscheduled rest of a base order (a valid order of the block, e.g.
+  the best reordering). An instruction may go ahead of it only if the witness, with that
+  instruction taken out, still fits every register class: each value counted from now (or
+  from its definition's place in the witness) to its last reader's place in the base order
+  (an over-estimate, so the test is safe). The witness's first instruction always passes,
+  so the scheduler cannot deadlock; the cost is one numpy sweep per admission.
+* NZCV is a class of one register. Carry chains (flag values linked by their readers) run
+  in the base order's sequence, each whole before the next opens; within a chain a flag
+  value's readers come before the next value's writer. Everything that does not touch the
+  flags moves freely around them.
+* A fixed value (inputs, live-outs, registers renaming must not move) is defined only
+  after the values before it in its register are dead.
+* Only the first `lookahead` unscheduled instructions of the base order are eligible: a
+  knob between the base order (small) and the unconstrained list schedule (large).
+
+Values take registers from the definition's issue to the last reader's, and a register
+freed by a read in cycle t may be written in cycle t (`rename.lifetimes`). The result is
+issue cycles that `rename.colour` turns into registers; the caller rewrites, times and
+verifies the code like every other candidate, and drops a schedule it cannot colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from .bounds import tails
+from .evaluate import BlockTiming, PipeTable, prepare
+from .ir import FLAGS, Instruction
+from .model import Model
+from .rename import Allocation, RenameProblem, analyse, emission_order, renaming_edges, rewrite
+
+
+def flag_chains(n: int, prob: RenameProblem) -> list[int]:
+    """Per instruction, its carry chain (flag values linked through their readers), or -1."""
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    touches = [False] * n
+    for v in prob.values:
+        if v.cls != FLAGS:
+            continue
+        members = ([v.defn] if v.defn is not None else []) + list(v.uses)
+        for k in members:
+            touches[k] = True
+            parent[find(k)] = find(members[0])
+    return [find(k) if touches[k] else -1 for k in range(n)]
+
+
+class _Witness:
+    """Register pressure of finishing the block in base order, from a partial schedule."""
+
+    def __init__(self, prob: RenameProblem, pos: dict[int, int], n: int):
+        vals = prob.values
+        self.classes = [c for c in prob.available if c != FLAGS]
+        self.cap = np.array([prob.capacity(c) for c in self.classes], dtype=np.int64)
+        cls_index = {c: i for i, c in enumerate(self.classes)}
+        self.n = n
+        m = len(vals)
+        self.cls = np.array([cls_index.get(v.cls, -1) for v in vals], dtype=np.int64)
+        self.counted = np.array([self.cls[v.id] >= 0 and prob.shares_pool(v) for v in vals], dtype=bool)
+        self.start = np.array([-1 if v.defn is None else pos[v.defn] for v in vals], dtype=np.int64)
+        end = np.empty(m, dtype=np.int64)
+        for v in vals:
+            uses = [pos[u] for u in v.uses if u != v.defn]
+            base = max(v.defn is not None and pos[v.defn] + 1 or 0, max(uses, default=0))
+            end[v.id] = n + 1 if v.live_out else base
+        self.end = end
+
+    def fits(self, alive: np.ndarray, pending: np.ndarray, head: int) -> bool:
+        """alive: values holding a register now; pending: values whose definition is still
+        to come. Positions before `head` are the present."""
+        sel = (alive | pending) & self.counted
+        s = np.where(alive, head, self.start)[sel]
+        e = np.maximum(self.end[sel], s + 1)
+        c = self.cls[sel]
+        width = self.n + 3 - head
+        for i, cap in enumerate(self.cap.tolist()):
+            mask = c == i
+            if not mask.any():
+                continue
+            prof = np.cumsum(np.bincount(s[mask] - head, minlength=width)[:width]
+                             - np.bincount(e[mask] - head, minlength=width)[:width])
+            if int(prof.max()) > cap:
+                return False
+        return True
+
+
+def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base: Sequence[int],
+                      lookahead: int, priority: Sequence[float] | None = None,
+                      stall_limit: int = 200) -> tuple[list[int], Allocation] | None:
+    """Issue cycles (by instruction) of a list schedule and the registers of its values, or
+    None if the base order itself does not fit the registers or the schedule stalls
+    `stall_limit` cycles (a fixed value waiting for its register). `rbt`: the block with
+    renaming's dependencies; `base`: a valid order of the block."""
+    n = rbt.n
+    prio = list(priority) if priority is not None else tails(rbt)
+    pos = {k: i for i, k in enumerate(base)}
+    values = prob.values
+    witness = _Witness(prob, pos, n)
+    uses_left = [len({u for u in v.uses if u != v.defn}) for v in values]
+    alive = np.array([v.defn is None and (uses_left[v.id] > 0 or v.live_out) for v in values], dtype=bool)
+    pending = np.array([v.defn is not None for v in values], dtype=bool)
+    if not witness.fits(alive, pending, 0):
+        return None
+    reads = [sorted(set(prob.reads[k].values())) for k in range(n)]
+    writes = [sorted(set(prob.writes[k].values())) for k in range(n)]
+    # carry chains in base-order sequence
+    chain = flag_chains(n, prob)
+    flag_seq = [k for k in base if chain[k] >= 0]
+    flag_next = 0
+    flag_live = [x for x in range(len(values)) if values[x].cls == FLAGS and alive[x]]
+    # fixed values per register, in base order of definition (inputs first)
+    fixed_before: dict[int, list[int]] = {}
+    by_reg: dict[str, list[int]] = {}
+    for v in sorted((v for v in values if v.fixed), key=lambda v: witness.start[v.id]):
+        fixed_before[v.id] = list(by_reg.get(v.reg, []))
+        by_reg.setdefault(v.reg, []).append(v.id)
+
+    # registers, assigned at issue: a register a value frees in cycle t is reused from t + 1
+    # (one instruction may still read and write it), so no hand-over inside a cycle needs an
+    # emission order the dependencies forbid
+    reg_of: dict[int, str] = {}
+    holder: dict[str, int] = {}
+    for v in values:
+        if v.defn is None:
+            reg_of[v.id] = v.reg
+            if alive[v.id]:
+                holder[v.reg] = v.id
+    claim: dict[str, int] = {}  # register -> base position of its next pending fixed value
+    for x in sorted((v.id for v in values if v.fixed and v.defn is not None), key=lambda x: -witness.start[x]):
+        claim[values[x].reg] = int(witness.start[x])
+    released: list[str] = []  # registers freed this cycle
+
+    issue = [-1] * n
+    table = PipeTable(model.pipes)
+    todo = list(base)
+    head = 0
+
+    def pick(k: int, freed: list[int]) -> dict[int, str] | None:
+        """Registers for k's new values, or None if one is not free."""
+        mine = {reg_of[x] for x in freed if x in reg_of}
+        taken: set[str] = set()
+        out: dict[int, str] = {}
+        for x in writes[k]:
+            v = values[x]
+            if v.cls == FLAGS:
+                out[x] = FLAGS
+                continue
+            if v.tied_to is not None and v.tied_to in reg_of:
+                r = reg_of[v.tied_to]
+                if r in mine or holder.get(r) is None:
+                    out[x] = r
+                    taken.add(r)
+                    continue
+                return None
+            if v.fixed:
+                r = v.reg
+                if (holder.get(r) is None and r not in released) or r in mine:
+                    if r not in taken:
+                        out[x] = r
+                        taken.add(r)
+                        continue
+                return None
+            free = [r for r in prob.available[v.cls] if r not in taken
+                    and ((holder.get(r) is None and r not in released) or r in mine)]
+            if not free:
+                return None
+            # keep clear of registers a fixed value will need soon; then the original register
+            out[x] = max(free, key=lambda r: (claim.get(r, 1 << 30), r == v.reg, -_num(r)))
+            taken.add(out[x])
+        return out
+
+    def dead(x: int) -> bool:
+        return not alive[x] and not pending[x]
+
+    def admissible(k: int, first: bool) -> dict[int, str] | None:
+        freed = [x for x in reads[k] if uses_left[x] == 1 and not values[x].live_out]
+        regs = pick(k, freed)
+        if regs is None or not _flags_ok(k, freed):
+            return None
+        if first:
+            return regs
+        a, p = alive.copy(), pending.copy()
+        a[freed] = False
+        a[writes[k]] = True
+        p[writes[k]] = False
+        return regs if witness.fits(a, p, head) else None
+
+    def _flags_ok(k: int, freed: list[int]) -> bool:
+        if chain[k] >= 0:
+            if chain[k] != chain[flag_seq[flag_next]]:
+                return False
+            new_flags = sum(1 for x in writes[k] if values[x].cls == FLAGS)
+            if new_flags and any(x not in freed for x in flag_live):
+                return False
+        for x in writes[k]:
+            if values[x].fixed and not all(dead(y) or y in freed for y in fixed_before[x]):
+                return False
+        return True
+
+    def commit(k: int, t: int, regs: dict[int, str]) -> None:
+        nonlocal flag_next
+        issue[k] = t
+        for x in reads[k]:
+            uses_left[x] -= 1
+            if uses_left[x] == 0 and not values[x].live_out:
+                alive[x] = False
+                if x in flag_live:
+                    flag_live.remove(x)
+                r = reg_of.get(x)
+                if r is not None and holder.get(r) == x:
+                    del holder[r]
+                    released.append(r)
+        for x in writes[k]:
+            pending[x] = False
+            alive[x] = uses_left[x] > 0 or values[x].live_out
+            if values[x].cls == FLAGS and alive[x]:
+                flag_live.append(x)
+            r = regs[x]
+            reg_of[x] = r
+            if r != FLAGS:
+                if r in released:  # read and written by k itself
+                    released.remove(r)
+                if alive[x]:
+                    holder[r] = x
+                else:
+                    released.append(r)
+                if values[x].fixed and claim.get(r) == int(witness.start[x]):
+                    later = [int(witness.start[y]) for y in by_reg.get(r, ()) if pending[y]]
+                    if later:
+                        claim[r] = min(later)
+                    else:
+                        claim.pop(r, None)
+        while flag_next < len(flag_seq) - 1 and issue[flag_seq[flag_next]] >= 0:
+            flag_next += 1
+
+    done, t, last = 0, 0, 0
+    while done < n:
+        if t - last > stall_limit:
+            return None
+        while head < n and issue[todo[head]] >= 0:
+            head += 1
+        window, j = [], head
+        while len(window) < lookahead and j < n:
+            if issue[todo[j]] < 0:
+                window.append(todo[j])
+            j += 1
+        ready = [k for k in window
+                 if all(issue[u] >= 0 for u in rbt.order[k])
+                 and all(issue[u] >= 0 and issue[u] + lat <= t for u, lat in rbt.raw[k])]
+        ready.sort(key=lambda k: (-prio[k], pos[k]))
+        issued = 0
+        for k in ready:
+            if issued >= model.issue_width:
+                break
+            if any(issue[u] < 0 for u in rbt.order[k]):  # its predecessor is still waiting
+                continue
+            regs = admissible(k, k == todo[head])
+            if regs is None:
+                continue
+            if table.try_book(t, rbt.reservations[k]):
+                commit(k, t, regs)
+                issued += 1
+                done += 1
+                last = t
+        released.clear()
+        t += 1
+    return issue, Allocation(reg_of)
+
+
+def _num(reg: str) -> int:
+    return int(reg[1:]) if reg[1:].isdigit() else -1
+
+
+# Variants tried per call: (lookahead, weight of the base order in the priority). Weight 1 is
+# oldest first (the gaps of the base order filled from up to `lookahead` later
+# instructions, as an out-of-order core would); 0.2 mixes in the critical path.
+VARIANTS = ((30, 1.0), (120, 1.0), (30, 0.2), (120, 0.2))
+
+
+def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, noalias=(),
+               variants=VARIANTS) -> list[tuple[list[Instruction], list[int]]]:
+    """Renamed schedules of `instrs` (in its given order, the base): per variant that
+    succeeds, the rewritten instructions in emission order and, for each, the index of the
+    instruction it came from. The caller times and verifies them."""
+    bt = prepare(instrs, model, noalias)
+    prob = analyse(instrs, live_out, reserved)
+    raw, order = renaming_edges(bt, prob)
+    rbt = replace(bt, raw=raw, order=order)
+    tl = tails(rbt)
+    out = []
+    for lookahead, w in variants:
+        prio = [-k if w >= 1.0 else tl[k] - w * k for k in range(bt.n)]
+        res = pressure_schedule(rbt, prob, model, list(range(bt.n)), lookahead, prio)
+        if res is None:
+            continue
+        issue, alloc = res
+        emit = emission_order(issue, prob, alloc, order, raw)
+        if emit is None:
+            continue
+        body = rewrite(instrs, prob, alloc)
+        out.append(([body[k] for k in emit], list(emit)))
+    return out
