@@ -30,6 +30,8 @@ from .evaluate import BlockTiming, inorder, out_of_order, prepare
 from .ir import Block, Instruction, Program
 from .listsched import list_schedule
 from .model import Model
+from .regsched import VARIANTS as REGSCHED_VARIANTS
+from .regsched import reschedule
 from .rename import (
     DEFAULT_RESERVED,
     ColouringFailed,
@@ -41,7 +43,6 @@ from .rename import (
     renaming_edges,
     rewrite,
 )
-from .regsched import reschedule
 from .search import Score, local_search, score
 from .solve import SolveResult, add_flag_exclusion, order_from_issue, solve
 from .verify import verify
@@ -114,6 +115,7 @@ class ProofUnknown(VerificationFailed):
 
 WINDOW_FROM = 250  # from this many instructions, rename window by window (the whole-block model stalls)
 RENAME_WINDOW_SIZES = (120, 160, 90)  # renaming windows per round: sizes vary, so do the cuts
+REGSCHED_COST = 1e-3  # deterministic work units per instruction and variant (about its wall time)
 DECOMPOSE_FROM = 600  # from this many, window passes also refine the whole-block reordering
 DEBUG = bool(__import__("os").environ.get("SCHEDULER_DEBUG"))
 ProgressFn = Callable[[int, str, dict], None]
@@ -359,10 +361,12 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
                 # over the whole block, from the current schedule (scheduler/regsched.py)
                 report("regsched", best=sc.inorder, bound=bounds.best, round=rounds + 1)
                 before_list, base = listed, cand
-                for body, src in reschedule(base.instrs, model, live_out, opts.reserve, opts.noalias):
+                tries = reschedule(base.instrs, model, live_out, opts.reserve, opts.noalias)
+                clock.charge(REGSCHED_COST * len(base.instrs) * len(REGSCHED_VARIANTS))
+                for body, src in tries:
                     c = Candidate(body, [base.origin[k] for k in src], True, base.fixed)
                     _, nbt, nsc = _score(c, model, opts.noalias)
-                    if nsc.inorder < sc.inorder and nsc.ooo <= sc.ooo:
+                    if nsc.inorder <= sc.inorder and nsc.ooo <= sc.ooo and (nsc.inorder, nsc.ooo) < (sc.inorder, sc.ooo):
                         candidates.append(c)
                         cand, cbt, sc = c, nbt, nsc
                         listed += 1

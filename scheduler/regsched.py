@@ -42,7 +42,14 @@ from .bounds import tails
 from .evaluate import BlockTiming, PipeTable, prepare
 from .ir import FLAGS, Instruction
 from .model import Model
-from .rename import Allocation, RenameProblem, analyse, emission_order, renaming_edges, rewrite
+from .rename import (
+    Allocation,
+    RenameProblem,
+    analyse,
+    emission_order,
+    renaming_edges,
+    rewrite,
+)
 
 
 def flag_chains(n: int, prob: RenameProblem) -> list[int]:
@@ -150,6 +157,7 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
     for x in sorted((v.id for v in values if v.fixed and v.defn is not None), key=lambda x: -witness.start[x]):
         claim[values[x].reg] = int(witness.start[x])
     released: list[str] = []  # registers freed this cycle
+    freed_at: dict[str, int] = {}  # register -> cycle it was last freed
 
     issue = [-1] * n
     table = PipeTable(model.pipes)
@@ -175,18 +183,19 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
                 return None
             if v.fixed:
                 r = v.reg
-                if (holder.get(r) is None and r not in released) or r in mine:
-                    if r not in taken:
-                        out[x] = r
-                        taken.add(r)
-                        continue
+                if ((holder.get(r) is None and r not in released) or r in mine) and r not in taken:
+                    out[x] = r
+                    taken.add(r)
+                    continue
                 return None
             free = [r for r in prob.available[v.cls] if r not in taken
                     and ((holder.get(r) is None and r not in released) or r in mine)]
             if not free:
                 return None
-            # keep clear of registers a fixed value will need soon; then the original register
-            out[x] = max(free, key=lambda r: (claim.get(r, 1 << 30), r == v.reg, -_num(r)))
+            # keep clear of registers a fixed value will need soon; then the one free longest,
+            # so reuse does not tie neighbouring instructions by WAR edges the later windows
+            # would have to respect
+            out[x] = max(free, key=lambda r: (claim.get(r, 1 << 30), -freed_at.get(r, -1), r == v.reg, -_num(r)))
             taken.add(out[x])
         return out
 
@@ -231,6 +240,7 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
                 if r is not None and holder.get(r) == x:
                     del holder[r]
                     released.append(r)
+                    freed_at[r] = t
         for x in writes[k]:
             pending[x] = False
             alive[x] = uses_left[x] > 0 or values[x].live_out
@@ -245,6 +255,7 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
                     holder[r] = x
                 else:
                     released.append(r)
+                    freed_at[r] = t
                 if values[x].fixed and claim.get(r) == int(witness.start[x]):
                     later = [int(witness.start[y]) for y in by_reg.get(r, ()) if pending[y]]
                     if later:
@@ -292,10 +303,11 @@ def _num(reg: str) -> int:
     return int(reg[1:]) if reg[1:].isdigit() else -1
 
 
-# Variants tried per call: (lookahead, weight of the base order in the priority). Weight 1 is
-# oldest first (the gaps of the base order filled from up to `lookahead` later
-# instructions, as an out-of-order core would); 0.2 mixes in the critical path.
-VARIANTS = ((30, 1.0), (120, 1.0), (30, 0.2), (120, 0.2))
+# Variants tried per call: (lookahead, weight of the base order in the priority). None is
+# oldest first: the gaps of the base order filled from up to `lookahead` later
+# instructions, as an out-of-order core would; a number w ranks by critical path minus w
+# per place in the base order.
+VARIANTS = ((10, None), (120, None), (30, 5.0), (120, 2.0))
 
 
 def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, noalias=(),
@@ -310,7 +322,7 @@ def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, 
     tl = tails(rbt)
     out = []
     for lookahead, w in variants:
-        prio = [-k if w >= 1.0 else tl[k] - w * k for k in range(bt.n)]
+        prio = [-k if w is None else tl[k] - w * k for k in range(bt.n)]
         res = pressure_schedule(rbt, prob, model, list(range(bt.n)), lookahead, prio)
         if res is None:
             continue
