@@ -112,16 +112,70 @@ class _Witness:
         return True
 
 
+class _ChainOrder:
+    """Which carry chain may open next, when chains need not follow the base order.
+
+    A chain opens only when no other is open (flag values live) and every chain it depends
+    on, through any path, is finished; otherwise the chain could wait on one that cannot
+    open while it holds the flags."""
+
+    def __init__(self, rbt: BlockTiming, chain: list[int], base: Sequence[int]):
+        self.chain = chain
+        self.left: dict[int, int] = {}
+        for c in chain:
+            if c >= 0:
+                self.left[c] = self.left.get(c, 0) + 1
+        self.preds = [sorted({u for u, _ in rbt.raw[k]} | set(rbt.order[k])) for k in range(rbt.n)]
+        above: list[set[int]] = [set() for _ in range(rbt.n)]  # chains each instruction depends on
+        for k in base:  # a valid order: predecessors first
+            for u in self.preds[k]:
+                above[k] |= above[u]
+                if chain[u] >= 0:
+                    above[k].add(chain[u])
+        self.needs: dict[int, set[int]] = {}
+        for k, c in enumerate(chain):
+            if c >= 0:
+                self.needs.setdefault(c, set()).update(above[k] - {c})
+        self.open: int | None = None
+
+    def may_open(self, c: int, flag_live: list[int]) -> bool:
+        if self.open is not None:
+            return c == self.open
+        return not flag_live and not any(self.left[d] for d in self.needs[c])
+
+    def issued(self, c: int) -> None:
+        self.left[c] -= 1
+        self.open = c if self.left[c] else None
+
+    def front(self, c: int, todo: list[int], head: int, issue: list[int]) -> list[int] | None:
+        """`todo` with chain c's unissued instructions and their unissued predecessors moved
+        to `head`, in todo's order; None if that pulls in another chain."""
+        pull: set[int] = set()
+        stack = [k for k in todo[head:] if self.chain[k] == c and issue[k] < 0]
+        while stack:
+            k = stack.pop()
+            if k in pull:
+                continue
+            if self.chain[k] not in (-1, c):
+                return None
+            pull.add(k)
+            stack += [u for u in self.preds[k] if issue[u] < 0 and u not in pull]
+        rest = todo[head:]
+        return todo[:head] + [k for k in rest if k in pull] + [k for k in rest if k not in pull]
+
+
 def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base: Sequence[int],
                       lookahead: int, priority: Sequence[float] | None = None,
-                      stall_limit: int = 200) -> tuple[list[int], Allocation] | None:
+                      stall_limit: int = 200, free_chains: bool = False) -> tuple[list[int], Allocation] | None:
     """Issue cycles (by instruction) of a list schedule and the registers of its values, or
     None if the base order itself does not fit the registers or the schedule stalls
     `stall_limit` cycles (a fixed value waiting for its register). `rbt`: the block with
-    renaming's dependencies; `base`: a valid order of the block."""
+    renaming's dependencies; `base`: a valid order of the block. `free_chains`: a carry
+    chain may open before the base order's next one (see `_ChainOrder`)."""
     n = rbt.n
     prio = list(priority) if priority is not None else tails(rbt)
-    pos = {k: i for i, k in enumerate(base)}
+    todo = list(base)
+    pos = {k: i for i, k in enumerate(todo)}
     values = prob.values
     witness = _Witness(prob, pos, n)
     uses_left = [len({u for u in v.uses if u != v.defn}) for v in values]
@@ -135,6 +189,7 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
     chain = flag_chains(n, prob)
     flag_seq = [k for k in base if chain[k] >= 0]
     flag_next = 0
+    chains = _ChainOrder(rbt, chain, base) if free_chains else None
     flag_live = [x for x in range(len(values)) if values[x].cls == FLAGS and alive[x]]
     # fixed values per register, in base order of definition (inputs first)
     fixed_before: dict[int, list[int]] = {}
@@ -154,14 +209,17 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
             if alive[v.id]:
                 holder[v.reg] = v.id
     claim: dict[str, int] = {}  # register -> base position of its next pending fixed value
-    for x in sorted((v.id for v in values if v.fixed and v.defn is not None), key=lambda x: -witness.start[x]):
-        claim[values[x].reg] = int(witness.start[x])
+
+    def claims() -> None:
+        claim.clear()
+        for x in sorted((v.id for v in values if v.fixed and pending[v.id]), key=lambda x: -witness.start[x]):
+            claim[values[x].reg] = int(witness.start[x])
+    claims()
     released: list[str] = []  # registers freed this cycle
     freed_at: dict[str, int] = {}  # register -> cycle it was last freed
 
     issue = [-1] * n
     table = PipeTable(model.pipes)
-    todo = list(base)
     head = 0
 
     def pick(k: int, freed: list[int]) -> dict[int, str] | None:
@@ -207,17 +265,45 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
         regs = pick(k, freed)
         if regs is None or not _flags_ok(k, freed):
             return None
-        if first:
+        jump = chains is not None and chain[k] >= 0 and chain[k] != chain[flag_seq[flag_next]]
+        if first and not jump:
             return regs
         a, p = alive.copy(), pending.copy()
         a[freed] = False
         a[writes[k]] = True
         p[writes[k]] = False
-        return regs if witness.fits(a, p, head) else None
+        if not jump:
+            return regs if witness.fits(a, p, head) else None
+        # open k's chain now: the witness becomes the base order with that chain (and what
+        # it still waits for) moved to the front, which must fit the registers too
+        order = chains.front(chain[k], todo, head, issue)
+        if order is None:
+            return None
+        npos = {x: i for i, x in enumerate(order)}
+        nwit = _Witness(prob, npos, n)
+        if not _fixed_in_order(npos) or not nwit.fits(a, p, head):
+            return None
+        rebase(order, npos, nwit)
+        return regs
+
+    def _fixed_in_order(npos: dict[int, int]) -> bool:
+        # fixed values of one register keep their order of definition
+        return all(npos[values[y].defn] < npos[values[x].defn]
+                   for x, before in fixed_before.items() if pending[x]
+                   for y in before if pending[y])
+
+    def rebase(order: list[int], npos: dict[int, int], nwit: _Witness) -> None:
+        nonlocal todo, pos, witness, flag_seq, flag_next
+        todo, witness = order, nwit
+        pos.clear()
+        pos.update(npos)
+        flag_seq = [x for x in todo if chain[x] >= 0]
+        flag_next = next((i for i, x in enumerate(flag_seq) if issue[x] < 0), len(flag_seq) - 1)
+        claims()
 
     def _flags_ok(k: int, freed: list[int]) -> bool:
         if chain[k] >= 0:
-            if chain[k] != chain[flag_seq[flag_next]]:
+            if chain[k] != chain[flag_seq[flag_next]] and (chains is None or not chains.may_open(chain[k], flag_live)):
                 return False
             new_flags = sum(1 for x in writes[k] if values[x].cls == FLAGS)
             if new_flags and any(x not in freed for x in flag_live):
@@ -262,6 +348,8 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
                         claim[r] = min(later)
                     else:
                         claim.pop(r, None)
+        if chains is not None and chain[k] >= 0:
+            chains.issued(chain[k])
         while flag_next < len(flag_seq) - 1 and issue[flag_seq[flag_next]] >= 0:
             flag_next += 1
 
@@ -303,11 +391,13 @@ def _num(reg: str) -> int:
     return int(reg[1:]) if reg[1:].isdigit() else -1
 
 
-# Variants tried per call: (lookahead, weight of the base order in the priority). None is
-# oldest first: the gaps of the base order filled from up to `lookahead` later
-# instructions, as an out-of-order core would; a number w ranks by critical path minus w
-# per place in the base order.
-VARIANTS = ((10, None), (120, None), (30, 5.0), (120, 2.0))
+# Variants tried per call: (lookahead, weight of the base order in the priority, carry
+# chains free to open out of the base order's sequence). A weight of None is oldest first:
+# the gaps of the base order filled from up to `lookahead` later instructions, as an
+# out-of-order core would; a number w ranks by critical path minus w per place in the base
+# order.
+VARIANTS = ((10, None, False), (120, None, False), (30, 5.0, False), (120, 2.0, False),
+            (30, None, True), (120, None, True), (30, 5.0, True))
 
 
 def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, noalias=(),
@@ -321,9 +411,9 @@ def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, 
     rbt = replace(bt, raw=raw, order=order)
     tl = tails(rbt)
     out = []
-    for lookahead, w in variants:
+    for lookahead, w, free in variants:
         prio = [-k if w is None else tl[k] - w * k for k in range(bt.n)]
-        res = pressure_schedule(rbt, prob, model, list(range(bt.n)), lookahead, prio)
+        res = pressure_schedule(rbt, prob, model, list(range(bt.n)), lookahead, prio, free_chains=free)
         if res is None:
             continue
         issue, alloc = res

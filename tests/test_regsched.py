@@ -114,6 +114,7 @@ def test_a_tight_register_budget_is_kept():
 
 
 def test_carry_chains_stay_whole_and_in_base_order():
+    """Without free chains, in the base order's sequence."""
     instrs = parse_text(TWO).instructions
     bt, prob, rbt = setup(instrs)
     chain = flag_chains(bt.n, prob)
@@ -122,6 +123,47 @@ def test_carry_chains_stay_whole_and_in_base_order():
     first = [issue[k] for k in range(bt.n) if chain[k] == chain[6]]
     second = [issue[k] for k in range(bt.n) if chain[k] == chain[15]]
     assert max(first) <= min(second)
+
+
+# Three carry chains in the order A, B, C: A waits on a multiply chain, B is ready at
+# once, C needs A's result.
+THREE = """
+    ldp x2, x3, [x1]
+    mul x4, x2, x3
+    umulh x5, x2, x3
+    mul x6, x4, x5
+    adds x7, x6, x2
+    adc x8, xzr, xzr
+    adds x9, x2, x3
+    adc x10, xzr, xzr
+    add x11, x8, x3
+    adds x12, x11, x2
+    adc x13, xzr, xzr
+    stp x7, x8, [x0]
+    stp x9, x10, [x0, #16]
+    stp x12, x13, [x0, #32]
+"""
+
+
+def test_free_chains_open_a_ready_chain_first_but_never_one_that_waits_on_another():
+    instrs = parse_text(THREE).instructions
+    bt, prob, rbt = setup(instrs)
+    chain = flag_chains(bt.n, prob)
+    a, b, c = chain[4], chain[6], chain[9]
+    assert len({a, b, c}) == 3
+    spans = {}
+    for free in (False, True):
+        issue, _ = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), 30, free_chains=free)
+        span = {x: (min(issue[k] for k in range(bt.n) if chain[k] == x),
+                    max(issue[k] for k in range(bt.n) if chain[k] == x)) for x in (a, b, c)}
+        order = sorted(span, key=span.get)
+        for x, y in zip(order, order[1:]):
+            assert span[x][1] <= span[y][0]  # whole chains, never overlapping
+        spans[free] = (order, span[b][0], max(issue))
+    assert spans[False][0] == [a, b, c]
+    assert spans[True][0] == [b, a, c]  # B runs in A's wait; C still after A
+    assert spans[True][1] < spans[False][1]  # B no longer waits for A
+    assert spans[True][2] <= spans[False][2]
 
 
 def test_long_range_moves_beat_the_input_order():
@@ -155,11 +197,12 @@ def test_every_schedule_of_a_large_kernel_verifies_and_is_certified():
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=kernel(min_size=4, max_size=40), lookahead=st.sampled_from([1, 3, 10, 50]), seed=st.integers(0, 50))
-def test_random_kernels_never_stall_and_verify(text, lookahead, seed):
+@given(text=kernel(min_size=4, max_size=40), lookahead=st.sampled_from([1, 3, 10, 50]), seed=st.integers(0, 50),
+       free=st.booleans())
+def test_random_kernels_never_stall_and_verify(text, lookahead, seed, free):
     instrs = parse_text(text).instructions
     bt, prob, rbt = setup(instrs)
-    res = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), lookahead)
+    res = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), lookahead, free_chains=free)
     assert res is not None  # the input order fits its own registers: the witness never deadlocks
     issue, _ = res
     for cls, most in peak(prob, issue).items():
