@@ -6,6 +6,7 @@ check."""
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -157,7 +158,7 @@ def test_free_chains_open_a_ready_chain_first_but_never_one_that_waits_on_anothe
         span = {x: (min(issue[k] for k in range(bt.n) if chain[k] == x),
                     max(issue[k] for k in range(bt.n) if chain[k] == x)) for x in (a, b, c)}
         order = sorted(span, key=span.get)
-        for x, y in zip(order, order[1:]):
+        for x, y in pairwise(order):
             assert span[x][1] <= span[y][0]  # whole chains, never overlapping
         spans[free] = (order, span[b][0], max(issue))
     assert spans[False][0] == [a, b, c]
