@@ -115,9 +115,10 @@ class _Witness:
 class _ChainOrder:
     """Which carry chain may open next, when chains need not follow the base order.
 
-    A chain opens only when no other is open (flag values live) and every chain it depends
-    on, through any path, is finished; otherwise the chain could wait on one that cannot
-    open while it holds the flags."""
+    A chain opens only when no other is open and every chain it depends on, through any
+    path, is finished; otherwise the chain could wait on one that cannot open while it
+    holds the flags. A chain is open exactly while one of its flag values is live: its
+    members are linked through flag values, each live from its writer to its last reader."""
 
     def __init__(self, rbt: BlockTiming, chain: list[int], base: Sequence[int]):
         self.chain = chain
@@ -136,16 +137,12 @@ class _ChainOrder:
         for k, c in enumerate(chain):
             if c >= 0:
                 self.needs.setdefault(c, set()).update(above[k] - {c})
-        self.open: int | None = None
 
     def may_open(self, c: int, flag_live: list[int]) -> bool:
-        if self.open is not None:
-            return c == self.open
         return not flag_live and not any(self.left[d] for d in self.needs[c])
 
     def issued(self, c: int) -> None:
         self.left[c] -= 1
-        self.open = c if self.left[c] else None
 
     def front(self, c: int, todo: list[int], head: int, issue: list[int]) -> list[int] | None:
         """`todo` with chain c's unissued instructions and their unissued predecessors moved
@@ -294,9 +291,7 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
 
     def rebase(order: list[int], npos: dict[int, int], nwit: _Witness) -> None:
         nonlocal todo, pos, witness, flag_seq, flag_next
-        todo, witness = order, nwit
-        pos.clear()
-        pos.update(npos)
+        todo, pos, witness = order, npos, nwit
         flag_seq = [x for x in todo if chain[x] >= 0]
         flag_next = next((i for i, x in enumerate(flag_seq) if issue[x] < 0), len(flag_seq) - 1)
         claims()
