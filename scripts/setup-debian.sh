@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Debian packages the test suite and benchmarks use. Idempotent; installs only what is missing.
-#   - an AArch64 assembler (tests assemble every instruction form): llvm-mc or GNU as
+#   - GNU as for AArch64 (binutils-aarch64-linux-gnu): tests assemble every instruction form and
+#     cross-check expression evaluation against the real assembler
+#   - gcc-aarch64-linux-gnu + qemu-user: `scheduler verify --exec` builds a harness and runs
+#     both kernels as a real AArch64 binary
+#   - the C preprocessor for .S files
 #   - llvm-mca 19 (independent Neoverse N1 model, used by benchmarks/compare when present):
 #     only with --with-llvm-mca
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 want=()
-if ! command -v aarch64-linux-gnu-as >/dev/null && ! ls /usr/bin/llvm-mc* >/dev/null 2>&1; then
-  want+=(binutils-aarch64-linux-gnu)
-fi
+command -v aarch64-linux-gnu-as >/dev/null || want+=(binutils-aarch64-linux-gnu)
+command -v aarch64-linux-gnu-gcc >/dev/null || want+=(gcc-aarch64-linux-gnu)
+command -v qemu-aarch64 >/dev/null || want+=(qemu-user)
 if [ "${1:-}" = "--with-llvm-mca" ] && ! command -v llvm-mca-19 >/dev/null; then
   want+=(llvm-19)
 fi
