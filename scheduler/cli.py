@@ -18,12 +18,14 @@ from pathlib import Path
 
 from . import __version__
 from .clock import clear_stop, install_interrupt_handler, stop_requested
+from .batch import add_parser as add_batch_parser, cmd_batch
 from .compare import add_parser as add_compare_parser
 from .compare import cmd_compare, draw_optimized
 from .dag import build_dag
 from .errors import SchedulerError
 from .ir import Program
 from .isa.table import TABLE
+from .outfiles import check_paths, write_atomic
 from .parse import parse_file, parse_text
 from .simulate import run_instructions
 from .verify import live_ins, pointer_registers, random_state, straight_line, verify
@@ -64,6 +66,26 @@ def _reg_list(text: str) -> list[str]:
     return out
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not (value > 0 and value < float("inf")):  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be a positive finite number of seconds, got '{text}'")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got '{text}'")
+    return value
+
+
 def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                    help="include directory for .S files (C preprocessor)")
@@ -98,8 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the scheduled kernel ('-' = stdout)")
     p.add_argument("--model", default=None, metavar="NAME", help="machine model (see `scheduler models list`)")
-    p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="total seconds (default 30)")
-    p.add_argument("--workers", type=int, default=0, help="CP-SAT workers (default: all cores)")
+    p.add_argument("--time-limit", type=_positive_float, default=30.0, metavar="S",
+                   help="total seconds (default 30)")
+    p.add_argument("--workers", type=_non_negative_int, default=0, help="CP-SAT workers (default: all cores)")
+    p.add_argument("--in-place", action="store_true",
+                   help="replace the input file with the scheduled kernel (keeps a backup FILE.orig); "
+                        "without it, no output may name an input")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--slack", type=float, default=0.0,
                    help="accept in-order cycles up to this fraction above the best found, if the "
@@ -139,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(p)
 
     add_compare_parser(sub)
+    add_batch_parser(sub)
 
     p = sub.add_parser("check-certificate", help="check an optimisation certificate independently",
                        description="Re-derive CANDIDATE from ORIGINAL and the certificate written by "
@@ -200,16 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="randomized differential equivalence of two kernels",
                        description="Check that CANDIDATE computes what ORIGINAL computes, on random "
                                    "initial states with edge values.\nCompared: all memory written, "
-                                   "callee-saved x19-x29, sp, v8-v15 (low 64 bits), and the outputs "
-                                   "(--outputs, else `// @outputs` in ORIGINAL, else every register "
-                                   "and the flags).\n\nexample:\n  scheduler verify inputs/mul_4x4.s "
-                                   "outputs/mul_4x4.s --trials 1000 --no-alias x0,x1,x2",
+                                   "callee-saved x19-x29, sp, v8-v15 (low 64 bits), and the outputs: "
+                                   "--outputs, else `// @outputs` in ORIGINAL, else x0 when ORIGINAL "
+                                   "ends in `ret` (AAPCS64), else every register and the flags.\n"
+                                   "--exec runs both kernels as real AArch64 code (GNU as, "
+                                   "aarch64-linux-gnu-gcc, qemu-aarch64) instead of the built-in "
+                                   "simulator.\n\nexamples:\n  scheduler verify inputs/mul_4x4.s "
+                                   "outputs/mul_4x4.s --trials 1000 --no-alias x0,x1,x2\n"
+                                   "  scheduler verify --exec inputs/mul_4x4.s outputs/mul_4x4.s --trials 500",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("original")
     p.add_argument("candidate")
     p.add_argument("--trials", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--outputs", default="", metavar="REGS", help="comma-separated output registers")
+    p.add_argument("--outputs", default=None, metavar="REGS",
+                   help="comma-separated output registers, or 'none' (memory and callee-saved "
+                        "registers only)")
+    p.add_argument("--exec", action="store_true",
+                   help="execution check: assemble both kernels with GNU as and run them under "
+                        "qemu-aarch64 (natively on AArch64) on the random and edge-value states, "
+                        "independently of the built-in simulator (see scripts/setup-debian.sh)")
     p.add_argument("--no-alias", default="", metavar="REGS",
                    help="base registers that point to disjoint buffers (pointer aliasing is "
                         "exercised for all other pairs)")
@@ -339,22 +376,22 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    from .outputs import choose_outputs
+
     orig_prog = _load(args.original, args)
     cand_prog = _load(args.candidate, args)
     orig, cand = straight_line(orig_prog), straight_line(cand_prog)
-    # outputs: the option, else the original's annotation, else the candidate's (scheduler
-    # optimize writes one when it renamed registers), else every register
-    if args.outputs:
-        outputs, source = _reg_list(args.outputs), "--outputs"
-    elif orig_prog.outputs_declared:
-        outputs, source = list(orig_prog.outputs), f"@outputs in {args.original}"
-    elif cand_prog.outputs_declared and _covers_live_out(orig_prog, cand_prog.outputs):
-        # trusted only if it names every register the original leaves live (a candidate must
-        # not be able to hide a changed output by declaring fewer)
-        outputs, source = list(cand_prog.outputs), f"@outputs in {args.candidate}"
-    else:
-        outputs, source = None, ""
+    # one rule for every command (scheduler/outputs.py): --outputs, else `// @outputs` in the
+    # ORIGINAL, else x0 when the original ends in `ret` (AAPCS64), else every register and the
+    # flags. A candidate's own `@outputs` is never trusted to shrink what is compared.
+    chosen = choose_outputs(orig_prog, args.outputs, args.original)
+    outputs = chosen.as_list()
+    compared = f"compared memory, callee-saved registers and {chosen.describe()}"
     noalias = set(_reg_list(args.no_alias)) | set(orig_prog.noalias)
+    if args.exec:
+        if args.prove:
+            raise InputError("verify: use --prove or --exec, not both")
+        return _verify_exec(args, orig, cand, chosen, noalias)
     proof = None
     if args.prove:
         from .prove import prove
@@ -369,10 +406,10 @@ def cmd_verify(args) -> int:
                    "smt": "every output's symbolic terms are equal (SMT solver)"}[proof.method]
             print(f"proved equivalent for all inputs: {how} ({len(orig)} instructions; "
                   f"{proof.stats.get('seconds', 0):.2f} s; assumptions: no-alias {sorted(noalias) or 'none'}, "
-                  f"incoming sp disjoint from other incoming pointers)")
+                  f"incoming sp disjoint from other incoming pointers); {compared}")
             return EXIT_OK
         if proof.status == "refuted" and not args.json:
-            print("NOT equivalent (refuted by the prover; counterexample confirmed by simulation)")
+            print(f"NOT equivalent (refuted by the prover; counterexample confirmed by simulation); {compared}")
             for line in proof.counterexample.lines():
                 print(f"  {line}")
             return EXIT_FAIL
@@ -384,7 +421,8 @@ def cmd_verify(args) -> int:
         res = verify(orig, cand, trials=trials, seed=args.seed, outputs=outputs, noalias=noalias)
     relevant = sorted(live_ins(orig) | live_ins(cand))
     if proof is not None and proof.status == "unknown" and res.equivalent and not args.json:
-        print(f"unknown: not proved ({proof.reason}); no counterexample in {res.trials} random trials")
+        print(f"unknown: not proved ({proof.reason}); no counterexample in {res.trials} random trials; "
+              f"{compared}")
         if proof.unproved:
             shown = ", ".join(proof.unproved[:10]) + (", ..." if len(proof.unproved) > 10 else "")
             print(f"  unproved: {shown}")
@@ -395,6 +433,7 @@ def cmd_verify(args) -> int:
                "trials": 0 if res is None else res.trials, "seed": args.seed,
                "proved": None if proof is None else proof.status == "proved",
                "proof_note": None if proof is None else proof.reason,
+               "outputs": chosen.to_json(), "verdict_note": compared,
                "compared": [] if res is None else list(res.compared),
                "problems": [] if res is None else res.problems, "mismatch": None}
         if proof is not None:
@@ -414,11 +453,9 @@ def cmd_verify(args) -> int:
             return EXIT_FAIL
         return EXIT_UNKNOWN if proof is not None else EXIT_OK
     if res.equivalent:
-        outs = "all registers and flags" if outputs is None else (", ".join(outputs) or "none")
-        print(f"equivalent: {res.trials} trials passed (seed {args.seed}); compared memory, "
-              f"callee-saved registers and outputs: {outs}" + (f" ({source})" if source else ""))
+        print(f"equivalent: {res.trials} trials passed (seed {args.seed}); {compared}")
         return EXIT_OK
-    print("NOT equivalent", file=sys.stdout)
+    print(f"NOT equivalent; {compared}", file=sys.stdout)
     for p in res.problems:
         print(f"  problem: {p}")
     if res.mismatch:
@@ -427,6 +464,49 @@ def cmd_verify(args) -> int:
         print("  initial state (registers either program reads before writing):")
         for r in relevant:
             print(f"    {r:5s} = {m.initial.get(r):#x}")
+    return EXIT_FAIL
+
+
+def _verify_exec(args, orig, cand, chosen, noalias) -> int:
+    """`verify --exec`: both kernels run as AArch64 code (scheduler/execcheck.py)."""
+    from .execcheck import exec_check
+
+    res = exec_check(orig, cand, trials=args.trials, seed=args.seed, outputs=chosen.as_list(),
+                     noalias=noalias)
+    compared = f"compared memory, callee-saved registers and {chosen.describe()}"
+    how = f"GNU as + {'native execution' if res.runner == 'native' else 'qemu-aarch64'}"
+    relevant = sorted(live_ins(orig) | live_ins(cand))
+    m = res.mismatch
+    if args.json:
+        doc = {"original": args.original, "candidate": args.candidate, "mode": "exec",
+               "equivalent": res.equivalent, "trials": res.trials, "seed": args.seed,
+               "outputs": chosen.to_json(), "verdict_note": compared, "compared": list(res.compared),
+               "problems": res.problems, "seconds": res.seconds, "mismatch": None}
+        if m is not None:
+            doc["mismatch"] = {"trial": m.trial, "location": m.location, "where": res.where or None,
+                               "original": hex(m.expected), "candidate": hex(m.actual),
+                               "initial": {r: hex(v) for r, v in m.initial.registers().items()}}
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK if res.equivalent else EXIT_FAIL
+    if res.equivalent:
+        print(f"equivalent (executed: {how}): {res.trials} trials passed (seed {args.seed}); {compared}")
+        return EXIT_OK
+    print(f"NOT equivalent (executed: {how}); {compared}")
+    for p in res.problems:
+        print(f"  problem: {p}")
+    if m is not None:
+        if m.location.startswith("crash"):
+            print(f"  trial {m.trial}: the candidate {m.location}; the original ran")
+        else:
+            at = f" (incoming {res.where})" if res.where else ""
+            print(f"  trial {m.trial}: {m.location}{at} differs: original {m.expected:#x}, "
+                  f"candidate {m.actual:#x}")
+        print("  initial state (registers either program reads before writing):")
+        for r in relevant:
+            print(f"    {r:5s} = {m.initial.get(r):#x}")
+        if m.location.startswith("mem["):
+            addr = int(m.location[4:-1], 16) & ~7
+            print(f"  initial memory word at {addr:#x}: {int.from_bytes(m.initial.mem.dump(addr, 8), 'little'):#018x}")
     return EXIT_FAIL
 
 
@@ -493,7 +573,7 @@ def _main_thread() -> bool:
 def cmd_optimize(args) -> int:
     from rich.console import Console
 
-    from .emit import emit
+    from .emit import emit, own_header
     from .model import DEFAULT_MODEL, load_model
     from .optimize import Options, ProofUnknown, VerificationFailed, optimize_program
     from .rename import DEFAULT_RESERVED
@@ -502,6 +582,7 @@ def cmd_optimize(args) -> int:
 
     if args.timeline:
         check_timeline_path(args.timeline)
+    out_path, report_path = _optimize_paths(args)
     model = load_model(args.model or DEFAULT_MODEL)
     prog = _load(args.file, args)
     missing = [i for b in prog.blocks() for i in b.instructions if i.opclass not in model.spec.opclasses]
@@ -536,11 +617,15 @@ def cmd_optimize(args) -> int:
         if restore is not None:
             restore()
     interrupted = stop_requested()
-    out_path = None if args.output == "-" else Path(args.output) if args.output else _default_output(Path(args.file))
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
     doc["interrupted"] = interrupted
+    header = header_lines(model, doc)
+    old = own_header(prog)
+    if old and old[0].startswith(header[0].split(" (")[0] + " (") and all(
+            r.order == list(range(r.instructions)) and not r.renamed and not r.offset_fixups for r in results):
+        header = old  # an earlier output of ours, and nothing better found: a fixed point
     text = emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results},
-                header_lines(model, doc))
+                header)
     # The emitter is checked too: the written text must parse back to the planned blocks.
     reparsed = parse_text(text, str(out_path or "<stdout>"))
     planned = [[str(i) for i in r.instructions_after] for r in results]
@@ -552,15 +637,13 @@ def cmd_optimize(args) -> int:
     if out_path is None:
         sys.stdout.write(text)
     else:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(text)
+        write_atomic(out_path, text, backup=args.in_place)
     if args.certificate:
         _write_certificate(args, prog, results, model, opts)
-    report_path = Path(args.report) if args.report else (out_path.with_suffix(".json") if out_path else None)
     if report_path is not None:
-        report_path.write_text(json.dumps(doc, indent=2) + "\n")
+        write_atomic(report_path, json.dumps(doc, indent=2) + "\n")
     if args.timeline:
-        draw_optimized(args.timeline, [b.instructions for b in prog.blocks()], results, model, noalias)
+        _draw_atomic(args.timeline, [b.instructions for b in prog.blocks()], results, model, noalias)
     if args.json:
         print(json.dumps(doc, indent=2), file=sys.stderr if out_path is None else sys.stdout)
     else:
@@ -568,6 +651,42 @@ def cmd_optimize(args) -> int:
         print_summary(doc, console)
         console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
     return EXIT_OK
+
+
+def _optimize_paths(args) -> tuple[Path | None, Path | None]:
+    """The kernel's and the report's paths; every output checked against the input and each
+    other, and for writability, before any work."""
+    if args.in_place and args.output not in (None, args.file):
+        raise InputError(f"{args.file}: --in-place writes the input file; it cannot be combined with -o")
+    if args.in_place:
+        out_path: Path | None = Path(args.file)
+    else:
+        out_path = None if args.output == "-" else Path(args.output) if args.output else _default_output(
+            Path(args.file))
+    report_path = Path(args.report) if args.report else (
+        out_path.with_name(out_path.name + ".json") if args.in_place and out_path
+        else out_path.with_suffix(".json") if out_path else None)
+    outputs = {name: Path(p) for name, p in (("-o", out_path), ("--report", report_path),
+                                             ("--certificate", args.certificate),
+                                             ("--timeline", args.timeline)) if p is not None}
+    check_paths({"input": Path(args.file)}, outputs, in_place="-o" if args.in_place else None)
+    return out_path, report_path
+
+
+def _draw_atomic(path: str, blocks, results, model, noalias) -> None:
+    """Draw into a temporary file beside `path`, then rename it into place."""
+    import os
+    import tempfile
+
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.resolve().parent)
+    os.close(fd)
+    try:
+        draw_optimized(tmp, blocks, results, model, noalias)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _write_certificate(args, prog, results, model, opts) -> None:
@@ -578,7 +697,7 @@ def _write_certificate(args, prog, results, model, opts) -> None:
         text = "".join(f"(* block {b['block']} *) {hol_list(b['inst_map'])}\n" for b in blocks)
     else:
         text = json.dumps({"input": args.file, "blocks": blocks}, indent=2) + "\n"
-    Path(args.certificate).write_text(text)
+    write_atomic(Path(args.certificate), text)
 
 
 def cmd_check_certificate(args) -> int:
@@ -650,6 +769,7 @@ COMMANDS = {
     "optimize": cmd_optimize, "compare": cmd_compare, "models": cmd_models, "parse": cmd_parse,
     "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify,
     "check-certificate": cmd_check_certificate,
+    "batch": cmd_batch,
 }
 
 

@@ -122,6 +122,10 @@ class Label:
 class Directive:
     text: str
     loc: SourceLoc
+    # Puts bytes the tool does not understand into the instruction stream (`.inst` of an
+    # encoding outside the table, `.byte`, `.fill`, ... in a code section): it ends the
+    # block, and every register may be read or written by it.
+    opaque_code: bool = False
 
     def __str__(self) -> str:
         return self.text
@@ -138,6 +142,9 @@ class SourceLine:
     raw: str
     comment: str = ""  # the comment text including its delimiters, "" if none
     statements: list[Statement] = field(default_factory=list)
+    # for the line that closes a .rept/.irp: the index (in Program.lines) of the line that
+    # opened it; the statements here are the expansion of the lines from there to here
+    expansion_from: int | None = None
 
 
 @dataclass
@@ -157,6 +164,10 @@ class Program:
     noalias: frozenset[str] = frozenset()  # from `// @noalias` annotations
     outputs: tuple[str, ...] = ()  # from `// @outputs` annotations
     outputs_declared: bool = False  # an `@outputs` annotation exists (possibly `@outputs none`)
+
+    @property
+    def opaque_code(self) -> list[Directive]:
+        return [s for s in self.statements if isinstance(s, Directive) and s.opaque_code]
 
     @property
     def instructions(self) -> list[Instruction]:

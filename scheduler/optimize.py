@@ -426,6 +426,12 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     if after_in > before_in.cycles or after_ooo.steady > before_ooo.steady:
         notes.append("no order found that is at least as fast under both evaluators: input order kept")
         final, after_in, after_ooo, status = Candidate(instrs, ident), before_in.cycles, before_ooo, "FALLBACK"
+    elif (after_in, after_ooo.steady, after_ooo.single) >= (before_in.cycles, before_ooo.steady, before_ooo.single) \
+            and final.origin != ident:
+        # not faster under any evaluator: keep the input as written (re-optimising an output is a
+        # fixed point, and no change is made that gains nothing)
+        notes.append("no order faster than the input under either evaluator: input order kept")
+        final, after_in, after_ooo = Candidate(instrs, ident), before_in.cycles, before_ooo
     if status == "OPTIMAL" and after_in != claimed:
         status = "FEASIBLE"
 
@@ -520,6 +526,9 @@ def live_out_of(program: Program, block: Block, declared: frozenset[str]) -> fro
     follows the block (the AAPCS64 result register)."""
     members = {id(i) for i in block.instructions}
     out = set(declared)
+    if program.opaque_code:
+        # bytes the tool cannot decode may read any register: every value the block leaves counts
+        out |= {r for i in block.instructions for r in i.writes}
     for stmt in program.statements:
         if isinstance(stmt, Instruction) and id(stmt) not in members and stmt.mnemonic != "ret":
             out |= stmt.reads

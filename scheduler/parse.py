@@ -47,6 +47,14 @@ _IF_TEXT = {
     ".ifeqs": ("same string", True), ".ifnes": ("same string", False),
 }
 _IF_TESTS = _IF_EXPR.keys() | _IF_TEXT.keys()
+# Directives that put bytes into the current section. In a code section, `.inst` and the
+# 4-byte data directives are decoded (capstone) into table instructions when they can be;
+# everything else there is opaque code: it ends the block and may read or write anything.
+_WORD_DIRECTIVES = {".inst", ".word", ".long", ".int", ".4byte"}
+_DATA_DIRECTIVES = _WORD_DIRECTIVES | {
+    ".byte", ".2byte", ".hword", ".short", ".8byte", ".quad", ".xword", ".dword", ".octa",
+    ".fill", ".skip", ".space", ".zero", ".ascii", ".asciz", ".string", ".incbin",
+    ".float", ".single", ".double", ".sleb128", ".uleb128", ".inst.n", ".inst.w"}
 _COND_ENDS = (".else", ".elseif", ".endif")
 
 
@@ -172,6 +180,7 @@ class _Collect:
     header: object
     body: list[str] = field(default_factory=list)
     depth: int = 0
+    line_index: int = -1  # the source line that opened it (Program.lines index)
 
 
 @dataclass
@@ -198,6 +207,9 @@ class Parser:
         self.collect: _Collect | None = None
         self.conds: list[_Cond] = []
         self.macro_count = 0  # value of \@: GNU as numbers macro expansions from 0
+        self.section = ".text"  # what GNU as assembles into: .text until a section directive
+        self.section_stack: list[str] = []
+        self.previous_section = ".text"
         self.noalias: set[str] = set()
         self.outputs: list[str] = []
         self.outputs_declared = False
@@ -227,7 +239,7 @@ class Parser:
                 if regs == ["none"]:  # `// @outputs none`: no register is live after the code
                     continue
             for r in regs:
-                resource = register_resource(self.aliases.get(r.lower(), r))
+                resource = "nzcv" if r.lower() == "nzcv" else register_resource(self.aliases.get(r.lower(), r))
                 if resource is None:
                     raise AsmError(loc, f"@{m.group(1)}: '{r}' is not a register")
                 (self.noalias.add if m.group(1) == "noalias" else self.outputs.append)(resource)
@@ -353,6 +365,11 @@ class Parser:
     # -- directives
     def _directive(self, stmt: str, head: str, loc: SourceLoc, depth: int) -> None:
         rest = stmt[len(head):].strip()
+        if head in _SECTION_DIRECTIVES:
+            self._switch_section(head, rest)
+        elif head in _DATA_DIRECTIVES and _is_code_section(self.section):
+            self.statements.extend(self._code_directive(stmt, head, rest, loc))
+            return
         if head in UNSUPPORTED_DIRECTIVES:
             raise AsmError(loc, f"unsupported directive '{head}': {UNSUPPORTED_DIRECTIVES[head]}")
         if head.startswith(".if"):
@@ -374,16 +391,50 @@ class Parser:
                 raise AsmError(loc, f"macro '{macro.name}' is already defined")
             self.collect = _Collect("macro", head, loc, macro)
         elif head == ".rept":
-            self.collect = _Collect("rept", head, loc, self._eval(rest, loc))
+            self.collect = _Collect("rept", head, loc, self._eval(rest, loc), line_index=len(self.lines) - 1)
             return
         elif head in (".irp", ".irpc"):
-            self.collect = _Collect("irp", head, loc, _irp_header(head, rest, loc))
+            self.collect = _Collect("irp", head, loc, _irp_header(head, rest, loc), line_index=len(self.lines) - 1)
             return
         elif head in (".endm", ".endr"):
             raise AsmError(loc, f"'{head}' without an opening directive")
         elif head == ".purgem":
             self.macros.pop(rest.lower(), None)
         self.statements.append(Directive(stmt, loc))
+
+    def _switch_section(self, head: str, rest: str) -> None:
+        name = rest.split(",")[0].strip() if head in (".section", ".pushsection") else head
+        if head == ".previous":
+            name = self.previous_section
+        elif head == ".popsection":
+            name = self.section_stack.pop() if self.section_stack else self.section
+        elif head == ".pushsection":
+            self.section_stack.append(self.section)
+        if head in (".section", ".pushsection") and "x" in _section_flags(rest):
+            name = ".text" + name  # an executable section, whatever its name
+        if name != self.section:
+            self.previous_section, self.section = self.section, name
+
+    def _code_directive(self, stmt: str, head: str, rest: str, loc: SourceLoc) -> list[Statement]:
+        """Bytes in a code section: table instructions when every value decodes to one,
+        else one opaque directive (the block ends there and nothing is assumed about it)."""
+        if head in _WORD_DIRECTIVES and rest:
+            words = [self._eval(v, loc) & 0xFFFFFFFF for v in _split_values(rest)]
+            decoded = [self._decode_word(w, head, loc) for w in words]
+            if all(d is not None for d in decoded):
+                return [d for d in decoded if d is not None]
+        return [Directive(stmt, loc, opaque_code=True)]
+
+    def _decode_word(self, word: int, head: str, loc: SourceLoc) -> Instruction | None:
+        text = _disassemble(word)
+        if text is None:
+            return None
+        try:
+            ins = self._instruction(text, loc)
+        except AsmError:
+            return None
+        # emitted as written while its operands are unchanged (emit uses `text`)
+        return Instruction(ins.mnemonic, ins.operands, ins.form, loc, f"{head} {word:#010x}")
 
     def _req(self, name: str, reg: str, loc: SourceLoc) -> None:
         target = self.aliases.get(reg.strip().lower(), reg.strip().lower())
@@ -441,6 +492,10 @@ class Parser:
         elif head == closing[c.kind]:
             if c.depth == 0:
                 self.collect = None
+                if c.kind != "macro" and c.line_index >= 0:
+                    # the expansion's statements belong to this line; the lines from the
+                    # opening directive to here are its template (emit replaces them together)
+                    self.lines[-1].expansion_from = c.line_index
                 self._finish_collect(c, loc, depth)
                 if c.kind == "macro":
                     self.statements.append(Directive(stmt, loc))
@@ -507,6 +562,50 @@ class Parser:
             if values is not None:
                 line = re.sub(r"\\(\w+|@|\(\))", lambda m: _subst(m.group(1), values), line)
             self._process_code(line, loc, depth)
+
+
+_SECTION_DIRECTIVES = {".text", ".data", ".bss", ".rodata", ".section", ".pushsection", ".popsection",
+                       ".previous"}
+
+
+def _is_code_section(name: str) -> bool:
+    return name.startswith(".text") or name.startswith(".init") or name.startswith(".fini")
+
+
+def _section_flags(rest: str) -> str:
+    m = re.search(r',\s*"([^"]*)"', rest)
+    return m.group(1) if m else ""
+
+
+def _split_values(rest: str) -> list[str]:
+    """Comma-separated expressions (commas inside parentheses belong to the expression)."""
+    out, depth, cur = [], 0, []
+    for ch in rest:
+        if ch == "," and depth == 0:
+            out.append("".join(cur))
+            cur = []
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        cur.append(ch)
+    out.append("".join(cur))
+    return [v.strip() for v in out if v.strip()]
+
+
+_CAPSTONE = None
+
+
+def _disassemble(word: int) -> str | None:
+    """The instruction a 32-bit little-endian word encodes, in assembler syntax, or None."""
+    global _CAPSTONE
+    import capstone
+
+    if _CAPSTONE is None:
+        _CAPSTONE = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+    found = list(_CAPSTONE.disasm_lite(word.to_bytes(4, "little"), 0))
+    if len(found) != 1:
+        return None
+    _, _, mnemonic, op_str = found[0]
+    return f"{mnemonic} {op_str}".strip()
 
 
 def _subst(name: str, values: dict[str, str]) -> str:

@@ -66,12 +66,17 @@ def _block_doc(b: BlockResult) -> dict:
     return doc
 
 
+def register_order(name: str) -> tuple[str, int, str]:
+    """x2 before x10; names without a number (sp, nzcv) after the numbered ones of their letter."""
+    digits = name[1:]
+    return (name[0], int(digits) if digits.isdigit() else 1 << 30, name)
+
+
 def header_lines(model: Model, doc: dict) -> list[str]:
     renamed = [b for b in doc["blocks"] if b["renamed"]]
     outputs = []
     if renamed:
-        live = sorted({b["output_map"].get(r, r) for b in renamed for r in b["live_out"]},
-                      key=lambda r: (r[0], int(r[1:] or 0)))
+        live = sorted({b["output_map"].get(r, r) for b in renamed for r in b["live_out"]}, key=register_order)
         # registers were re-assigned: only these (with memory and callee-saved registers) keep
         # their meaning, which `scheduler verify` reads from this annotation
         outputs = [f"// @outputs {', '.join(live) if live else 'none'}"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from .dag import symbolic_addresses
 from .errors import SchedulerError
-from .ir import FLAGS, Instruction, Program
+from .ir import FLAGS, Directive, Instruction, Program
 from .simulate import run_instructions
 from .state import EDGE_WORDS, MASK64, MachineState, Memory
 
@@ -53,7 +53,12 @@ class VerifyResult:
 def straight_line(program: Program) -> list[Instruction]:
     """The instructions of a straight-line file up to `ret`; any other branch is an error."""
     out = []
-    for instr in program.instructions:
+    for instr in program.statements:
+        if isinstance(instr, Directive) and instr.opaque_code:
+            raise SchedulerError(f"{instr.loc}: '{instr}' puts code the tool cannot decode into the "
+                                 "instruction stream: the file cannot be run or verified")
+        if not isinstance(instr, Instruction):
+            continue
         if instr.mnemonic == "ret":
             break
         if instr.is_branch:
