@@ -259,8 +259,12 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     if res.order is not None:
         issues += res.issues + [res.issue]
         best_in = min(res.makespan, hint_res.cycles)
-        status = "OPTIMAL" if res.status == "OPTIMAL" else "FEASIBLE"
-        claimed, proven = res.makespan, res.bound
+        status = "OPTIMAL" if res.status == "OPTIMAL" and not opts.rename else "FEASIBLE"
+        # with renaming allowed, the reorder-only solver's bound and optimum are not bounds of
+        # the problem: a renamed schedule may beat them (they only count without renaming)
+        claimed, proven = res.makespan, (res.bound if not opts.rename else None)
+        if opts.rename and res.status == "OPTIMAL":
+            notes.append(f"reorder-only optimum {res.makespan} (proven; renaming may beat it)")
     else:
         best_in, status, claimed, proven = hint_res.cycles, "FALLBACK", None, None
         if whole:
@@ -326,9 +330,11 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
                                            rprob, movable, clock)
         solve_time += rres.seconds if rres else 0.0
         candidates += renamed
+        if rres is not None and rres.bound is not None:
+            # the renaming model relaxes every renamed schedule (a bound only without held-back registers)
+            proven = max(proven or 0, rres.bound)
         if renamed and rres is not None and rres.makespan is not None:
-            claimed, proven = rres.makespan, rres.bound
-            status = "OPTIMAL" if rres.status == "OPTIMAL" else "FEASIBLE"
+            claimed = rres.makespan
 
     # 4. the out-of-order judge among candidates no worse than the input under either model and
     # within the in-order target, then local search
@@ -466,8 +472,11 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         if pr.status != "proved":
             raise ProofUnknown(f"block {block_index}: not proved: {pr.reason}")
         proof = f"certificate and symbolic ({pr.method})"
-    report("done", best=after_in, bound=max(proven or 0, bounds.best), ooo=after_ooo.steady)
+    report("done", best=after_in, bound=max(proven or 0, bounds.best, relaxed_bound), ooo=after_ooo.steady)
+    # every term holds for every schedule the options allow (renaming and fixups included)
     lower = max(bounds.best, proven or 0, relaxed_bound)
+    if status != "FALLBACK":
+        status = "OPTIMAL" if after_in <= lower else "FEASIBLE"  # OPTIMAL only when proven
     return BlockResult(
         index=block_index, instructions=bt.n, order=final.origin,
         cycles_before=before_in.cycles, cycles_after=after_in,
