@@ -496,7 +496,7 @@ def _verify_exec(args, orig, cand, chosen, noalias) -> int:
         print(f"  problem: {p}")
     if m is not None:
         if m.location.startswith("crash"):
-            print(f"  trial {m.trial}: the candidate {m.location}; the original ran")
+            print(f"  trial {m.trial}: the candidate crashed {m.location[len('crash '):]}; the original ran")
         else:
             at = f" (incoming {res.where})" if res.where else ""
             print(f"  trial {m.trial}: {m.location}{at} differs: original {m.expected:#x}, "
