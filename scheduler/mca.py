@@ -16,6 +16,23 @@ from functools import cache
 
 CANDIDATES = [f"llvm-mca-{v}" for v in range(25, 18, -1)]
 
+# Model name -> llvm-mca's -mcpu (the schema has no field for it). A variant
+# (`neoverse-n1-llvm`) uses its base model's core.
+MCPU = {
+    "neoverse-n1": "neoverse-n1",
+    "neoverse-v1": "neoverse-v1",
+    "neoverse-v2": "neoverse-v2",
+    "cortex-a55": "cortex-a55",
+}
+
+
+def mcpu_for(model_name: str) -> str | None:
+    """llvm-mca's -mcpu for a model name (or a variant of one), None if unknown."""
+    if model_name in MCPU:
+        return MCPU[model_name]
+    base = max((k for k in MCPU if model_name.startswith(k + "-")), key=len, default=None)
+    return MCPU[base] if base else None
+
 
 @dataclass(frozen=True)
 class McaResult:
