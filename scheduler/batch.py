@@ -29,6 +29,7 @@ from types import SimpleNamespace
 from . import __version__
 from .batch_report import print_table, write_html
 from .errors import SchedulerError
+from .outfiles import check_paths, write_atomic
 from .store import Store
 
 
@@ -232,6 +233,12 @@ def run_batch(args) -> int:
     if not kernels:
         raise BatchError("no kernels (.s or .S files) found")
     names = out_names(kernels)
+    out_files = {f"{names[k]}{'' if len(objectives) == 1 else '.' + o}{x}": Path(args.out) / (
+        f"{names[k]}{'' if len(objectives) == 1 else '.' + o}{x}")
+        for k in kernels for o in objectives for x in (".s", ".json", ".cert.json")}
+    # before any work: no output may overwrite a kernel (say --out inputs/) or be unwritable
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    check_paths({str(k): k for k in kernels}, out_files)
     model = api.load_model(args.model or api.DEFAULT_MODEL)
     model_sha = api.model_digest(model)
     store = Store(args.store)
@@ -400,9 +407,9 @@ def _write_outputs(store: Store, kernels, names, objectives, out: Path, wall: di
                 row["status"] = "no result"
                 rows.append(row)
                 continue
-            (out / f"{base}.s").write_text(b["output_text"])
-            (out / f"{base}.json").write_text(b["report_json"])
-            (out / f"{base}.cert.json").write_text(b["certificate_json"])
+            files = {".s": b["output_text"], ".json": b["report_json"], ".cert.json": b["certificate_json"]}
+            for suffix, text in files.items():
+                write_atomic(out / f"{base}{suffix}", text)
             row.update(status="ok", seed=b["seed"], cycles_before=b["cycles_before"],
                        cycles_after=b["cycles_after"], ooo_before=b["ooo_before"], ooo_after=b["ooo_after"],
                        lower_bound=b["lower_bound"], gap=b["gap"], mca_before=b["mca_before"],

@@ -182,3 +182,14 @@ def test_find_kernels_and_names(tmp_path):
     assert sorted(batch.out_names(ks).values()) == ["a__x", "b__x", "y"]
     with pytest.raises(batch.BatchError):
         batch.find_kernels([str(tmp_path / "nope")])
+
+
+def test_outputs_never_overwrite_kernels(tmp_path, capsys):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "k.s").write_text("ret\n")
+    # refused before Ray starts or anything runs
+    assert main(["batch", str(lib), "--out", str(lib), "--store", str(tmp_path / "s.sqlite")]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert (lib / "k.s").read_text() == "ret\n"
+    assert main(["batch", "--store", str(tmp_path / "s.sqlite")]) == 2
