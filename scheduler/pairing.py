@@ -1,5 +1,7 @@
 """Pairing the instructions of two versions of a block by what they compute.
 
+Instructions are compared by meaning, not text: their instruction-table form and
+operand values (`meaning`), so `sub sp, sp, #80` and `sub sp, sp, #(80 +0)` match.
 `value_keys` numbers values: an instruction's key is its operation with register
 numbers blanked (`shape`) plus, for each register or flag it reads, the key of the
 instruction that produced it (or the live-in register). Two blocks that differ only in
@@ -10,22 +12,46 @@ relate schedules) and `prove` (to build the certificate it then checks).
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .isa.operands import Mem
+from .isa.operands import GPR, Mem, VElem, VReg
 
 if TYPE_CHECKING:
     from .ir import Instruction
 
-_REG_RE = re.compile(r"\b([xw](?:[12]?[0-9]|30)|v(?:[12]?[0-9]|3[01])|[qdshb](?:[12]?[0-9]|3[01]))\b")
+
+def _operand_key(op: object, blank: bool) -> object:
+    """An operand by value: dataclass fields recursively, without the text it was written
+    with (`#0x50`, `#(80 +0)` and `#80` are the same immediate) unless that text is a
+    relocation (`:lo12:sym`); with `blank`, register numbers are left out (sp and the
+    zero registers stay)."""
+    if isinstance(op, tuple | list):
+        return tuple(_operand_key(x, blank) for x in op)
+    if not dataclasses.is_dataclass(op) or isinstance(op, type):
+        return op
+    items = []
+    for f in dataclasses.fields(op):
+        v = getattr(op, f.name)
+        if (f.name == "text" or f.name.endswith("_text")) and isinstance(v, str) and ":" not in v:
+            continue
+        if f.name == "num" and blank and (isinstance(op, VReg | VElem) or (isinstance(op, GPR) and op.num != 31)):
+            continue
+        items.append((f.name, _operand_key(v, blank)))
+    return (type(op).__name__, tuple(items))
 
 
-def shape(instr: Instruction) -> str:
-    """The instruction with register numbers blanked: `mul x4, x0, x2` -> `mul x#, x#, x#`
-    (sp and the zero registers stay as they are)."""
-    return _REG_RE.sub(lambda m: m.group(1)[0] + "#", str(instr))
+def meaning(instr: Instruction) -> tuple:
+    """What the instruction does, independent of how it was written: its instruction-table
+    form, mnemonic and operand values (`sub sp, sp, #(80 +0)` == `sub sp, sp, #0x50`)."""
+    return (instr.form.key, instr.mnemonic.lower(), _operand_key(tuple(instr.operands), False))
+
+
+def shape(instr: Instruction) -> tuple:
+    """`meaning` with register numbers blanked: `mul x4, x0, x2` and `mul x9, x1, x1` have
+    the same shape (sp and the zero registers stay as they are)."""
+    return (instr.form.key, instr.mnemonic.lower(), _operand_key(tuple(instr.operands), True))
 
 
 def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None = None) -> list[int]:

@@ -199,15 +199,168 @@ def falsify(original: Sequence[Instruction], candidate: Sequence[Instruction], n
     res = verify(original, candidate, trials=trials, seed=0, outputs=outputs, noalias=noalias)
     if res.mismatch is None:
         return None
-    st = res.mismatch.initial
-    touched = set()
+    return replay(original, candidate, _explicit(original, candidate, res.mismatch.initial), registers, full)
+
+
+# ------------------------------------------------------------------ concolic search
+#
+# When random states find no difference and the full problem is too hard for the solver
+# (typically: the programs differ only when some loaded word has one particular value,
+# after a long multiply/carry chain), search on smaller problems: start from a random
+# concrete state, fix every input to its concrete value except a few "free" ones (a
+# register, or the bytes of one load), let z3.simplify fold everything that is concrete
+# (the multiplications included) and ask the solver for a model of "some output differs"
+# over the free inputs alone. The free sets tried first are the inputs of each condition
+# (`If`) the differing outputs depend on, then each input of the differing outputs on
+# its own, then all of them at once. A model is replayed in the simulator like the
+# solver's: only a confirmed difference is a counterexample.
+
+QUICK_SOLVE = 2.0  # seconds for the first solver call on all differing outputs at once
+CONCOLIC_SHARE = 0.3  # share of the time limit the concolic search may use before the solver
+CONCOLIC_SOLVE = 2.0  # seconds per solver call on a reduced problem
+CONCOLIC_STATES = 4  # random starting states
+CONCOLIC_SETS = 48  # free sets tried per starting state
+
+
+def _leaf_groups(inputs: Inputs) -> dict[int, str | tuple]:
+    """z3 term id -> the input it is: a register name or ("load", k) for the bytes of one load."""
+    ids: dict[int, str | tuple] = {inputs.sp.get_id(): "sp", inputs.nzcv.get_id(): "nzcv"}
+    ids.update({x.get_id(): f"x{i}" for i, x in enumerate(inputs.x)})
+    ids.update({v.get_id(): f"v{i}" for i, v in enumerate(inputs.v)})
+    for k, load in enumerate(inputs.loads):
+        for part, _ in load:
+            ids.setdefault(part.get_id(), ("load", k))
+    return ids
+
+
+def _cone(root: z3.ExprRef, leaves: dict[int, str | tuple]) -> tuple[frozenset, list[frozenset]]:
+    """(the inputs `root` depends on, the inputs of each `If` condition in it)."""
+    memo: dict[int, frozenset] = {}
+    conds: dict[int, z3.ExprRef] = {}
+    stack: list[tuple[z3.ExprRef, bool]] = [(root, False)]
+    while stack:
+        e, done = stack.pop()
+        i = e.get_id()
+        if i in memo:
+            continue
+        if i in leaves:
+            memo[i] = frozenset((leaves[i],))
+            continue
+        kids = e.children() if z3.is_app(e) else []
+        if done:
+            memo[i] = frozenset().union(*(memo[c.get_id()] for c in kids)) if kids else frozenset()
+            continue
+        if z3.is_app_of(e, z3.Z3_OP_ITE):
+            conds[kids[0].get_id()] = kids[0]
+        stack.append((e, True))
+        stack.extend((c, False) for c in kids if c.get_id() not in memo)
+    return memo[root.get_id()], [memo[i] for i in conds]
+
+
+def _mem_selects(e: z3.ExprRef, mem: z3.ArrayRef) -> dict[int, z3.ExprRef]:
+    """Address -> term of every read of the initial memory at a constant address in `e`."""
+    out: dict[int, z3.ExprRef] = {}
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen or not z3.is_app(t):
+            continue
+        seen.add(t.get_id())
+        if z3.is_select(t) and t.arg(0).eq(mem) and z3.is_bv_value(t.arg(1)):
+            out[t.arg(1).as_long()] = t
+            continue
+        stack.extend(t.children())
+    return out
+
+
+def _reduce(e: z3.ExprRef, inputs: Inputs, st: MachineState, free: frozenset
+            ) -> tuple[z3.ExprRef, dict[str, z3.ExprRef], dict[int, z3.ExprRef]]:
+    """`e` with every input outside `free` replaced by its value in `st`, simplified;
+    also the free registers' and free memory bytes' variables."""
+    regs = {"sp": inputs.sp, "nzcv": inputs.nzcv, **{f"x{i}": x for i, x in enumerate(inputs.x)},
+            **{f"v{i}": v for i, v in enumerate(inputs.v)}}
+    subs = [(var, z3.BitVecVal(st.get(name), var.size())) for name, var in regs.items() if name not in free]
+    free_regs = {name: regs[name] for name in free if isinstance(name, str)}
+    t = z3.simplify(z3.substitute(e, *subs)) if subs else z3.simplify(e)
+    free_mem: dict[int, z3.ExprRef] = {}
+    for g in free:
+        if isinstance(g, tuple):
+            for _, addr in inputs.loads[g[1]]:
+                a = z3.simplify(z3.substitute(addr, *subs)) if subs else z3.simplify(addr)
+                if z3.is_bv_value(a):
+                    c = a.as_long()
+                    free_mem.setdefault(c, z3.BitVec(f"mem_{c:#x}", 8))
+    for _ in range(8):  # reads of the initial memory at addresses that became constant
+        sels = _mem_selects(t, inputs.mem)
+        if not sels:
+            break
+        t = z3.simplify(z3.substitute(t, *[(sel, free_mem.get(c, z3.BitVecVal(st.mem.byte(c), 8)))
+                                            for c, sel in sels.items()]))
+    return t, free_regs, free_mem
+
+
+def _explicit(original: Sequence[Instruction], candidate: Sequence[Instruction], st: MachineState) -> MachineState:
+    """`st` with the memory bytes either program reads written into it (no background)."""
+    touched: set[int] = set()
     for prog in (original, candidate):
-        run = run_instructions(prog, st)
-        touched |= run.mem.reads
+        touched |= run_instructions(prog, st).mem.reads
     explicit = MachineState(list(st.x), st.sp, list(st.v), st.nzcv, Memory(background_seed=None))
-    for addr in touched:
+    for addr in sorted(touched):
         explicit.mem.load_bytes(addr, bytes([st.mem.byte(addr)]))
-    return replay(original, candidate, explicit, registers, full)
+    return explicit
+
+
+def concolic(original: Sequence[Instruction], candidate: Sequence[Instruction], inputs: Inputs,
+             differ: z3.BoolRef, noalias: Iterable[str], registers: Sequence[str], full: set[str],
+             deadline: float, stats: dict | None = None) -> Counterexample | None:
+    """A counterexample found on reduced problems (see above), or None by `deadline`."""
+    import random
+
+    from .verify import pointer_registers, random_state
+
+    stats = {} if stats is None else stats
+    leaves = _leaf_groups(inputs)
+    cone, conds = _cone(differ, leaves)
+    bases, indexes = pointer_registers(original)
+    fixed = {"sp", *bases, *indexes}  # addresses stay concrete and inside the buffers
+    cone = frozenset(g for g in cone if g not in fixed)
+    sets: list[frozenset] = []
+    for c in sorted({frozenset(g for g in c if g not in fixed) for c in conds}, key=lambda c: (len(c), sorted(map(str, c)))):
+        if c and c not in sets:
+            sets.append(c)
+    sets = sets[:CONCOLIC_SETS]
+    sets += [frozenset((g,)) for g in sorted(cone, key=str) if frozenset((g,)) not in sets]
+    if cone and cone not in sets:
+        sets.append(cone)
+    rng = random.Random(1)
+    stats.setdefault("concolic_solves", 0)
+    for n in range(CONCOLIC_STATES):
+        st = random_state(rng, 2 + n, bases, indexes, noalias)
+        for free in sets:
+            left = deadline - time.perf_counter()
+            if left <= 0.05:
+                return None
+            t, free_regs, free_mem = _reduce(differ, inputs, st, free)
+            if z3.is_false(t):
+                continue
+            solver = z3.Solver()
+            solver.set("timeout", max(1, int(min(left, CONCOLIC_SOLVE) * 1000)))
+            solver.add(t)
+            stats["concolic_solves"] += 1
+            if solver.check() != z3.sat:
+                continue
+            model = solver.model()
+            trial = st.copy()
+            for name, var in free_regs.items():
+                trial.set(name, model.eval(var, model_completion=True).as_long())
+            for addr, var in free_mem.items():
+                trial.mem.load_bytes(addr, bytes([model.eval(var, model_completion=True).as_long()]))
+            cex = replay(original, candidate, _explicit(original, candidate, trial), registers, full)
+            if cex is not None:
+                stats["concolic_free"] = sorted(g if isinstance(g, str) else f"load {g[1]}" for g in free)
+                return cex
+    return None
 
 
 def check_equivalence(original: Sequence[Instruction], candidate: Sequence[Instruction],
@@ -252,6 +405,31 @@ def check_equivalence(original: Sequence[Instruction], candidate: Sequence[Instr
         deadline = t0 + timeout
         solver = z3.Solver()
         solver.add(*assumptions(inputs, [*a.accesses, *b.accesses]))
+        # one short look at "some output differs" as a whole: small problems end here
+        differ = z3.Or(*[ea != eb for _, ea, eb in hard])
+        solver.set("timeout", max(1, int(min(QUICK_SOLVE, timeout / 10) * 1000)))
+        solver.push()
+        solver.add(differ)
+        res = solver.check()
+        model = solver.model() if res == z3.sat else None
+        solver.pop()
+        if res == z3.unsat:
+            stats["smt"] += len(hard)
+            hard = []
+        elif model is not None:
+            cex = replay(original, candidate, initial_state(model, inputs), registers, full)
+            if cex is not None:
+                stats["seconds"] = time.perf_counter() - t0
+                return SymbolicResult("refuted", "smt", f"{cex.location} differs for some inputs",
+                                      [cex.location], cex, stats)
+        if hard:
+            # then the concolic search on reduced problems, for a share of the time
+            cex = concolic(original, candidate, inputs, differ, noalias, registers, full,
+                           min(deadline, time.perf_counter() + CONCOLIC_SHARE * timeout), stats)
+            if cex is not None:
+                stats["seconds"] = time.perf_counter() - t0
+                return SymbolicResult("refuted", "concolic", f"{cex.location} differs (concolic search)",
+                                      [h[0] for h in hard], cex, stats)
         # two rounds: a short limit per location first (a refutation needs only one), then
         # the rest of the time for what is left
         todo = hard

@@ -374,6 +374,9 @@ class Inputs:
         self.roots = {self.sp.get_id(): "sp"}
         self.roots.update({x.get_id(): f"x{i}" for i, x in enumerate(self.x)})
         self.initial_reads: dict[int, z3.BitVecRef] = {}  # id -> byte address read from `mem`
+        # every load that reads memory not provably written before: its byte terms and their
+        # addresses (the counterexample search frees or fixes the bytes one load at a time)
+        self.loads: list[tuple[tuple[z3.BitVecRef, z3.BitVecRef], ...]] = []
         self.arrays: dict[tuple, z3.ArrayRef] = {}  # canonical store sequence -> memory term
         self._split: dict[int, tuple] = {}
 
@@ -552,6 +555,7 @@ class SymState:
             e = (a + i).expr
             self.inputs.initial_reads.setdefault(e.get_id(), e)
             parts.append(z3.Select(mem, e))
+        self.inputs.loads.append(tuple((p, (a + i).expr) for i, p in enumerate(parts)))
         return Sym(z3.Concat(*reversed(parts)) if size > 1 else parts[0], False)
 
     def read_byte(self, a: Addr) -> int | z3.BitVecRef:
