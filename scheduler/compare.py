@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import SchedulerError
-from .pairing import pair, shape, value_keys
+from .pairing import meaning, pair, shape, value_keys
 
 if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
     from .evaluate import BlockTiming
@@ -137,7 +137,8 @@ def attribute_stalls(bt: BlockTiming, order: Sequence[int], model: Model, issue:
 
 def relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[str, list[int] | None, str | None]:
     """(relation, origin of each instruction of `other` in `ref` or None, note)."""
-    sa, sb = [str(i) for i in ref], [str(i) for i in other]
+    # by meaning, not text: `#80`, `#0x50` and `#(80 +0)` are the same operand
+    sa, sb = [meaning(i) for i in ref], [meaning(i) for i in other]
     if sa == sb:
         return "identical", list(range(len(sa))), None
     table: dict[tuple, int] = {}
