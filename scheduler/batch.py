@@ -452,7 +452,10 @@ def print_history(args) -> int:
                   d["status"], _s(d["cycles_before"]), _s(d["cycles_after"]), _s(d["lower_bound"]),
                   "-" if d["gap"] is None else f"{d['gap']:.1%}", _s(d["ooo_after"]), _s(d["mca_after"]),
                   d["proof"] or "-", _s(d["wall_seconds"]), "*" if d["best"] else "")
-    Console().print(t)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    console.print(t)
     return 0
 
 
