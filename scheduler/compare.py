@@ -323,17 +323,23 @@ def print_table(doc: dict, console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from rich.measure import Measurement
+
     files = doc["files"]
     models = doc["models"]
     multi = len(models) > 1
     nblocks = max(len(f["blocks"]) for f in files)
-    t = Table(title=escape(f"compare ({', '.join(models)}; reference {doc['reference']})"), show_lines=False)
-    t.add_column("", no_wrap=True)
-    for i, f in enumerate(files):
-        t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {f['path']}"), justify="right", overflow="fold")
+    rows: list[tuple[str, list[str], str | None] | None] = []  # None: a new section
+    tags = {m: f"[{m}] " if multi else "" for m in models}
+
+    class _Rows:
+        def add_section(self) -> None:
+            rows.append(None)
+
+    t = _Rows()
 
     def row(label: str, values: list[str], style: str | None = None) -> None:
-        t.add_row(escape(label), *values, style=style)
+        rows.append((escape(label), values, style))
 
     def best_marks(vals: list[float | None], fmt) -> list[str]:
         present = [v for v in vals if v is not None]
@@ -353,7 +359,7 @@ def print_table(doc: dict, console) -> None:
                 f"{b['displacement']['moved']} ({b['displacement']['mean']:.1f} / {b['displacement']['max']})"
                 if b and "displacement" in b else "-" for b in blocks])
         for m in models:
-            p = f"[{m}] " if multi else ""
+            p = tags[m]
             ms = [b["models"][m] if b else None for b in blocks]
             row(f"{p}in-order cycles", best_marks([x and x["inorder_cycles"] for x in ms], str), style=None)
             row(f"{p}OoO cycles/iter", best_marks([x and x["ooo_cycles"] for x in ms], lambda v: f"{v:.2f}"))
@@ -393,7 +399,7 @@ def print_table(doc: dict, console) -> None:
         row("instructions", [str(f["instructions"]) for f in files])
         row("relation", [f["relation"] for f in files])
         for m in models:
-            p = f"[{m}] " if multi else ""
+            p = tags[m]
             row(f"{p}in-order cycles", best_marks([f["totals"][m]["inorder_cycles"] for f in files], str))
             row(f"{p}OoO cycles/iter", best_marks([f["totals"][m]["ooo_cycles"] for f in files], lambda v: f"{v:.2f}"))
             row(f"{p}lower bound", [str(f["totals"][m]["lower_bound"]) for f in files])
@@ -402,7 +408,31 @@ def print_table(doc: dict, console) -> None:
             for it in doc["mca_iterations"]:
                 row(f"llvm-mca {it} iter: total cycles",
                     [str(f["llvm_mca"][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
-    console.print(t)
+    def table(cols: Sequence[int]) -> Table:
+        title = f"compare ({', '.join(models)}; reference {doc['reference']})"
+        t = Table(title=escape(title), show_lines=False)
+        t.add_column("", no_wrap=True)  # labels stay whole; the values wrap
+        for i in cols:
+            t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {files[i]['path']}"), justify="right",
+                         overflow="fold")
+        for r in rows:
+            if r is None:
+                t.add_section()
+            else:
+                t.add_row(r[0], *[r[1][i] for i in cols], style=r[2])
+        return t
+
+    # as many files side by side as fit the console (80 columns: the reference and one
+    # other file at least); the others in further tables below, each with the reference
+    others = list(range(1, len(files)))
+    tables = [table([0])]
+    wide = console.options.update_width(10_000)  # natural widths, unclamped
+    for k in range(len(others), 0, -1):
+        tables = [table([0, *others[j:j + k]]) for j in range(0, len(others), k)]
+        if all(Measurement.get(console, wide, x).maximum <= console.width for x in tables):
+            break
+    for x in tables:
+        console.print(x)
     console.print("in-order: cycles of one run, in-order issue model; OoO: steady-state cycles per iteration of "
                   "the out-of-order model; waiting: cycles an instruction issued after the previous one, by cause "
                   "(docs/compare.md); green: best", style="dim", highlight=False)
@@ -422,8 +452,8 @@ def print_diff(doc: dict, console) -> None:
             renamed = b["relation"] == "renamed reordering"
             cols = [("pos", "right"), ("reference", "left"), ("this file", "left"), ("from", "right"),
                     ("moved", "right")] + ([("was (reference[from])", "left")] if renamed else [])
-            for col, just in cols:
-                t.add_column(col, justify=just, no_wrap=True)
+            for col, just in cols:  # instructions wrap (80 columns), numbers do not
+                t.add_column(escape(col), justify=just, overflow="fold", no_wrap=just == "right")
             for r in b["diff"]:
                 mv = r["moved"]
                 t.add_row(str(r["position"]), escape(r["reference"]), escape(r["instruction"]), str(r["from"]),
@@ -462,9 +492,7 @@ def cmd_compare(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        console = Console()
-        if not console.is_terminal:  # piped: do not squeeze the table into 80 columns
-            console = Console(width=max(console.width, 240))
+        console = Console()  # the tables fit the console's width (80 columns when piped)
         print_table(doc, console)
         if args.diff:
             print_diff(doc, console)

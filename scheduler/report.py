@@ -91,13 +91,21 @@ def header_lines(model: Model, doc: dict) -> list[str]:
     ] + outputs
 
 
+SUMMARY_COLUMNS = ("block", "instrs", "cycles\nbefore", "cycles\nafter", "lower\nbound", "gap", "status",
+                   "OoO\nbefore", "OoO\nafter", "solve\ns", "total\ns")
+
+
 def print_summary(doc: dict, console: Console) -> None:
-    t = Table(title=f"{doc['input']} on {doc['model']}", show_lines=False)
-    t.caption = ("in-order: cycles of one run under the in-order issue model (what CP-SAT optimises); "
-                 "OoO: steady-state cycles per iteration under the out-of-order model")
-    for col in ("block", "instrs", "before", "after", "bound", "gap", "status", "OoO before", "OoO after",
-                "solve s", "total s"):
-        t.add_column(col, justify="right", no_wrap=True)
+    """The per-block table; fits 80 columns (two-line headers, one space between columns,
+    cells wrap rather than being cut)."""
+    from rich import box
+
+    t = Table(title=f"{doc['input']} on {doc['model']}", show_lines=False, box=box.SIMPLE_HEAD,
+              padding=(0, 0), pad_edge=False)
+    t.caption = ("cycles: of one run under the in-order issue model (what CP-SAT optimises); "
+                 "OoO: steady-state cycles per iteration under the out-of-order model; s: seconds")
+    for col in SUMMARY_COLUMNS:
+        t.add_column(col, justify="right", overflow="fold")
     for b in doc["blocks"]:
         t.add_row(str(b["index"]), str(b["instructions"]), str(b["cycles_before"]), str(b["cycles_after"]),
                   str(b["lower_bound"]), f"{b['gap']:.1%}", b["status"], f"{b['ooo_cycles_before']:.1f}",
