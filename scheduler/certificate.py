@@ -142,8 +142,24 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
     if sorted(inst_map) != list(range(1, n + 1)) or len(candidate) != n:
         return [Violation(None, f"inst_map is not a permutation of 1..{n} matching {len(candidate)} instructions")]
     origin = [i - 1 for i in inst_map]
+    fixups = _offset_fixups(original, origin, cert.get("offset_fixups") or [])
+    if isinstance(fixups, Violation):
+        return [fixups]
+    regmaps = cert.get("register_map") or [{} for _ in range(n)]
+    problems = _check_operations(original, candidate, origin, regmaps, fixups)
+    if problems:
+        return problems
+    problems += _check_dataflow(original, candidate, origin, regmaps, fixups)
+    problems += _check_outputs(original, candidate, origin, cert)
+    problems += _check_memory_order(original, origin, cert)
+    return problems
+
+
+def _offset_fixups(original: Sequence[Instruction], origin: list[int], entries: list) -> dict[int, dict] | Violation:
+    """The certificate's offset fixups by output position, or the first malformed one."""
+    n = len(original)
     fixups: dict[int, dict] = {}
-    for f in cert.get("offset_fixups") or []:
+    for f in entries:
         try:
             pos = int(f["position"]) - 1
             m = original[origin[pos]].operands[-1]
@@ -152,11 +168,15 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
         except (KeyError, TypeError, ValueError, IndexError):
             ok = False
         if not ok or pos in fixups:
-            return [Violation(None, f"malformed offset fixup {f}")]
+            return Violation(None, f"malformed offset fixup {f}")
         fixups[pos] = f
-    regmaps = cert.get("register_map") or [{} for _ in range(n)]
-    problems: list[Violation] = []
+    return fixups
+
+
+def _check_operations(original: Sequence[Instruction], candidate: Sequence[Instruction], origin: list[int],
+                      regmaps: list, fixups: dict[int, dict]) -> list[Violation]:
     # 1. same operation, registers renamed as recorded
+    problems: list[Violation] = []
     for pos, (k, cand) in enumerate(zip(origin, candidate, strict=True)):
         orig = original[k]
         try:
@@ -171,10 +191,14 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
             wanted = format_instruction(orig.mnemonic, expect)
             problems.append(Violation(pos, f"'{cand}' is not '{wanted}' ('{orig}' with registers "
                                            f"{regmaps[pos]}{' and the recorded offset' if pos in fixups else ''})"))
-    if problems:
-        return problems
+    return problems
+
+
+def _check_dataflow(original: Sequence[Instruction], candidate: Sequence[Instruction], origin: list[int],
+                    regmaps: list, fixups: dict[int, dict]) -> list[Violation]:
     # 2. dataflow: each read comes from the image of the original producer; a fixed-up base
     # may come from another link of the same chain of constant updates, if the address agrees
+    problems: list[Violation] = []
     p_orig, p_cand = _producers(original), _producers(candidate)
     _, written = value_trace(original)
     for pos, k in enumerate(origin):
@@ -194,7 +218,13 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
             if src_orig != producer or (producer == "in" and r_cand != r_orig):
                 problems.append(Violation(pos, f"reads {r_cand} from "
                                           f"{_name(src_orig)} but its original reads {r_orig} from {_name(producer)}"))
+    return problems
+
+
+def _check_outputs(original: Sequence[Instruction], candidate: Sequence[Instruction], origin: list[int],
+                   cert: dict) -> list[Violation]:
     # 3. outputs end with the same values in the same registers
+    problems: list[Violation] = []
     outputs = cert.get("assumptions", {}).get("outputs")
     f_orig, f_cand = _final_writers(original), _final_writers(candidate)
     regs = set(f_orig) | set(f_cand) if outputs is None else set(outputs) | set(ALWAYS_COMPARED)
@@ -208,7 +238,12 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
         if a != b_orig:
             problems.append(Violation(None, f"output {r} ends with {_name(b_orig, 'its input')} "
                                             f"instead of {_name(a, 'its input')}"))
+    return problems
+
+
+def _check_memory_order(original: Sequence[Instruction], origin: list[int], cert: dict) -> list[Violation]:
     # 4. memory order of possibly aliasing pairs
+    problems: list[Violation] = []
     noalias = cert.get("assumptions", {}).get("no_alias", [])
     addrs = symbolic_addresses(original)
     pos_of = {k: p for p, k in enumerate(origin)}

@@ -169,63 +169,130 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
     `stall_limit` cycles (a fixed value waiting for its register). `rbt`: the block with
     renaming's dependencies; `base`: a valid order of the block. `free_chains`: a carry
     chain may open before the base order's next one (see `_ChainOrder`)."""
-    n = rbt.n
-    prio = list(priority) if priority is not None else tails(rbt)
-    todo = list(base)
-    pos = {k: i for i, k in enumerate(todo)}
-    values = prob.values
-    witness = _Witness(prob, pos, n)
-    uses_left = [len({u for u in v.uses if u != v.defn}) for v in values]
-    alive = np.array([v.defn is None and (uses_left[v.id] > 0 or v.live_out) for v in values], dtype=bool)
-    pending = np.array([v.defn is not None for v in values], dtype=bool)
-    if not witness.fits(alive, pending, 0):
+    run = _PressureRun(rbt, prob, model, base, priority)
+    if not run.witness.fits(run.alive, run.pending, 0):
         return None
-    reads = [sorted(set(prob.reads[k].values())) for k in range(n)]
-    writes = [sorted(set(prob.writes[k].values())) for k in range(n)]
-    # carry chains in base-order sequence
-    chain = flag_chains(n, prob)
-    flag_seq = [k for k in base if chain[k] >= 0]
-    flag_next = 0
-    chains = _ChainOrder(rbt, chain, base) if free_chains else None
-    flag_live = [x for x in range(len(values)) if values[x].cls == FLAGS and alive[x]]
-    # fixed values per register, in base order of definition (inputs first)
-    fixed_before: dict[int, list[int]] = {}
-    by_reg: dict[str, list[int]] = {}
-    for v in sorted((v for v in values if v.fixed), key=lambda v: witness.start[v.id]):
-        fixed_before[v.id] = list(by_reg.get(v.reg, []))
-        by_reg.setdefault(v.reg, []).append(v.id)
+    run.prepare(base, free_chains)
+    return run.schedule(lookahead, stall_limit)
 
-    # registers, assigned at issue: a register a value frees in cycle t is reused from t + 1
-    # (one instruction may still read and write it), so no hand-over inside a cycle needs an
-    # emission order the dependencies forbid
-    reg_of: dict[int, str] = {}
-    holder: dict[str, int] = {}
-    for v in values:
-        if v.defn is None:
-            reg_of[v.id] = v.reg
-            if alive[v.id]:
-                holder[v.reg] = v.id
-    claim: dict[str, int] = {}  # register -> base position of its next pending fixed value
 
-    def claims() -> None:
+class _PressureRun:
+    """The state of one `pressure_schedule` run: values' liveness, carry chains, registers."""
+
+    def __init__(self, rbt: BlockTiming, prob: RenameProblem, model: Model, base: Sequence[int],
+                 priority: Sequence[float] | None):
+        self.rbt, self.prob, self.model = rbt, prob, model
+        self.n = n = rbt.n
+        self.prio = list(priority) if priority is not None else tails(rbt)
+        self.todo = list(base)
+        self.pos = {k: i for i, k in enumerate(self.todo)}
+        self.values = values = prob.values
+        self.witness = _Witness(prob, self.pos, n)
+        self.uses_left = uses_left = [len({u for u in v.uses if u != v.defn}) for v in values]
+        self.alive = np.array([v.defn is None and (uses_left[v.id] > 0 or v.live_out) for v in values], dtype=bool)
+        self.pending = np.array([v.defn is not None for v in values], dtype=bool)
+
+    def prepare(self, base: Sequence[int], free_chains: bool) -> None:
+        """Everything the schedule needs once the base order is known to fit."""
+        n, prob, values = self.n, self.prob, self.values
+        self.reads = [sorted(set(prob.reads[k].values())) for k in range(n)]
+        self.writes = [sorted(set(prob.writes[k].values())) for k in range(n)]
+        # carry chains in base-order sequence
+        self.chain = chain = flag_chains(n, prob)
+        self.flag_seq = [k for k in base if chain[k] >= 0]
+        self.flag_next = 0
+        self.chains = _ChainOrder(self.rbt, chain, base) if free_chains else None
+        self.flag_live = [x for x in range(len(values)) if values[x].cls == FLAGS and self.alive[x]]
+        # fixed values per register, in base order of definition (inputs first)
+        self.fixed_before: dict[int, list[int]] = {}
+        self.by_reg: dict[str, list[int]] = {}
+        for v in sorted((v for v in values if v.fixed), key=lambda v: self.witness.start[v.id]):
+            self.fixed_before[v.id] = list(self.by_reg.get(v.reg, []))
+            self.by_reg.setdefault(v.reg, []).append(v.id)
+        self._prepare_registers()
+        self.issue = [-1] * n
+        self.table = PipeTable(self.model.pipes)
+        self.head = 0
+
+    def _prepare_registers(self) -> None:
+        # registers, assigned at issue: a register a value frees in cycle t is reused from t + 1
+        # (one instruction may still read and write it), so no hand-over inside a cycle needs an
+        # emission order the dependencies forbid
+        self.reg_of: dict[int, str] = {}
+        self.holder: dict[str, int] = {}
+        for v in self.values:
+            if v.defn is None:
+                self.reg_of[v.id] = v.reg
+                if self.alive[v.id]:
+                    self.holder[v.reg] = v.id
+        self.claim: dict[str, int] = {}  # register -> base position of its next pending fixed value
+        self.claims()
+        self.released: list[str] = []  # registers freed this cycle
+        self.freed_at: dict[str, int] = {}  # register -> cycle it was last freed
+
+    def claims(self) -> None:
+        values, witness, claim = self.values, self.witness, self.claim
         claim.clear()
-        for x in sorted((v.id for v in values if v.fixed and pending[v.id]), key=lambda x: -witness.start[x]):
+        for x in sorted((v.id for v in values if v.fixed and self.pending[v.id]), key=lambda x: -witness.start[x]):
             claim[values[x].reg] = int(witness.start[x])
-    claims()
-    released: list[str] = []  # registers freed this cycle
-    freed_at: dict[str, int] = {}  # register -> cycle it was last freed
 
-    issue = [-1] * n
-    table = PipeTable(model.pipes)
-    head = 0
+    def schedule(self, lookahead: int, stall_limit: int) -> tuple[list[int], Allocation] | None:
+        """Walk the cycles, issuing what is ready and admissible, until every instruction is."""
+        n = self.n
+        done, t, last = 0, 0, 0
+        while done < n:
+            if t - last > stall_limit:
+                return None
+            issued = self._issue_cycle(self._ready(lookahead, t), t)
+            if issued:
+                done += issued
+                last = t
+            self.released.clear()
+            t += 1
+        return self.issue, Allocation(self.reg_of)
 
-    def pick(k: int, freed: list[int]) -> dict[int, str] | None:
+    def _ready(self, lookahead: int, t: int) -> list[int]:
+        """The window's instructions whose predecessors are issued and results ready at t, by
+        priority."""
+        n, todo, issue, rbt = self.n, self.todo, self.issue, self.rbt
+        while self.head < n and issue[todo[self.head]] >= 0:
+            self.head += 1
+        window, j = [], self.head
+        while len(window) < lookahead and j < n:
+            if issue[todo[j]] < 0:
+                window.append(todo[j])
+            j += 1
+        ready = [k for k in window
+                 if all(issue[u] >= 0 for u in rbt.order[k])
+                 and all(issue[u] >= 0 and issue[u] + lat <= t for u, lat in rbt.raw[k])]
+        prio, pos = self.prio, self.pos
+        ready.sort(key=lambda k: (-prio[k], pos[k]))
+        return ready
+
+    def _issue_cycle(self, ready: list[int], t: int) -> int:
+        """Issue what fits in cycle t; how many."""
+        issued = 0
+        for k in ready:
+            if issued >= self.model.issue_width:
+                break
+            if any(self.issue[u] < 0 for u in self.rbt.order[k]):  # its predecessor is still waiting
+                continue
+            regs = self.admissible(k, k == self.todo[self.head])
+            if regs is None:
+                continue
+            if self.table.try_book(t, self.rbt.reservations[k]):
+                self.commit(k, t, regs)
+                issued += 1
+        return issued
+
+    def pick(self, k: int, freed: list[int]) -> dict[int, str] | None:
         """Registers for k's new values, or None if one is not free."""
+        reg_of, holder, released = self.reg_of, self.holder, self.released
         mine = {reg_of[x] for x in freed if x in reg_of}
         taken: set[str] = set()
         out: dict[int, str] = {}
-        for x in writes[k]:
-            v = values[x]
+        for x in self.writes[k]:
+            v = self.values[x]
             if v.cls == FLAGS:
                 out[x] = FLAGS
                 continue
@@ -243,143 +310,124 @@ def pressure_schedule(rbt: BlockTiming, prob: RenameProblem, model: Model, base:
                     taken.add(r)
                     continue
                 return None
-            free = [r for r in prob.available[v.cls] if r not in taken
+            free = [r for r in self.prob.available[v.cls] if r not in taken
                     and ((holder.get(r) is None and r not in released) or r in mine)]
             if not free:
                 return None
             # keep clear of registers a fixed value will need soon; then the one free longest,
             # so reuse does not tie neighbouring instructions by WAR edges the later windows
             # would have to respect
+            claim, freed_at = self.claim, self.freed_at
             out[x] = max(free, key=lambda r: (claim.get(r, 1 << 30), -freed_at.get(r, -1), r == v.reg, -_num(r)))
             taken.add(out[x])
         return out
 
-    def dead(x: int) -> bool:
-        return not alive[x] and not pending[x]
+    def dead(self, x: int) -> bool:
+        return not self.alive[x] and not self.pending[x]
 
-    def admissible(k: int, first: bool) -> dict[int, str] | None:
-        freed = [x for x in reads[k] if uses_left[x] == 1 and not values[x].live_out]
-        regs = pick(k, freed)
-        if regs is None or not _flags_ok(k, freed):
+    def admissible(self, k: int, first: bool) -> dict[int, str] | None:
+        values, uses_left, chain = self.values, self.uses_left, self.chain
+        freed = [x for x in self.reads[k] if uses_left[x] == 1 and not values[x].live_out]
+        regs = self.pick(k, freed)
+        if regs is None or not self._flags_ok(k, freed):
             return None
-        jump = chains is not None and chain[k] >= 0 and chain[k] != chain[flag_seq[flag_next]]
+        jump = self.chains is not None and chain[k] >= 0 and chain[k] != chain[self.flag_seq[self.flag_next]]
         if first and not jump:
             return regs
-        a, p = alive.copy(), pending.copy()
+        a, p = self.alive.copy(), self.pending.copy()
         a[freed] = False
-        a[writes[k]] = True
-        p[writes[k]] = False
+        a[self.writes[k]] = True
+        p[self.writes[k]] = False
         if not jump:
-            return regs if witness.fits(a, p, head) else None
+            return regs if self.witness.fits(a, p, self.head) else None
         # open k's chain now: the witness becomes the base order with that chain (and what
         # it still waits for) moved to the front, which must fit the registers too
-        order = chains.front(chain[k], todo, head, issue)
+        order = self.chains.front(chain[k], self.todo, self.head, self.issue)
         if order is None:
             return None
         npos = {x: i for i, x in enumerate(order)}
-        nwit = _Witness(prob, npos, n)
-        if not _fixed_in_order(npos) or not nwit.fits(a, p, head):
+        nwit = _Witness(self.prob, npos, self.n)
+        if not self._fixed_in_order(npos) or not nwit.fits(a, p, self.head):
             return None
-        rebase(order, npos, nwit)
+        self.rebase(order, npos, nwit)
         return regs
 
-    def _fixed_in_order(npos: dict[int, int]) -> bool:
+    def _fixed_in_order(self, npos: dict[int, int]) -> bool:
         # fixed values of one register keep their order of definition
+        values, pending = self.values, self.pending
         return all(npos[values[y].defn] < npos[values[x].defn]
-                   for x, before in fixed_before.items() if pending[x]
+                   for x, before in self.fixed_before.items() if pending[x]
                    for y in before if pending[y])
 
-    def rebase(order: list[int], npos: dict[int, int], nwit: _Witness) -> None:
-        nonlocal todo, pos, witness, flag_seq, flag_next
-        todo, pos, witness = order, npos, nwit
-        flag_seq = [x for x in todo if chain[x] >= 0]
-        flag_next = next((i for i, x in enumerate(flag_seq) if issue[x] < 0), len(flag_seq) - 1)
-        claims()
+    def rebase(self, order: list[int], npos: dict[int, int], nwit: _Witness) -> None:
+        self.todo, self.pos, self.witness = order, npos, nwit
+        chain, issue = self.chain, self.issue
+        self.flag_seq = [x for x in self.todo if chain[x] >= 0]
+        self.flag_next = next((i for i, x in enumerate(self.flag_seq) if issue[x] < 0), len(self.flag_seq) - 1)
+        self.claims()
 
-    def _flags_ok(k: int, freed: list[int]) -> bool:
+    def _flags_ok(self, k: int, freed: list[int]) -> bool:
+        values, chain, chains = self.values, self.chain, self.chains
         if chain[k] >= 0:
-            if chain[k] != chain[flag_seq[flag_next]] and (chains is None or not chains.may_open(chain[k], flag_live)):
+            if chain[k] != chain[self.flag_seq[self.flag_next]] and (chains is None or not chains.may_open(chain[k], self.flag_live)):
                 return False
-            new_flags = sum(1 for x in writes[k] if values[x].cls == FLAGS)
-            if new_flags and any(x not in freed for x in flag_live):
+            new_flags = sum(1 for x in self.writes[k] if values[x].cls == FLAGS)
+            if new_flags and any(x not in freed for x in self.flag_live):
                 return False
-        for x in writes[k]:
-            if values[x].fixed and not all(dead(y) or y in freed for y in fixed_before[x]):
+        for x in self.writes[k]:
+            if values[x].fixed and not all(self.dead(y) or y in freed for y in self.fixed_before[x]):
                 return False
         return True
 
-    def commit(k: int, t: int, regs: dict[int, str]) -> None:
-        nonlocal flag_next
-        issue[k] = t
-        for x in reads[k]:
+    def commit(self, k: int, t: int, regs: dict[int, str]) -> None:
+        self.issue[k] = t
+        self._release_reads(k, t)
+        self._bind_writes(k, t, regs)
+        if self.chains is not None and self.chain[k] >= 0:
+            self.chains.issued(self.chain[k])
+        issue, flag_seq = self.issue, self.flag_seq
+        while self.flag_next < len(flag_seq) - 1 and issue[flag_seq[self.flag_next]] >= 0:
+            self.flag_next += 1
+
+    def _release_reads(self, k: int, t: int) -> None:
+        """k's reads: values whose last reader it is die and free their registers."""
+        values, uses_left, holder = self.values, self.uses_left, self.holder
+        for x in self.reads[k]:
             uses_left[x] -= 1
             if uses_left[x] == 0 and not values[x].live_out:
-                alive[x] = False
-                if x in flag_live:
-                    flag_live.remove(x)
-                r = reg_of.get(x)
+                self.alive[x] = False
+                if x in self.flag_live:
+                    self.flag_live.remove(x)
+                r = self.reg_of.get(x)
                 if r is not None and holder.get(r) == x:
                     del holder[r]
-                    released.append(r)
-                    freed_at[r] = t
-        for x in writes[k]:
-            pending[x] = False
-            alive[x] = uses_left[x] > 0 or values[x].live_out
+                    self.released.append(r)
+                    self.freed_at[r] = t
+
+    def _bind_writes(self, k: int, t: int, regs: dict[int, str]) -> None:
+        """k's writes: each value takes its register (and hands it back at once if unread)."""
+        values, alive, released, claim = self.values, self.alive, self.released, self.claim
+        for x in self.writes[k]:
+            self.pending[x] = False
+            alive[x] = self.uses_left[x] > 0 or values[x].live_out
             if values[x].cls == FLAGS and alive[x]:
-                flag_live.append(x)
+                self.flag_live.append(x)
             r = regs[x]
-            reg_of[x] = r
+            self.reg_of[x] = r
             if r != FLAGS:
                 if r in released:  # read and written by k itself
                     released.remove(r)
                 if alive[x]:
-                    holder[r] = x
+                    self.holder[r] = x
                 else:
                     released.append(r)
-                    freed_at[r] = t
-                if values[x].fixed and claim.get(r) == int(witness.start[x]):
-                    later = [int(witness.start[y]) for y in by_reg.get(r, ()) if pending[y]]
+                    self.freed_at[r] = t
+                if values[x].fixed and claim.get(r) == int(self.witness.start[x]):
+                    later = [int(self.witness.start[y]) for y in self.by_reg.get(r, ()) if self.pending[y]]
                     if later:
                         claim[r] = min(later)
                     else:
                         claim.pop(r, None)
-        if chains is not None and chain[k] >= 0:
-            chains.issued(chain[k])
-        while flag_next < len(flag_seq) - 1 and issue[flag_seq[flag_next]] >= 0:
-            flag_next += 1
-
-    done, t, last = 0, 0, 0
-    while done < n:
-        if t - last > stall_limit:
-            return None
-        while head < n and issue[todo[head]] >= 0:
-            head += 1
-        window, j = [], head
-        while len(window) < lookahead and j < n:
-            if issue[todo[j]] < 0:
-                window.append(todo[j])
-            j += 1
-        ready = [k for k in window
-                 if all(issue[u] >= 0 for u in rbt.order[k])
-                 and all(issue[u] >= 0 and issue[u] + lat <= t for u, lat in rbt.raw[k])]
-        ready.sort(key=lambda k: (-prio[k], pos[k]))
-        issued = 0
-        for k in ready:
-            if issued >= model.issue_width:
-                break
-            if any(issue[u] < 0 for u in rbt.order[k]):  # its predecessor is still waiting
-                continue
-            regs = admissible(k, k == todo[head])
-            if regs is None:
-                continue
-            if table.try_book(t, rbt.reservations[k]):
-                commit(k, t, regs)
-                issued += 1
-                done += 1
-                last = t
-        released.clear()
-        t += 1
-    return issue, Allocation(reg_of)
 
 
 def _num(reg: str) -> int:

@@ -261,7 +261,19 @@ def colour(prob: RenameProblem, issue: Sequence[int], horizon: int,
     occupant. A register may pass from one value to the next within one cycle (the old
     value's last readers are emitted before the new value's writer) only if that keeps
     the order inside the cycle acyclic."""
-    life = lifetimes(prob, issue, horizon)
+    col = _Colouring(prob, issue, horizon, order_edges)
+    for r, members in col.chains.items():
+        if prob.values[r].fixed and not col.try_place(prob.values[r].reg, members):
+            raise ColouringFailed(prob.values[r].cls)
+    life = col.life
+    flexible = sorted((r for r in col.chains if not prob.values[r].fixed), key=lambda r: (life[r][0], r))
+    for r in flexible:
+        col.place_flexible(r)
+    return Allocation(col.reg_of)
+
+
+def _tied_chains(prob: RenameProblem) -> dict[int, list[int]]:
+    """Values that must share a register (tied to one another), by the root of the tie."""
     root = {}
     for v in prob.values:
         r = v.id
@@ -271,18 +283,31 @@ def colour(prob: RenameProblem, issue: Sequence[int], horizon: int,
     chains: dict[int, list[int]] = {}
     for v in prob.values:
         chains.setdefault(root[v.id], []).append(v.id)
-    last_users = {}
-    for v in prob.values:
-        last = max((issue[u] for u in v.uses), default=None)
-        last_users[v.id] = {u for u in v.uses if issue[u] == last}
-    # "must come before" edges between instructions of the same cycle
-    before: dict[int, set[int]] = {}
-    for v, preds in enumerate(order_edges):
-        for u in preds:
-            if issue[u] == issue[v]:
-                before.setdefault(u, set()).add(v)
+    return chains
 
-    def reaches(src: int, dst: int, extra: dict[int, set[int]]) -> bool:
+
+class _Colouring:
+    """The state of one `colour` run: registers given so far and the in-cycle order they need."""
+
+    def __init__(self, prob: RenameProblem, issue: Sequence[int], horizon: int,
+                 order_edges: Sequence[Sequence[int]]):
+        self.prob = prob
+        self.life = lifetimes(prob, issue, horizon)
+        self.chains = _tied_chains(prob)
+        self.last_users = {}
+        for v in prob.values:
+            last = max((issue[u] for u in v.uses), default=None)
+            self.last_users[v.id] = {u for u in v.uses if issue[u] == last}
+        # "must come before" edges between instructions of the same cycle
+        self.before: dict[int, set[int]] = {}
+        for v, preds in enumerate(order_edges):
+            for u in preds:
+                if issue[u] == issue[v]:
+                    self.before.setdefault(u, set()).add(v)
+        self.reg_of: dict[int, str] = {}
+        self.busy: dict[str, list[int]] = {}
+
+    def reaches(self, src: int, dst: int, extra: dict[int, set[int]]) -> bool:
         stack, seen = [src], set()
         while stack:
             x = stack.pop()
@@ -291,80 +316,73 @@ def colour(prob: RenameProblem, issue: Sequence[int], horizon: int,
             if x in seen:
                 continue
             seen.add(x)
-            stack.extend(before.get(x, ()))
+            stack.extend(self.before.get(x, ()))
             stack.extend(extra.get(x, ()))
         return False
 
-    def needed_edges(a: int, b: int) -> list[tuple[int, int]] | None:
+    def needed_edges(self, a: int, b: int) -> list[tuple[int, int]] | None:
         """Edges that let b follow a in one register, or None if they cannot share it."""
-        (s1, e1), (s2, e2) = life[a], life[b]
+        (s1, e1), (s2, e2) = self.life[a], self.life[b]
         if e1 < s2 or e2 < s1:
             return []
         if e2 == s1:
             a, b = b, a
             (s1, e1), (s2, e2) = (s2, e2), (s1, e1)
-        if e1 == s2 and prob.values[b].defn is not None:
-            y = prob.values[b].defn
-            return [(u, y) for u in last_users[a] if u != y]
+        if e1 == s2 and self.prob.values[b].defn is not None:
+            y = self.prob.values[b].defn
+            return [(u, y) for u in self.last_users[a] if u != y]
         return None
 
-    reg_of: dict[int, str] = {}
-    busy: dict[str, list[int]] = {}
-
-    def plan(reg: str, members: list[int]) -> dict[int, set[int]] | None:
+    def plan(self, reg: str, members: list[int]) -> dict[int, set[int]] | None:
         """The in-cycle edges placing `members` in `reg` needs, or None if it cannot."""
         extra: dict[int, set[int]] = {}
         for a in members:
-            for b in busy.get(reg, ()):
-                edges = needed_edges(a, b)
+            for b in self.busy.get(reg, ()):
+                edges = self.needed_edges(a, b)
                 if edges is None:
                     return None
                 for u, y in edges:
-                    if reaches(y, u, extra):
+                    if self.reaches(y, u, extra):
                         return None
                     extra.setdefault(u, set()).add(y)
         return extra
 
-    def place(reg: str, members: list[int], extra: dict[int, set[int]]) -> None:
+    def place(self, reg: str, members: list[int], extra: dict[int, set[int]]) -> None:
         for u, ys in extra.items():
-            before.setdefault(u, set()).update(ys)
-        busy.setdefault(reg, []).extend(members)
+            self.before.setdefault(u, set()).update(ys)
+        self.busy.setdefault(reg, []).extend(members)
         for mid in members:
-            reg_of[mid] = reg
+            self.reg_of[mid] = reg
 
-    def try_place(reg: str, members: list[int]) -> bool:
-        extra = plan(reg, members)
+    def try_place(self, reg: str, members: list[int]) -> bool:
+        extra = self.plan(reg, members)
         if extra is None:
             return False
-        place(reg, members, extra)
+        self.place(reg, members, extra)
         return True
 
-    for r, members in chains.items():
-        if prob.values[r].fixed and not try_place(prob.values[r].reg, members):
-            raise ColouringFailed(prob.values[r].cls)
-    flexible = sorted((r for r in chains if not prob.values[r].fixed), key=lambda r: (life[r][0], r))
-    for r in flexible:
-        members = chains[r]
+    def slack(self, reg: str, end: int) -> int:
+        later = [self.life[b][0] for b in self.busy.get(reg, ()) if self.life[b][0] >= end]
+        return min(later) - end if later else 1 << 30
+
+    def place_flexible(self, r: int) -> None:
+        """The chain rooted at r in the best register of its class that can take it."""
+        prob, life = self.prob, self.life
+        members = self.chains[r]
         cls = prob.values[r].cls
         end = max(life[m][1] for m in members)
-
-        def slack(reg: str, end: int = end) -> int:
-            later = [life[b][0] for b in busy.get(reg, ()) if life[b][0] >= end]
-            return min(later) - end if later else 1 << 30
-
         orig = prob.values[r].reg
         options = []
         for reg in sorted(prob.available[cls], key=_reg_number):
-            extra = plan(reg, members)
+            extra = self.plan(reg, members)
             if extra is not None:
                 # registers free since an earlier cycle first: a hand-over inside a cycle
                 # adds ordering that may block later hand-overs
-                options.append(((bool(extra), reg != orig, slack(reg), _reg_number(reg)), reg, extra))
+                options.append(((bool(extra), reg != orig, self.slack(reg, end), _reg_number(reg)), reg, extra))
         if not options:
             raise ColouringFailed(cls)
         _, reg, extra = min(options)
-        place(reg, members, extra)
-    return Allocation(reg_of)
+        self.place(reg, members, extra)
 
 
 def emission_order(issue: Sequence[int], prob: RenameProblem, alloc: Allocation,

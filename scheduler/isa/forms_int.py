@@ -394,7 +394,15 @@ def _declare_width(R: str) -> None:
     bits = W[R]
     Rz, Rs = R + "z", R + "s"
     wide = "W|X" if R == "X" else "W"
-    # add / sub and their flag-setting forms
+    _declare_add_sub(bits, Rz, Rs, wide)
+    _declare_carry_logic(bits, Rz, Rs)
+    _declare_moves_shifts(bits, Rz, Rs)
+    _declare_mul_select(bits, Rz)
+    _declare_bits(bits, Rz)
+
+
+def _declare_add_sub(bits: int, Rz: str, Rs: str, wide: str) -> None:
+    """add / sub and their flag-setting forms, compares, tst, neg."""
     for name, sub in (("add", False), ("sub", True)):
         for flags in (False, True):
             mn = name + ("s" if flags else "")
@@ -422,6 +430,10 @@ def _declare_width(R: str) -> None:
         define(name, f">{Rz}, {Rz}, SHIFT?", shifted_class(2, "int_arith_shifted"), _sem_neg(bits, name == "negs"),
                flags_written="NZCV" if name == "negs" else "",
                check=check_shift_mod(2, bits, False), alias_of="subs" if name == "negs" else "sub")
+
+
+def _declare_carry_logic(bits: int, Rz: str, Rs: str) -> None:
+    """Carry chains and logical operations."""
     # carry chains
     for name, sub in (("adc", False), ("sbc", True)):
         for flags in (False, True):
@@ -445,6 +457,10 @@ def _declare_width(R: str) -> None:
                flags_written=fw, check=check_shift_mod(3, bits, True))
     define("mvn", f">{Rz}, {Rz}, SHIFT?", shifted_class(2, "int_logic_shifted"), _sem_mvn(bits),
            check=check_shift_mod(2, bits, True), alias_of="orn")
+
+
+def _declare_moves_shifts(bits: int, Rz: str, Rs: str) -> None:
+    """Moves and shifts."""
     # moves
     define("mov", f">{Rz}, {Rz}", "int_alu", _sem_mov, alias_of="orr")
     define("mov", f">{Rs}, {Rs}", "int_alu", _sem_mov, alias_of="add")
@@ -465,6 +481,10 @@ def _declare_width(R: str) -> None:
     define("ror", f">{Rz}, {Rz}, {Rz}", "int_alu", _sem_shift_reg("ror", bits), alias_of="rorv")
     define("extr", f">{Rz}, {Rz}, {Rz}, #", "int_extr", _sem_extr(bits),
            check=check_range(3, 0, bits - 1, "lsb"))
+
+
+def _declare_mul_select(bits: int, Rz: str) -> None:
+    """Multiplies and the conditional select family."""
     # multiplies
     mulclass = "int_mul64" if bits == 64 else "int_mul32"
     define("mul", f">{Rz}, {Rz}, {Rz}", mulclass, _sem_mul(bits, ""), alias_of="madd")
@@ -493,6 +513,10 @@ def _declare_width(R: str) -> None:
                flags_written="NZCV", check=nzcv)
         define(name, f"{Rz}, #, #, COND", "int_alu", sem, flags_read="cond",
                flags_written="NZCV", check=all_of(nzcv, check_range(1, 0, 31)))
+
+
+def _declare_bits(bits: int, Rz: str) -> None:
+    """Bit manipulation, bitfields and extensions."""
     # bit manipulation
     define("clz", f">{Rz}, {Rz}", "int_alu", _sem_clz(bits))
     define("cls", f">{Rz}, {Rz}", "int_alu", _sem_cls(bits))

@@ -241,6 +241,15 @@ def _sem_copy(c, o):
 # ------------------------------------------------------------- declarations
 
 def _declare() -> None:
+    _declare_arith_logic()
+    _declare_widening_mul()
+    _declare_permute_narrow()
+    _declare_pairwise_shifts()
+    _declare_moves()
+
+
+def _declare_arith_logic() -> None:
+    """Lanewise arithmetic, multiply-accumulate, logical operations and moves."""
     ops2 = {
         "add": lambda a, b: a + b, "sub": lambda a, b: a - b,
     }
@@ -271,6 +280,9 @@ def _declare() -> None:
         define("mov", f">V.{a}, V.{a}", "vec_alu", _sem_copy, alias_of="orr")
         define("not", f">V.{a}, V.{a}", "vec_alu", lanewise(lambda x: ~x & 0xFF))
         define("mvn", f">V.{a}, V.{a}", "vec_alu", lanewise(lambda x: ~x & 0xFF), alias_of="not")
+
+
+def _declare_widening_mul() -> None:
     # widening multiplies (64-bit lanes of products of 32-bit lanes, etc.)
     mul_ops = {
         "umull": (False, False, lambda a, n, m: n * m),
@@ -293,6 +305,10 @@ def _declare() -> None:
             role = "+" if acc else ">"
             define(name, f"{role}V.{wide}, V.{lo}, V.{lo}", "vec_mul", widening(f, False, acc))
             define(name + "2", f"{role}V.{wide}, V.{hi}, V.{hi}", "vec_mul", widening(f, True, acc))
+
+
+def _declare_permute_narrow() -> None:
+    """Permutes, narrowing and widening shifts, element reversal."""
     for name in ("uzp1", "uzp2", "zip1", "zip2", "trn1", "trn2"):
         for a in FULL:
             define(name, f">V.{a}, V.{a}, V.{a}", "vec_alu", _permute(name))
@@ -319,6 +335,10 @@ def _declare() -> None:
         define("rev32", f">V.{a}, V.{a}", "vec_alu", _rev(32))
     for a in BYTES:
         define("rev16", f">V.{a}, V.{a}", "vec_alu", _rev(16))
+
+
+def _declare_pairwise_shifts() -> None:
+    """Pairwise long adds, shifts by an immediate, ext and movi."""
     pair_shapes = {"4h": "8b", "8h": "16b", "2s": "4h", "4s": "8h", "1d": "2s", "2d": "4s"}
     for d, n in pair_shapes.items():
         define("uaddlp", f">V.{d}, V.{n}", "vec_pairwise", _pairwise(False, False))
@@ -339,6 +359,9 @@ def _declare() -> None:
     for a in FULL:
         define("movi", f">V.{a}, #, SHIFT?", "vec_alu", _sem_movi, check=check_movi)
     define("movi", ">D, #", "vec_alu", _sem_movi, check=check_movi)
+
+
+def _declare_moves() -> None:
     # moves between register files and between elements
     for a in FULL:
         esize = ESIZE[a[-1]]
