@@ -11,7 +11,7 @@ from rich.table import Table
 
 from . import __version__
 from .model import Model
-from .optimize import BlockResult, Options
+from .options import BlockResult, Options
 
 STATUS_RANK = {"OPTIMAL": 0, "FEASIBLE": 1, "FALLBACK": 2}
 

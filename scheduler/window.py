@@ -25,6 +25,7 @@ from .evaluate import BlockTiming, inorder, out_of_order, prepare
 from .ir import Instruction
 from .model import Model
 from .solve import Boundary
+from .rename_solve import rename_candidates
 
 
 def window_live_out(seq: Sequence[Instruction], end: int, block_live_out: frozenset[str]) -> frozenset[str]:
@@ -89,10 +90,6 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     `offset` shifts the window starts (later rounds cut the block elsewhere); `on_window`
     is called after each window with a dict (sweep, window, of, accepted, best).
     Returns (instructions, origin, windows accepted)."""
-    from .optimize import (
-        _rename_candidates,  # the renaming pipeline of a whole block, reused
-    )
-
     state = {"instrs": list(instrs), "origin": list(origin)}
     bt = prepare(state["instrs"], model, opts.noalias)
     ident = list(range(bt.n))
@@ -112,7 +109,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
         live = window_live_out(current, b, block_live_out)
         fprob = fixup.analyse(win, wbt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
         boundary, hint, horizon = window_boundary(state["bt"], model, state["issue"], a, b, wbt)
-        cands, _ = _rename_candidates(win, wbt, model, opts, live, hint, horizon, share, [], fprob,
+        cands, _ = rename_candidates(win, wbt, model, opts, live, hint, horizon, share, [], fprob,
                                       clock=clock, boundary=boundary)
         for c in cands[:3]:
             new = current[:a] + c.instrs + current[b:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler import optimize as opt_mod
+from scheduler import stages as opt_mod
 from scheduler.model import load_model
 from scheduler.optimize import Options, optimize_block
 from scheduler.parse import parse_text
@@ -45,7 +45,7 @@ def test_renaming_beats_the_reorder_only_optimum():
 def test_no_optimal_claim_at_the_reorder_only_optimum(monkeypatch):
     """Renaming that finds nothing must not leave the reorder-only proof as the claim."""
     renamed = _run(rename=True)
-    monkeypatch.setattr(opt_mod, "_rename_candidates", lambda *a, **k: ([], None))
+    monkeypatch.setattr(opt_mod, "rename_candidates", lambda *a, **k: ([], None))
     crippled = _run(rename=True)
     assert crippled.cycles_after > renamed.cycles_after
     assert crippled.status != "OPTIMAL"
