@@ -37,7 +37,7 @@ class ProofResult:
     certificate: dict | None = None
     problems: list[Violation] = field(default_factory=list)
     reason: str = ""
-    method: str = ""  # "certificate", "structural", "simplify" or "smt"
+    method: str = ""  # "certificate", "structural", "simplify" or "smt"; refuted: "random", "smt" or "concolic"
     unproved: list[str] = field(default_factory=list)  # locations neither proved nor refuted
     counterexample: Counterexample | None = None
     stats: dict = field(default_factory=dict)

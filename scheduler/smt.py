@@ -7,10 +7,14 @@ Every output location is then compared, cheapest first:
    computes identical terms, no solver involved);
 2. identity after `z3.simplify` (light normalisation: commuted operands, constant
    folding, `x + x` vs `x << 1`, ...);
-3. the SMT solver on what remains, under the no-alias assumptions, within a time
-   limit. A model of `original != candidate` becomes a concrete initial state
-   (registers, flags, memory bytes) that is replayed in the simulator; it is
-   reported as a counterexample only if the simulator confirms the difference.
+3. for what remains: a few random states in the simulator; one short solver call on
+   "some output differs" as a whole; the concolic search on reduced problems (random
+   concrete values for every input but a few, see `concolic`), for a share of the
+   time limit; then the SMT solver per location, under the no-alias assumptions,
+   within the rest of the time limit. A model of `original != candidate` becomes a
+   concrete initial state (registers, flags, memory bytes) that is replayed in the
+   simulator; it is reported as a counterexample only if the simulator confirms the
+   difference.
 
 Outputs are what `verify` compares: every memory byte either program writes, the
 declared output registers (all registers and the flags when none are declared),
@@ -73,7 +77,8 @@ class Counterexample:
 @dataclass
 class SymbolicResult:
     status: str  # "proved", "refuted" or "unknown"
-    method: str = ""  # the strongest step needed: "structural", "simplify", "smt" ("random": refuted by a trial)
+    method: str = ""  # the strongest step needed: "structural", "simplify", "smt" ("random": refuted by a
+    # trial, "concolic": by the search on reduced problems)
     reason: str = ""
     unproved: list[str] = field(default_factory=list)
     counterexample: Counterexample | None = None
@@ -216,8 +221,9 @@ def falsify(original: Sequence[Instruction], candidate: Sequence[Instruction], n
 # solver's: only a confirmed difference is a counterexample.
 
 QUICK_SOLVE = 2.0  # seconds for the first solver call on all differing outputs at once
-CONCOLIC_SHARE = 0.3  # share of the time limit the concolic search may use before the solver
-CONCOLIC_SOLVE = 2.0  # seconds per solver call on a reduced problem
+CONCOLIC_SHARE = 0.4  # share of the time limit the concolic search may use before the solver
+CONCOLIC_LIMITS = (1.0, 3.0)  # seconds per solver call on a reduced problem: first pass, second
+CONCOLIC_SMALL = 256  # reduced problems of at most this many subterms are solved as soon as reduced
 CONCOLIC_STATES = 4  # random starting states
 CONCOLIC_SETS = 48  # free sets tried per starting state
 
@@ -255,6 +261,53 @@ def _cone(root: z3.ExprRef, leaves: dict[int, str | tuple]) -> tuple[frozenset, 
         stack.append((e, True))
         stack.extend((c, False) for c in kids if c.get_id() not in memo)
     return memo[root.get_id()], [memo[i] for i in conds]
+
+
+def _nodes(roots: Sequence[z3.ExprRef]) -> dict[int, z3.ExprRef]:
+    """Every subterm of `roots` by id."""
+    seen: dict[int, z3.ExprRef] = {}
+    stack = list(roots)
+    while stack:
+        e = stack.pop()
+        if e.get_id() in seen:
+            continue
+        seen[e.get_id()] = e
+        if z3.is_app(e):
+            stack.extend(e.children())
+    return seen
+
+
+def _differing_conditions(hard: Sequence[tuple[str, z3.ExprRef, z3.ExprRef]]) -> list[z3.ExprRef]:
+    """The conditions of the `If`s only one program's outputs have (e.g. the `csel` that
+    differs): where the outputs part ways."""
+    na = _nodes([ea for _, ea, _ in hard])
+    nb = _nodes([eb for _, _, eb in hard])
+    out: dict[int, z3.ExprRef] = {}
+    for mine, other in ((na, nb), (nb, na)):
+        for i, e in mine.items():
+            if i not in other and z3.is_app_of(e, z3.Z3_OP_ITE):
+                out.setdefault(e.arg(0).get_id(), e.arg(0))
+    return list(out.values())
+
+
+def _depths(root: z3.ExprRef, leaves: dict[int, str | tuple]) -> dict[str | tuple, int]:
+    """The inputs `root` depends on, each with its distance (in subterms) from `root`."""
+    out: dict[str | tuple, int] = {}
+    seen = {root.get_id()}
+    level, d = [root], 0
+    while level:
+        nxt = []
+        for e in level:
+            g = leaves.get(e.get_id())
+            if g is not None:
+                out.setdefault(g, d)
+                continue
+            for c in (e.children() if z3.is_app(e) else []):
+                if c.get_id() not in seen:
+                    seen.add(c.get_id())
+                    nxt.append(c)
+        level, d = nxt, d + 1
+    return out
 
 
 def _mem_selects(e: z3.ExprRef, mem: z3.ArrayRef) -> dict[int, z3.ExprRef]:
@@ -311,55 +364,113 @@ def _explicit(original: Sequence[Instruction], candidate: Sequence[Instruction],
     return explicit
 
 
+def free_sets(hard: Sequence[tuple[str, z3.ExprRef, z3.ExprRef]], inputs: Inputs,
+              fixed: Iterable[str]) -> list[frozenset]:
+    """The sets of inputs the concolic search leaves free, in the order tried: each input of
+    the conditions where the outputs part ways (nearest the condition first), those
+    conditions' inputs together, the inputs of every other condition, each input of the
+    differing outputs alone, and all of them."""
+    fixed = set(fixed)
+    leaves = _leaf_groups(inputs)
+    differ = z3.Or(*[ea != eb for _, ea, eb in hard])
+    cone, conds = _cone(differ, leaves)
+    sets: list[frozenset] = []
+
+    def add(c) -> None:
+        c = frozenset(g for g in c if g not in fixed)
+        if c and c not in sets:
+            sets.append(c)
+
+    split = _differing_conditions(hard)
+    depth: dict[str | tuple, int] = {}
+    for c in split:
+        for g, d in _depths(c, leaves).items():
+            depth[g] = min(d, depth.get(g, d))
+    for g in sorted(depth, key=lambda g: (depth[g], str(g))):
+        add((g,))
+    for c in sorted((_cone(c, leaves)[0] for c in split), key=len):
+        add(c)
+    for c in sorted(conds, key=lambda c: (len(c), sorted(map(str, c))))[:CONCOLIC_SETS]:
+        add(c)
+    for g in sorted(cone, key=str):
+        add((g,))
+    add(cone)
+    return sets
+
+
 def concolic(original: Sequence[Instruction], candidate: Sequence[Instruction], inputs: Inputs,
-             differ: z3.BoolRef, noalias: Iterable[str], registers: Sequence[str], full: set[str],
-             deadline: float, stats: dict | None = None) -> Counterexample | None:
+             hard: Sequence[tuple[str, z3.ExprRef, z3.ExprRef]], noalias: Iterable[str],
+             registers: Sequence[str], full: set[str], deadline: float,
+             stats: dict | None = None) -> Counterexample | None:
     """A counterexample found on reduced problems (see above), or None by `deadline`."""
     import random
 
     from .verify import pointer_registers, random_state
 
     stats = {} if stats is None else stats
-    leaves = _leaf_groups(inputs)
-    cone, conds = _cone(differ, leaves)
+    differ = z3.Or(*[ea != eb for _, ea, eb in hard])
     bases, indexes = pointer_registers(original)
-    fixed = {"sp", *bases, *indexes}  # addresses stay concrete and inside the buffers
-    cone = frozenset(g for g in cone if g not in fixed)
-    sets: list[frozenset] = []
-    for c in sorted({frozenset(g for g in c if g not in fixed) for c in conds}, key=lambda c: (len(c), sorted(map(str, c)))):
-        if c and c not in sets:
-            sets.append(c)
-    sets = sets[:CONCOLIC_SETS]
-    sets += [frozenset((g,)) for g in sorted(cone, key=str) if frozenset((g,)) not in sets]
-    if cone and cone not in sets:
-        sets.append(cone)
+    # addresses stay concrete and inside the buffers
+    t_start = time.perf_counter()
+    sets = free_sets(hard, inputs, {"sp", *bases, *indexes})
+    stats["concolic_sets"] = round(time.perf_counter() - t_start, 2)
     rng = random.Random(1)
     stats.setdefault("concolic_solves", 0)
+
+    def attempt(st: MachineState, item: tuple, limit: float) -> tuple[z3.CheckSatResult, Counterexample | None]:
+        """Solve one reduced problem; a model is replayed in the simulator."""
+        _, _, free, t, free_regs, free_mem = item
+        solver = z3.Solver()
+        solver.set("timeout", max(1, int(min(deadline - time.perf_counter(), limit) * 1000)))
+        solver.add(t)
+        stats["concolic_solves"] += 1
+        res = solver.check()
+        if res != z3.sat:
+            return res, None
+        model = solver.model()
+        trial = st.copy()
+        for name, var in free_regs.items():
+            trial.set(name, model.eval(var, model_completion=True).as_long())
+        for addr, var in free_mem.items():
+            trial.mem.load_bytes(addr, bytes([model.eval(var, model_completion=True).as_long()]))
+        cex = replay(original, candidate, _explicit(original, candidate, trial), registers, full)
+        if cex is not None:
+            stats["concolic_free"] = sorted(g if isinstance(g, str) else f"load {g[1]}" for g in free)
+        return res, cex
+
     for n in range(CONCOLIC_STATES):
         st = random_state(rng, 2 + n, bases, indexes, noalias)
-        for free in sets:
-            left = deadline - time.perf_counter()
-            if left <= 0.05:
+        # reduce each free set on this state: small reduced problems are solved at once,
+        # the others afterwards, smallest first, with a short then a longer time limit
+        deferred = []
+        for i, free in enumerate(sets):
+            if deadline - time.perf_counter() <= 0.05:
                 return None
             t, free_regs, free_mem = _reduce(differ, inputs, st, free)
             if z3.is_false(t):
                 continue
-            solver = z3.Solver()
-            solver.set("timeout", max(1, int(min(left, CONCOLIC_SOLVE) * 1000)))
-            solver.add(t)
-            stats["concolic_solves"] += 1
-            if solver.check() != z3.sat:
-                continue
-            model = solver.model()
-            trial = st.copy()
-            for name, var in free_regs.items():
-                trial.set(name, model.eval(var, model_completion=True).as_long())
-            for addr, var in free_mem.items():
-                trial.mem.load_bytes(addr, bytes([model.eval(var, model_completion=True).as_long()]))
-            cex = replay(original, candidate, _explicit(original, candidate, trial), registers, full)
-            if cex is not None:
-                stats["concolic_free"] = sorted(g if isinstance(g, str) else f"load {g[1]}" for g in free)
-                return cex
+            item = (len(_nodes([t])), i, free, t, free_regs, free_mem)
+            if item[0] <= CONCOLIC_SMALL:
+                res, cex = attempt(st, item, CONCOLIC_LIMITS[-1])
+                if cex is not None:
+                    return cex
+                if res == z3.unknown:
+                    deferred.append(item)
+            else:
+                deferred.append(item)
+        stats.setdefault("concolic_reduced", []).append(round(time.perf_counter() - t_start, 2))
+        deferred.sort(key=lambda r: r[:2])
+        for limit in CONCOLIC_LIMITS:
+            undecided = []
+            for item in deferred:
+                if deadline - time.perf_counter() <= 0.05:
+                    return None
+                res, cex = attempt(st, item, limit)
+                if cex is not None:
+                    return cex
+                if res == z3.unknown:
+                    undecided.append(item)
+            deferred = undecided
     return None
 
 
@@ -424,7 +535,7 @@ def check_equivalence(original: Sequence[Instruction], candidate: Sequence[Instr
                                       [cex.location], cex, stats)
         if hard:
             # then the concolic search on reduced problems, for a share of the time
-            cex = concolic(original, candidate, inputs, differ, noalias, registers, full,
+            cex = concolic(original, candidate, inputs, hard, noalias, registers, full,
                            min(deadline, time.perf_counter() + CONCOLIC_SHARE * timeout), stats)
             if cex is not None:
                 stats["seconds"] = time.perf_counter() - t0

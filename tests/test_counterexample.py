@@ -80,3 +80,13 @@ def test_rare_difference_in_memory_output_is_refuted():
     res = prove(a, b, outputs=[])
     assert res.status == "refuted", res.reason
     assert res.counterexample.location.startswith("mem[")
+
+
+def test_condition_on_a_computed_value_is_refuted():
+    """The loaded word is compared with the carry chain's result: free the word, fold the chain."""
+    orig = carry_chain_kernel("csel x9, x9, x9, ne").replace("cmp x17, x16", "mul x18, x17, x2\ncmp x18, x13")
+    a = parse_text(orig).instructions
+    b = parse_text(orig.replace("csel x9, x9, x9, ne", "csel x9, x9, x10, ne")).instructions
+    res = prove(a, b)
+    assert res.status == "refuted", res.reason
+    assert res.stats["concolic_free"] == ["load 8"]
