@@ -225,7 +225,7 @@ CONCOLIC_SHARE = 0.4  # share of the time limit the concolic search may use befo
 CONCOLIC_LIMITS = (1.0, 3.0)  # seconds per solver call on a reduced problem: first pass, second
 CONCOLIC_SMALL = 256  # reduced problems of at most this many subterms are solved as soon as reduced
 CONCOLIC_STATES = 4  # random starting states
-CONCOLIC_SETS = 48  # free sets tried per starting state
+CONCOLIC_SETS = 48  # at most this many other conditions' input sets are tried
 
 
 def _leaf_groups(inputs: Inputs) -> dict[int, str | tuple]:
