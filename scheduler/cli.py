@@ -91,10 +91,26 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
                    help="include directory for .S files (C preprocessor)")
     p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
                    help="preprocessor definition for .S files")
+    from .parse import DEFAULT_MAX_STATEMENTS
+
+    def positive_int(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: '{text}'") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        return value
+
+    p.add_argument("--max-instructions", type=positive_int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
+                   help="refuse a file that makes more than N statements, counting every "
+                        f".rept/.irp/macro expansion (default {DEFAULT_MAX_STATEMENTS})")
 
 
 def _load(path: str, args) -> Program:
-    return parse_file(path, include_dirs=args.include, defines=args.define)
+    limit = getattr(args, "max_instructions", None)  # absent for commands without the option
+    extra = {} if limit is None else {"max_statements": limit}
+    return parse_file(path, include_dirs=args.include, defines=args.define, **extra)
 
 
 def build_parser() -> argparse.ArgumentParser:

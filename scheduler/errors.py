@@ -19,10 +19,15 @@ class SchedulerError(Exception):
 
 
 class AsmError(SchedulerError):
-    def __init__(self, loc: SourceLoc | None, message: str):
+    """A bad input. Printed `FILE:LINE: message`, or `FILE: message` when the
+    problem has no line (`file`), else just the message."""
+
+    def __init__(self, loc: SourceLoc | None, message: str, file: str | None = None):
         self.loc = loc
         self.message = message
-        super().__init__(f"{loc}: {message}" if loc else message)
+        self.file = loc.file if loc else file
+        prefix = f"{loc}: " if loc else f"{file}: " if file else ""
+        super().__init__(prefix + message)
 
 
 class OperandError(ValueError):

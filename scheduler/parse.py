@@ -23,10 +23,21 @@ from pathlib import Path
 from . import isa  # noqa: F401  (populates the instruction table)
 from .errors import AsmError, OperandError, SourceLoc
 from .ir import Directive, Instruction, Label, Program, SourceLine, Statement
-from .isa.operands import eval_expr, is_register_name, parse_operands, register_resource
+from .isa.operands import eval_expr, is_register_name, parse_operands, register_resource, wrap64
 from .isa.table import TABLE
 
 MAX_EXPANSION_DEPTH = 64
+# Default bound on the statements a file may produce, counting every statement of
+# every .rept/.irp/macro expansion (the CLI's --max-instructions).
+DEFAULT_MAX_STATEMENTS = 1_000_000
+MAX_INPUT_BYTES = 32 << 20  # larger inputs (or preprocessor output) are refused
+MAX_CPP_MESSAGE_LINES = 40
+# Directives GNU as spells two ways (measured with aarch64-linux-gnu-as): the
+# second spelling is handled as the first.
+DIRECTIVE_ALIASES = {".rep": ".rept", ".irep": ".irp", ".irepc": ".irpc"}
+# Directives that open or close a block, or change the macros: a body holding one
+# has no size known in advance (see Parser._static_size).
+_BLOCK_DIRECTIVES = {".rept", ".irp", ".irpc", ".macro", ".endm", ".endr", ".purgem", ".exitm"}
 _LABEL_RE = re.compile(r"^\s*([A-Za-z_.$][\w.$]*|\d+)\s*:(?!:)")
 _IDENT_RE = re.compile(r"[A-Za-z_.$][\w.$]*")
 _ANNOTATION_RE = re.compile(r"@(noalias|outputs)\b[:\s]*([\w\s,]*)")
@@ -69,10 +80,19 @@ def preprocess(path: Path, include_dirs=(), defines=()) -> list[tuple[str, Sourc
     args += [f"-I{d}" for d in include_dirs]
     args += [f"-D{d}" for d in defines]
     args.append(str(path))
-    proc = subprocess.run(args, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, errors="replace")
+    except OSError as e:
+        raise AsmError(None, f"cannot run the C preprocessor: {e.strerror or e}", file=str(path)) from None
     if proc.returncode != 0:
-        first = (proc.stderr.strip().splitlines() or ["preprocessor failed"])[0]
-        raise AsmError(None, f"{first}")
+        # Every line: the first is often just "In file included from ...".
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()] or ["(no message)"]
+        if len(lines) > MAX_CPP_MESSAGE_LINES:
+            lines = lines[:MAX_CPP_MESSAGE_LINES] + [f"... ({len(lines) - MAX_CPP_MESSAGE_LINES} more lines)"]
+        raise AsmError(None, "C preprocessor failed:\n" + "\n".join(lines), file=str(path))
+    if len(proc.stdout) > MAX_INPUT_BYTES:
+        raise AsmError(None, f"preprocessed text too large ({len(proc.stdout)} characters, "
+                             f"at most {MAX_INPUT_BYTES})", file=str(path))
     return _map_line_markers(proc.stdout, str(path))
 
 
@@ -196,8 +216,11 @@ class _Cond:
 
 
 class Parser:
-    def __init__(self, filename: str):
+    def __init__(self, filename: str, max_statements: int = DEFAULT_MAX_STATEMENTS):
         self.filename = filename
+        self.max_statements = max_statements
+        self.produced = 0  # statements processed so far, expansions included
+        self.size_cache: dict[int, tuple[_Macro, int | None]] = {}  # see _macro_size
         self.aliases: dict[str, str] = {}
         self.symbols: dict[str, int] = {}
         self.labels: set[str] = set()
@@ -246,7 +269,23 @@ class Parser:
 
     def _process_code(self, code: str, loc: SourceLoc, depth: int) -> None:
         for stmt in split_statements(code):
+            self.produced += 1
+            if self.produced > self.max_statements:
+                raise self._too_many(loc)
             self._statement(stmt, loc, depth)
+
+    def _too_many(self, loc: SourceLoc, what: str = "") -> AsmError:
+        return AsmError(loc, f"{what}more than {self.max_statements} statements after .rept/.irp/macro "
+                             "expansion (the limit is --max-instructions)")
+
+    def _budget(self, count: int, body: list[str], head: str, loc: SourceLoc) -> None:
+        """Fail before expanding `count` copies of `body` that cannot fit the statements left."""
+        if not count:
+            return
+        size = self._static_size(body, frozenset())
+        each = max(1, len(body)) if size is None else size
+        if count * each > self.max_statements - self.produced:
+            raise self._too_many(loc, f"'{head}' expands to {count} x {each} statements: ")
 
     @property
     def _active(self) -> bool:
@@ -264,6 +303,8 @@ class Parser:
             labels.append(m.group(1))
             stmt = stmt[m.end():].strip()
         head = stmt.split(None, 1)[0].lower() if stmt else ""
+        if head in DIRECTIVE_ALIASES:
+            stmt, head = _unalias(stmt, head)
         if not self._active:
             # Skipped text: only conditionals count, to find the matching .else/.endif.
             if head in _IF_TESTS or head in _COND_ENDS:
@@ -298,17 +339,17 @@ class Parser:
         mnemonic = parts[0].lower()
         if mnemonic not in TABLE.forms:
             # Before decoding operands, so the message does not depend on them.
-            raise AsmError(loc, f"unsupported instruction '{stmt}'")
+            raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}'")
         optext = parts[1] if len(parts) > 1 else ""
         try:
             ops = parse_operands(optext, self.symbols, self.aliases)
         except OperandError as e:
-            raise AsmError(loc, f"unsupported instruction '{stmt}': {e}") from None
+            raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}': {e}") from None
         found = TABLE.lookup(mnemonic, ops)
         if isinstance(found, str):
             if found in ("unsupported instruction", "unsupported operand form"):
-                raise AsmError(loc, f"unsupported instruction '{stmt}'")
-            raise AsmError(loc, f"invalid operand in '{stmt}': {found}")
+                raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}'")
+            raise AsmError(loc, f"invalid operand in '{_clip(stmt)}': {found}")
         form, matched = found
         return Instruction(mnemonic, tuple(matched), form, loc, stmt)
 
@@ -340,7 +381,7 @@ class Parser:
 
     def _condition(self, head: str, arg: str, loc: SourceLoc) -> bool:
         if head in _IF_EXPR:
-            return _IF_EXPR[head](self._eval(arg, loc))
+            return _IF_EXPR[head](self._eval(arg, loc, signed=True))
         test, wanted = _IF_TEXT[head]
         return self._text_test(test, head, arg, loc) == wanted
 
@@ -451,9 +492,9 @@ class Parser:
             raise AsmError(loc, f"bad symbol name '{name}'")
         self.symbols[name] = self._eval(expr, loc)
 
-    def _eval(self, expr: str, loc: SourceLoc) -> int:
+    def _eval(self, expr: str, loc: SourceLoc, signed: bool = False) -> int:
         try:
-            return eval_expr(expr, self.symbols)
+            return eval_expr(expr, self.symbols, signed=signed)
         except OperandError as e:
             raise AsmError(loc, str(e)) from None
 
@@ -485,6 +526,7 @@ class Parser:
         c = self.collect
         assert c is not None
         head = stmt.split(None, 1)[0].lower() if stmt.strip() else ""
+        head = DIRECTIVE_ALIASES.get(head, head)
         opening = {".macro": "macro", ".rept": "rept", ".irp": "irp", ".irpc": "irp"}
         closing = {"macro": ".endm", "rept": ".endr", "irp": ".endr"}
         if head in opening and (opening[head] == "macro") == (c.kind == "macro"):
@@ -509,20 +551,90 @@ class Parser:
             assert isinstance(macro, _Macro)
             macro.body = c.body
             self.macros[macro.name] = macro
+            self.size_cache.clear()  # sizes of macros that call this name change
         elif c.kind == "rept":
-            for _ in range(int(c.header)):
+            count = wrap64(int(c.header))
+            if count < 0:
+                raise AsmError(c.loc, f"negative count {count} for '{c.head}'")
+            self._budget(count, c.body, c.head, c.loc)
+            for _ in range(count):
                 self._run_body(c.body, None, c.loc, depth + 1)
         else:
             name, values = c.header
+            self._budget(len(values), c.body, c.head, c.loc)
             for v in values:
                 # .irp/.irpc substitute \@ with the current macro count, not incrementing it.
                 self._run_body(c.body, {name: v, "@": str(self.macro_count)}, c.loc, depth + 1)
 
     def _expand_macro(self, macro: _Macro, argtext: str, loc: SourceLoc, depth: int) -> None:
+        size = self._macro_size(macro, frozenset())
+        if size is not None and size > self.max_statements - self.produced:
+            raise self._too_many(loc, f"macro '{macro.name}' expands to {size} statements: ")
         values = self._bind_args(macro, argtext, loc)
         values["@"] = str(self.macro_count)
         self.macro_count += 1
         self._run_body(macro.body, values, loc, depth + 1)
+
+    def _macro_size(self, macro: _Macro, visiting: frozenset[str]) -> int | None:
+        """Statements one expansion of `macro` makes, when that can be known without
+        expanding it (see _static_size); memoised per definition."""
+        cached = self.size_cache.get(id(macro))
+        if cached is not None and cached[0] is macro:
+            return cached[1]
+        size = self._static_size(macro.body, visiting | {macro.name})
+        self.size_cache[id(macro)] = (macro, size)
+        return size
+
+    def _static_size(self, body: list[str], visiting: frozenset[str]) -> int | None:
+        """Statements `body` makes, counted as _process_code counts them, when every
+        line is plain (an instruction, a directive without a block, or a call of a
+        known macro whose size is known): lets an exponential nest of macros fail
+        before it runs; a nested `.rept` with a constant count counts its copies. None
+        when a line could make a different number (conditionals, other blocks, heads
+        made by substitution, symbol assignments, recursion); the running count then applies."""
+        stmts = [st for line in body for st in split_statements(line)]
+        total, i = 0, 0
+        while i < len(stmts):
+            stmt = stmts[i]
+            i += 1
+            total += 1
+            while m := _LABEL_RE.match(stmt):
+                stmt = stmt[m.end():].strip()
+            head = stmt.split(None, 1)[0].lower() if stmt else ""
+            head = DIRECTIVE_ALIASES.get(head, head)
+            if head == ".rept" and "\\" not in stmt:
+                end, depth = i, 0
+                while end < len(stmts):  # the matching .endr
+                    h = stmts[end].split(None, 1)[0].lower() if stmts[end].strip() else ""
+                    h = DIRECTIVE_ALIASES.get(h, h)
+                    if h == ".rept":
+                        depth += 1
+                    elif h == ".endr":
+                        if depth == 0:
+                            break
+                        depth -= 1
+                    end += 1
+                inner = self._static_size(stmts[i:end], visiting)
+                try:
+                    count = wrap64(eval_expr(stmt.split(None, 1)[1], self.symbols))
+                except (OperandError, IndexError):
+                    return None
+                if inner is None or count < 0 or end == len(stmts):
+                    return None
+                total += (end - i) + 1 + count * inner  # the body as collected, .endr, the copies
+                i = end + 1
+                continue
+            if ("\\" in head or head in _IF_TESTS or head in _COND_ENDS or head in _BLOCK_DIRECTIVES
+                    or head in (".set", ".equ", ".equiv") or re.match(r"^[A-Za-z_.$][\w.$]*\s*=", stmt)):
+                return None
+            if head in self.macros:
+                if head in visiting:
+                    return None
+                size = self._macro_size(self.macros[head], visiting)
+                if size is None:
+                    return None
+                total += size
+        return total
 
     def _bind_args(self, macro: _Macro, argtext: str, loc: SourceLoc) -> dict[str, str]:
         """Match invocation arguments to parameters as GNU as does: positional
@@ -606,6 +718,17 @@ def _disassemble(word: int) -> str | None:
         return None
     _, _, mnemonic, op_str = found[0]
     return f"{mnemonic} {op_str}".strip()
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    """Statement text for a message, cut short when very long."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _unalias(stmt: str, head: str) -> tuple[str, str]:
+    """`.rep 3` -> `.rept 3` (see DIRECTIVE_ALIASES)."""
+    canonical = DIRECTIVE_ALIASES[head]
+    return canonical + stmt[len(head):], canonical
 
 
 def _subst(name: str, values: dict[str, str]) -> str:
@@ -702,22 +825,52 @@ def _irp_header(head: str, rest: str, loc: SourceLoc) -> tuple[str, list[str]]:
 
 # ------------------------------------------------------------------ entry points
 
-def parse_text(text: str, filename: str = "<input>") -> Program:
+def parse_text(text: str, filename: str = "<input>", max_statements: int = DEFAULT_MAX_STATEMENTS) -> Program:
+    _check_text(text, filename)
     lines = [(raw, SourceLoc(filename, i + 1)) for i, raw in enumerate(text.splitlines())]
-    return Parser(filename).parse_lines(lines)
+    return Parser(filename, max_statements).parse_lines(lines)
 
 
-def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool | None = None) -> Program:
+def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool | None = None,
+               max_statements: int = DEFAULT_MAX_STATEMENTS) -> Program:
     """Parse an assembly file; `.S` files go through the C preprocessor first."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise AsmError(None, f"{path}: cannot read file: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise AsmError(None, f"{path}: not a text file") from None
+    text = read_source(path)
     if preprocess_ if preprocess_ is not None else path.suffix == ".S":
         lines = preprocess(path, include_dirs, defines)
+        for raw, loc in lines:
+            if "\0" in raw:
+                raise AsmError(loc, "NUL byte in the preprocessed text: not a text file")
     else:
         lines = [(raw, SourceLoc(str(path), i + 1)) for i, raw in enumerate(text.splitlines())]
-    return Parser(str(path)).parse_lines(lines)
+    return Parser(str(path), max_statements).parse_lines(lines)
+
+
+def read_source(path: Path) -> str:
+    """The text of a source file, or an AsmError saying `FILE: why not`."""
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_INPUT_BYTES + 1)
+    except OSError as e:
+        raise AsmError(None, f"cannot read: {e.strerror or e}", file=name) from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise AsmError(None, f"file too large (more than {MAX_INPUT_BYTES} bytes)", file=name)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AsmError(None, f"not UTF-8 text: invalid byte 0x{data[e.start]:02x} at offset {e.start}",
+                       file=name) from None
+    _check_text(text, name)
+    return text
+
+
+def _check_text(text: str, filename: str) -> None:
+    if len(text) > MAX_INPUT_BYTES:
+        raise AsmError(None, f"input too large ({len(text)} characters, at most {MAX_INPUT_BYTES})",
+                       file=filename)
+    nul = text.find("\0")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise AsmError(SourceLoc(filename, line),
+                       f"NUL byte at offset {len(text[:nul].encode())}: not a text file")

@@ -272,27 +272,61 @@ def register_resource(text: str) -> str | None:
 # Python-only spellings such as 1_0 or 0o17 are refused), a symbol, or an operator.
 _TOKEN_RE = re.compile(r"\s*(\d\w*|[A-Za-z_.$][\w.$]*|<<|>>|<=|>=|==|!=|<>|&&|\|\||[-+*/%&|^~!<>()])")
 _SYMBOL_RE = re.compile(r"[A-Za-z_.$][\w.$]*")
+# GNU as's input scrubber drops blanks except between two name characters, so
+# `1 < < 2` is `1<<2` and `5 ! ! 3` is `5!!3`.
+_BLANKS_RE = re.compile(r"(?<![\w.$])\s+|\s+(?![\w.$])")
 # GNU as literal forms; a leading 0 means octal.
 _NUMBER_FORMS = ((r"0[xX][0-9a-fA-F]+", 16), (r"0[bB][01]+", 2), (r"0[0-7]*", 8), (r"[1-9][0-9]*", 10))
+# Longest number literal accepted (characters, prefix included). GNU as takes any
+# length (as a "bignum"); a bound keeps int() conversion cheap and within Python's
+# int-string limit. 256 characters hold any 64-bit value with plenty of leading zeros.
+MAX_NUMBER_CHARS = 256
+# Longest expression text accepted (characters).
+MAX_EXPR_CHARS = 1 << 20
+
+_MASK64 = (1 << 64) - 1
+_SIGN64 = 1 << 63
 
 
+def wrap64(v: int) -> int:
+    """`v` modulo 2**64 as a signed 64-bit value: GNU as computes in the host's
+    signed 64-bit `offsetT`, with wrap-around."""
+    v &= _MASK64
+    return v - (1 << 64) if v & _SIGN64 else v
+
+
+# GNU as semantics, measured with aarch64-linux-gnu-as (binutils 2.4x) on `.quad (EXPR)`:
+# - values are signed 64-bit and wrap; comparisons are signed, true is -1, false 0;
+# - `/` and `%` truncate toward zero (C): -7/2 = -3, -7%2 = -1, 7%-2 = 1; x/0 is an
+#   error; INT64_MIN/-1 crashes GNU as on x86 (SIGFPE): here it wraps (INT64_MIN, rest 0);
+# - `>>` is a logical (unsigned) shift: -1>>1 = 0x7fffffffffffffff;
+# - a shift count outside 0..63 (negative or >= 64) gives 0 (GNU as warns);
+# - `a ! b` is a | ~b, `a !! b` is a ^ b (MRI compatibility); `&&`/`||` give 1 or 0;
+# - blanks go as GNU as's scrubber drops them: `1 < < 2` is 1 << 2;
+# - a literal above 0xffffffffffffffff is a "bignum": as an operand of a binary
+#   operator it counts as 0 (GNU as warns), unary - and ~ keep it a bignum, `!` gives 0,
+#   and a whole expression that is a bignum is truncated to 64 bits (`.quad`) or
+#   refused ("bignum invalid") as an instruction's immediate; but an octal literal
+#   of at most 22 digits is never a bignum: it silently keeps its low 64 bits.
 def _c_div(a: int, b: int) -> int:
-    # GNU as divides like C: truncate toward zero.
-    return abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
 
 
-def _shift(a: int, b: int, left: bool) -> int:
-    if b < 0:
-        raise OperandError(f"negative shift amount {b}")
-    return a << b if left else a >> b
+def _shl(a: int, b: int) -> int:
+    return a << b if 0 <= b < 64 else 0
+
+
+def _shr(a: int, b: int) -> int:
+    return (a & _MASK64) >> b if 0 <= b < 64 else 0
 
 
 # Binary operators with GNU as ranks (binutils expr.c), which differ from C:
-# `<<`/`>>` bind like `*`, and `| & ^` bind tighter than `+ -`. A comparison
-# gives -1 when true; `&&`/`||` give 1.
+# `<<`/`>>` bind like `*`, and `| & ^ !` bind tighter than `+ -`; all are
+# left-associative. A comparison gives -1 when true; `&&`/`||` give 1.
 _BINARY = {
     "*": (9, lambda a, b: a * b), "/": (9, _c_div), "%": (9, lambda a, b: a - b * _c_div(a, b)),
-    "<<": (9, lambda a, b: _shift(a, b, True)), ">>": (9, lambda a, b: _shift(a, b, False)),
+    "<<": (9, _shl), ">>": (9, _shr),
     "|": (7, lambda a, b: a | b), "!": (7, lambda a, b: a | ~b),
     "^": (7, lambda a, b: a ^ b), "&": (7, lambda a, b: a & b),
     "+": (5, lambda a, b: a + b), "-": (5, lambda a, b: a - b),
@@ -303,80 +337,172 @@ _BINARY = {
 }
 _UNARY = {"-": lambda v: -v, "+": lambda v: v, "~": lambda v: ~v, "!": lambda v: int(v == 0)}
 
+# (value, is a bignum, exact value or None). A non-bignum value is always wrap64'ed:
+# that is GNU's value. `exact` is the value in unbounded arithmetic for the ring
+# operators (+ - * & | ^ ~ << unary -), GNU's value after the others (/ % >> and
+# comparisons), None once it grows past _EXACT_BITS; it is always congruent to the
+# value modulo 2**64. It only chooses how a 64-bit pattern with the top bit set is
+# returned: as written when the exact value fits (0xffffffffffffffff stays
+# 18446744073709551615, -1 stays -1, 1<<63 is 2**63), else signed.
+_Value = tuple[int, bool, int | None]
+_EXACT_BITS = 130
+_RING = frozenset(("+", "-", "*", "&", "|", "^", "!", "<<"))
+
 
 class _Expr:
-    """Precedence-climbing evaluator over the tokens of one expression."""
+    """Operator-precedence evaluator over the tokens of one expression. Iterative
+    (explicit stacks), so deep nesting costs memory, never Python recursion."""
 
     def __init__(self, src: str, text: str, symbols: dict[str, int]):
         self.text, self.symbols = text.strip(), symbols
+        if len(src) > MAX_EXPR_CHARS:
+            raise OperandError(f"expression too long ({len(src)} characters, at most {MAX_EXPR_CHARS})")
         self.tokens: list[str] = []
+        src = _BLANKS_RE.sub("", src)
         pos = 0
-        while src[pos:].strip():
-            m = _TOKEN_RE.match(src, pos)
-            if not m:
-                raise self.error()
+        while m := _TOKEN_RE.match(src, pos):
             self.tokens.append(m.group(1))
             pos = m.end()
-        self.pos = 0
+        if src[pos:].strip():
+            raise self.error()
 
     def error(self) -> OperandError:
-        return OperandError(f"cannot parse expression '{self.text}'")
+        return OperandError(f"cannot parse expression '{_short(self.text)}'")
 
-    def take(self) -> str:
-        tok = self.tokens[self.pos] if self.pos < len(self.tokens) else ""
-        self.pos += 1
-        return tok
-
-    def evaluate(self) -> int:
-        value = self.binary(0)
-        if self.pos != len(self.tokens):
-            raise self.error()
-        return value
-
-    def binary(self, min_rank: int) -> int:
-        left = self.unary()
-        while self.pos < len(self.tokens):
-            op = self.tokens[self.pos]
-            if op not in _BINARY or _BINARY[op][0] < min_rank:
-                break
-            self.pos += 1
-            rank, fn = _BINARY[op]
-            right = self.binary(rank + 1)  # rank + 1: operators are left-associative
-            if op in ("/", "%") and right == 0:
-                raise OperandError(f"division by zero in '{self.text}'")
-            left = fn(left, right)
-        return left
-
-    def unary(self) -> int:
-        tok = self.take()
-        if tok in _UNARY:
-            return _UNARY[tok](self.unary())
-        if tok == "(":
-            value = self.binary(0)
-            if self.take() != ")":
-                raise self.error()
-            return value
+    def operand(self, tok: str) -> _Value:
         if tok[:1].isdigit():
+            if len(tok) > MAX_NUMBER_CHARS:
+                raise OperandError(f"number too long ({len(tok)} characters, at most {MAX_NUMBER_CHARS}) "
+                                   f"in expression '{_short(self.text)}'")
             for pattern, base in _NUMBER_FORMS:
                 if re.fullmatch(pattern, tok):
-                    return int(tok, base)
-            raise OperandError(f"bad number '{tok}' in expression '{self.text}'")
+                    v = int(tok, base)
+                    if base == 8 and len(tok) <= 23:
+                        # GNU as reads up to 22 octal digits (after the 0) into a
+                        # 64-bit number, dropping what overflows: no bignum.
+                        v &= _MASK64
+                    return (v, True, None) if v > _MASK64 else (wrap64(v), False, v)
+            raise OperandError(f"bad number '{_short(tok)}' in expression '{_short(self.text)}'")
         if tok in self.symbols:
-            return self.symbols[tok]
+            value = self.symbols[tok]
+            return wrap64(value), False, value
         if _SYMBOL_RE.fullmatch(tok):
-            raise OperandError(f"unknown symbol '{tok}' in expression '{self.text}' "
+            raise OperandError(f"unknown symbol '{tok}' in expression '{_short(self.text)}' "
                                "(symbols must be defined before they are used)")
         raise self.error()
 
+    def evaluate(self) -> _Value:
+        values: list[_Value] = []
+        ops: list[str] = []  # "(" , "u<op>" (unary) or "b<op>" (binary)
 
-def eval_expr(text: str, symbols: dict[str, int] | None = None) -> int:
-    """Evaluate a GNU-as constant expression with GNU as operators, precedence and literals."""
+        def reduce(min_rank: int) -> None:
+            # Apply stacked operators down to the innermost "(", while their rank is
+            # at least min_rank (unary operators bind tightest).
+            while ops and ops[-1] != "(":
+                top = ops[-1]
+                if top[0] == "b" and _BINARY[top[1:]][0] < min_rank:
+                    return
+                ops.pop()
+                if top[0] == "u":
+                    v, big, exact = values.pop()
+                    op = top[1:]
+                    if op == "!":
+                        r = int(v == 0 and not big)
+                        values.append((r, False, r))
+                    elif big:
+                        values.append((_UNARY[op](v), True, None))
+                    else:
+                        values.append((wrap64(_UNARY[op](v)), False, _bounded(exact, _UNARY[op])))
+                else:
+                    (b, bbig, bx), (a, abig, ax) = values.pop(), values.pop()
+                    if abig:
+                        a = ax = 0
+                    if bbig:
+                        b = bx = 0
+                    op = top[1:]
+                    if op in ("/", "%") and b == 0:
+                        raise OperandError(f"division by zero in '{_short(self.text)}'")
+                    r = wrap64(_BINARY[op][1](a, b))
+                    exact: int | None = r
+                    if op in _RING:
+                        exact = None
+                        if ax is not None and bx is not None and (op != "<<" or 0 <= b < 64):
+                            exact = _bounded(ax, lambda x: _BINARY[op][1](x, b if op == "<<" else bx))
+                    values.append((r, False, exact))
+
+        expect_operand = True
+        tokens = self.tokens
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            i += 1
+            if not expect_operand and tok == "!" and i < len(tokens) and tokens[i] == "!":
+                tok = "^"  # binary `!!` is exclusive or
+                i += 1
+            if expect_operand:
+                if tok in _UNARY:
+                    ops.append("u" + tok)
+                elif tok == "(":
+                    ops.append("(")
+                else:
+                    values.append(self.operand(tok))
+                    expect_operand = False
+            elif tok == ")":
+                reduce(0)
+                if not ops:
+                    raise self.error()
+                ops.pop()
+            elif tok in _BINARY:
+                # Left-associative: first apply stacked operators of the same or higher rank.
+                reduce(_BINARY[tok][0])
+                ops.append("b" + tok)
+                expect_operand = True
+            else:
+                raise self.error()
+        if expect_operand:
+            raise self.error()
+        reduce(0)
+        if ops:
+            raise self.error()  # an unclosed "("
+        return values[0]
+
+
+def _bounded(x: int | None, fn) -> int | None:
+    """fn(x) in unbounded arithmetic, or None when x is None or the result is too big."""
+    if x is None:
+        return None
+    r = fn(x)
+    return r if r.bit_length() <= _EXACT_BITS else None
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def eval_expr(text: str, symbols: dict[str, int] | None = None, bignum_ok: bool = True,
+              signed: bool = False) -> int:
+    """Evaluate a GNU-as constant expression with GNU as operators, precedence,
+    literals and 64-bit wrap-around; the result is a signed 64-bit value. A result
+    that is a bignum (a literal above 64 bits, see above) is truncated to 64 bits
+    as `.quad` does, or refused when `bignum_ok` is False (as GNU as refuses it as
+    an instruction operand).
+
+    The result is GNU's 64-bit value: with `signed`, as a signed number (what
+    `.if`, `.rept` and the comparisons see); otherwise a pattern with the top bit
+    set is returned unsigned when it was written so (see `_Value`), so
+    `0xffffffffffffffff` reads back as written and `-1` as -1."""
     src = text.strip()
     if src.startswith("#"):
         src = src[1:].strip()
     if not src:
         raise OperandError("empty immediate")
-    return _Expr(src, text, symbols or {}).evaluate()
+    value, big, exact = _Expr(src, text, symbols or {}).evaluate()
+    if big and not bignum_ok:
+        raise OperandError(f"number does not fit in 64 bits in '{_short(text.strip())}'")
+    value = wrap64(value)
+    if not signed and not big and exact is not None and 0 <= exact <= _MASK64:
+        return exact
+    return value
 
 
 def split_operands(text: str) -> list[str]:
@@ -409,9 +535,9 @@ def _parse_modifier(text: str, symbols: dict[str, int]) -> Shift | Extend | None
     if word in SHIFTS:
         if amount_text is None:
             raise OperandError(f"shift '{text.strip()}' needs an amount")
-        return Shift(word, eval_expr(amount_text, symbols))
+        return Shift(word, eval_expr(amount_text, symbols, bignum_ok=False))
     if word in EXTENDS:
-        return Extend(word, None if amount_text is None else eval_expr(amount_text, symbols))
+        return Extend(word, None if amount_text is None else eval_expr(amount_text, symbols, bignum_ok=False))
     return None
 
 
@@ -442,7 +568,7 @@ def parse_operand(
     if re.fullmatch(r"\d+[bf]", t):
         return Sym(t)  # local label reference: `b 1b`, `cbz x0, 2f`
     if _looks_like_imm(t):
-        return Imm(eval_expr(t, symbols), t.lstrip("#").strip())
+        return Imm(eval_expr(t, symbols, bignum_ok=False), t.lstrip("#").strip())
     if re.match(r"^[A-Za-z_.$][\w.$]*$", t):
         if t in symbols:  # symbols are case-sensitive, unlike register names
             return Imm(symbols[t], t)
@@ -451,7 +577,9 @@ def parse_operand(
 
 
 def _parse_mem(inner: str, symbols: dict[str, int], aliases: dict[str, str]) -> Mem:
-    parts = split_operands(inner)
+    parts = split_operands(inner) if inner.strip() else []
+    if not parts:
+        raise OperandError("empty address '[]'")
     base = parse_operand(parts[0], symbols, aliases)
     if not isinstance(base, GPR) or base.bits != 64 or base.is_zr:
         raise OperandError(f"memory base must be an X register or sp, got '{parts[0]}'")
@@ -500,7 +628,7 @@ def parse_operands(
             elif i + 1 < len(raw) and _looks_like_imm(raw[i + 1]) and mem.offset == 0 and not mem.offset_text and mem.index is None:
                 # `[xn], #imm` post-index.
                 post = raw[i + 1]
-                mem = Mem(mem.base, eval_expr(post, symbols), "post", offset_text=post.lstrip("#").strip())
+                mem = Mem(mem.base, eval_expr(post, symbols, bignum_ok=False), "post", offset_text=post.lstrip("#").strip())
                 i += 1
             ops.append(mem)
         elif part.startswith("{"):

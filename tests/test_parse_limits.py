@@ -1,0 +1,132 @@
+"""Bounded resources and located messages: every bad input ends with exit code 2
+and `FILE:LINE: message` (or `FILE: message`), quickly, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from scheduler.cli import main
+from scheduler.errors import AsmError
+from scheduler.parse import parse_file, parse_text
+
+
+def run_parse(tmp_path, capsys, name: str, content: str | bytes, *extra: str) -> tuple[int, str]:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    start = time.monotonic()
+    code = main(["parse", str(path), *extra])
+    assert time.monotonic() - start < 20, "took too long"
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err, err
+    return code, err
+
+
+MACRO_NEST = ".macro m0\nadd x0, x0, #1\n.endm\n" + "".join(
+    f".macro m{k}\nm{k - 1}\nm{k - 1}\n.endm\n" for k in range(1, 41)) + "m40\n"
+
+
+@pytest.mark.parametrize("content, line, message", [
+    ("add x0, x0, #" + "9" * 5000 + "\n", 1, "number too long"),
+    ("nop_not\nadd x0, x0, #0x" + "f" * 400 + "\n", 1, ""),  # the first error wins
+    ("ldr x1, []\n", 1, "empty address"),
+    (".rept (1<<62)\nadd x0, x0, #1\n.endr\n", 1, "more than 1000000 statements"),
+    (".rept 1000000000000\nadd x0, x0, #1\n.endr\n", 1, "more than 1000000 statements"),
+    (".rep 100000000\nadd x0, x0, #1\n.endr\n", 1, "more than 1000000 statements"),
+    (".rept 1000\n.rept 1000\n.rept 1000\nadd x0, x0, #1\n.endr\n.endr\n.endr\n", 1, "more than 1000000"),
+    (".irp r, 1, 2\n.rept 1 << 40\nadd x0, x0, #1\n.endr\n.endr\n", 1, "more than 1000000"),
+    (MACRO_NEST, 164, "macro 'm40' expands to"),
+    (".rept -1\nadd x0, x0, #1\n.endr\n", 1, "negative count"),
+    ("add x0, x0, #1/0\n", 1, "division by zero"),
+    ("mov x0, #0x10000000000000001\n", 1, "does not fit in 64 bits"),
+    ("add x0, x0, #1\nadd x0, x0, #(1\n", 2, "cannot parse expression"),
+])
+def test_bad_input_is_a_located_error(tmp_path, capsys, content, line, message):
+    code, err = run_parse(tmp_path, capsys, "k.s", content)
+    assert code == 2
+    assert err.startswith(f"{tmp_path / 'k.s'}:{line}: "), err
+    assert message in err
+
+
+@pytest.mark.parametrize("content", [
+    "add x0, x0, #" + "(" * 1000 + "1" + ")" * 1000 + "\n",
+    "add x0, x0, #" + "-" * 1000 + "1\n",
+    "add x0, x0, #1 << 100000000\n",
+    "add x0, x0, #1 << 100000000000\n",
+    "add x0, x0, #(1 << 100000000000) + (1 >> 100000000000) + (1 << -100000000000)\n",
+])
+def test_deep_or_huge_expressions_are_cheap(tmp_path, capsys, content):
+    code, err = run_parse(tmp_path, capsys, "k.s", content)
+    assert code == 0, err
+
+
+def test_max_instructions_option(tmp_path, capsys):
+    text = ".rept 10\nadd x0, x0, #1\n.endr\n"
+    assert run_parse(tmp_path, capsys, "k.s", text, "--max-instructions", "100")[0] == 0
+    code, err = run_parse(tmp_path, capsys, "k.s", text, "--max-instructions", "5")
+    assert code == 2 and "more than 5 statements" in err and err.startswith(f"{tmp_path / 'k.s'}:")
+    with pytest.raises(SystemExit):
+        main(["parse", str(tmp_path / "k.s"), "--max-instructions", "0"])
+
+
+def test_statement_limit_counts_as_statements_are_produced():
+    # An expansion whose size is only known while it runs (a conditional inside).
+    text = ".set n, 0\n.rept 50\n.if n < 1000\nadd x0, x0, #1\n.endif\n.set n, n + 1\n.endr\n"
+    assert len(parse_text(text).instructions) == 50
+    with pytest.raises(AsmError, match="more than 100 statements"):
+        parse_text(text, max_statements=100)
+    # a recursive macro
+    rec = ".macro r n\n.if \\n\nadd x0, x0, #1\nr (\\n - 1)\n.endif\n.endm\nr 30\n"
+    assert len(parse_text(rec).instructions) == 30
+    with pytest.raises(AsmError, match="more than 50 statements"):
+        parse_text(rec, max_statements=50)
+
+
+def test_input_size_cap(tmp_path, monkeypatch):
+    import scheduler.parse as parse_mod
+
+    monkeypatch.setattr(parse_mod, "MAX_INPUT_BYTES", 100)
+    path = tmp_path / "big.s"
+    path.write_text("add x0, x0, #1\n" * 20)
+    with pytest.raises(AsmError, match=r"big\.s: file too large"):
+        parse_file(path)
+
+
+def test_not_utf8(tmp_path, capsys):
+    code, err = run_parse(tmp_path, capsys, "k.s", b"add x0, x0, #1\n\xff\xfe\n")
+    assert code == 2
+    assert err.strip() == f"{tmp_path / 'k.s'}: not UTF-8 text: invalid byte 0xff at offset 15"
+
+
+def test_nul_byte(tmp_path, capsys):
+    code, err = run_parse(tmp_path, capsys, "k.s", b"add x0, x0, #1\nadd x0\x00, x0, #1\n")
+    assert code == 2
+    assert err.startswith(f"{tmp_path / 'k.s'}:2: NUL byte at offset 21")
+
+
+def test_missing_file_and_directory(tmp_path, capsys):
+    assert main(["parse", str(tmp_path / "nope.s")]) == 2
+    assert capsys.readouterr().err.strip() == f"{tmp_path / 'nope.s'}: cannot read: No such file or directory"
+    (tmp_path / "d.s").mkdir()
+    assert main(["parse", str(tmp_path / "d.s")]) == 2
+    assert capsys.readouterr().err.strip() == f"{tmp_path / 'd.s'}: cannot read: Is a directory"
+
+
+@pytest.mark.skipif(not (shutil.which("gcc") or shutil.which("cpp")), reason="no C preprocessor")
+def test_preprocessor_failure_shows_every_line(tmp_path, capsys):
+    (tmp_path / "inc.h").write_text('#include "foo.h"\n')
+    code, err = run_parse(tmp_path, capsys, "k.S", '#include "inc.h"\nadd x0, x0, #1\n')
+    assert code == 2
+    assert err.startswith(f"{tmp_path / 'k.S'}: C preprocessor failed:")
+    assert "In file included from" in err
+    assert "inc.h:1:10: fatal error: foo.h: No such file or directory" in err
+
+
+def test_every_error_without_a_line_names_the_file():
+    e = AsmError(None, "boom", file="a.s")
+    assert str(e) == "a.s: boom" and e.file == "a.s"
