@@ -276,3 +276,26 @@ def _name(producer, input_name: str = "the block input") -> str:
     if producer == "in":
         return input_name
     return f"original instruction {producer + 1}"
+
+
+def register_map(instrs: Sequence[Instruction], renamed: Sequence[Instruction]) -> list[dict[str, dict[str, str]]]:
+    """Per instruction: {"read": {old: new}, "write": {old: new}} over architectural registers
+    (x3, v5: a W or D view follows its register) for the ones that changed. A register may
+    be read from one place and written to another by the same instruction."""
+    maps = []
+    for a, b in zip(instrs, renamed, strict=True):
+        m: dict[str, dict[str, str]] = {"read": {}, "write": {}}
+        for oa, ob, pat in zip(a.operands, b.operands, a.form.operands, strict=False):
+            if isinstance(oa, Mem):
+                pairs = [("read", oa.base, ob.base), ("read", oa.index, ob.index)]
+                if oa.writeback:
+                    pairs.append(("write", oa.base, ob.base))
+            else:
+                roles = {"r": ["read"], "w": ["write"], "rw": ["read", "write"]}.get(pat.role, [])
+                pairs = [(role, oa, ob) for role in roles]
+            for role, x, y in pairs:
+                rx, ry = getattr(x, "resource", None), getattr(y, "resource", None)
+                if rx is not None and ry is not None and rx != ry:
+                    m[role][rx] = ry
+        maps.append(m)
+    return maps

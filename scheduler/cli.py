@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .batch import add_parser as add_batch_parser
+from .batch import cmd_batch
 from .clock import clear_stop, install_interrupt_handler, stop_requested
-from .batch import add_parser as add_batch_parser, cmd_batch
 from .compare import add_parser as add_compare_parser
 from .compare import cmd_compare, draw_optimized
 from .dag import build_dag
@@ -28,7 +29,7 @@ from .isa.table import TABLE
 from .outfiles import check_paths, write_atomic
 from .parse import parse_file, parse_text
 from .simulate import run_instructions
-from .verify import live_ins, pointer_registers, random_state, straight_line, verify
+from .verify import live_ins, pointer_registers, random_state, segments, straight_line, verify
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -113,15 +114,7 @@ def _load(path: str, args) -> Program:
     return parse_file(path, include_dirs=args.include, defines=args.define, **extra)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="scheduler",
-        description="Instruction-scheduling superoptimizer for straight-line AArch64 kernels.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--version", action="version", version=f"scheduler {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
+def _optimize_parser(sub) -> None:
     p = sub.add_parser("optimize", help="reorder every straight-line block for a machine model",
                        description="Schedule every straight-line block of a kernel for a machine model "
                                    "(CP-SAT on the in-order model, candidates judged by the out-of-order "
@@ -143,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the input file with the scheduled kernel (keeps a backup FILE.orig); "
                         "without it, no output may name an input")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--objective", choices=["ooo", "single", "inorder"], default="ooo",
+                   help="what faster means: ooo = back-to-back runs on the out-of-order core (steady "
+                        "state, then the cold run; default), single = one cold run, out of order, "
+                        "inorder = the in-order issue model CP-SAT optimises")
     p.add_argument("--slack", type=float, default=0.0,
                    help="accept in-order cycles up to this fraction above the best found, if the "
                         "out-of-order model prefers it (default 0)")
@@ -150,9 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="base registers that point to disjoint buffers")
     p.add_argument("--no-rename", action="store_true",
                    help="reorder only: keep every register as written")
-    p.add_argument("--outputs", default="", metavar="REGS",
-                   help="registers live after the kernel, kept in place by renaming (x0 is kept when "
-                        "the block ends with ret; callee-saved registers and sp always are)")
+    p.add_argument("--outputs", default=None, metavar="REGS",
+                   help="registers live after the kernel, kept in place by renaming: --outputs, else "
+                        "`// @outputs` in the file, else x0 when the code ends in ret, else every "
+                        "register (callee-saved registers, sp and memory always count); `none`: only "
+                        "memory and callee-saved registers")
+    p.add_argument("--exec", action="store_true",
+                   help="before writing, also run input and output as real AArch64 code (GNU as, "
+                        "aarch64-linux-gnu-gcc, qemu-aarch64; see scripts/setup-debian.sh) and compare")
     p.add_argument("--rename-outputs", action="store_true",
                    help="let renaming move declared outputs (--outputs, // @outputs) that nothing else "
                         "in the file reads to other registers; the report's output_map says where")
@@ -177,12 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certificate-format", choices=["json", "hol"], default="json",
                    help="hol: each block's inst_map as a HOL Light list, one per line")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no live progress and no per-stage summary (the table and the paths still print)")
     p.add_argument("--timeline", metavar="FILE", help="draw before/after Gantt charts (.html, .svg or .png)")
     _add_input_options(p)
 
-    add_compare_parser(sub)
-    add_batch_parser(sub)
 
+def _check_certificate_parser(sub) -> None:
     p = sub.add_parser("check-certificate", help="check an optimisation certificate independently",
                        description="Re-derive CANDIDATE from ORIGINAL and the certificate written by "
                                    "`optimize --certificate` (permutation, renaming) and check that every "
@@ -194,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("certificate")
     _add_input_options(p)
 
+
+def _models_parser(sub) -> None:
     p = sub.add_parser("models", help="list, show and check machine models",
                        description="Machine models live in models/*.toml (and $SCHEDULER_MODELS_PATH).\n\n"
                                    "examples:\n  scheduler models list\n  scheduler models show neoverse-n1\n"
@@ -203,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", default=None)
     p.add_argument("--json", action="store_true")
 
+
+def _parse_parser(sub) -> None:
     p = sub.add_parser("parse", help="list a file's blocks and instructions with their reads/writes",
                        description="Parse a file and list each block's instructions with what they "
                                    "read and write.\n\nexample:\n  scheduler parse inputs/mul_4x4.s --json",
@@ -211,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_input_options(p)
 
+
+def _dag_parser(sub) -> None:
     p = sub.add_parser("dag", help="dependency DAG of each block",
                        description="Build each block's dependency DAG (RAW/WAR/WAW over registers, "
                                    "flags and memory).\n\nexample:\n  scheduler dag inputs/mul_4x4.s "
@@ -223,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_input_options(p)
 
+
+def _simulate_parser(sub) -> None:
     p = sub.add_parser("simulate", help="run a straight-line kernel in the built-in simulator",
                        description="Run a kernel from a given or random initial state and print "
                                    "the final state.\n\nexamples:\n"
@@ -240,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_input_options(p)
 
+
+def _verify_parser(sub) -> None:
     p = sub.add_parser("verify", help="randomized differential equivalence of two kernels",
                        description="Check that CANDIDATE computes what ORIGINAL computes, on random "
                                    "initial states with edge values.\nCompared: all memory written, "
@@ -276,7 +289,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time limit of the SMT part of --prove in seconds (default 30)")
     p.add_argument("--json", action="store_true")
     _add_input_options(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="scheduler",
+        description="Instruction-scheduling superoptimizer for straight-line AArch64 kernels.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"scheduler {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _optimize_parser(sub)
+    add_compare_parser(sub)
+    add_batch_parser(sub)
+    for add in (_check_certificate_parser, _models_parser, _parse_parser, _dag_parser, _simulate_parser,
+                _verify_parser):
+        add(sub)
     return ap
+
 
 
 # ------------------------------------------------------------------ commands
@@ -396,17 +426,53 @@ def cmd_verify(args) -> int:
 
     orig_prog = _load(args.original, args)
     cand_prog = _load(args.candidate, args)
-    orig, cand = straight_line(orig_prog), straight_line(cand_prog)
     # one rule for every command (scheduler/outputs.py): --outputs, else `// @outputs` in the
     # ORIGINAL, else x0 when the original ends in `ret` (AAPCS64), else every register and the
     # flags. A candidate's own `@outputs` is never trusted to shrink what is compared.
     chosen = choose_outputs(orig_prog, args.outputs, args.original)
+    noalias = set(_reg_list(args.no_alias)) | set(orig_prog.noalias)
+    if args.exec and args.prove:
+        raise InputError("verify: use --prove or --exec, not both")
+    if orig_prog.opaque_code or cand_prog.opaque_code:
+        return _verify_segments(args, orig_prog, cand_prog, chosen, noalias)
+    return _verify_pair(args, straight_line(orig_prog), straight_line(cand_prog), chosen, noalias)
+
+
+def _verify_segments(args, orig_prog: Program, cand_prog: Program, chosen, noalias) -> int:
+    """Files with code the tool cannot decode (`.byte`, `.inst` outside the table, ...): the
+    undecodable parts must be the same, in the same order; each straight-line segment between
+    them is verified on its own, every register counting before undecodable code (it may read
+    any), the outputs rule after the last one."""
+    import contextlib
+    import io
+
+    from .outputs import Outputs
+
+    (osegs, odirs), (csegs, cdirs) = segments(orig_prog), segments(cand_prog)
+    if [" ".join(d.text.split()) for d in odirs] != [" ".join(d.text.split()) for d in cdirs]:
+        print("NOT equivalent: the code the tool cannot decode (.byte, .inst, ...) differs between the files")
+        return EXIT_FAIL
+    codes, docs = [], []
+    for k, (o, c) in enumerate(zip(osegs, csegs, strict=True)):
+        last = k == len(osegs) - 1
+        seg_outputs = chosen if last else Outputs(None, f"every register: undecodable code follows ({odirs[k].loc})")
+        if not args.json:
+            print(f"segment {k + 1}/{len(osegs)} ({len(o)} instructions):")
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf) if args.json else contextlib.nullcontext():
+            codes.append(_verify_pair(args, o, c, seg_outputs, noalias))
+        if args.json:
+            docs.append(json.loads(buf.getvalue()))
+    if args.json:
+        print(json.dumps({"original": args.original, "candidate": args.candidate, "segments": docs}, indent=2))
+    return EXIT_FAIL if EXIT_FAIL in codes else EXIT_UNKNOWN if EXIT_UNKNOWN in codes else max(codes)
+
+
+def _verify_pair(args, orig, cand, chosen, noalias) -> int:
+    """verify (or --prove, --exec) of two straight-line instruction lists."""
     outputs = chosen.as_list()
     compared = f"compared memory, callee-saved registers and {chosen.describe()}"
-    noalias = set(_reg_list(args.no_alias)) | set(orig_prog.noalias)
     if args.exec:
-        if args.prove:
-            raise InputError("verify: use --prove or --exec, not both")
         return _verify_exec(args, orig, cand, chosen, noalias)
     proof = None
     if args.prove:
@@ -589,11 +655,12 @@ def _main_thread() -> bool:
 def cmd_optimize(args) -> int:
     from rich.console import Console
 
+    from .abi import DEFAULT_RESERVED
     from .emit import emit, own_header
     from .model import DEFAULT_MODEL, load_model
     from .optimize import Options, ProofUnknown, VerificationFailed, optimize_program
-    from .rename import DEFAULT_RESERVED
-    from .report import header_lines, print_summary, report_json
+    from .outputs import choose_outputs
+    from .report import header_lines, print_stages, print_summary, report_json
     from .timeline import check_path as check_timeline_path
 
     if args.timeline:
@@ -607,13 +674,15 @@ def cmd_optimize(args) -> int:
                          f"(opclass {missing[0].opclass})")
     noalias = frozenset(_reg_list(args.no_alias)) | prog.noalias
     reserve = DEFAULT_RESERVED | frozenset(_reg_list(args.reserve))
+    chosen = choose_outputs(prog, args.outputs, args.file)  # the one rule verify and compare use
     opts = Options(time_limit=args.time_limit, workers=args.workers, seed=args.seed,
                    noalias=noalias, slack=args.slack, rename=not args.no_rename, reserve=reserve,
-                   outputs=frozenset(_reg_list(args.outputs)), fixup=not args.no_fixup,
+                   outputs=frozenset(chosen.registers or ()), all_outputs=chosen.every,
+                   fixup=not args.no_fixup,
                    rename_outputs=args.rename_outputs, decompose=args.decompose,
-                   deterministic=args.deterministic, prove=args.prove)
+                   deterministic=args.deterministic, prove=args.prove, objective=args.objective)
     err = Console(stderr=True, quiet=args.json)  # --json: the report is the only output besides the kernel
-    progress = _Progress(err, len(prog.blocks()))
+    progress = _Progress(Console(stderr=True, quiet=True) if args.quiet else err, len(prog.blocks()))
     clear_stop()
     restore = install_interrupt_handler(
         b"\ninterrupted: finishing with the best schedule so far (verified before it is written; "
@@ -633,8 +702,14 @@ def cmd_optimize(args) -> int:
         if restore is not None:
             restore()
     interrupted = stop_requested()
+    if args.exec:
+        problem = _exec_blocks(prog, results, opts)
+        if problem:
+            print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
+            return EXIT_FAIL
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
     doc["interrupted"] = interrupted
+    doc["outputs"] = chosen.to_json()
     header = header_lines(model, doc)
     old = own_header(prog)
     if old and old[0].startswith(header[0].split(" (")[0] + " (") and all(
@@ -665,8 +740,30 @@ def cmd_optimize(args) -> int:
     else:
         console = Console(stderr=out_path is None)
         print_summary(doc, console)
+        if not args.quiet:
+            print_stages(doc, console)
         console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
     return EXIT_OK
+
+
+def _exec_blocks(prog: Program, results, opts) -> str | None:
+    """`optimize --exec`: every changed block run before and after as real AArch64 code; the
+    first difference, or None."""
+    from .execcheck import exec_check
+
+    for block, r in zip(prog.blocks(), results, strict=True):
+        if r.order == list(range(r.instructions)) and not r.renamed and not r.offset_fixups:
+            continue
+        if r.output_map:
+            r.notes.append("not executed (--exec): outputs moved to other registers")
+            continue
+        outputs = None if r.live_out is None else sorted(set(r.live_out) | {"sp"})
+        res = exec_check(block.instructions, r.instructions_after, trials=200, seed=opts.seed,
+                         outputs=outputs, noalias=opts.noalias)
+        if not res.equivalent:
+            return f"block {r.index}: the execution check (qemu) differs: {res.mismatch or res.problems}"
+        r.notes.append(f"executed as AArch64 code: {res.trials} trials equal")
+    return None
 
 
 def _optimize_paths(args) -> tuple[Path | None, Path | None]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from . import fixup
 from .candidates import Candidate
-from .certificate import check_block
+from .certificate import check_block, register_map
 from .clock import WALL, Clock, stop_requested
 from .dag import is_valid_order
 from .evaluate import inorder, out_of_order, prepare
@@ -28,7 +28,6 @@ from .ir import Block, Instruction, Program
 from .model import Model
 from .options import BlockResult, Options, ProofUnknown, VerificationFailed
 from .pipeline import BlockProblem, SearchState, problem, run
-from .rename import register_map
 from .stages import DECOMPOSE_FROM, STAGES
 from .verify import verify
 
@@ -51,8 +50,13 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     p.report("done", best=after_in, bound=max(s.proven or 0, p.bounds.best, s.relaxed_bound), ooo=after_ooo.steady)
     # every term holds for every schedule the options allow (renaming and fixups included)
     lower = max(p.bounds.best, s.proven or 0, s.relaxed_bound)
-    if s.status != "FALLBACK":
-        s.status = "OPTIMAL" if after_in <= lower else "FEASIBLE"  # OPTIMAL only when proven
+    # OPTIMAL only when proven; FALLBACK when the input order is kept without such a proof
+    # (under the objective: in-order cycles against `lower`, steady state against the out-of-order
+    # bound; no bound is known for the single cold run)
+    kept = final.origin == p.ident and not final.renamed and not final.fixed
+    met = {"inorder": after_in <= lower, "ooo": after_ooo.steady <= p.ooo_bound + 1e-9,
+           "single": False}[opts.objective]
+    s.status = "OPTIMAL" if met else "FALLBACK" if kept else "FEASIBLE"
     instrs = p.instrs
     return BlockResult(
         index=block_index, instructions=p.bt.n, order=final.origin,
@@ -146,14 +150,15 @@ def _output_map(instrs, final: Candidate, movable) -> dict[str, str]:
     return out
 
 
-def live_out_of(program: Program, block: Block, declared: frozenset[str]) -> frozenset[str]:
+def live_out_of(program: Program, block: Block, declared: frozenset[str], all_outputs: bool = False) -> frozenset[str]:
     """Registers whose value after `block` matters: read anywhere else in the file (a
     conservative stand-in for control flow), declared outputs, and x0 when `ret`
     follows the block (the AAPCS64 result register)."""
     members = {id(i) for i in block.instructions}
     out = set(declared)
-    if program.opaque_code:
-        # bytes the tool cannot decode may read any register: every value the block leaves counts
+    if program.opaque_code or all_outputs:
+        # bytes the tool cannot decode may read any register, or no outputs were declared for code
+        # that does not end in `ret` (the outputs rule, scheduler/outputs.py): every value counts
         out |= {r for i in block.instructions for r in i.writes}
     for stmt in program.statements:
         if isinstance(stmt, Instruction) and id(stmt) not in members and stmt.mnemonic != "ret":
@@ -181,5 +186,5 @@ def optimize_program(program: Program, model: Model, opts: Options,
         if stop_requested():
             share = 0.0  # Ctrl-C: the remaining blocks keep their order (and are still checked)
         results.append(optimize_block(b.index, b.instructions, model, opts, share, progress,
-                                      live_out_of(program, b, declared), movable, clock))
+                                      live_out_of(program, b, declared, opts.all_outputs), movable, clock))
     return results

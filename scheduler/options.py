@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .abi import DEFAULT_RESERVED
 from .ir import Instruction
-from .rename import DEFAULT_RESERVED
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,12 @@ class Options:
     rename: bool = True  # register renaming inside the CP-SAT model
     reserve: frozenset[str] = DEFAULT_RESERVED  # registers never handed out by renaming
     outputs: frozenset[str] = frozenset()  # registers live after every block (--outputs)
+    all_outputs: bool = False  # no outputs declared and no `ret`: every register's final value counts
     fixup: bool = True  # loads/stores may cross updates of their base register (offset adjusted)
     rename_outputs: bool = False  # declared outputs may end in other registers (recorded in output_map)
     decompose: str = "auto"  # window passes: "auto" (blocks of DECOMPOSE_FROM+), "always", "never"
     deterministic: bool = False  # time limits in CP-SAT deterministic time, one worker: repeatable runs
+    objective: str = "ooo"  # what "faster" means: ooo (back-to-back runs), single (one cold run), inorder
     prove: bool = False  # also prove each block by symbolic execution (scheduler/prove.py) before writing
 
 

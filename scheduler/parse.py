@@ -23,13 +23,20 @@ from pathlib import Path
 from . import isa  # noqa: F401  (populates the instruction table)
 from .errors import AsmError, OperandError, SourceLoc
 from .ir import Directive, Instruction, Label, Program, SourceLine, Statement
-from .isa.operands import eval_expr, is_register_name, parse_operands, register_resource, wrap64
+from .isa.operands import (
+    eval_expr,
+    is_register_name,
+    parse_operands,
+    register_resource,
+    wrap64,
+)
 from .isa.table import TABLE
 
 MAX_EXPANSION_DEPTH = 64
+MAX_LINE_CHARS = 1 << 16  # one statement after macro substitution
 # Default bound on the statements a file may produce, counting every statement of
 # every .rept/.irp/macro expansion (the CLI's --max-instructions).
-DEFAULT_MAX_STATEMENTS = 1_000_000
+DEFAULT_MAX_STATEMENTS = 250_000  # about 10 s of parsing at worst
 MAX_INPUT_BYTES = 32 << 20  # larger inputs (or preprocessor output) are refused
 MAX_CPP_MESSAGE_LINES = 40
 # Directives GNU as spells two ways (measured with aarch64-linux-gnu-as): the
@@ -283,7 +290,7 @@ class Parser:
         if not count:
             return
         size = self._static_size(body, frozenset())
-        each = max(1, len(body)) if size is None else size
+        each = max(1, len(body) if size is None else size)  # an empty body still costs its iterations
         if count * each > self.max_statements - self.produced:
             raise self._too_many(loc, f"'{head}' expands to {count} x {each} statements: ")
 
@@ -673,6 +680,8 @@ class Parser:
         for line in body:
             if values is not None:
                 line = re.sub(r"\\(\w+|@|\(\))", lambda m: _subst(m.group(1), values), line)
+                if len(line) > MAX_LINE_CHARS:  # e.g. a macro that doubles its argument at each level
+                    raise AsmError(loc, f"macro expansion makes a line of over {MAX_LINE_CHARS} characters")
             self._process_code(line, loc, depth)
 
 
@@ -859,8 +868,9 @@ def read_source(path: Path) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise AsmError(None, f"not UTF-8 text: invalid byte 0x{data[e.start]:02x} at offset {e.start}",
-                       file=name) from None
+        line = data.count(b"\n", 0, e.start) + 1
+        raise AsmError(SourceLoc(name, line), f"not UTF-8 text: invalid byte 0x{data[e.start]:02x} at offset "
+                                              f"{e.start}") from None
     _check_text(text, name)
     return text
 

@@ -21,7 +21,14 @@ from . import fixup
 from .bounds import Bounds, lower_bounds, ooo_bound, true_dependencies
 from .candidates import Candidate, candidate_key, fixed_candidate, score_candidate
 from .clock import Clock
-from .evaluate import BlockTiming, InOrderResult, OoOResult, inorder, out_of_order, prepare
+from .evaluate import (
+    BlockTiming,
+    InOrderResult,
+    OoOResult,
+    inorder,
+    out_of_order,
+    prepare,
+)
 from .ir import Instruction
 from .model import Model
 from .options import Options
@@ -41,12 +48,14 @@ def _solve_share(p: BlockProblem) -> float:
 # the time to the block's deadline when the stage (or, for per-solve entries, the solve) starts.
 BUDGET: dict[str, Callable[[BlockProblem, SearchState, float], float]] = {
     "reorder": lambda p, s, left: max(0.2, p.budget * _solve_share(p)),
+    # renaming first, most of what is left: on hand-allocated code it is where the gains are
+    "rename": lambda p, s, left: max(0.3, left * 0.6),
     "windows": lambda p, s, left: max(0.5, p.budget * _solve_share(p)),
     # per extra solve: short, these only add variety once the first solve found its optimum
     "diversity": lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds)),
     "relaxed-bound": lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05)),
-    "rename": lambda p, s, left: max(0.3, left * 0.5),
     "rename-windows": lambda p, s, left: max(1.0, left * 0.8),
+    "regsched": lambda p, s, left: 0.0,  # cheap (charged per instruction), not limited
     "local-search": lambda p, s, left: 0.5,  # at least this, else until the block's deadline
 }
 

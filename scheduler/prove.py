@@ -24,10 +24,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .certificate import Violation, check_block
+from .certificate import Violation, check_block, register_map
 from .ir import Instruction
 from .pairing import pair, shape, value_keys
-from .rename import register_map
 from .smt import DEFAULT_TIMEOUT, Counterexample, check_equivalence
 
 

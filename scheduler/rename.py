@@ -33,14 +33,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from .abi import ALWAYS_LIVE_OUT, CALLEE_SAVED_GPR, CALLEE_SAVED_SIMD, DEFAULT_RESERVED
 from .evaluate import BlockTiming
 from .ir import FLAGS, Instruction
 from .isa.operands import GPR, Mem, VElem, VReg
-
-DEFAULT_RESERVED = frozenset({"x18", "x29", "x30", "sp"})
-CALLEE_SAVED_GPR = tuple(f"x{i}" for i in range(19, 29))
-CALLEE_SAVED_SIMD = tuple(f"v{i}" for i in range(8, 16))
-ALWAYS_LIVE_OUT = frozenset({*CALLEE_SAVED_GPR, "x29", "x30", "sp", *CALLEE_SAVED_SIMD})
 
 
 def reg_class(res: str) -> str | None:
@@ -469,26 +465,3 @@ def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocatio
         changed = tuple(new_ops) != ins.operands
         out.append(Instruction(ins.mnemonic, tuple(new_ops), ins.form, ins.loc, "" if changed else ins.text))
     return out
-
-
-def register_map(instrs: Sequence[Instruction], renamed: Sequence[Instruction]) -> list[dict[str, dict[str, str]]]:
-    """Per instruction: {"read": {old: new}, "write": {old: new}} over architectural registers
-    (x3, v5: a W or D view follows its register) for the ones that changed. A register may
-    be read from one place and written to another by the same instruction."""
-    maps = []
-    for a, b in zip(instrs, renamed, strict=True):
-        m: dict[str, dict[str, str]] = {"read": {}, "write": {}}
-        for oa, ob, pat in zip(a.operands, b.operands, a.form.operands, strict=False):
-            if isinstance(oa, Mem):
-                pairs = [("read", oa.base, ob.base), ("read", oa.index, ob.index)]
-                if oa.writeback:
-                    pairs.append(("write", oa.base, ob.base))
-            else:
-                roles = {"r": ["read"], "w": ["write"], "rw": ["read", "write"]}.get(pat.role, [])
-                pairs = [(role, oa, ob) for role in roles]
-            for role, x, y in pairs:
-                rx, ry = getattr(x, "resource", None), getattr(y, "resource", None)
-                if rx is not None and ry is not None and rx != ry:
-                    m[role][rx] = ry
-        maps.append(m)
-    return maps

@@ -42,7 +42,8 @@ def report_json(input_path: str, output_path: str | None, model: Model, opts: Op
                     "no_alias": sorted(opts.noalias), "slack": opts.slack, "rename": opts.rename,
                     "reserve": sorted(opts.reserve), "outputs": sorted(opts.outputs),
                     "fixup": opts.fixup, "rename_outputs": opts.rename_outputs,
-                    "decompose": opts.decompose, "deterministic": opts.deterministic, "prove": opts.prove},
+                    "decompose": opts.decompose, "deterministic": opts.deterministic, "prove": opts.prove,
+                    "objective": opts.objective, "all_outputs": opts.all_outputs},
         "instructions": total("instructions"),
         "cycles_before": total("cycles_before"),
         "cycles_after": after,
@@ -118,3 +119,13 @@ def print_summary(doc: dict, console: Console) -> None:
     for b in doc["blocks"]:
         for n in b["notes"]:
             console.print(f"block {b['index']}: {n}")
+
+
+def print_stages(doc: dict, console: Console) -> None:
+    """One line per stage of each block: where the time went and what it gained."""
+    for b in doc["blocks"]:
+        for st in b.get("stages", []):
+            console.print(f"block {b['index']} {st['name']:<14} {st['seconds']:7.1f}s  in-order "
+                          f"{st['best_inorder_before']}->{st['best_inorder_after']}  OoO "
+                          f"{st['best_ooo_before']:g}->{st['best_ooo_after']:g}  bound {st['bound']}",
+                          highlight=False, overflow="fold")

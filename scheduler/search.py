@@ -33,6 +33,20 @@ class Score:
         return (self.ooo, self.single, self.inorder)
 
 
+# What "faster" means (--objective): the first figure decides, the others break ties.
+OBJECTIVES = {
+    # back-to-back runs on an out-of-order core: about steady * (runs - 1) + single
+    "ooo": lambda s: (s.ooo, s.single, s.inorder),
+    "single": lambda s: (s.single, s.ooo, s.inorder),  # one cold run, out of order
+    "inorder": lambda s: (s.inorder, s.ooo, s.single),  # the in-order issue model (CP-SAT's)
+}
+DEFAULT_OBJECTIVE = "ooo"
+
+
+def objective_key(sc: Score, objective: str = DEFAULT_OBJECTIVE) -> tuple:
+    return OBJECTIVES[objective](sc)
+
+
 def score(bt: BlockTiming, order: Sequence[int], model: Model, iterations: int | None = SEARCH_ITERATIONS) -> Score:
     o = out_of_order(bt, order, model, iterations)
     return Score(o.steady, inorder(bt, order, model).cycles, o.single)
@@ -59,6 +73,7 @@ def local_search(
     deadline: float,
     patience: int = 40,
     clock: Clock = WALL,
+    objective: str = DEFAULT_OBJECTIVE,
 ) -> tuple[list[int], Score, int]:
     """Move single instructions within their dependency window; keep a move if the
     out-of-order steady state does not get worse and the in-order cycles stay within
@@ -87,8 +102,9 @@ def local_search(
         used += 1
         stale += 1
         s = score(bt, cand, model)
-        if s.key < best_score.key:
+        new_key, best_key = objective_key(s, objective), objective_key(best_score, objective)
+        if new_key < best_key:
             stale = 0
-        if s.key <= best_score.key:  # sideways moves too, to cross plateaus
+        if new_key <= best_key:  # sideways moves too, to cross plateaus
             best, best_score = cand, s
     return best, best_score, used

@@ -10,18 +10,18 @@ from __future__ import annotations
 from . import fixup
 from .bounds import true_dependencies
 from .candidates import Candidate
-from .decompose import decompose
+from .clock import stop_requested
 from .dag import is_valid_order
+from .decompose import decompose
 from .evaluate import inorder
 from .listsched import list_schedule
 from .pipeline import BlockProblem, SearchState, Stage
 from .regsched import VARIANTS as REGSCHED_VARIANTS
 from .regsched import reschedule
 from .rename_solve import rename_candidates
-from .search import local_search, score
+from .search import Score, local_search, objective_key, score
 from .solve import add_flag_exclusion, solve
 from .window import improve_by_windows
-from .clock import stop_requested
 
 WINDOW_FROM = 250  # from this many instructions, rename window by window (the whole-block model stalls)
 RENAME_WINDOW_SIZES = (120, 160, 90)  # renaming windows per round: sizes vary, so do the cuts
@@ -134,10 +134,25 @@ def judge(p: BlockProblem, s: SearchState) -> None:
     base = p.base_score
     scored = [x for x in scored if x[2].inorder <= base.inorder and x[2].ooo <= base.ooo] or [
         (Candidate(p.instrs, p.ident), p.bt, base)]
-    best_in = min(sc.inorder for _, _, sc in scored)
-    s.target = int(best_in * (1 + p.opts.slack))
+    if p.opts.objective == "inorder":
+        best_in = min(sc.inorder for _, _, sc in scored)
+        s.target = int(best_in * (1 + p.opts.slack))
+    else:  # out of order: any candidate no slower in-order than the input may win
+        s.target = base.inorder
     within = [x for x in scored if x[2].inorder <= s.target]
-    s.chosen = min(within, key=lambda x: x[2].key)
+    s.chosen = min(within, key=lambda x: objective_key(x[2], p.opts.objective))
+
+
+def better(p: BlockProblem, s: SearchState, new: Score, cur: Score, sideways: bool = False) -> bool:
+    """Whether a schedule scoring `new` replaces the current one. In-order objective: no worse
+    under either evaluator and better under one (`sideways`: OoO no worse is enough). Out-of-order
+    objectives: better under the objective, in-order within the target."""
+    if p.opts.objective == "inorder":
+        if sideways:
+            return new.ooo <= cur.ooo
+        return new.inorder <= cur.inorder and new.ooo <= cur.ooo and (new.inorder, new.ooo) < (cur.inorder, cur.ooo)
+    key = objective_key(new, p.opts.objective), objective_key(cur, p.opts.objective)
+    return new.inorder <= s.target and (key[0] <= key[1] if sideways else key[0] < key[1])
 
 
 def _regsched_round(p: BlockProblem, s: SearchState, rounds: int) -> bool:
@@ -152,7 +167,7 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int) -> bool:
         c = Candidate(body, [cand.origin[k] for k in src], True, cand.fixed)
         _, nbt, nsc = s.scored(c, p)
         _, _, sc = s.chosen
-        if nsc.inorder <= sc.inorder and nsc.ooo <= sc.ooo and (nsc.inorder, nsc.ooo) < (sc.inorder, sc.ooo):
+        if better(p, s, nsc, sc):
             s.adopted.append(c)
             s.chosen = (c, nbt, nsc)
             s.listed += 1
@@ -167,7 +182,7 @@ def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool
     dec = decompose(cbt, p.model, list(range(cbt.n)), p.clock.now() + left * 0.4, p.clock,
                     workers=p.opts.workers, seed=p.opts.seed,
                     on_progress=lambda info: p.report("windows", bound=p.bounds.best, **info))
-    if not dec.improved or score(cbt, dec.order, p.model).ooo > sc.ooo:
+    if not dec.improved or not better(p, s, score(cbt, dec.order, p.model), sc, sideways=True):
         return False
     c = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed)
     s.adopted.append(c)
@@ -182,14 +197,18 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
     w_deadline = p.clock.now() + p.allowance("rename-windows", s)
     t0 = p.clock.now()
     total, rounds, idle = 0, 0, 0
-    s.listed = s.moved = 0
+    large = p.bt.n >= WINDOW_FROM
+    listed_before = s.listed
+    accept = None if p.opts.objective == "inorder" else (lambda new, cur: better(p, s, new, cur))
     while True:
-        listed = not p.movable and p.clock.left(w_deadline) > 10.0 and _regsched_round(p, s, rounds)
+        listed = (large and not p.movable and p.clock.left(w_deadline) > 10.0 and _regsched_round(p, s, rounds))
         cand = s.chosen[0]
         size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
+        if not large:  # small blocks (out-of-order objectives): windows of about half the block
+            size = max(24, min(size, p.bt.n * 2 // 3))
         w_instrs, w_origin, accepted = improve_by_windows(
             cand.instrs, cand.origin, p.model, p.opts, p.live_out, w_deadline, size=size, step=size // 2,
-            clock=p.clock, offset=30 * rounds,
+            clock=p.clock, offset=30 * rounds, accept=accept,
             on_window=lambda info, r=rounds: p.report("rename", bound=p.bounds.best, round=r + 1, **info))
         rounds += 1
         if accepted:
@@ -204,13 +223,13 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
         if idle >= 2 or (p.decomposing and p.clock.left(w_deadline) < 2.0):
             break  # two rounds without a gain
     s.solve_time += p.clock.now() - t0
-    _rename_window_notes(s, total, rounds)
+    _rename_window_notes(s, total, rounds, s.listed - listed_before)
 
 
-def _rename_window_notes(s: SearchState, total: int, rounds: int) -> None:
-    if s.listed:
-        s.notes.append(f"register-aware list scheduling: {s.listed} schedule(s) adopted")
-    if total or s.moved or s.listed:
+def _rename_window_notes(s: SearchState, total: int, rounds: int, listed: int) -> None:
+    if listed:
+        s.notes.append(f"register-aware list scheduling: {listed} schedule(s) adopted")
+    if total or s.moved or listed:
         s.notes.append(f"renamed in windows: {total} window(s) improved"
                        + (f"; {s.moved} reordering pass(es) over the renamed code, {rounds} round(s)"
                           if s.moved else ""))
@@ -219,27 +238,43 @@ def _rename_window_notes(s: SearchState, total: int, rounds: int) -> None:
         s.claimed, s.proven = s.chosen[2].inorder, None
 
 
+def regsched(p: BlockProblem, s: SearchState) -> None:
+    """Renamed schedules under any budget: the register-aware list scheduler from the judge's
+    pick (cheap; the CP-SAT renaming may find none in a short time)."""
+    _regsched_round(p, s, 0)
+    if s.listed:
+        s.notes.append(f"register-aware list scheduling: {s.listed} schedule(s) adopted")
+
+
 def polish(p: BlockProblem, s: SearchState) -> None:
     """Local search: single-instruction moves judged by the out-of-order evaluator."""
     cand, cbt, sc = s.chosen
     p.report("search", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
     deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
     lorder, sc, s.evaluations = local_search(cbt, p.model, list(range(cbt.n)), s.target, s.rng,
-                                             p.opts.search_evaluations, deadline=deadline, clock=p.clock)
+                                             p.opts.search_evaluations, deadline=deadline, clock=p.clock,
+                                             objective=p.opts.objective)
     s.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
                         cand.fixed)
     s.chosen = (s.final, cbt, sc)
+
+
+def _small_renaming(p: BlockProblem) -> bool:
+    return p.opts.rename and 1 < p.bt.n < WINDOW_FROM
 
 
 STAGES = [
     Stage("list", warm_start),
     Stage("reorder", reorder, applies=lambda p: p.whole),
     Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1),
-    Stage("diversity", diversity, optional=True),
     Stage("relaxed-bound", relaxed_bound, applies=lambda p: p.opts.rename and p.bt.n > 1 and not p.decomposing),
-    Stage("rename", rename, applies=lambda p: p.opts.rename and 1 < p.bt.n < WINDOW_FROM, optional=True),
+    Stage("rename", rename, applies=_small_renaming, optional=True),
+    Stage("diversity", diversity, optional=True),
     Stage("judge", judge),
-    Stage("rename-windows", rename_windows, applies=lambda p: p.opts.rename and p.bt.n >= WINDOW_FROM,
-          optional=True),
+    Stage("regsched", regsched, applies=lambda p: _small_renaming(p) and not p.movable, optional=True),
+    # large blocks always; small ones when the objective is out of order (large-neighbourhood
+    # search: CP-SAT re-solves windows, the out-of-order evaluator decides)
+    Stage("rename-windows", rename_windows, optional=True, applies=lambda p: p.opts.rename and (
+        p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24))),
     Stage("local-search", polish),
 ]

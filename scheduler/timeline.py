@@ -187,11 +187,11 @@ class ScheduleView:
     cycles: int
     bookings: list[Booking]
     critical: set[int]
-    waits: list = field(default_factory=list)  # compare.InstrWait per instruction
+    waits: list = field(default_factory=list)  # stalls.InstrWait per instruction
 
 
 def build_view(title: str, instrs: Sequence[Instruction], model: Model, noalias=()) -> ScheduleView:
-    from .compare import attribute_stalls
+    from .stalls import attribute_stalls
 
     bt = prepare(list(instrs), model, noalias)
     order = list(range(bt.n))

@@ -68,6 +68,25 @@ def straight_line(program: Program) -> list[Instruction]:
     return out
 
 
+def segments(program: Program) -> tuple[list[list[Instruction]], list[Directive]]:
+    """The straight-line code up to `ret` cut at each undecodable code directive: (segments,
+    the directives between them); any other branch is an error, as in `straight_line`."""
+    segs: list[list[Instruction]] = [[]]
+    cuts: list[Directive] = []
+    for stmt in program.statements:
+        if isinstance(stmt, Directive) and stmt.opaque_code:
+            cuts.append(stmt)
+            segs.append([])
+        elif isinstance(stmt, Instruction):
+            if stmt.mnemonic == "ret":
+                break
+            if stmt.is_branch:
+                raise SchedulerError(
+                    f"{stmt.loc}: '{stmt}': only straight-line code (up to `ret`) can be run or verified")
+            segs[-1].append(stmt)
+    return segs, cuts
+
+
 def live_ins(instrs: Sequence[Instruction]) -> set[str]:
     """Registers (and flags) read before being written."""
     written: set[str] = set()

@@ -24,8 +24,9 @@ from .decompose import pipe_work
 from .evaluate import BlockTiming, inorder, out_of_order, prepare
 from .ir import Instruction
 from .model import Model
-from .solve import Boundary
 from .rename_solve import rename_candidates
+from .search import score
+from .solve import Boundary
 
 
 def window_live_out(seq: Sequence[Instruction], end: int, block_live_out: frozenset[str]) -> frozenset[str]:
@@ -85,10 +86,12 @@ def window_boundary(bt: BlockTiming, model: Model, issue: Sequence[int], a: int,
 
 def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Model, opts, block_live_out,
                        deadline: float, size: int = 120, step: int = 60, clock: Clock = WALL, offset: int = 0,
-                       on_window=None):
+                       on_window=None, accept=None):
     """Sweep windows over the block, again while a sweep improves it and time is left.
     `offset` shifts the window starts (later rounds cut the block elsewhere); `on_window`
     is called after each window with a dict (sweep, window, of, accepted, best).
+    `accept(new, current)`: whether a window's result (search.Score of the whole block) is
+    kept; by default when the in-order cycles drop and the out-of-order ones do not grow.
     Returns (instructions, origin, windows accepted)."""
     state = {"instrs": list(instrs), "origin": list(origin)}
     bt = prepare(state["instrs"], model, opts.noalias)
@@ -96,6 +99,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     first = inorder(bt, ident, model)
     state["in"], state["issue"], state["bt"] = first.cycles, first.issue, bt
     state["ooo"] = out_of_order(bt, ident, model).steady
+    state["score"] = score(bt, ident, model) if accept else None
     n = len(instrs)
     shift = offset % step
     starts = ([0] if shift else []) + list(range(shift, max(1, n - size // 2), step)) or [0]
@@ -115,11 +119,17 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
             new = current[:a] + c.instrs + current[b:]
             nbt = prepare(new, model, opts.noalias)
             timed = inorder(nbt, list(range(nbt.n)), model)
-            if timed.cycles >= state["in"]:
-                continue
-            new_ooo = out_of_order(nbt, list(range(nbt.n)), model).steady
-            if new_ooo > state["ooo"]:
-                continue
+            if accept is not None:
+                new_score = score(nbt, list(range(nbt.n)), model)
+                if not accept(new_score, state["score"]):
+                    continue
+                state["score"], new_ooo = new_score, new_score.ooo
+            else:
+                if timed.cycles >= state["in"]:
+                    continue
+                new_ooo = out_of_order(nbt, list(range(nbt.n)), model).steady
+                if new_ooo > state["ooo"]:
+                    continue
             state["instrs"] = new
             state["origin"] = state["origin"][:a] + [state["origin"][a + k] for k in c.origin] + state["origin"][b:]
             state["in"], state["issue"], state["ooo"], state["bt"] = timed.cycles, timed.issue, new_ooo, nbt

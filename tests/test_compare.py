@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from scheduler.compare import attribute_stalls, displacement, relate
+from scheduler.compare import displacement, relate
+from scheduler.stalls import attribute_stalls
 from scheduler.evaluate import inorder, prepare
 from scheduler.mca import find_llvm_mca
 from scheduler.model import load_model

@@ -26,16 +26,7 @@ OPTIMIZE_CASES = [optimize_case(random.Random(SEED + i), i) for i in range(15)]
 
 # Generated cases that still fail, with the bug they show (see outputs/FUZZ.md). Remove an
 # entry when its bug is fixed (strict=False: an entry that passes does not fail the suite).
-_NON_UTF8 = ("non-UTF-8 byte: the exit-2 message has no line number "
-             "(`printf 'ldp x6, x\\3777, [x0]\\n' > a.s; scheduler parse a.s` -> 'a.s: not UTF-8 text: ...')")
-KNOWN_FAILURES: dict[str, str] = {
-    **{f"non-utf8-{i:04d}": _NON_UTF8 for i in (8, 22, 36, 50, 64, 78, 92, 106, 120, 134, 148)},
-    "template-kernel-0004": "optimize output of a kernel without ret/@outputs is refuted by `verify --prove` "
-                            "(optimize treats dead final writes as scratch and declares @outputs; verify "
-                            "does not trust that declaration and compares every register)",
-    "opt-data-directive-0014": "optimize exits 0 on a kernel with an undecodable data directive in code "
-                               "('.int 1, 2'), but `verify --prove` of its output exits 2 (cannot be run)",
-}
+KNOWN_FAILURES: dict[str, str] = {}  # case name -> reason, for bugs not fixed yet
 
 
 def _params(cases: list[Case]):

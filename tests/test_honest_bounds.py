@@ -25,9 +25,9 @@ REUSE = """\
 """
 
 
-def _run(monkeypatch=None, rename=True):
+def _run(monkeypatch=None, rename=True, objective="inorder"):
     (block,) = parse_text(REUSE).blocks()
-    opts = Options(time_limit=5, workers=1, seed=0, rename=rename, deterministic=True)
+    opts = Options(time_limit=5, workers=1, seed=0, rename=rename, deterministic=True, objective=objective)
     from scheduler.clock import Clock
 
     return optimize_block(0, block.instructions, load_model("neoverse-n1"), opts, 5.0,
@@ -46,6 +46,7 @@ def test_no_optimal_claim_at_the_reorder_only_optimum(monkeypatch):
     """Renaming that finds nothing must not leave the reorder-only proof as the claim."""
     renamed = _run(rename=True)
     monkeypatch.setattr(opt_mod, "rename_candidates", lambda *a, **k: ([], None))
+    monkeypatch.setattr(opt_mod, "reschedule", lambda *a, **k: [])  # nor the register-aware list scheduler
     crippled = _run(rename=True)
     assert crippled.cycles_after > renamed.cycles_after
     assert crippled.status != "OPTIMAL"
@@ -57,3 +58,8 @@ def test_no_optimal_claim_at_the_reorder_only_optimum(monkeypatch):
 def test_optimal_means_the_bound_is_met(rename):
     r = _run(rename=rename)
     assert (r.status == "OPTIMAL") == (r.cycles_after == r.lower_bound)
+
+
+def test_optimal_under_the_out_of_order_objective_means_its_bound_is_met():
+    r = _run(objective="ooo")
+    assert (r.status == "OPTIMAL") == (r.ooo_cycles_after <= r.ooo_lower_bound + 1e-9)

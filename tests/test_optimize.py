@@ -44,8 +44,8 @@ def check_result(instrs, res, model=MODEL, noalias=()):
     if not fixed:  # (fixups relax base-register edges: the bound then comes from the relaxed DAG)
         assert lower_bounds(true_dependencies(bt), model).best <= res.cycles_after
     assert res.lower_bound <= res.cycles_after
-    if res.status == "OPTIMAL":
-        assert res.solver_cycles == res.cycles_after == res.lower_bound
+    if res.status == "OPTIMAL":  # proven under the objective (default: out-of-order steady state)
+        assert res.ooo_cycles_after <= res.ooo_lower_bound + 1e-9 or res.cycles_after == res.lower_bound
     outputs = sorted(set(res.live_out) | {"sp"}) if res.renamed else None
     assert verify(instrs, after, trials=30, seed=7, noalias=noalias, outputs=outputs).equivalent
 

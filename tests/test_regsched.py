@@ -17,11 +17,11 @@ from scheduler.ir import FLAGS
 from scheduler.model import load_model
 from scheduler.parse import parse_file, parse_text
 from scheduler.regsched import VARIANTS, flag_chains, pressure_schedule, reschedule
+from scheduler.certificate import register_map
 from scheduler.rename import (
     DEFAULT_RESERVED,
     analyse,
     lifetimes,
-    register_map,
     renaming_edges,
 )
 from scheduler.verify import verify

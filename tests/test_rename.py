@@ -184,7 +184,7 @@ def test_windowed_renaming_keeps_the_interface():
     bt0, bt1 = prepare(instrs, MODEL, opts.noalias), prepare(new, MODEL, opts.noalias)
     assert inorder(bt1, list(range(bt1.n)), MODEL).cycles <= inorder(bt0, list(range(bt0.n)), MODEL).cycles
     assert verify(instrs, new, trials=30, outputs=["sp"], noalias=opts.noalias).equivalent
-    from scheduler.rename import register_map
+    from scheduler.certificate import register_map
 
     cert = {"inst_map": [k + 1 for k in origin], "register_map": register_map([instrs[k] for k in origin], new),
             "assumptions": {"no_alias": ["x0", "x1"], "outputs": ["sp"]}}
