@@ -230,7 +230,7 @@ def build(original: Sequence[Instruction], candidate: Sequence[Instruction], wor
     csrc.write_text(HARNESS_C % {"state_size": STATE_SIZE, "magic": MAGIC})
     exe = workdir / "harness"
     proc = subprocess.run([gcc, "-static", "-O1", "-o", str(exe), str(csrc), str(asm)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise ExecError(_build_error(proc.stderr, asm, original, candidate))
     return exe
@@ -311,13 +311,13 @@ def initial_states(lay: Layout, indexes: Iterable[str], trials: int, seed: int,
     out = []
     for t in range(trials):
         if t == 0:
-            reg = lambda: 0  # noqa: E731
+            reg = lambda: 0
         elif t == 1:
-            reg = lambda: MASK64  # noqa: E731
+            reg = lambda: MASK64
         elif t % 3 == 2:
-            reg = lambda: _edge_value(rng)  # noqa: E731
+            reg = lambda: _edge_value(rng)
         else:
-            reg = lambda: rng.getrandbits(64)  # noqa: E731
+            reg = lambda: rng.getrandbits(64)
         st = MachineState()
         st.x = [reg() for _ in range(31)]
         st.x[18] = 0  # the platform register: not an input, zeroed by the stub
@@ -390,6 +390,84 @@ def _signal_name(code: int) -> str:
         return f"exit status {code}"
 
 
+def _live_in_problems(orig: Sequence[Instruction], cand: Sequence[Instruction], result: ExecResult) -> None:
+    """Inputs the check cannot give fairly: registers only the candidate reads, and x18."""
+    extra = live_ins(cand) - live_ins(orig)
+    if extra:
+        result.problems.append("candidate reads registers the original never reads before writing: "
+                               + ", ".join(sorted(extra)))
+    if "x18" in live_ins(orig) | live_ins(cand):
+        result.problems.append("a kernel reads x18 (the platform register) before writing it; "
+                               "the execution check does not give it an input value")
+
+
+def _run_harness(orig: Sequence[Instruction], cand: Sequence[Instruction], runner: list[str], lay: Layout,
+                 states: list[tuple[MachineState, bytes]], trials: int, t0: float,
+                 result: ExecResult) -> tuple[subprocess.CompletedProcess, bytes]:
+    """Build the harness, run it on every initial state; the process and its output records."""
+    with tempfile.TemporaryDirectory(prefix="scheduler-exec-") as tmp:
+        work = Path(tmp)
+        exe = build(orig, cand, work)
+        t1 = time.monotonic()
+        inp, outp = work / "in.bin", work / "out.bin"
+        with open(inp, "wb") as f:
+            f.write(struct.pack("<4Q", MAGIC, trials, ARENA_BASE, lay.size))
+            for st, mem in states:
+                f.write(_pack_state(st))
+                f.write(mem)
+        t2 = time.monotonic()
+        proc = subprocess.run([*runner, str(exe), str(inp), str(outp)], capture_output=True, text=True,
+                              cwd=tmp, preexec_fn=_no_core_dumps, check=False,
+                              env={**os.environ, "QEMU_CPU": os.environ.get("QEMU_CPU", "max")})
+        t3 = time.monotonic()
+        data = outp.read_bytes() if outp.exists() else b""
+    result.seconds = {"build": round(t1 - t0, 3), "run": round(t3 - t2, 3)}
+    return proc, data
+
+
+def _compare_trials(data: bytes, done_runs: int, trials: int, registers: Sequence[str], full: set[str],
+                    states: list[tuple[MachineState, bytes]], lay: Layout, result: ExecResult) -> bool:
+    """Compare the two kernels' final states trial by trial; True if every trial ran and none differed
+    (a difference is recorded in `result`)."""
+    record = STATE_SIZE + lay.size
+    for t in range(trials):
+        if 2 * t + 1 >= done_runs:
+            return False
+        a_blob = data[2 * t * record:(2 * t + 1) * record]
+        b_blob = data[(2 * t + 1) * record:(2 * t + 2) * record]
+        result.trials = t + 1
+        a, b = _unpack_state(a_blob), _unpack_state(b_blob)
+        loc = _first_difference(a, b, registers, full)
+        if loc is not None:
+            result.mismatch = Mismatch(t, loc, a.get(loc), b.get(loc), _initial(states[t], lay))
+            return False
+        ma, mb = a_blob[STATE_SIZE:], b_blob[STATE_SIZE:]
+        if ma != mb:
+            i = next(k for k in range(lay.size) if ma[k] != mb[k])
+            result.mismatch = Mismatch(t, f"mem[{ARENA_BASE + i:#x}]", ma[i], mb[i], _initial(states[t], lay))
+            result.where = lay.where(ARENA_BASE + i, states[t][0])
+            return False
+    return True
+
+
+def _crashed(proc: subprocess.CompletedProcess, done_runs: int, trials: int,
+             states: list[tuple[MachineState, bytes]], lay: Layout, result: ExecResult) -> None:
+    """The harness stopped early: a candidate crash is a mismatch, anything else an ExecError."""
+    t = done_runs // 2
+    who = "original" if done_runs % 2 == 0 else "candidate"
+    sig = _signal_name(proc.returncode)
+    if proc.returncode == 0 or t >= trials:
+        raise ExecError(f"execution check: the harness output is incomplete ({proc.stderr.strip()})")
+    if who == "original":
+        raise ExecError(f"execution check: the original kernel crashed ({sig}) on trial {t}: it "
+                        f"accesses memory outside the buffers its pointer registers get "
+                        f"({', '.join(lay.bases) or 'none'}, {lay.slot} bytes each, and sp) or "
+                        f"executes something qemu rejects: {proc.stderr.strip()[:200]}")
+    result.trials = t + 1
+    result.mismatch = Mismatch(t, f"crash ({sig})", 0, 0, _initial(states[t], lay))
+    result.problems.append(f"candidate crashed ({sig}) on trial {t}; the original did not")
+
+
 def exec_check(original: Program | Sequence[Instruction], candidate: Program | Sequence[Instruction],
                trials: int = 200, seed: int = 0, outputs: Sequence[str] | None = None,
                noalias: Iterable[str] = ()) -> ExecResult:
@@ -405,70 +483,18 @@ def exec_check(original: Program | Sequence[Instruction], candidate: Program | S
     _, runner = toolchain()
     registers, full = compared_registers(outputs)
     result = ExecResult(trials=0, compared=tuple(registers), runner=" ".join(runner) or "native")
-    extra = live_ins(cand) - live_ins(orig)
-    if extra:
-        result.problems.append("candidate reads registers the original never reads before writing: "
-                               + ", ".join(sorted(extra)))
-    if "x18" in live_ins(orig) | live_ins(cand):
-        result.problems.append("a kernel reads x18 (the platform register) before writing it; "
-                               "the execution check does not give it an input value")
+    _live_in_problems(orig, cand, result)
     lay, indexes = layout([orig, cand])
     states = initial_states(lay, indexes, trials, seed, noalias)
-    with tempfile.TemporaryDirectory(prefix="scheduler-exec-") as tmp:
-        work = Path(tmp)
-        exe = build(orig, cand, work)
-        t1 = time.monotonic()
-        inp, outp = work / "in.bin", work / "out.bin"
-        with open(inp, "wb") as f:
-            f.write(struct.pack("<4Q", MAGIC, trials, ARENA_BASE, lay.size))
-            for st, mem in states:
-                f.write(_pack_state(st))
-                f.write(mem)
-        t2 = time.monotonic()
-        proc = subprocess.run([*runner, str(exe), str(inp), str(outp)], capture_output=True, text=True,
-                              cwd=tmp, preexec_fn=_no_core_dumps,
-                              env={**os.environ, "QEMU_CPU": os.environ.get("QEMU_CPU", "max")})
-        t3 = time.monotonic()
-        data = outp.read_bytes() if outp.exists() else b""
-    result.seconds = {"build": round(t1 - t0, 3), "run": round(t3 - t2, 3)}
-    record = STATE_SIZE + lay.size
-    done_runs = len(data) // record
+    proc, data = _run_harness(orig, cand, runner, lay, states, trials, t0, result)
+    done_runs = len(data) // (STATE_SIZE + lay.size)
     if proc.returncode != 0 and done_runs >= 2 * trials:
         raise ExecError(f"execution check: the harness failed after all trials: {proc.stderr.strip()}")
-    for t in range(trials):
-        if 2 * t + 1 >= done_runs:
-            break
-        a_blob = data[2 * t * record:(2 * t + 1) * record]
-        b_blob = data[(2 * t + 1) * record:(2 * t + 2) * record]
-        result.trials = t + 1
-        a, b = _unpack_state(a_blob), _unpack_state(b_blob)
-        loc = _first_difference(a, b, registers, full)
-        if loc is not None:
-            result.mismatch = Mismatch(t, loc, a.get(loc), b.get(loc), _initial(states[t], lay))
-            break
-        ma, mb = a_blob[STATE_SIZE:], b_blob[STATE_SIZE:]
-        if ma != mb:
-            i = next(k for k in range(lay.size) if ma[k] != mb[k])
-            result.mismatch = Mismatch(t, f"mem[{ARENA_BASE + i:#x}]", ma[i], mb[i], _initial(states[t], lay))
-            result.where = lay.where(ARENA_BASE + i, states[t][0])
-            break
-    else:
+    if _compare_trials(data, done_runs, trials, registers, full, states, lay, result):
         result.seconds["total"] = round(time.monotonic() - t0, 3)
         return result
     if result.mismatch is None:
-        t = done_runs // 2
-        who = "original" if done_runs % 2 == 0 else "candidate"
-        sig = _signal_name(proc.returncode)
-        if proc.returncode == 0 or t >= trials:
-            raise ExecError(f"execution check: the harness output is incomplete ({proc.stderr.strip()})")
-        if who == "original":
-            raise ExecError(f"execution check: the original kernel crashed ({sig}) on trial {t}: it "
-                            f"accesses memory outside the buffers its pointer registers get "
-                            f"({', '.join(lay.bases) or 'none'}, {lay.slot} bytes each, and sp) or "
-                            f"executes something qemu rejects: {proc.stderr.strip()[:200]}")
-        result.trials = t + 1
-        result.mismatch = Mismatch(t, f"crash ({sig})", 0, 0, _initial(states[t], lay))
-        result.problems.append(f"candidate crashed ({sig}) on trial {t}; the original did not")
+        _crashed(proc, done_runs, trials, states, lay, result)
     result.seconds["total"] = round(time.monotonic() - t0, 3)
     return result
 

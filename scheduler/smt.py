@@ -474,6 +474,122 @@ def concolic(original: Sequence[Instruction], candidate: Sequence[Instruction], 
     return None
 
 
+def _easy_locations(pairs, stats: dict) -> tuple[str, list[tuple[str, z3.ExprRef, z3.ExprRef]]]:
+    """Count the locations proved structurally or by `z3.simplify`; the method so far and the rest."""
+    remaining = []
+    for loc, ea, eb in pairs:
+        if ea.eq(eb):
+            stats["structural"] += 1
+        else:
+            remaining.append((loc, ea, eb))
+    method = "structural"
+    hard = []
+    for loc, ea, eb in remaining:
+        if z3.simplify(ea).eq(z3.simplify(eb)):
+            stats["simplify"] += 1
+            method = "simplify"
+        else:
+            hard.append((loc, ea, eb))
+    return method, hard
+
+
+def _check(solver: z3.Solver, seconds: float, claim: z3.BoolRef) -> tuple[z3.CheckSatResult, z3.ModelRef | None]:
+    """Check `claim` on top of the solver's assertions within `seconds`; the result and a model if sat."""
+    solver.set("timeout", max(1, int(seconds * 1000)))
+    solver.push()
+    solver.add(claim)
+    res = solver.check()
+    model = solver.model() if res == z3.sat else None
+    solver.pop()
+    return res, model
+
+
+@dataclass
+class _Proof:
+    """One `check_equivalence` run: the programs, what is compared, the clock and the stats."""
+
+    original: Sequence[Instruction]
+    candidate: Sequence[Instruction]
+    noalias: Iterable[str]
+    outputs: Sequence[str] | None
+    timeout: float
+    t0: float
+    inputs: Inputs
+    registers: list[str]
+    full: set[str]
+    stats: dict
+
+    def refuted(self, method: str, reason: str, locations: list[str], cex: Counterexample) -> SymbolicResult:
+        self.stats["seconds"] = time.perf_counter() - self.t0
+        return SymbolicResult("refuted", method, reason, locations, cex, self.stats)
+
+    def replay_model(self, model: z3.ModelRef) -> Counterexample | None:
+        return replay(self.original, self.candidate, initial_state(model, self.inputs), self.registers, self.full)
+
+    def search(self, hard: list, accesses: list[Access]) -> tuple[SymbolicResult | None, list, z3.Solver | None]:
+        """Random trials, one quick solve, the concolic search: a refutation, or the locations still open
+        and the solver holding the no-alias assumptions."""
+        # cheap falsification first: a few random states in the simulator
+        cex = falsify(self.original, self.candidate, self.noalias, self.outputs, self.registers, self.full,
+                      FALSIFY_TRIALS)
+        if cex is not None:
+            return self.refuted("random", f"{cex.location} differs (random trial)", [h[0] for h in hard],
+                                cex), hard, None
+        deadline = self.t0 + self.timeout
+        solver = z3.Solver()
+        solver.add(*assumptions(self.inputs, accesses))
+        # one short look at "some output differs" as a whole: small problems end here
+        differ = z3.Or(*[ea != eb for _, ea, eb in hard])
+        res, model = _check(solver, min(QUICK_SOLVE, self.timeout / 10), differ)
+        if res == z3.unsat:
+            self.stats["smt"] += len(hard)
+            hard = []
+        elif model is not None:
+            cex = self.replay_model(model)
+            if cex is not None:
+                return self.refuted("smt", f"{cex.location} differs for some inputs", [cex.location],
+                                    cex), hard, solver
+        if hard:
+            # then the concolic search on reduced problems, for a share of the time
+            cex = concolic(self.original, self.candidate, self.inputs, hard, self.noalias, self.registers,
+                           self.full, min(deadline, time.perf_counter() + CONCOLIC_SHARE * self.timeout),
+                           self.stats)
+            if cex is not None:
+                return self.refuted("concolic", f"{cex.location} differs (concolic search)",
+                                    [h[0] for h in hard], cex), hard, solver
+        return None, hard, solver
+
+    def per_location(self, solver: z3.Solver, hard: list, unproved: list[str],
+                     notes: list[str]) -> SymbolicResult | None:
+        """The solver on each location left; a refutation, or None with `unproved` and `notes` filled."""
+        deadline = self.t0 + self.timeout
+        # two rounds: a short limit per location first (a refutation needs only one), then
+        # the rest of the time for what is left
+        todo = hard
+        for round_ in (0, 1):
+            left_over = []
+            for loc, ea, eb in todo:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    left_over.append((loc, ea, eb))
+                    continue
+                limit = min(left, max(1.0, self.timeout / 10)) if round_ == 0 else left
+                res, model = _check(solver, limit, ea != eb)
+                if res == z3.unsat:
+                    self.stats["smt"] += 1
+                elif model is not None:
+                    cex = self.replay_model(model)
+                    if cex is not None:
+                        return self.refuted("smt", f"{loc} differs for some inputs", [loc], cex)
+                    unproved.append(loc)
+                    notes.append(f"{loc}: the solver's model was not confirmed by simulation")
+                else:
+                    left_over.append((loc, ea, eb))
+            todo = left_over
+        unproved += [h[0] for h in todo]
+        return None
+
+
 def check_equivalence(original: Sequence[Instruction], candidate: Sequence[Instruction],
                       noalias: Iterable[str] = (), outputs: Sequence[str] | None = None,
                       timeout: float = DEFAULT_TIMEOUT) -> SymbolicResult:
@@ -489,89 +605,17 @@ def check_equivalence(original: Sequence[Instruction], candidate: Sequence[Instr
     pairs = output_pairs(a, b, registers, full)
     t_exec = time.perf_counter() - t0
     stats = {"locations": len(pairs), "structural": 0, "simplify": 0, "smt": 0, "execute_seconds": t_exec}
-    remaining = []
-    for loc, ea, eb in pairs:
-        if ea.eq(eb):
-            stats["structural"] += 1
-        else:
-            remaining.append((loc, ea, eb))
-    method = "structural"
-    hard = []
-    for loc, ea, eb in remaining:
-        if z3.simplify(ea).eq(z3.simplify(eb)):
-            stats["simplify"] += 1
-            method = "simplify"
-        else:
-            hard.append((loc, ea, eb))
+    method, hard = _easy_locations(pairs, stats)
     unproved: list[str] = []
     notes: list[str] = []
     if hard:
         method = "smt"
-        # cheap falsification first: a few random states in the simulator
-        cex = falsify(original, candidate, noalias, outputs, registers, full, FALSIFY_TRIALS)
-        if cex is not None:
-            stats["seconds"] = time.perf_counter() - t0
-            return SymbolicResult("refuted", "random", f"{cex.location} differs (random trial)",
-                                  [h[0] for h in hard], cex, stats)
-        deadline = t0 + timeout
-        solver = z3.Solver()
-        solver.add(*assumptions(inputs, [*a.accesses, *b.accesses]))
-        # one short look at "some output differs" as a whole: small problems end here
-        differ = z3.Or(*[ea != eb for _, ea, eb in hard])
-        solver.set("timeout", max(1, int(min(QUICK_SOLVE, timeout / 10) * 1000)))
-        solver.push()
-        solver.add(differ)
-        res = solver.check()
-        model = solver.model() if res == z3.sat else None
-        solver.pop()
-        if res == z3.unsat:
-            stats["smt"] += len(hard)
-            hard = []
-        elif model is not None:
-            cex = replay(original, candidate, initial_state(model, inputs), registers, full)
-            if cex is not None:
-                stats["seconds"] = time.perf_counter() - t0
-                return SymbolicResult("refuted", "smt", f"{cex.location} differs for some inputs",
-                                      [cex.location], cex, stats)
-        if hard:
-            # then the concolic search on reduced problems, for a share of the time
-            cex = concolic(original, candidate, inputs, hard, noalias, registers, full,
-                           min(deadline, time.perf_counter() + CONCOLIC_SHARE * timeout), stats)
-            if cex is not None:
-                stats["seconds"] = time.perf_counter() - t0
-                return SymbolicResult("refuted", "concolic", f"{cex.location} differs (concolic search)",
-                                      [h[0] for h in hard], cex, stats)
-        # two rounds: a short limit per location first (a refutation needs only one), then
-        # the rest of the time for what is left
-        todo = hard
-        for round_ in (0, 1):
-            left_over = []
-            for loc, ea, eb in todo:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    left_over.append((loc, ea, eb))
-                    continue
-                limit = min(left, max(1.0, timeout / 10)) if round_ == 0 else left
-                solver.set("timeout", max(1, int(limit * 1000)))
-                solver.push()
-                solver.add(ea != eb)
-                res = solver.check()
-                model = solver.model() if res == z3.sat else None
-                solver.pop()
-                if res == z3.unsat:
-                    stats["smt"] += 1
-                elif model is not None:
-                    cex = replay(original, candidate, initial_state(model, inputs), registers, full)
-                    if cex is not None:
-                        stats["seconds"] = time.perf_counter() - t0
-                        return SymbolicResult("refuted", "smt", f"{loc} differs for some inputs",
-                                              [loc], cex, stats)
-                    unproved.append(loc)
-                    notes.append(f"{loc}: the solver's model was not confirmed by simulation")
-                else:
-                    left_over.append((loc, ea, eb))
-            todo = left_over
-        unproved += [h[0] for h in todo]
+        proof = _Proof(original, candidate, noalias, outputs, timeout, t0, inputs, registers, full, stats)
+        refuted, hard, solver = proof.search(hard, [*a.accesses, *b.accesses])
+        if refuted is None:
+            refuted = proof.per_location(solver, hard, unproved, notes)
+        if refuted is not None:
+            return refuted
     stats["seconds"] = time.perf_counter() - t0
     if unproved:
         why = "; ".join(notes) if notes else f"time limit of {timeout:g} s reached (or the solver gave up)"
