@@ -319,116 +319,151 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
-def print_table(doc: dict, console) -> None:
+def _best_marks(vals: list[float | None], fmt) -> list[str]:
+    """`fmt` of each value, the lowest in green when they differ; "-" for a missing one."""
+    present = [v for v in vals if v is not None]
+    lo = min(present) if present else None
+    return ["-" if v is None else (f"[green]{fmt(v)}[/]" if len(present) > 1 and v == lo
+                                   and any(x != lo for x in present) else fmt(v)) for v in vals]
+
+
+class _Rows:
+    """The table's rows, one value per file: (label, values, style), None starts a new section."""
+
+    def __init__(self) -> None:
+        from rich.markup import escape
+
+        self.escape = escape
+        self.rows: list[tuple[str, list[str], str | None] | None] = []
+
+    def add_section(self) -> None:
+        self.rows.append(None)
+
+    def row(self, label: str, values: list[str], style: str | None = None) -> None:
+        self.rows.append((self.escape(label), values, style))
+
+
+def _stall_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
+    """The stall cycles of one block under one model, by cause (pipe stalls by pipe type)."""
+    for cause, label in (("operand", "operand"), ("pipe", "pipe"), ("issue_width", "issue width"),
+                         ("other", "other")):
+        if cause == "other" and not any(x and x["stalls"]["other"] for x in ms):
+            continue
+        vals = []
+        for x in ms:
+            if x is None:
+                vals.append("-")
+                continue
+            v = str(x["stalls"][cause])
+            if cause == "pipe" and x["stalls"]["pipe_types"]:
+                v += " (" + ", ".join(f"{k} {n}" for k, n in x["stalls"]["pipe_types"].items()) + ")"
+            vals.append(v)
+        t.row(f"{p}  waiting: {label}", vals)
+
+
+def _model_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
+    """One block's figures under one model (`p`: the model's tag)."""
+    t.row(f"{p}in-order cycles", _best_marks([x and x["inorder_cycles"] for x in ms], str), style=None)
+    t.row(f"{p}OoO cycles/iter", _best_marks([x and x["ooo_cycles"] for x in ms], lambda v: f"{v:.2f}"))
+    t.row(f"{p}OoO single run", _best_marks([x and x["ooo_single"] for x in ms], str))
+    t.row(f"{p}lower bound", [f"{x['lower_bound']} ({x['bound_reason']})" if x else "-" for x in ms])
+    t.row(f"{p}gap", [_pct(x["gap"]) if x else "-" for x in ms])
+    t.row(f"{p}critical path", [str(x["critical_path"]) if x else "-" for x in ms])
+    t.row(f"{p}stalls", _best_marks([x and x["stalls"]["total"] for x in ms], str))
+    _stall_rows(t, p, ms)
+    ptypes = list(next(x for x in ms if x)["pipes"])
+    for pt in ptypes:
+        if not any(x and x["pipes"][pt]["busy"] for x in ms):
+            continue
+        t.row(f"{p}pipe {pt} busy (util.)", [
+            f"{x['pipes'][pt]['busy']} ({_pct(x['pipes'][pt]['utilization'])})" if x else "-" for x in ms])
+
+
+def _block_rows(t: _Rows, doc: dict, bi: int, nblocks: int, tags: dict[str, str]) -> None:
+    """The rows of block `bi` of every file."""
+    files = doc["files"]
+    blocks = [f["blocks"][bi] if bi < len(f["blocks"]) else None for f in files]
+    if nblocks > 1 or bi == 0:
+        t.add_section()
+        t.row(f"block {bi}", ["" for _ in files], style="bold")
+    t.row("instructions", [str(b["instructions"]) if b else "-" for b in blocks])
+    t.row("relation", [b["relation"] if b else "-" for b in blocks])
+    if any(b and "displacement" in b for b in blocks[1:]):
+        t.row("moved (mean / max)", [
+            f"{b['displacement']['moved']} ({b['displacement']['mean']:.1f} / {b['displacement']['max']})"
+            if b and "displacement" in b else "-" for b in blocks])
+    for m in doc["models"]:
+        _model_rows(t, tags[m], [b["models"][m] if b else None for b in blocks])
+    if doc["llvm_mca"]:
+        for it in doc["mca_iterations"]:
+            mc = [b["llvm_mca"][str(it)] if b and b["llvm_mca"] else None for b in blocks]
+            t.row(f"llvm-mca {it} iter: total cycles", _best_marks([x and x["total_cycles"] for x in mc], str))
+            t.row(f"llvm-mca {it} iter: RThroughput", [f"{x['block_rthroughput']:.2f}" if x else "-" for x in mc])
+
+
+def _total_rows(t: _Rows, doc: dict, tags: dict[str, str]) -> None:
+    """The rows of the whole files (when they have several blocks)."""
+    files = doc["files"]
+    t.add_section()
+    t.row("total", ["" for _ in files], style="bold")
+    t.row("instructions", [str(f["instructions"]) for f in files])
+    t.row("relation", [f["relation"] for f in files])
+    for m in doc["models"]:
+        p = tags[m]
+        t.row(f"{p}in-order cycles", _best_marks([f["totals"][m]["inorder_cycles"] for f in files], str))
+        t.row(f"{p}OoO cycles/iter", _best_marks([f["totals"][m]["ooo_cycles"] for f in files],
+                                                 lambda v: f"{v:.2f}"))
+        t.row(f"{p}lower bound", [str(f["totals"][m]["lower_bound"]) for f in files])
+        t.row(f"{p}stalls", [str(f["totals"][m]["stalls"]) for f in files])
+    if doc["llvm_mca"]:
+        for it in doc["mca_iterations"]:
+            t.row(f"llvm-mca {it} iter: total cycles",
+                  [str(f["llvm_mca"][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
+
+
+def _table(doc: dict, rows: list, cols: Sequence[int]):
+    """A rich Table of the rows with the files `cols` side by side."""
     from rich.markup import escape
     from rich.table import Table
 
+    files = doc["files"]
+    title = f"compare ({', '.join(doc['models'])}; reference {doc['reference']})"
+    t = Table(title=escape(title), show_lines=False)
+    t.add_column("", no_wrap=True)  # labels stay whole; the values wrap
+    for i in cols:
+        t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {files[i]['path']}"), justify="right",
+                     overflow="fold")
+    for r in rows:
+        if r is None:
+            t.add_section()
+        else:
+            t.add_row(r[0], *[r[1][i] for i in cols], style=r[2])
+    return t
+
+
+def print_table(doc: dict, console) -> None:
+    from rich.markup import escape
     from rich.measure import Measurement
 
     files = doc["files"]
     models = doc["models"]
     multi = len(models) > 1
     nblocks = max(len(f["blocks"]) for f in files)
-    rows: list[tuple[str, list[str], str | None] | None] = []  # None: a new section
     tags = {m: f"[{m}] " if multi else "" for m in models}
-
-    class _Rows:
-        def add_section(self) -> None:
-            rows.append(None)
-
     t = _Rows()
-
-    def row(label: str, values: list[str], style: str | None = None) -> None:
-        rows.append((escape(label), values, style))
-
-    def best_marks(vals: list[float | None], fmt) -> list[str]:
-        present = [v for v in vals if v is not None]
-        lo = min(present) if present else None
-        return ["-" if v is None else (f"[green]{fmt(v)}[/]" if len(present) > 1 and v == lo
-                                       and any(x != lo for x in present) else fmt(v)) for v in vals]
-
     for bi in range(nblocks):
-        blocks = [f["blocks"][bi] if bi < len(f["blocks"]) else None for f in files]
-        if nblocks > 1 or bi == 0:
-            t.add_section()
-            row(f"block {bi}", ["" for _ in files], style="bold")
-        row("instructions", [str(b["instructions"]) if b else "-" for b in blocks])
-        row("relation", [b["relation"] if b else "-" for b in blocks])
-        if any(b and "displacement" in b for b in blocks[1:]):
-            row("moved (mean / max)", [
-                f"{b['displacement']['moved']} ({b['displacement']['mean']:.1f} / {b['displacement']['max']})"
-                if b and "displacement" in b else "-" for b in blocks])
-        for m in models:
-            p = tags[m]
-            ms = [b["models"][m] if b else None for b in blocks]
-            row(f"{p}in-order cycles", best_marks([x and x["inorder_cycles"] for x in ms], str), style=None)
-            row(f"{p}OoO cycles/iter", best_marks([x and x["ooo_cycles"] for x in ms], lambda v: f"{v:.2f}"))
-            row(f"{p}OoO single run", best_marks([x and x["ooo_single"] for x in ms], str))
-            row(f"{p}lower bound", [f"{x['lower_bound']} ({x['bound_reason']})" if x else "-" for x in ms])
-            row(f"{p}gap", [_pct(x["gap"]) if x else "-" for x in ms])
-            row(f"{p}critical path", [str(x["critical_path"]) if x else "-" for x in ms])
-            row(f"{p}stalls", best_marks([x and x["stalls"]["total"] for x in ms], str))
-            for cause, label in (("operand", "operand"), ("pipe", "pipe"), ("issue_width", "issue width"),
-                                 ("other", "other")):
-                if cause == "other" and not any(x and x["stalls"]["other"] for x in ms):
-                    continue
-                vals = []
-                for x in ms:
-                    if x is None:
-                        vals.append("-")
-                        continue
-                    v = str(x["stalls"][cause])
-                    if cause == "pipe" and x["stalls"]["pipe_types"]:
-                        v += " (" + ", ".join(f"{k} {n}" for k, n in x["stalls"]["pipe_types"].items()) + ")"
-                    vals.append(v)
-                row(f"{p}  waiting: {label}", vals)
-            ptypes = list(next(x for x in ms if x)["pipes"])
-            for pt in ptypes:
-                if not any(x and x["pipes"][pt]["busy"] for x in ms):
-                    continue
-                row(f"{p}pipe {pt} busy (util.)", [
-                    f"{x['pipes'][pt]['busy']} ({_pct(x['pipes'][pt]['utilization'])})" if x else "-" for x in ms])
-        if doc["llvm_mca"]:
-            for it in doc["mca_iterations"]:
-                mc = [b["llvm_mca"][str(it)] if b and b["llvm_mca"] else None for b in blocks]
-                row(f"llvm-mca {it} iter: total cycles", best_marks([x and x["total_cycles"] for x in mc], str))
-                row(f"llvm-mca {it} iter: RThroughput", [f"{x['block_rthroughput']:.2f}" if x else "-" for x in mc])
+        _block_rows(t, doc, bi, nblocks, tags)
     if nblocks > 1:
-        t.add_section()
-        row("total", ["" for _ in files], style="bold")
-        row("instructions", [str(f["instructions"]) for f in files])
-        row("relation", [f["relation"] for f in files])
-        for m in models:
-            p = tags[m]
-            row(f"{p}in-order cycles", best_marks([f["totals"][m]["inorder_cycles"] for f in files], str))
-            row(f"{p}OoO cycles/iter", best_marks([f["totals"][m]["ooo_cycles"] for f in files], lambda v: f"{v:.2f}"))
-            row(f"{p}lower bound", [str(f["totals"][m]["lower_bound"]) for f in files])
-            row(f"{p}stalls", [str(f["totals"][m]["stalls"]) for f in files])
-        if doc["llvm_mca"]:
-            for it in doc["mca_iterations"]:
-                row(f"llvm-mca {it} iter: total cycles",
-                    [str(f["llvm_mca"][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
-    def table(cols: Sequence[int]) -> Table:
-        title = f"compare ({', '.join(models)}; reference {doc['reference']})"
-        t = Table(title=escape(title), show_lines=False)
-        t.add_column("", no_wrap=True)  # labels stay whole; the values wrap
-        for i in cols:
-            t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {files[i]['path']}"), justify="right",
-                         overflow="fold")
-        for r in rows:
-            if r is None:
-                t.add_section()
-            else:
-                t.add_row(r[0], *[r[1][i] for i in cols], style=r[2])
-        return t
+        _total_rows(t, doc, tags)
+    rows = t.rows
 
     # as many files side by side as fit the console (80 columns: the reference and one
     # other file at least); the others in further tables below, each with the reference
     others = list(range(1, len(files)))
-    tables = [table([0])]
+    tables = [_table(doc, rows, [0])]
     wide = console.options.update_width(10_000)  # natural widths, unclamped
     for k in range(len(others), 0, -1):
-        tables = [table([0, *others[j:j + k]]) for j in range(0, len(others), k)]
+        tables = [_table(doc, rows, [0, *others[j:j + k]]) for j in range(0, len(others), k)]
         if all(Measurement.get(console, wide, x).maximum <= console.width for x in tables):
             break
     for x in tables:
