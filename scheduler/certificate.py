@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from . import __version__
 from .dag import Value, may_alias, symbolic_addresses, value_trace
 from .ir import Instruction, format_instruction
+from .pairing import operand_values
 from .isa.operands import GPR, Mem, VElem, VReg
 
 ALWAYS_COMPARED = tuple(f"x{i}" for i in range(19, 30)) + ("sp",) + tuple(f"v{i}" for i in range(8, 16))
@@ -187,7 +188,8 @@ def _check_operations(original: Sequence[Instruction], candidate: Sequence[Instr
         except ValueError as e:
             problems.append(Violation(pos, str(e)))
             continue
-        if cand.mnemonic != orig.mnemonic or tuple(map(str, cand.operands)) != tuple(map(str, expect)):
+        # by value, not spelling: `#(80 +0)` and `#0x50` are the same operand
+        if cand.mnemonic != orig.mnemonic or operand_values(tuple(cand.operands)) != operand_values(tuple(expect)):
             wanted = format_instruction(orig.mnemonic, expect)
             problems.append(Violation(pos, f"'{cand}' is not '{wanted}' ('{orig}' with registers "
                                            f"{regmaps[pos]}{' and the recorded offset' if pos in fixups else ''})"))

@@ -48,6 +48,11 @@ def meaning(instr: Instruction) -> tuple:
     return (instr.form.key, instr.mnemonic.lower(), _operand_key(tuple(instr.operands), False))
 
 
+def operand_values(operands: tuple) -> tuple:
+    """Operands as values (registers, immediates, addresses), whatever their spelling."""
+    return _operand_key(operands, False)
+
+
 def shape(instr: Instruction) -> tuple:
     """`meaning` with register numbers blanked: `mul x4, x0, x2` and `mul x9, x1, x1` have
     the same shape (sp and the zero registers stay as they are)."""

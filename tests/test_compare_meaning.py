@@ -78,3 +78,13 @@ def test_prover_pairs_by_meaning():
     # the pairing is found (by meaning); whatever the certificate checker says, it is
     # not "no one-to-one pairing"
     assert "no one-to-one pairing" not in res.reason
+
+
+def test_certificate_check_compares_operand_values_not_spelling():
+    """`#(80 +0)` and `#80` are the same operand for the certificate check too."""
+    from scheduler.parse import parse_text
+    from scheduler.prove import certificate_proof
+
+    a = parse_text("\tsub sp, sp, #80\n\tmul x1, x2, x3\n\tadd x4, x5, #(16 + 0)\n").instructions
+    b = parse_text("\tmul x1, x2, x3\n\tsub sp, sp, #(80 +0)\n\tadd x4, x5, #0x10\n").instructions
+    assert certificate_proof(a, b, set(), ["x0"]).status == "proved"
