@@ -44,7 +44,12 @@ def _api() -> SimpleNamespace:
     from .parse import parse_file, parse_text
     from .report import header_lines, model_digest, report_json
 
-    return SimpleNamespace(**{k: v for k, v in locals().items()})
+    # named one by one (not `locals()`): a linter's unused-import fix cannot drop them
+    return SimpleNamespace(block_certificate=block_certificate, clear_stop=clear_stop, emit=emit,
+                           find_llvm_mca=find_llvm_mca, run_mca=run_mca, DEFAULT_MODEL=DEFAULT_MODEL,
+                           load_model=load_model, Options=Options, VerificationFailed=VerificationFailed,
+                           optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
+                           header_lines=header_lines, model_digest=model_digest, report_json=report_json)
 
 
 def _ray():
@@ -184,7 +189,7 @@ def _start_ray(address: str | None, num_cpus: int | None) -> bool:
     ray = _ray()
     if ray.is_initialized():
         return False
-    kw = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    kw = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address:
         ray.init(address=address, **kw)
     else:
@@ -222,6 +227,184 @@ class _Progress:
             self.bar.stop()
 
 
+def _plan(args, kernels: list[Path], names: dict[Path, str], objectives: list[str], model, model_sha: str,
+          store: Store) -> tuple[list[Task], int]:
+    """The tasks to run (kernel x seed x objective) and how many were skipped as unchanged."""
+    options = {"time_limit": args.time_limit, "workers": args.workers_per_task, "prove": True,
+               "include": list(args.include), "define": list(args.define)}
+    options_json = json.dumps(options, sort_keys=True)
+    semantic_json = json.dumps({"prove": True, "include": options["include"], "define": options["define"]},
+                               sort_keys=True)
+    tasks: list[Task] = []
+    skipped = 0
+    for k in kernels:
+        content = _sha(k.read_bytes())
+        for seed in range(args.seeds):
+            for obj in objectives:
+                key = {"kernel": str(k), "content_sha256": content, "options_json": options_json,
+                       "options_sha256": _sha(options_json), "semantic_sha256": _sha(semantic_json),
+                       "model": model.name, "model_sha256": model_sha, "tool_version": __version__,
+                       "seed": seed, "objective": obj}
+                if not args.force and store.has_ok(str(k), content, key["options_sha256"], model_sha, seed, obj):
+                    skipped += 1
+                    continue
+                out_name = names[k] + (".s" if len(objectives) == 1 else f".{obj}.s")
+                spec = {"path": str(k), "out_name": out_name, "model": model.name, "time_limit": args.time_limit,
+                        "workers": args.workers_per_task, "seed": seed, "objective": obj,
+                        "include": list(args.include), "define": list(args.define)}
+                tasks.append(Task(k, names[k], seed, obj, spec, key=key))
+    return tasks, skipped
+
+
+class _Driver:
+    """One batch's tasks on Ray: submits, collects, retries and cancels; records every result."""
+
+    def __init__(self, args, ray, store: Store, batch_id: str, kernels: list[Path], tasks: list[Task],
+                 inject: str, err) -> None:
+        self.args = args
+        self.ray = ray
+        self.store = store
+        self.batch_id = batch_id
+        self.kernels = kernels
+        self.tasks = tasks
+        self.inject_kind, _, self.inject_name = inject.partition(":")
+        self.err = err
+        self.counts = {"ok": 0, "failed": 0, "timeout": 0, "retried": 0}
+        self.interrupted = False
+        self.wall: dict[Path, float] = {}
+
+    def run(self) -> None:
+        """Run every task; on Ctrl-C stop submitting and cancel what runs (finished results stay)."""
+        args, ray = self.args, self.ray
+        ours = _start_ray(args.address, args.num_cpus)
+        self.remote = ray.remote(run_task).options(num_cpus=args.workers_per_task, max_retries=0)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.slots = max(1, cpus // max(1, args.workers_per_task))
+        self.timeout = args.task_timeout if args.task_timeout else 2 * args.time_limit + 120
+        self.queue = list(self.tasks)
+        self.running: dict[object, Task] = {}
+        self.left = {k: 0 for k in self.kernels}
+        for t in self.tasks:
+            self.left[t.kernel] += 1
+        self.kernels_done = sum(1 for k in self.kernels if self.left[k] == 0)
+        self.best_gain = None
+        self.progress = _Progress(self.err, len(self.kernels), len(self.tasks), enabled=not args.json)
+        try:
+            while self.queue or self.running:
+                self.step()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            for ref in self.running:
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001, S110 - best effort; the results already recorded stay
+                    pass
+            self.running.clear()
+        finally:
+            self.progress.stop()
+            if ours:
+                ray.shutdown()
+        if self.interrupted:
+            self.err.print(f"interrupted: {len(self.queue)} task(s) not started, running tasks "
+                           f"cancelled; finished results are in {args.store}", highlight=False)
+
+    def step(self) -> None:
+        """Fill the free slots, take the results ready, cancel overdue tasks, update the progress."""
+        ray = self.ray
+        while self.queue and len(self.running) < self.slots:
+            self.submit(self.queue.pop(0))
+        ready, _ = ray.wait(list(self.running), num_returns=1, timeout=0.25)
+        for ref in ready:
+            t = self.running.pop(ref)
+            self.finish(t, self.result(ref, t))
+            if after_result_hook is not None:
+                after_result_hook()
+        now = time.monotonic()
+        for ref, t in list(self.running.items()):
+            if now - t.started > self.timeout:
+                ray.cancel(ref, force=True)
+                self.running.pop(ref)
+                self.finish(t, {"status": "timeout", "error": f"no result after {self.timeout:g} s; cancelled",
+                                "wall_seconds": round(now - t.started, 3)})
+        self.progress.update(self.kernels_done, sum(self.counts[s] for s in ("ok", "failed", "timeout")),
+                             len(self.running), self.best_gain)
+
+    def result(self, ref, t: Task) -> dict:
+        """The task's result; a crashed worker's is a failure marked for a retry."""
+        ray = self.ray
+        try:
+            return ray.get(ref)
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.TaskCancelledError,
+                ray.exceptions.NodeDiedError, ray.exceptions.RayActorError,
+                ray.exceptions.ObjectLostError) as e:
+            return {"status": "failed", "crashed": True, "error": f"worker died: {type(e).__name__}",
+                    "wall_seconds": round(time.monotonic() - t.started, 3)}
+        except ray.exceptions.RayError as e:
+            return {"status": "failed", "crashed": True, "error": f"{type(e).__name__}: {e}"[:2000],
+                    "wall_seconds": round(time.monotonic() - t.started, 3)}
+
+    def submit(self, t: Task) -> None:
+        spec = dict(t.spec)
+        if t.attempt == 0 and self.inject_kind and self.inject_name in (t.name, str(t.kernel)):
+            spec["inject"] = self.inject_kind
+        t.ref = self.remote.remote(spec)
+        t.started = time.monotonic()
+        self.running[t.ref] = t
+
+    def finish(self, t: Task, res: dict) -> None:
+        """Record a result; retry once a task that crashed or timed out, else count and report it."""
+        run = {**t.key, "batch_id": self.batch_id, "finished": time.time(), "attempt": t.attempt,
+               **{c: res.get(c) for c in ("cycles_before", "cycles_after", "ooo_before", "ooo_after",
+                                          "lower_bound", "gap", "mca_before", "mca_after", "proof",
+                                          "wall_seconds", "host", "status", "error")}}
+        arts = res if res["status"] == "ok" else None
+        self.store.record(run, arts)
+        self.wall[t.kernel] = self.wall.get(t.kernel, 0.0) + (res.get("wall_seconds") or 0.0)
+        retry = res["status"] == "timeout" or res.get("crashed")
+        progress = self.progress
+        if retry and t.attempt == 0:
+            self.counts["retried"] += 1
+            progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']} ({res['error']}); retrying")
+            self.queue.insert(0, Task(t.kernel, t.name, t.seed, t.objective, t.spec, attempt=1, key=t.key))
+            return
+        self.counts[res["status"]] += 1
+        if res["status"] == "ok":
+            gain = 1 - res["cycles_after"] / res["cycles_before"] if res["cycles_before"] else 0.0
+            self.best_gain = gain if self.best_gain is None else max(self.best_gain, gain)
+            if progress.bar is None:
+                progress.log(f"{t.name} seed {t.seed} {t.objective}: in-order {res['cycles_before']} -> "
+                             f"{res['cycles_after']} (bound {res['lower_bound']}), {res['wall_seconds']:.1f} s")
+        else:
+            progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']}: "
+                         f"{(res['error'] or '').splitlines()[0] if res['error'] else ''}")
+        self.left[t.kernel] -= 1
+        if self.left[t.kernel] == 0:
+            self.kernels_done += 1
+
+
+def _summary(args, batch_id: str, kernels: list[Path], tasks: list[Task], skipped: int, driver: _Driver,
+             rows: list[dict]) -> int:
+    """Print the JSON summary or the table and counts; the exit status."""
+    from rich.console import Console
+
+    counts = driver.counts
+    summary = {"batch_id": batch_id, "kernels": len(kernels), "tasks": len(tasks), "skipped": skipped,
+               **counts, "interrupted": driver.interrupted, "store": str(args.store),
+               "report": str(Path(args.out) / "report.html"), "results": rows}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        console = Console()
+        if not console.is_terminal:
+            console.width = 160
+        print_table(rows, console)
+        print(f"ok {counts['ok']}, failed {counts['failed']}, timeout {counts['timeout']}, "
+              f"retried {counts['retried']}, skipped {skipped}; wrote {args.out} and {args.out}/report.html")
+    if driver.interrupted:
+        return 130
+    return 0 if counts["failed"] == 0 and counts["timeout"] == 0 else 1
+
+
 def run_batch(args) -> int:
     from rich.console import Console
 
@@ -243,154 +426,19 @@ def run_batch(args) -> int:
     model_sha = api.model_digest(model)
     store = Store(args.store)
     batch_id = uuid.uuid4().hex[:12]
-    options = {"time_limit": args.time_limit, "workers": args.workers_per_task, "prove": True,
-               "include": list(args.include), "define": list(args.define)}
-    options_json = json.dumps(options, sort_keys=True)
-    semantic_json = json.dumps({"prove": True, "include": options["include"], "define": options["define"]},
-                               sort_keys=True)
     inject = os.environ.get(INJECT_ENV, "")
-    inject_kind, _, inject_name = inject.partition(":")
-
-    tasks: list[Task] = []
-    skipped = 0
-    for k in kernels:
-        content = _sha(k.read_bytes())
-        for seed in range(args.seeds):
-            for obj in objectives:
-                key = dict(kernel=str(k), content_sha256=content, options_json=options_json,
-                           options_sha256=_sha(options_json), semantic_sha256=_sha(semantic_json),
-                           model=model.name, model_sha256=model_sha, tool_version=__version__, seed=seed,
-                           objective=obj)
-                if not args.force and store.has_ok(str(k), content, key["options_sha256"], model_sha, seed, obj):
-                    skipped += 1
-                    continue
-                out_name = names[k] + (".s" if len(objectives) == 1 else f".{obj}.s")
-                spec = {"path": str(k), "out_name": out_name, "model": model.name, "time_limit": args.time_limit,
-                        "workers": args.workers_per_task, "seed": seed, "objective": obj,
-                        "include": list(args.include), "define": list(args.define)}
-                tasks.append(Task(k, names[k], seed, obj, spec, key=key))
+    tasks, skipped = _plan(args, kernels, names, objectives, model, model_sha, store)
     err.print(f"{len(kernels)} kernel(s), {len(tasks)} task(s) to run, {skipped} unchanged (skipped; "
               f"--force redoes them)", highlight=False)
 
-    ours = False
-    counts = {"ok": 0, "failed": 0, "timeout": 0, "retried": 0}
-    interrupted = False
-    wall = {}
+    driver = _Driver(args, ray, store, batch_id, kernels, tasks, inject, err)
     if tasks:
-        ours = _start_ray(args.address, args.num_cpus)
-        remote = ray.remote(run_task).options(num_cpus=args.workers_per_task, max_retries=0)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        slots = max(1, cpus // max(1, args.workers_per_task))
-        timeout = args.task_timeout if args.task_timeout else 2 * args.time_limit + 120
-        queue = list(tasks)
-        running: dict[object, Task] = {}
-        left = {k: 0 for k in kernels}
-        for t in tasks:
-            left[t.kernel] += 1
-        kernels_done = sum(1 for k in kernels if left[k] == 0)
-        best_gain = None
-        progress = _Progress(err, len(kernels), len(tasks), enabled=not args.json)
+        driver.run()
 
-        def submit(t: Task) -> None:
-            spec = dict(t.spec)
-            if t.attempt == 0 and inject_kind and inject_name in (t.name, str(t.kernel)):
-                spec["inject"] = inject_kind
-            t.ref = remote.remote(spec)
-            t.started = time.monotonic()
-            running[t.ref] = t
-
-        def finish(t: Task, res: dict) -> None:
-            nonlocal kernels_done, best_gain
-            run = {**t.key, "batch_id": batch_id, "finished": time.time(), "attempt": t.attempt,
-                   **{c: res.get(c) for c in ("cycles_before", "cycles_after", "ooo_before", "ooo_after",
-                                              "lower_bound", "gap", "mca_before", "mca_after", "proof",
-                                              "wall_seconds", "host", "status", "error")}}
-            arts = res if res["status"] == "ok" else None
-            store.record(run, arts)
-            wall[t.kernel] = wall.get(t.kernel, 0.0) + (res.get("wall_seconds") or 0.0)
-            retry = res["status"] == "timeout" or res.get("crashed")
-            if retry and t.attempt == 0:
-                counts["retried"] += 1
-                progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']} ({res['error']}); retrying")
-                queue.insert(0, Task(t.kernel, t.name, t.seed, t.objective, t.spec, attempt=1, key=t.key))
-                return
-            counts[res["status"]] += 1
-            if res["status"] == "ok":
-                gain = 1 - res["cycles_after"] / res["cycles_before"] if res["cycles_before"] else 0.0
-                best_gain = gain if best_gain is None else max(best_gain, gain)
-                if progress.bar is None:
-                    progress.log(f"{t.name} seed {t.seed} {t.objective}: in-order {res['cycles_before']} -> "
-                                 f"{res['cycles_after']} (bound {res['lower_bound']}), {res['wall_seconds']:.1f} s")
-            else:
-                progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']}: "
-                             f"{(res['error'] or '').splitlines()[0] if res['error'] else ''}")
-            left[t.kernel] -= 1
-            if left[t.kernel] == 0:
-                kernels_done += 1
-
-        try:
-            while queue or running:
-                while queue and len(running) < slots:
-                    submit(queue.pop(0))
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=0.25)
-                for ref in ready:
-                    t = running.pop(ref)
-                    try:
-                        res = ray.get(ref)
-                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.TaskCancelledError,
-                            ray.exceptions.NodeDiedError, ray.exceptions.RayActorError,
-                            ray.exceptions.ObjectLostError) as e:
-                        res = {"status": "failed", "crashed": True, "error": f"worker died: {type(e).__name__}",
-                               "wall_seconds": round(time.monotonic() - t.started, 3)}
-                    except ray.exceptions.RayError as e:
-                        res = {"status": "failed", "crashed": True, "error": f"{type(e).__name__}: {e}"[:2000],
-                               "wall_seconds": round(time.monotonic() - t.started, 3)}
-                    finish(t, res)
-                    if after_result_hook is not None:
-                        after_result_hook()
-                now = time.monotonic()
-                for ref, t in list(running.items()):
-                    if now - t.started > timeout:
-                        ray.cancel(ref, force=True)
-                        running.pop(ref)
-                        finish(t, {"status": "timeout", "error": f"no result after {timeout:g} s; cancelled",
-                                   "wall_seconds": round(now - t.started, 3)})
-                progress.update(kernels_done, sum(counts[s] for s in ("ok", "failed", "timeout")), len(running),
-                                best_gain)
-        except KeyboardInterrupt:
-            interrupted = True
-            for ref in running:
-                try:
-                    ray.cancel(ref, force=True)
-                except Exception:  # noqa: BLE001 - best effort; the results already recorded stay
-                    pass
-            running.clear()
-        finally:
-            progress.stop()
-            if ours:
-                ray.shutdown()
-        if interrupted:
-            err.print(f"interrupted: {len(queue)} task(s) not started, running tasks "
-                      f"cancelled; finished results are in {args.store}", highlight=False)
-
-    rows = _write_outputs(store, kernels, names, objectives, Path(args.out), wall)
+    rows = _write_outputs(store, kernels, names, objectives, Path(args.out), driver.wall)
     store.close()
     write_html(Path(args.out) / "report.html", rows, title=f"scheduler batch ({model.name})")
-    summary = {"batch_id": batch_id, "kernels": len(kernels), "tasks": len(tasks), "skipped": skipped,
-               **counts, "interrupted": interrupted, "store": str(args.store),
-               "report": str(Path(args.out) / "report.html"), "results": rows}
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        console = Console()
-        if not console.is_terminal:
-            console.width = 160
-        print_table(rows, console)
-        print(f"ok {counts['ok']}, failed {counts['failed']}, timeout {counts['timeout']}, "
-              f"retried {counts['retried']}, skipped {skipped}; wrote {args.out} and {args.out}/report.html")
-    if interrupted:
-        return 130
-    return 0 if counts["failed"] == 0 and counts["timeout"] == 0 else 1
+    return _summary(args, batch_id, kernels, tasks, skipped, driver, rows)
 
 
 def _write_outputs(store: Store, kernels, names, objectives, out: Path, wall: dict) -> list[dict]:
