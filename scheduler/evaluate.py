@@ -6,22 +6,27 @@
               and every micro-op finds a free permitted pipe for its busy cycles.
               Result: the block's completion cycle, max(issue + latency).
 
-`out_of_order()`  A cycle-level model of the out-of-order core: in-order decode and
+`out_of_order()`  A cycle-driven model of the out-of-order core: in-order decode and
               dispatch (decode and dispatch widths) into a window of `window`
-              micro-ops, register renaming (only true dependencies wait), per-pipe
-              issue as soon as operands and a pipe are free with older instructions
-              first, in-order retirement. It runs the block back to back (as when a
-              kernel is called in a loop; live-in registers written by the block are
-              carried from the previous iteration) and reports the steady-state
-              cycles per iteration and the cycles of one cold run.
+              micro-ops, register renaming (only true dependencies wait), issue cycle
+              by cycle of every ready instruction whose micro-ops find free pipes in
+              that cycle, oldest first, and in-order retirement. It runs the block back
+              to back (as when a kernel is called in a loop; live-in registers written
+              by the block are carried from the previous iteration) and reports the
+              steady-state cycles per iteration and the cycles of one cold run.
 
-Both use `PipeTable`, which books micro-ops on pipe types with capacities and keeps
-the pipe choice of single-cycle micro-ops open (re-matching them when a later
-micro-op needs a specific pipe), as the hardware's per-cycle pipe selection does.
+`inorder()` uses `PipeTable`, which books micro-ops on pipe types with capacities and
+keeps the pipe choice of single-cycle micro-ops open (re-matching them when a later
+micro-op needs a specific pipe). `out_of_order()` only ever books the current cycle, so
+it keeps per pipe unit the cycle it is free again (`_book`); a flexible single-cycle
+micro-op booked earlier in the same cycle may still move to another free pipe of its
+set, as the hardware's per-cycle pipe selection does.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -210,7 +215,12 @@ class OoOResult:
     iterations: int
 
 
-REMATCH_OOO = False  # see out_of_order(): pipes are chosen at issue, oldest first, for good
+# Issue priority of out_of_order(). False: oldest ready instruction first (the hardware's
+# age order). True: llvm-mca's DefaultSchedulerStrategy rank, the instruction's sequence
+# number minus its number of dispatched, waiting dependants (ties: oldest first) -- a
+# diagnostic to tell llvm-mca's scheduling heuristic apart from machine-model differences
+# (docs/model.md section 7); not a claim about the N1.
+MCA_RANK = False
 
 
 def measure_window(n: int) -> int:
@@ -225,65 +235,232 @@ def default_iterations(n: int) -> int:
     return w + max(2, w // 2)
 
 
-def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations: int | None = None) -> OoOResult:
+def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations: int | None = None,
+                 trace: list | None = None) -> OoOResult:
+    """Cycle-driven simulation of the block run back to back (see the module docstring).
+
+    Every cycle, in this order: dispatch (in program order: at most `decode_width`
+    instructions and `dispatch_width` micro-ops, while the window of `window` micro-ops
+    has room; an instruction dispatched in cycle c may issue from c + 1), issue (every
+    dispatched instruction whose operands are ready, oldest first, each if all its
+    micro-ops find a free permitted pipe in this cycle: a pipe taken for `busy` cycles
+    is not free again before then), retire (in order, `retire_width` micro-ops, once
+    issue + max(latency, 1) has passed; the window entries are free from the next cycle).
+    Issue is greedy in time, as in the hardware and in llvm-mca: a younger instruction
+    that is ready now takes a free pipe before an older one that becomes ready later.
+
+    `trace`, if a list, receives (iteration, instruction, dispatch, issue, retire) per
+    dynamic instruction, in program order (for timelines and tests)."""
     core = model.core
     decode_w, dispatch_w = core.decode_width.value, core.dispatch_width.value
     window, retire_w = core.window.value, core.retire_width.value
     iters = iterations or default_iterations(bt.n)
     n = bt.n
-    table = PipeTable(model.pipes, rematch=REMATCH_OOO)
-    ready_at: dict[tuple[int, int], int] = {}  # (iteration, instr) -> issue cycle
-    inflight: list[tuple[int, int]] = []  # (retire cycle, uops) of dispatched instructions, in order
-    head = 0  # first entry of `inflight` still occupying the window
-    inflight_uops = 0
-    dispatch_cycle, dispatched_instrs, dispatched_uops = 0, 0, 0
-    retire_cycle, retired_uops = 0, 0
-    last_retire: list[int] = []
-    for it in range(iters):
-        for k in order:
-            tm = bt.timings[k]
-            nu = tm.n_uops
-            # --- dispatch (in order, decode and dispatch widths, window)
-            d = dispatch_cycle
-            while inflight_uops + nu > window:
-                r, u = inflight[head]
-                head += 1
-                inflight_uops -= u
-                d = max(d, r + 1)
-            if d > dispatch_cycle:
-                dispatch_cycle, dispatched_instrs, dispatched_uops = d, 0, 0
-            if dispatched_instrs >= decode_w or dispatched_uops + nu > dispatch_w:
-                dispatch_cycle, dispatched_instrs, dispatched_uops = dispatch_cycle + 1, 0, 0
-            d = dispatch_cycle
-            dispatched_instrs += 1
-            dispatched_uops += nu
-            # --- issue: operands ready and a pipe free, older instructions booked first
-            t = d + 1
-            for p, lat in bt.raw[k]:
-                t = max(t, ready_at[(it, p)] + lat)
-            if it > 0:
-                for p, lat in bt.carried[k]:
-                    t = max(t, ready_at[(it - 1, p)] + lat)
-            res = bt.reservations[k]
-            while not table.try_book(t, res):
-                t += 1
-            ready_at[(it, k)] = t
-            complete = t + max(tm.latency, 1)
-            # --- retire (in order, retire width in micro-ops)
-            r = max(complete, retire_cycle)
-            if r > retire_cycle:
-                retire_cycle, retired_uops = r, 0
-            if retired_uops + nu > retire_w:
-                retire_cycle, retired_uops = retire_cycle + 1, 0
-            retired_uops += nu
-            inflight.append((retire_cycle, nu))
-            inflight_uops += nu
-        last_retire.append(retire_cycle)
-        # drop bookkeeping of iterations that can no longer be referenced
-        for k in range(n):
-            ready_at.pop((it - 2, k), None)
-    window = min(measure_window(bt.n), iters - 1)  # skip the start-up; average over the rest
-    warm = iters - window
-    steady = (last_retire[-1] - last_retire[warm - 1]) / window
+    if n == 0:
+        return OoOResult(0.0, 0, iters)
+    p = _ooo_plan(bt, order, model)
+    nuops, done_lat, res_of, cons = p.nuops, p.done_lat, p.res, p.cons
+    total = iters * n
+    units = [[0] * cnt for cnt in model.pipes.values()]  # per pipe type: cycle each unit is free from
+    pending = p.pending[:] + p.pending_later * (iters - 1)
+    earliest = [0] * total
+    dispatched_at = [-1] * total
+    issue = [-1] * total
+    waiting: list[tuple[int, int]] = []  # (cycle operands are ready, seq) of dispatched instructions
+    ready: list[int] = []  # dispatched, operands ready by now: seqs in age order
+    nxt = head = rob_uops = c = 0  # next seq to dispatch, oldest seq not retired, window use, cycle
+    last_retire = [0] * iters
+    users = [0] * total
+    prods = p.prods
+
+    def release(s: int, t: int) -> None:
+        it, j = divmod(s, n)
+        for cj, lat, dit in cons[j]:
+            ci = it + dit
+            if ci >= iters:
+                continue
+            cs = ci * n + cj
+            earliest[cs] = max(earliest[cs], t + lat)
+            pending[cs] -= 1
+            if pending[cs] == 0 and dispatched_at[cs] >= 0:
+                heapq.heappush(waiting, (max(earliest[cs], dispatched_at[cs] + 1), cs))
+
+    while head < total:
+        # --- dispatch
+        k_i = k_u = 0
+        while nxt < total and k_i < decode_w:
+            nu = nuops[nxt % n]
+            if (k_u + nu > dispatch_w and k_u) or (rob_uops + nu > window and rob_uops):
+                break
+            dispatched_at[nxt] = c
+            if MCA_RANK:
+                it0 = nxt // n
+                for pj, dit in prods[nxt % n]:
+                    if it0 - dit >= 0:
+                        ps = (it0 - dit) * n + pj
+                        if issue[ps] < 0:
+                            users[ps] += 1
+            rob_uops += nu
+            k_i += 1
+            k_u += nu
+            if pending[nxt] == 0:
+                heapq.heappush(waiting, (max(earliest[nxt], c + 1), nxt))
+            nxt += 1
+        # --- issue, oldest first; repeated while latency-0 results make more instructions ready
+        flex: list[list] = []
+        again = True
+        while again:
+            while waiting and waiting[0][0] <= c:
+                bisect.insort(ready, heapq.heappop(waiting)[1])
+            if MCA_RANK:
+                ready.sort(key=lambda s: (s - users[s], s))
+            failed = set()
+            keep = []
+            for s in ready:
+                res = res_of[s % n]
+                if res in failed or not _book(units, res, c, flex):
+                    failed.add(res)
+                    keep.append(s)
+                    continue
+                issue[s] = c
+                release(s, c)
+            ready = keep
+            again = bool(waiting) and waiting[0][0] <= c
+        # --- retire
+        k_u = 0
+        more = False
+        while head < total and issue[head] >= 0 and issue[head] + done_lat[head % n] <= c:
+            nu = nuops[head % n]
+            if k_u + nu > retire_w and k_u:
+                more = True
+                break
+            k_u += nu
+            rob_uops -= nu
+            if head % n == n - 1:
+                last_retire[head // n] = c
+            if trace is not None:
+                trace.append((head // n, order[head % n], dispatched_at[head], issue[head], c))
+            head += 1
+        # --- the next cycle where something can happen
+        if ready or more or (nxt < total and (rob_uops + nuops[nxt % n] <= window or not rob_uops)):
+            c += 1
+            continue
+        nexts = [waiting[0][0]] if waiting else []
+        if head < total and issue[head] >= 0:
+            nexts.append(issue[head] + done_lat[head % n])
+        c = max(c + 1, min(nexts)) if nexts else c + 1
+    win = min(measure_window(n), iters - 1)  # skip the start-up; average over the rest
+    if win < 1:  # a single iteration: no steady state to measure, report the cold run
+        return OoOResult(float(last_retire[0] + 1), last_retire[0] + 1, iters)
+    warm = iters - win
+    steady = (last_retire[-1] - last_retire[warm - 1]) / win
     return OoOResult(steady, last_retire[0] + 1, iters)
+
+
+@dataclass
+class _Plan:
+    """Per position of the order: what the cycle-driven simulation needs."""
+
+    nuops: list[int]
+    done_lat: list[int]  # cycles from issue to completion, at least 1
+    res: list[tuple]  # pipe reservations, most constrained first, preferred pipe type first
+    cons: list[list[tuple[int, int, int]]]  # (consumer position, latency, 0 same / 1 next iteration)
+    pending: list[int]  # RAW producers of each position in the first iteration
+    pending_later: list[int]  # ... in every later iteration (loop-carried ones too)
+    prods: list[list[tuple[int, int]]]  # (producer position, 0 same / 1 previous iteration)
+
+
+def _ooo_plan(bt: BlockTiming, order: Sequence[int], model: Model) -> _Plan:
+    n = bt.n
+    pos = [0] * n
+    for j, k in enumerate(order):
+        pos[k] = j
+    prefer = _pipe_preference(bt, model)
+    res = []
+    for k in order:
+        rs = [(tuple(sorted(types, key=prefer.__getitem__)), busy) for types, busy in bt.reservations[k]]
+        res.append(tuple(sorted(rs, key=lambda r: len(r[0]))))
+    cons: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+    for k in range(n):
+        for p, lat in bt.raw[k]:
+            cons[pos[p]].append((pos[k], lat, 0))
+        for p, lat in bt.carried[k]:
+            cons[pos[p]].append((pos[k], lat, 1))
+    prods: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for j, row in enumerate(cons):
+        for cj, _, dit in row:
+            prods[cj].append((j, dit))
+    first = [len(bt.raw[k]) for k in order]
+    later = [len(bt.raw[k]) + len(bt.carried[k]) for k in order]
+    return _Plan([bt.timings[k].n_uops for k in order], [max(bt.timings[k].latency, 1) for k in order],
+                 res, cons, first, later, prods)
+
+
+def _pipe_preference(bt: BlockTiming, model: Model) -> list[float]:
+    """Rank of each pipe type when a micro-op may use several: the one with the least
+    work that only it can do (per pipe) first, so a flexible micro-op leaves the pipe
+    that others depend on free (ALU work goes to S rather than M, vector work to the V
+    pipe the block's multiplies do not need). Ties keep the model's order."""
+    counts = list(model.pipes.values())
+    only = [0.0] * len(counts)
+    for rs in bt.reservations:
+        for types, busy in rs:
+            if len(types) == 1:
+                only[types[0]] += busy
+    return [only[p] / counts[p] + p * 1e-9 for p in range(len(counts))]
+
+
+def _book(units: list[list[int]], res, c: int, flex: list[list]) -> bool:
+    """Take, in cycle c, a free unit for every reservation ((type indexes, busy) pairs)
+    or change nothing and return False. `flex` lists this cycle's single-cycle micro-ops
+    that could use another pipe type ([types, type, unit]): one may move to a free unit
+    of another of its types to make room, since pipes are picked per cycle."""
+    taken: list[tuple[int, int, int, tuple]] = []
+    moved: list[tuple[list, int, int]] = []  # (flex entry, old type, old unit) to undo
+    for types, busy in res:
+        for p in types:
+            u = _free_unit(units[p], c, p, taken)
+            if u is None:
+                u = _make_room(units, p, c, flex, taken, moved)
+            if u is not None:
+                taken.append((p, u, busy, types))
+                break
+        else:
+            for e, p, u in reversed(moved):
+                units[e[1]][e[2]] = c
+                units[p][u] = c + 1
+                e[1], e[2] = p, u
+            return False
+    for p, u, busy, types in taken:
+        units[p][u] = c + busy
+        if busy == 1 and len(types) > 1:
+            flex.append([types, p, u])
+    return True
+
+
+def _free_unit(row: list[int], c: int, p: int, taken) -> int | None:
+    for u, free in enumerate(row):
+        if free <= c and not any(q == p and v == u for q, v, _, _ in taken):
+            return u
+    return None
+
+
+def _make_room(units, p: int, c: int, flex: list[list], taken, moved) -> int | None:
+    """Free a unit of type p in cycle c by moving a flexible single-cycle micro-op booked
+    on it this cycle to a free unit of another of its types (one step, no chains)."""
+    for e in flex:
+        if e[1] != p:
+            continue
+        for q in e[0]:
+            if q == p:
+                continue
+            v = _free_unit(units[q], c, q, taken)
+            if v is not None:
+                moved.append((e, e[1], e[2]))
+                units[q][v] = c + 1
+                u = e[2]
+                units[p][u] = c
+                e[1], e[2] = q, v
+                return u
+    return None
 
