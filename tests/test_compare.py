@@ -84,7 +84,8 @@ def test_numbers_equal_the_optimizer_report(optimized, capsys):
     assert b["totals"][model]["ooo_cycles"] == report["ooo_cycles_after"]
 
 
-def test_table_shows_both_files(optimized, capsys):
+def test_table_shows_both_files(optimized, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that no instruction wraps
     out, report, _ = optimized
     code, text, _ = run(capsys, "compare", SQR, out, "--no-mca", "--diff")
     assert code == 0
