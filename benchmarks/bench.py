@@ -27,15 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.dag import random_topological_order  # noqa: E402
-from scheduler.evaluate import BlockTiming, inorder, out_of_order, prepare  # noqa: E402
-from scheduler.listsched import list_schedule  # noqa: E402
-from scheduler.mca import find_llvm_mca, run_mca  # noqa: E402
-from scheduler.model import load_model  # noqa: E402
-from scheduler.optimize import Options, live_out_of, optimize_block  # noqa: E402
-from scheduler.parse import parse_file  # noqa: E402
-from scheduler.solve import solve  # noqa: E402
-from scheduler.verify import straight_line  # noqa: E402
+from scheduler.frontend.dag import random_topological_order  # noqa: E402
+from scheduler.machine.evaluate import BlockTiming, inorder, out_of_order, prepare  # noqa: E402
+from scheduler.search.listsched import list_schedule  # noqa: E402
+from scheduler.machine.mca import find_llvm_mca, run_mca  # noqa: E402
+from scheduler.machine.model import load_model  # noqa: E402
+from scheduler.search.optimize import Options, live_out_of, optimize_block  # noqa: E402
+from scheduler.frontend.parse import parse_file  # noqa: E402
+from scheduler.search.solve import solve  # noqa: E402
+from scheduler.checks.verify import straight_line  # noqa: E402
 
 
 def ranks(xs: list[float]) -> list[float]:

@@ -36,11 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.dag import random_topological_order
-from scheduler.evaluate import BlockTiming, out_of_order, prepare
-from scheduler.mca import find_llvm_mca, mcpu_for, run_mca
-from scheduler.model import Model, load_model
-from scheduler.parse import parse_file
+from scheduler.frontend.dag import random_topological_order
+from scheduler.machine.evaluate import BlockTiming, out_of_order, prepare
+from scheduler.machine.mca import find_llvm_mca, mcpu_for, run_mca
+from scheduler.machine.model import Model, load_model
+from scheduler.frontend.parse import parse_file
 
 DISAGREE = 0.05
 
@@ -163,9 +163,9 @@ def candidates(path: Path, model: Model, orders: int, seed: int, renamed: bool) 
         obt = prepare(ocode, model, oprog.noalias | prog.noalias)
         out.append(Candidate("output", obt, list(range(obt.n))))
     if renamed:
-        from scheduler.optimize import live_out_of
-        from scheduler.regsched import reschedule
-        from scheduler.rename import DEFAULT_RESERVED
+        from scheduler.search.optimize import live_out_of
+        from scheduler.search.regsched import reschedule
+        from scheduler.search.rename import DEFAULT_RESERVED
         live_out = live_out_of(prog, prog.blocks()[0], frozenset(prog.outputs))
         for v, (body, _) in enumerate(reschedule(code, model, live_out, DEFAULT_RESERVED, prog.noalias)):
             rbt = prepare(body, model, prog.noalias)
@@ -238,14 +238,14 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", type=int, default=3, help="disagreeing pairs printed per kernel")
     ap.add_argument("--mca-rank", action="store_true",
                     help="issue by llvm-mca's rank (age minus waiting dependants), a diagnostic: "
-                         "scheduler.evaluate.MCA_RANK")
+                         "scheduler.machine.evaluate.MCA_RANK")
     args = ap.parse_args(argv)
     if find_llvm_mca() is None:
         print("llvm-mca-19 (or newer) not on PATH", file=sys.stderr)
         return 2
     if args.mca_rank:
-        import scheduler.evaluate
-        scheduler.evaluate.MCA_RANK = True
+        import scheduler.machine.evaluate
+        scheduler.machine.evaluate.MCA_RANK = True
     model = load_model(args.model)
     mcpu = mcpu_for(args.model) or "neoverse-n1"
     cache = McaCache(args.cache, mcpu)

@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.mca import find_llvm_mca, run_mca
-from scheduler.parse import parse_file
+from scheduler.machine.mca import find_llvm_mca, run_mca
+from scheduler.frontend.parse import parse_file
 
 LARGE = [  # (kernel, time limit in seconds): the budgets, 5 min for ~1,000, 10 min for ~2,000+
     ("inputs/large/p256_double.s", 300),

@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.dag import random_topological_order  # noqa: E402
-from scheduler.evaluate import inorder, out_of_order, prepare  # noqa: E402
-from scheduler.mca import find_llvm_mca, mcpu_for, run_mca  # noqa: E402
-from scheduler.model import load_model  # noqa: E402
-from scheduler.parse import parse_file  # noqa: E402
+from scheduler.frontend.dag import random_topological_order  # noqa: E402
+from scheduler.machine.evaluate import inorder, out_of_order, prepare  # noqa: E402
+from scheduler.machine.mca import find_llvm_mca, mcpu_for, run_mca  # noqa: E402
+from scheduler.machine.model import load_model  # noqa: E402
+from scheduler.frontend.parse import parse_file  # noqa: E402
 
 MODELS = ["neoverse-n1", "neoverse-v1", "neoverse-v2", "cortex-a55"]
 

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.mca import find_llvm_mca, run_mca  # noqa: E402
-from scheduler.parse import parse_file  # noqa: E402
+from scheduler.machine.mca import find_llvm_mca, run_mca  # noqa: E402
+from scheduler.frontend.parse import parse_file  # noqa: E402
 
 
 def mca_cycles(path: Path) -> int | None:

@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.dag import build_dag, random_topological_order
-from scheduler.parse import parse_file
-from scheduler.smt import check_equivalence
-from scheduler.verify import straight_line
+from scheduler.frontend.dag import build_dag, random_topological_order
+from scheduler.frontend.parse import parse_file
+from scheduler.checks.smt import check_equivalence
+from scheduler.checks.verify import straight_line
 
 
 def _row(name: str, kind: str, a, b, noalias, outputs, timeout: float) -> dict:

@@ -16,20 +16,27 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .batch import add_parser as add_batch_parser
-from .batch import cmd_batch
-from .clock import clear_stop, install_interrupt_handler, stop_requested
-from .compare import add_parser as add_compare_parser
-from .compare import cmd_compare, draw_optimized
-from .dag import build_dag
-from .errors import SchedulerError
-from .ir import Program
-from .isa.table import TABLE
-from .outfiles import check_paths, write_atomic
-from .parse import parse_file, parse_text
-from .simulate import run_instructions
-from .verify import live_ins, pointer_registers, random_state, segments, straight_line, verify
+from scheduler import __version__
+from scheduler.checks.simulate import run_instructions
+from scheduler.checks.verify import (
+    live_ins,
+    pointer_registers,
+    random_state,
+    segments,
+    straight_line,
+    verify,
+)
+from scheduler.core.clock import clear_stop, install_interrupt_handler, stop_requested
+from scheduler.core.errors import SchedulerError
+from scheduler.frontend.dag import build_dag
+from scheduler.frontend.ir import Program
+from scheduler.frontend.isa.table import TABLE
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.present.batch import add_parser as add_batch_parser
+from scheduler.present.batch import cmd_batch
+from scheduler.present.compare import add_parser as add_compare_parser
+from scheduler.present.compare import cmd_compare, draw_optimized
+from scheduler.present.outfiles import check_paths, write_atomic
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -55,7 +62,7 @@ class InputError(SchedulerError):
 
 
 def _reg_list(text: str) -> list[str]:
-    from .isa.operands import parse_register
+    from scheduler.frontend.isa.operands import parse_register
 
     out = []
     for item in (t.strip() for t in text.split(",") if t.strip()):
@@ -92,7 +99,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
                    help="include directory for .S files (C preprocessor)")
     p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
                    help="preprocessor definition for .S files")
-    from .parse import DEFAULT_MAX_STATEMENTS
+    from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
 
     def positive_int(text: str) -> int:
         try:
@@ -327,7 +334,8 @@ def cmd_parse(args) -> int:
     for b in blocks:
         print(f"block {b.index}: {len(b.instructions)} instructions")
         for i in b.instructions:
-            mem = f"  {i.mem.kind} {i.mem.size}B [{i.mem.base}{'' if i.mem.offset is None else f'{i.mem.offset:+d}'}]" if i.mem else ""
+            off = "" if i.mem is None or i.mem.offset is None else f"{i.mem.offset:+d}"
+            mem = f"  {i.mem.kind} {i.mem.size}B [{i.mem.base}{off}]" if i.mem else ""
             print(f"  {i.loc.line:5d}  {i!s:40s} R={','.join(sorted(i.reads)) or '-'}"
                   f"  W={','.join(sorted(i.writes)) or '-'}{mem}")
     return EXIT_OK
@@ -422,7 +430,7 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .outputs import choose_outputs
+    from scheduler.frontend.outputs import choose_outputs
 
     orig_prog = _load(args.original, args)
     cand_prog = _load(args.candidate, args)
@@ -446,7 +454,7 @@ def _verify_segments(args, orig_prog: Program, cand_prog: Program, chosen, noali
     import contextlib
     import io
 
-    from .outputs import Outputs
+    from scheduler.frontend.outputs import Outputs
 
     (osegs, odirs), (csegs, cdirs) = segments(orig_prog), segments(cand_prog)
     if [" ".join(d.text.split()) for d in odirs] != [" ".join(d.text.split()) for d in cdirs]:
@@ -476,7 +484,7 @@ def _verify_pair(args, orig, cand, chosen, noalias) -> int:
         return _verify_exec(args, orig, cand, chosen, noalias)
     proof = None
     if args.prove:
-        from .prove import prove
+        from scheduler.checks.prove import prove
 
         proof = prove(orig, cand, noalias, outputs, timeout=args.prove_timeout)
         if proof.status == "proved" and not args.json:
@@ -551,7 +559,7 @@ def _verify_pair(args, orig, cand, chosen, noalias) -> int:
 
 def _verify_exec(args, orig, cand, chosen, noalias) -> int:
     """`verify --exec`: both kernels run as AArch64 code (scheduler/execcheck.py)."""
-    from .execcheck import exec_check
+    from scheduler.checks.execcheck import exec_check
 
     res = exec_check(orig, cand, trials=args.trials, seed=args.seed, outputs=chosen.as_list(),
                      noalias=noalias)
@@ -593,7 +601,7 @@ def _verify_exec(args, orig, cand, chosen, noalias) -> int:
 
 
 def _covers_live_out(prog: Program, declared) -> bool:
-    from .optimize import live_out_of
+    from scheduler.search.optimize import live_out_of
 
     blocks = prog.blocks()
     needed = set().union(*(live_out_of(prog, b, frozenset()) for b in blocks)) if blocks else set()
@@ -653,15 +661,13 @@ def _main_thread() -> bool:
 
 
 def cmd_optimize(args) -> int:
-    from rich.console import Console
-
-    from .abi import DEFAULT_RESERVED
-    from .emit import emit, own_header
-    from .model import DEFAULT_MODEL, load_model
-    from .optimize import Options, ProofUnknown, VerificationFailed, optimize_program
-    from .outputs import choose_outputs
-    from .report import header_lines, print_stages, print_summary, report_json
-    from .timeline import check_path as check_timeline_path
+    from scheduler.machine.model import DEFAULT_MODEL, load_model
+    from scheduler.present.timeline import check_path as check_timeline_path
+    from scheduler.search.optimize import (
+        ProofUnknown,
+        VerificationFailed,
+        optimize_program,
+    )
 
     if args.timeline:
         check_timeline_path(args.timeline)
@@ -672,6 +678,33 @@ def cmd_optimize(args) -> int:
     if missing:
         raise InputError(f"{missing[0].loc}: model {model.name} cannot place '{missing[0]}' "
                          f"(opclass {missing[0].opclass})")
+    opts, chosen = _optimize_options(args, prog)
+    progress, restore = _start_progress(args, len(prog.blocks()))
+    try:
+        results = optimize_program(prog, model, opts, progress)
+    except ProofUnknown as e:
+        print(f"scheduler: unknown, nothing written: {e}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    except VerificationFailed as e:
+        print(f"scheduler: verification failed, nothing written: {e}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        progress.stop()
+        if restore is not None:
+            restore()
+    interrupted = stop_requested()
+    problem = _exec_blocks(prog, results, opts) if args.exec else None
+    if problem:
+        print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
+        return EXIT_FAIL
+    return _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted)
+
+
+def _optimize_options(args, prog: Program):
+    from scheduler.frontend.abi import DEFAULT_RESERVED
+    from scheduler.frontend.outputs import choose_outputs
+    from scheduler.search.optimize import Options
+
     noalias = frozenset(_reg_list(args.no_alias)) | prog.noalias
     reserve = DEFAULT_RESERVED | frozenset(_reg_list(args.reserve))
     chosen = choose_outputs(prog, args.outputs, args.file)  # the one rule verify and compare use
@@ -681,32 +714,34 @@ def cmd_optimize(args) -> int:
                    fixup=not args.no_fixup,
                    rename_outputs=args.rename_outputs, decompose=args.decompose,
                    deterministic=args.deterministic, prove=args.prove, objective=args.objective)
-    err = Console(stderr=True, quiet=args.json)  # --json: the report is the only output besides the kernel
-    progress = _Progress(Console(stderr=True, quiet=True) if args.quiet else err, len(prog.blocks()))
+    return opts, chosen
+
+
+def _start_progress(args, blocks: int):
+    from rich.console import Console
+
+    err = Console(stderr=True, quiet=args.json or args.quiet)  # --json: the report is the only output
+    progress = _Progress(err, blocks)
     clear_stop()
     restore = install_interrupt_handler(
         b"\ninterrupted: finishing with the best schedule so far (verified before it is written; "
         b"Ctrl-C again to abort)\n") if _main_thread() else None
-    try:
-        results = optimize_program(prog, model, opts, progress)
-    except ProofUnknown as e:
-        progress.stop()
-        print(f"scheduler: unknown, nothing written: {e}", file=sys.stderr)
-        return EXIT_UNKNOWN
-    except VerificationFailed as e:
-        progress.stop()
-        print(f"scheduler: verification failed, nothing written: {e}", file=sys.stderr)
-        return EXIT_FAIL
-    finally:
-        progress.stop()
-        if restore is not None:
-            restore()
-    interrupted = stop_requested()
-    if args.exec:
-        problem = _exec_blocks(prog, results, opts)
-        if problem:
-            print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
-            return EXIT_FAIL
+    return progress, restore
+
+
+def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted) -> int:
+    """Emit the kernel (checked by parsing it back), then write it, the certificate, the report
+    and the timeline, and print the summary."""
+    from rich.console import Console
+
+    from scheduler.present.emit import emit, own_header
+    from scheduler.present.report import (
+        header_lines,
+        print_stages,
+        print_summary,
+        report_json,
+    )
+
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
     doc["interrupted"] = interrupted
     doc["outputs"] = chosen.to_json()
@@ -734,22 +769,22 @@ def cmd_optimize(args) -> int:
     if report_path is not None:
         write_atomic(report_path, json.dumps(doc, indent=2) + "\n")
     if args.timeline:
-        _draw_atomic(args.timeline, [b.instructions for b in prog.blocks()], results, model, noalias)
+        _draw_atomic(args.timeline, [b.instructions for b in prog.blocks()], results, model, opts.noalias)
     if args.json:
         print(json.dumps(doc, indent=2), file=sys.stderr if out_path is None else sys.stdout)
-    else:
-        console = Console(stderr=out_path is None)
-        print_summary(doc, console)
-        if not args.quiet:
-            print_stages(doc, console)
-        console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
+        return EXIT_OK
+    console = Console(stderr=out_path is None)
+    print_summary(doc, console)
+    if not args.quiet:
+        print_stages(doc, console)
+    console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
     return EXIT_OK
 
 
 def _exec_blocks(prog: Program, results, opts) -> str | None:
     """`optimize --exec`: every changed block run before and after as real AArch64 code; the
     first difference, or None."""
-    from .execcheck import exec_check
+    from scheduler.checks.execcheck import exec_check
 
     for block, r in zip(prog.blocks(), results, strict=True):
         if r.order == list(range(r.instructions)) and not r.renamed and not r.offset_fixups:
@@ -803,7 +838,7 @@ def _draw_atomic(path: str, blocks, results, model, noalias) -> None:
 
 
 def _write_certificate(args, prog, results, model, opts) -> None:
-    from .certificate import block_certificate, hol_list
+    from scheduler.checks.certificate import block_certificate, hol_list
 
     blocks = [block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]
     if args.certificate_format == "hol":
@@ -814,7 +849,7 @@ def _write_certificate(args, prog, results, model, opts) -> None:
 
 
 def cmd_check_certificate(args) -> int:
-    from .certificate import check_block
+    from scheduler.checks.certificate import check_block
 
     orig_prog = _load(args.original, args)
     cand_prog = _load(args.candidate, args)
@@ -838,7 +873,7 @@ def cmd_check_certificate(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .model import DEFAULT_MODEL, available_models, load_model
+    from scheduler.machine.model import DEFAULT_MODEL, available_models, load_model
 
     if args.action == "list":
         broken: dict[str, str] = {}

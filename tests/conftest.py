@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from scheduler.assemble import assemble_lines, find_assembler
+from scheduler.frontend.assemble import assemble_lines, find_assembler
 from tests.support.instances import instances, simulable_forms
 
 INSTANCES_PER_FORM = 3

@@ -10,7 +10,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from scheduler import batch  # noqa: E402
+from scheduler.present import batch  # noqa: E402
 from scheduler.cli import main  # noqa: E402
 
 KERNELS = {

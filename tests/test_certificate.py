@@ -6,10 +6,10 @@ import copy
 
 import pytest
 
-from scheduler.certificate import block_certificate, check_block, hol_list
-from scheduler.model import load_model
-from scheduler.optimize import Options, live_out_of, optimize_block
-from scheduler.parse import parse_text
+from scheduler.checks.certificate import block_certificate, check_block, hol_list
+from scheduler.machine.model import load_model
+from scheduler.search.optimize import Options, live_out_of, optimize_block
+from scheduler.frontend.parse import parse_text
 
 MODEL = load_model("neoverse-n1")
 KERNEL = """

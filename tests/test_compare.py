@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from scheduler.compare import displacement, relate
-from scheduler.stalls import attribute_stalls
-from scheduler.evaluate import inorder, prepare
-from scheduler.mca import find_llvm_mca
-from scheduler.model import load_model
-from scheduler.parse import parse_file, parse_text
-from scheduler.timeline import build_view, text_timeline
+from scheduler.present.compare import displacement, relate
+from scheduler.machine.stalls import attribute_stalls
+from scheduler.machine.evaluate import inorder, prepare
+from scheduler.machine.mca import find_llvm_mca
+from scheduler.machine.model import load_model
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.present.timeline import build_view, text_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SQR = str(ROOT / "inputs" / "sqr_4x4.s")
@@ -299,7 +299,7 @@ def test_mca_columns_when_present(tmp_path, capsys):
 
 
 def test_mca_absent_is_a_note(tmp_path, capsys, monkeypatch):
-    import scheduler.mca
+    import scheduler.machine.mca
 
     monkeypatch.setattr(scheduler.mca, "find_llvm_mca", lambda: None)
     a = write(tmp_path, "a.s", PRODUCTS)

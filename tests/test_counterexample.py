@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 from scheduler.cli import main
-from scheduler.parse import parse_text
-from scheduler.prove import prove
+from scheduler.frontend.parse import parse_text
+from scheduler.checks.prove import prove
 
 
 def carry_chain_kernel(last: str, tail: str = "") -> str:
@@ -57,7 +57,7 @@ def test_counterexample_has_the_rare_word_and_replays():
     word = int.from_bytes(bytes(mem[x1 + 64 + i] for i in range(8)), "little")
     assert word == 0x1234
     # the state really separates the programs in the simulator
-    from scheduler.simulate import run_instructions
+    from scheduler.checks.simulate import run_instructions
 
     ra, rb = run_instructions(a, cex.initial), run_instructions(b, cex.initial)
     assert ra.get("x9") != rb.get("x9")

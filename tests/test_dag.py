@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.dag import Dep, build_dag, is_valid_order
-from scheduler.parse import parse_text
+from scheduler.frontend.dag import Dep, build_dag, is_valid_order
+from scheduler.frontend.parse import parse_text
 
 
 def dag_of(text: str, noalias=()):

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.clock import Clock
-from scheduler.dag import is_valid_order
-from scheduler.decompose import decompose, pipe_work, window_pass
-from scheduler.evaluate import inorder, prepare
-from scheduler.listsched import list_schedule
-from scheduler.model import load_model
-from scheduler.parse import parse_file
-from scheduler.verify import verify
+from scheduler.core.clock import Clock
+from scheduler.frontend.dag import is_valid_order
+from scheduler.search.decompose import decompose, pipe_work, window_pass
+from scheduler.machine.evaluate import inorder, prepare
+from scheduler.search.listsched import list_schedule
+from scheduler.machine.model import load_model
+from scheduler.frontend.parse import parse_file
+from scheduler.checks.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = load_model("neoverse-n1")

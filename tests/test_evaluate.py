@@ -25,22 +25,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.bounds import (
-    FLAG_MACHINE,
-    heads,
-    lower_bounds,
-    machines,
-    ooo_bound,
-    preemptive_one_machine,
-    tails,
-    true_dependencies,
-)
-from scheduler.dag import is_valid_order
-from scheduler.evaluate import PipeTable, inorder, out_of_order, prepare
-from scheduler.listsched import list_schedule
-from scheduler.model import load_model
-from scheduler.parse import parse_file, parse_text
-from scheduler.solve import solve
+from scheduler.machine.bounds import (FLAG_MACHINE, heads, lower_bounds, machines, ooo_bound, preemptive_one_machine, tails, true_dependencies)
+from scheduler.frontend.dag import is_valid_order
+from scheduler.machine.evaluate import PipeTable, inorder, out_of_order, prepare
+from scheduler.search.listsched import list_schedule
+from scheduler.machine.model import load_model
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.search.solve import solve
 from tests.support.kernels import kernel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -657,7 +648,7 @@ def test_bounds_hold_for_random_orders_and_the_solver(text, seed):
     included, and neither does CP-SAT's optimum."""
     import random
 
-    from scheduler.dag import random_topological_order
+    from scheduler.frontend.dag import random_topological_order
 
     bt = prepare(parse_text(text).instructions, N1)
     b = lower_bounds(bt, N1)

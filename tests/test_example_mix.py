@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.parse import parse_file
-from scheduler.simulate import run
-from scheduler.state import MachineState, Memory
+from scheduler.frontend.parse import parse_file
+from scheduler.checks.simulate import run
+from scheduler.checks.state import MachineState, Memory
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "mix64_x2_reuse.s"

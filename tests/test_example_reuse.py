@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.parse import parse_file
-from scheduler.simulate import run
+from scheduler.frontend.parse import parse_file
+from scheduler.checks.simulate import run
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
 ROOT = Path(__file__).resolve().parent.parent

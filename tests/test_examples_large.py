@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.parse import parse_file, parse_text
-from scheduler.simulate import run
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.checks.simulate import run
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,9 +165,9 @@ def test_kernel_shape(name):
 def test_matches_unicorn(name, assembler):
     """Two random products run in Unicorn too: same registers, same z."""
     unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
-    from scheduler.assemble import assemble_lines
-    from scheduler.simulate import run_instructions
-    from scheduler.verify import straight_line
+    from scheduler.frontend.assemble import assemble_lines
+    from scheduler.checks.simulate import run_instructions
+    from scheduler.checks.verify import straight_line
 
     n = KERNELS[name][0]
     code_instrs = straight_line(program(name))

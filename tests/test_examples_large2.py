@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.parse import parse_file
-from scheduler.simulate import run
+from scheduler.frontend.parse import parse_file
+from scheduler.checks.simulate import run
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,9 +246,9 @@ def test_p256_shape():
 
 def _unicorn_compare(name: str, st, check) -> None:
     unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
-    from scheduler.assemble import assemble_lines
-    from scheduler.simulate import run_instructions
-    from scheduler.verify import straight_line
+    from scheduler.frontend.assemble import assemble_lines
+    from scheduler.checks.simulate import run_instructions
+    from scheduler.checks.verify import straight_line
 
     code_instrs = straight_line(program(name))
     code = b"".join(assemble_lines([str(i) for i in code_instrs]))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import execcheck
+from scheduler.checks import execcheck
 from scheduler.cli import main
-from scheduler.parse import parse_file, parse_text
+from scheduler.frontend.parse import parse_file, parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from scheduler.errors import AsmError, OperandError, SourceLoc
-from scheduler.ir import Instruction
-from scheduler.isa import operands
-from scheduler.isa.operands import Imm, Mem, eval_expr, wrap64
-from scheduler.parse import Parser, parse_text
+from scheduler.core.errors import AsmError, OperandError, SourceLoc
+from scheduler.frontend.ir import Instruction
+from scheduler.frontend.isa import operands
+from scheduler.frontend.isa.operands import Imm, Mem, eval_expr, wrap64
+from scheduler.frontend.parse import Parser, parse_text
 
 GNU_AS = "aarch64-linux-gnu-as"
 INT64_MIN = -(1 << 63)
@@ -38,7 +38,7 @@ def gnu_as() -> tuple[str, str]:
 
 def gnu_quads(gnu_as, exprs: list[str], prelude: str = "") -> list[int]:
     """Signed 64-bit values GNU as gives `.quad (EXPR)` for each expression."""
-    from scheduler.assemble import assemble_text
+    from scheduler.frontend.assemble import assemble_text
 
     text = prelude + "".join(f".quad ({e})\n" for e in exprs)
     code = assemble_text(text, assembler=gnu_as)
@@ -240,7 +240,7 @@ def _numeric(ins: Instruction) -> Instruction:
 
 
 def test_kernel_with_complement_immediates_and_rep_assembles_like_gnu_as(gnu_as):
-    from scheduler.assemble import assemble_text
+    from scheduler.frontend.assemble import assemble_text
 
     prog = parse_text(KERNEL, "k.s")
     assert len(prog.instructions) == 20

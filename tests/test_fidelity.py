@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-import scheduler.evaluate as ev
-from scheduler.dag import random_topological_order
-from scheduler.evaluate import _book, out_of_order, prepare
-from scheduler.model import Model, Param, load_model
-from scheduler.parse import parse_file, parse_text
+import scheduler.machine.evaluate as ev
+from scheduler.frontend.dag import random_topological_order
+from scheduler.machine.evaluate import _book, out_of_order, prepare
+from scheduler.machine.model import Model, Param, load_model
+from scheduler.frontend.parse import parse_file, parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 N1 = load_model("neoverse-n1")

@@ -13,16 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler import fixup
-from scheduler.certificate import block_certificate, check_block
-from scheduler.dag import build_dag
-from scheduler.isa.operands import Mem
-from scheduler.model import load_model
-from scheduler.optimize import Options, live_out_of, optimize_block
-from scheduler.parse import parse_text
-from scheduler.rename import DEFAULT_RESERVED
-from scheduler.simulate import step
-from scheduler.verify import pointer_registers, random_state, verify
+from scheduler.search import fixup
+from scheduler.checks.certificate import block_certificate, check_block
+from scheduler.frontend.dag import build_dag
+from scheduler.frontend.isa.operands import Mem
+from scheduler.machine.model import load_model
+from scheduler.search.optimize import Options, live_out_of, optimize_block
+from scheduler.frontend.parse import parse_text
+from scheduler.search.rename import DEFAULT_RESERVED
+from scheduler.checks.simulate import step
+from scheduler.checks.verify import pointer_registers, random_state, verify
 
 MODEL = load_model("neoverse-n1")
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler import stages as opt_mod
-from scheduler.model import load_model
-from scheduler.optimize import Options, optimize_block
-from scheduler.parse import parse_text
+from scheduler.search import stages as opt_mod
+from scheduler.machine.model import load_model
+from scheduler.search.optimize import Options, optimize_block
+from scheduler.frontend.parse import parse_text
 
 # x2 is reused for three independent products: reordering alone must serialise them on the
 # WAR/WAW edges of x2, renaming lets the multiplier pipeline them
@@ -28,7 +28,7 @@ REUSE = """\
 def _run(monkeypatch=None, rename=True, objective="inorder"):
     (block,) = parse_text(REUSE).blocks()
     opts = Options(time_limit=5, workers=1, seed=0, rename=rename, deterministic=True, objective=objective)
-    from scheduler.clock import Clock
+    from scheduler.core.clock import Clock
 
     return optimize_block(0, block.instructions, load_model("neoverse-n1"), opts, 5.0,
                           live_out=frozenset({"x0"}), clock=Clock(True))

@@ -8,7 +8,7 @@ import re
 import capstone
 import pytest
 
-from scheduler.parse import parse_text
+from scheduler.frontend.parse import parse_text
 from tests.support.instances import simulable_forms
 
 FORMS = simulable_forms()

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from scheduler.parse import parse_text
-from scheduler.simulate import run_instructions
+from scheduler.frontend.parse import parse_text
+from scheduler.checks.simulate import run_instructions
 from tests.support.instances import simulable_forms
 from tests.support.states import point_bases, random_state
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.assemble import assemble_lines
-from scheduler.parse import parse_file
-from scheduler.simulate import run_instructions
-from scheduler.verify import pointer_registers, random_state, straight_line
+from scheduler.frontend.assemble import assemble_lines
+from scheduler.frontend.parse import parse_file
+from scheduler.checks.simulate import run_instructions
+from scheduler.checks.verify import pointer_registers, random_state, straight_line
 
 unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from scheduler.isa.table import TABLE
-from scheduler.model import MODELS_DIR, ModelError, available_models, load_model
-from scheduler.parse import parse_text
+from scheduler.frontend.isa.table import TABLE
+from scheduler.machine.model import MODELS_DIR, ModelError, available_models, load_model
+from scheduler.frontend.parse import parse_text
 
 N1_FILE = MODELS_DIR / "neoverse-n1.toml"
 N1_TEXT = N1_FILE.read_text()
@@ -177,7 +177,7 @@ def test_invalid_toml(tmp_path):
 
 
 def test_model_error_is_a_scheduler_error():
-    from scheduler.errors import SchedulerError
+    from scheduler.core.errors import SchedulerError
 
     assert issubclass(ModelError, SchedulerError)  # so the CLI reports it as bad input
 
@@ -472,7 +472,7 @@ def test_forwarding_any_operand(fwd_model):
 
 
 def test_forwarding_reaches_the_evaluator(fwd_model):
-    from scheduler.evaluate import inorder, prepare
+    from scheduler.machine.evaluate import inorder, prepare
 
     m = fwd_model("acc")
     instrs = parse_text("umlal v0.2d, v1.2s, v2.2s\numlal v0.2d, v3.2s, v4.2s\n").instructions

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from scheduler.isa.table import TABLE
-from scheduler.mca import MCPU, find_llvm_mca, mcpu_for, run_mca
-from scheduler.model import MODELS_DIR, available_models, load_model
-from scheduler.parse import parse_text
+from scheduler.frontend.isa.table import TABLE
+from scheduler.machine.mca import MCPU, find_llvm_mca, mcpu_for, run_mca
+from scheduler.machine.model import MODELS_DIR, available_models, load_model
+from scheduler.frontend.parse import parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CORES = ["neoverse-v1", "neoverse-v2", "cortex-a55"]

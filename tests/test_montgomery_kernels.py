@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.parse import parse_file
-from scheduler.simulate import run
+from scheduler.frontend.parse import parse_file
+from scheduler.checks.simulate import run
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,9 +157,9 @@ def test_shape(name):
 
 def test_unicorn_each_kernel(assembler):
     unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
-    from scheduler.assemble import assemble_lines
-    from scheduler.simulate import run_instructions
-    from scheduler.verify import straight_line
+    from scheduler.frontend.assemble import assemble_lines
+    from scheduler.checks.simulate import run_instructions
+    from scheduler.checks.verify import straight_line
 
     rng = random.Random(99)
     for name in NAMES:

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.bounds import lower_bounds, true_dependencies
+from scheduler.machine.bounds import lower_bounds, true_dependencies
 from scheduler.cli import main
-from scheduler.dag import is_valid_order
-from scheduler.evaluate import inorder, out_of_order, prepare
-from scheduler.model import load_model
-from scheduler.optimize import Options, optimize_block
-from scheduler.parse import parse_file, parse_text
-from scheduler.verify import straight_line, verify
+from scheduler.frontend.dag import is_valid_order
+from scheduler.machine.evaluate import inorder, out_of_order, prepare
+from scheduler.machine.model import load_model
+from scheduler.search.optimize import Options, optimize_block
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.checks.verify import straight_line, verify
 from tests.support.kernels import kernel
 
 ROOT = Path(__file__).resolve().parent.parent

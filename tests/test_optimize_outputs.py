@@ -47,7 +47,7 @@ def test_optimize_exec_runs_the_output(tmp_path, capsys):
 
 
 def test_optimize_exec_failure_writes_nothing(tmp_path, capsys, monkeypatch):
-    from scheduler import execcheck
+    from scheduler.checks import execcheck
 
     class Bad:
         equivalent, trials, mismatch, problems = False, 1, "x0 differs", []

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from scheduler.outputs import OutputsError, choose_outputs, parse_outputs_option
-from scheduler.parse import parse_text
+from scheduler.frontend.outputs import OutputsError, choose_outputs, parse_outputs_option
+from scheduler.frontend.parse import parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
 MUL = str(ROOT / "inputs" / "mul_4x4.s")

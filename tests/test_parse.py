@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.errors import AsmError
-from scheduler.ir import Directive, Instruction, Label, Program
-from scheduler.isa.operands import GPR, Cond, Extend, Imm, Mem, Shift, Sym, VElem, VReg
-from scheduler.parse import parse_file, parse_text, preprocess
+from scheduler.core.errors import AsmError
+from scheduler.frontend.ir import Directive, Instruction, Label, Program
+from scheduler.frontend.isa.operands import GPR, Cond, Extend, Imm, Mem, Shift, Sym, VElem, VReg
+from scheduler.frontend.parse import parse_file, parse_text, preprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = sorted([*ROOT.glob("inputs/*.s"), *ROOT.glob("inputs/*.S")])
@@ -1278,7 +1278,7 @@ def test_roundtrip_canonical_regeneration(path):
 
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: p.name)
 def test_roundtrip_regenerated_text_assembles_to_the_same_bytes(path, assembler):
-    from scheduler.assemble import assemble_text
+    from scheduler.frontend.assemble import assemble_text
 
     prog = _parse_input(path)
     original = "\n".join(ln.raw for ln in prog.lines) + "\n"
@@ -1630,7 +1630,7 @@ GNU_AS = shutil.which("aarch64-linux-gnu-as")
 @pytest.mark.skipif(not GNU_AS, reason="needs aarch64-linux-gnu-as")
 def test_expansion_matches_gnu_as_bytes():
     """Macros, conditionals and expressions expand to what GNU as itself assembles."""
-    from scheduler.assemble import assemble_text
+    from scheduler.frontend.assemble import assemble_text
 
     text = textwrap.dedent("""\
         .equ N, 3

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from scheduler.cli import main
-from scheduler.errors import AsmError
-from scheduler.parse import parse_file, parse_text
+from scheduler.core.errors import AsmError
+from scheduler.frontend.parse import parse_file, parse_text
 
 
 def run_parse(tmp_path, capsys, name: str, content: str | bytes, *extra: str) -> tuple[int, str]:
@@ -88,7 +88,7 @@ def test_statement_limit_counts_as_statements_are_produced():
 
 
 def test_input_size_cap(tmp_path, monkeypatch):
-    import scheduler.parse as parse_mod
+    import scheduler.frontend.parse as parse_mod
 
     monkeypatch.setattr(parse_mod, "MAX_INPUT_BYTES", 100)
     path = tmp_path / "big.s"

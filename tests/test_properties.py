@@ -7,9 +7,9 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.dag import build_dag, is_valid_order, random_topological_order
-from scheduler.parse import parse_text
-from scheduler.verify import verify
+from scheduler.frontend.dag import build_dag, is_valid_order, random_topological_order
+from scheduler.frontend.parse import parse_text
+from scheduler.checks.verify import verify
 from tests.support.kernels import kernel
 
 

@@ -11,20 +11,15 @@ from itertools import pairwise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.certificate import check_block
-from scheduler.evaluate import inorder, prepare
-from scheduler.ir import FLAGS
-from scheduler.model import load_model
-from scheduler.parse import parse_file, parse_text
-from scheduler.regsched import VARIANTS, flag_chains, pressure_schedule, reschedule
-from scheduler.certificate import register_map
-from scheduler.rename import (
-    DEFAULT_RESERVED,
-    analyse,
-    lifetimes,
-    renaming_edges,
-)
-from scheduler.verify import verify
+from scheduler.checks.certificate import check_block
+from scheduler.machine.evaluate import inorder, prepare
+from scheduler.frontend.ir import FLAGS
+from scheduler.machine.model import load_model
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.search.regsched import VARIANTS, flag_chains, pressure_schedule, reschedule
+from scheduler.checks.certificate import register_map
+from scheduler.search.rename import (DEFAULT_RESERVED, analyse, lifetimes, renaming_edges)
+from scheduler.checks.verify import verify
 from tests.support.kernels import kernel
 
 MODEL = load_model("neoverse-n1")
@@ -184,7 +179,7 @@ def test_every_schedule_of_a_large_kernel_verifies_and_is_certified():
     prog = parse_file(path)
     block = max(prog.blocks(), key=lambda b: len(b.instructions))
     instrs = block.instructions
-    from scheduler.optimize import live_out_of
+    from scheduler.search.optimize import live_out_of
 
     live = live_out_of(prog, block, frozenset(prog.outputs))
     outs = reschedule(instrs, MODEL, live, DEFAULT_RESERVED, prog.noalias)

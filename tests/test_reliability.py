@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from scheduler.parse import parse_text
-from scheduler.verify import straight_line
+from scheduler.frontend.parse import parse_text
+from scheduler.checks.verify import straight_line
 
 INST_KERNEL = """\
 \tmul x2, x5, x6
@@ -128,7 +128,7 @@ def test_unwritable_output_fails_before_the_solve(tmp_path, target, capsys):
 
 
 def test_write_failure_keeps_the_result(tmp_path, monkeypatch):
-    from scheduler import outfiles
+    from scheduler.present import outfiles
 
     def fail(*a, **k):
         raise OSError(28, "No space left on device")

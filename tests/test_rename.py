@@ -6,13 +6,13 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.bounds import lower_bounds, true_dependencies
-from scheduler.evaluate import inorder, prepare
-from scheduler.model import load_model
-from scheduler.optimize import Options, live_out_of, optimize_block
-from scheduler.parse import parse_text
-from scheduler.rename import DEFAULT_RESERVED, analyse
-from scheduler.verify import live_ins, verify
+from scheduler.machine.bounds import lower_bounds, true_dependencies
+from scheduler.machine.evaluate import inorder, prepare
+from scheduler.machine.model import load_model
+from scheduler.search.optimize import Options, live_out_of, optimize_block
+from scheduler.frontend.parse import parse_text
+from scheduler.search.rename import DEFAULT_RESERVED, analyse
+from scheduler.checks.verify import live_ins, verify
 from tests.support.kernels import kernel
 
 MODEL = load_model("neoverse-n1")
@@ -154,7 +154,7 @@ def test_random_kernels_rename_verified(text, seed):
 
 
 def test_window_live_out():
-    from scheduler.window import window_live_out
+    from scheduler.search.window import window_live_out
 
     seq = parse_text("mul x3, x1, x2\nadd x4, x3, x3\nmov x3, #0\nadd x5, x6, x6\n").instructions
     # after position 1: x3 is overwritten before any read, x6 is read, x4 is live after the block
@@ -165,8 +165,8 @@ def test_window_live_out():
 def test_windowed_renaming_keeps_the_interface():
     """Renaming a window of a larger schedule leaves every value entering and leaving it in place,
     so the stitched block is equivalent (and provably so)."""
-    from scheduler.certificate import check_block
-    from scheduler.window import improve_by_windows
+    from scheduler.checks.certificate import check_block
+    from scheduler.search.window import improve_by_windows
 
     text = REUSE * 3  # 42 instructions, the same registers reused throughout
     instrs = parse_text(text).instructions
@@ -184,7 +184,7 @@ def test_windowed_renaming_keeps_the_interface():
     bt0, bt1 = prepare(instrs, MODEL, opts.noalias), prepare(new, MODEL, opts.noalias)
     assert inorder(bt1, list(range(bt1.n)), MODEL).cycles <= inorder(bt0, list(range(bt0.n)), MODEL).cycles
     assert verify(instrs, new, trials=30, outputs=["sp"], noalias=opts.noalias).equivalent
-    from scheduler.certificate import register_map
+    from scheduler.checks.certificate import register_map
 
     cert = {"inst_map": [k + 1 for k in origin], "register_map": register_map([instrs[k] for k in origin], new),
             "assumptions": {"no_alias": ["x0", "x1"], "outputs": ["sp"]}}
@@ -195,7 +195,7 @@ def test_window_boundary_sees_values_in_flight_busy_pipes_and_what_follows():
     """A renaming window solved with the rest of the block fixed: the add waits for the umulh
     before the window (issue 0 + latency 5), the mul for the multiplier it still holds (busy 3),
     and the mul's result has the add after the window to feed (latency 4 + 1)."""
-    from scheduler.window import window_boundary
+    from scheduler.search.window import window_boundary
 
     instrs = parse_text("umulh x1, x2, x3\nadd x4, x1, x1\nmul x5, x6, x7\nadd x8, x5, x5\n").instructions
     bt = prepare(instrs, MODEL)

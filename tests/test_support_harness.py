@@ -7,15 +7,9 @@ import shutil
 
 import pytest
 
-from scheduler import assemble
-from scheduler.assemble import (
-    AssemblerError,
-    AssemblerNotFound,
-    assemble_lines,
-    assemble_text,
-    find_assembler,
-)
-from scheduler.state import MASK64, MASK128, MachineState, Memory
+from scheduler.frontend import assemble
+from scheduler.frontend.assemble import (AssemblerError, AssemblerNotFound, assemble_lines, assemble_text, find_assembler)
+from scheduler.checks.state import MASK64, MASK128, MachineState, Memory
 from tests.support.unicorn_ref import HarnessError, run_unicorn, run_unicorn_detailed
 
 ASSEMBLER = find_assembler()

@@ -13,13 +13,13 @@ import pytest
 import z3
 
 from scheduler.cli import main
-from scheduler.dag import build_dag, random_topological_order
-from scheduler.parse import parse_file, parse_text
-from scheduler.prove import prove
-from scheduler.simulate import run_instructions
-from scheduler.smt import check_equivalence, replay
-from scheduler.symbolic import Inputs, execute, supported
-from scheduler.verify import straight_line, verify
+from scheduler.frontend.dag import build_dag, random_topological_order
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.checks.prove import prove
+from scheduler.checks.simulate import run_instructions
+from scheduler.checks.smt import check_equivalence, replay
+from scheduler.checks.symbolic import Inputs, execute, supported
+from scheduler.checks.verify import straight_line, verify
 from tests.support.instances import instances, simulable_forms
 from tests.support.states import point_bases, random_state
 
@@ -73,7 +73,7 @@ def test_stack_is_disjoint_from_incoming_pointers():
 
 def _confirmed(a, b, res, outputs=None):
     """The counterexample really separates the programs in the simulator."""
-    from scheduler.smt import compared_registers
+    from scheduler.checks.smt import compared_registers
 
     assert res.status == "refuted", res.reason
     regs, full = compared_registers(outputs)

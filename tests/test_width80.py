@@ -8,11 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scheduler.compare import compare, print_diff, print_table
-from scheduler.dag import build_dag, random_topological_order
-from scheduler.parse import parse_file
-from scheduler.report import print_summary
-from scheduler.verify import straight_line
+from scheduler.present.compare import compare, print_diff, print_table
+from scheduler.frontend.dag import build_dag, random_topological_order
+from scheduler.frontend.parse import parse_file
+from scheduler.present.report import print_summary
+from scheduler.checks.verify import straight_line
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from scheduler.state import MachineState, Memory
+from scheduler.checks.state import MachineState, Memory
 
 X_ADDR = 0x1000_0000
 Y_ADDR = 0x2000_0000

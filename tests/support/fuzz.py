@@ -343,7 +343,7 @@ def huge_file(seed_data: bytes, size: int = 40 << 20) -> bytes:
 def table_kernel(rng: random.Random, n: int) -> bytes:
     """`n` random instances of simulable instruction-table forms (one block)."""
     from tests.support.instances import instance, simulable_forms
-    from scheduler.ir import format_instruction
+    from scheduler.frontend.ir import format_instruction
 
     forms = simulable_forms()
     out = []

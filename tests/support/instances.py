@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import random
 
-from scheduler.ir import format_instruction
-from scheduler.isa.operands import (
-    CONDITIONS, ESIZE, EXTENDS, GPR, Cond, Extend, Imm, Mem, Shift, Sym, VElem, VReg,
-)
-from scheduler.isa.table import TABLE, Form
+from scheduler.frontend.ir import format_instruction
+from scheduler.frontend.isa.operands import (CONDITIONS, ESIZE, EXTENDS, GPR, Cond, Extend, Imm, Mem, Shift, Sym, VElem, VReg)
+from scheduler.frontend.isa.table import TABLE, Form
 
 IMM_POOL = [
     *range(0, 66), 255, 256, 4095, 4096, 4096 * 7, 4095 << 12, -1, -2, -8, -16, -256, -255,
@@ -103,7 +101,7 @@ def instance(form: Form, rng: random.Random, tries: int = 400):
                 break
             kind_ = rng.choice(sorted(pat.kinds))
             ops.append(_operand(kind_, rng, used, used_v, data_size(form)))
-        from scheduler.isa.table import match
+        from scheduler.frontend.isa.table import match
         matched = match(form, ops)
         if matched is None:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from scheduler.state import MachineState, Memory
+from scheduler.checks.state import MachineState, Memory
 
 EDGE64 = [0, 1, 2, (1 << 63), (1 << 64) - 1, (1 << 64) - 2, (1 << 32) - 1, 1 << 32,
           (1 << 63) - 1, 0xFFFFFFFF00000001, 0x8000000080000000]

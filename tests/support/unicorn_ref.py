@@ -27,7 +27,7 @@ from unicorn import (
 )
 from unicorn import arm64_const as a64
 
-from scheduler.state import MASK64, MachineState, Memory
+from scheduler.checks.state import MASK64, MachineState, Memory
 
 PAGE = 0x1000
 PAGE_MASK = ~(PAGE - 1) & MASK64

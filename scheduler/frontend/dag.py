@@ -1,0 +1,197 @@
+"""Dependency DAG of a straight-line block.
+
+Nodes are instruction positions 0..n-1 (attribute `instr`). Each edge carries a
+list of `Dep`s: kind raw/war/waw and the resource (a register name, "nzcv" or
+"mem"). Register dependencies come from the instruction table's read/write
+sets. Memory dependencies come from symbolic addresses: every register value is
+tracked as (root, constant) through `add/sub #imm`, `mov` and base writeback, so
+`[x1, #8]` after `add x1, x1, #16` is known to be 24 bytes past the block's x1.
+Two accesses are independent only if provably disjoint:
+  * same root and non-overlapping byte ranges;
+  * different input registers both declared no-alias (`--no-alias`, `// @noalias`);
+  * one based on the incoming sp and the other on another incoming register
+    (the stack is disjoint from the buffers the kernel is given).
+Otherwise they are ordered if at least one of them is a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+
+from scheduler.frontend.ir import FLAGS, Instruction
+from scheduler.frontend.isa.operands import GPR, Imm, Mem
+
+REGISTER, FLAG, MEMORY = "register", "flags", "memory"
+
+
+@dataclass(frozen=True)
+class Dep:
+    kind: str  # "raw", "war" or "waw"
+    resource: str  # "x3", "v1", "nzcv" or "mem"
+
+    @property
+    def category(self) -> str:
+        if self.resource == "mem":
+            return MEMORY
+        return FLAG if self.resource == FLAGS else REGISTER
+
+
+@dataclass(frozen=True)
+class Value:
+    """A register value as root + constant. root is ("in", reg) or ("def", index, reg)."""
+
+    root: tuple
+    const: int = 0
+
+
+@dataclass(frozen=True)
+class Address:
+    root: tuple
+    lo: int | None  # None: unknown offset (register-indexed)
+    size: int
+    store: bool
+
+    def overlaps(self, other: Address) -> bool:
+        if self.lo is None or other.lo is None:
+            return True
+        return self.lo < other.lo + other.size and other.lo < self.lo + self.size
+
+
+def _is_const_add(instr: Instruction) -> int | None:
+    """Constant added by `add/sub Xd, Xn, #imm` (or `mov Xd, Xn`), else None."""
+    ops = instr.operands
+    if instr.mnemonic in ("add", "sub") and len(ops) >= 3 and isinstance(ops[2], Imm):
+        if not (isinstance(ops[0], GPR) and ops[0].bits == 64):
+            return None
+        shift = ops[3].amount if len(ops) > 3 else 0
+        value = ops[2].value << shift
+        return value if instr.mnemonic == "add" else -value
+    if instr.mnemonic == "mov" and len(ops) == 2 and all(
+        isinstance(o, GPR) and o.bits == 64 and not o.is_zr for o in ops
+    ):
+        return 0
+    return None
+
+
+def symbolic_addresses(instrs: Sequence[Instruction]) -> list[Address | None]:
+    """Symbolic address of each instruction's memory access (None if it has none)."""
+    return value_trace(instrs)[0]
+
+
+def value_trace(instrs: Sequence[Instruction]) -> tuple[list[Address | None], list[dict[str, Value]]]:
+    """Symbolic addresses, and per instruction the symbolic value of each register it writes."""
+    values: dict[str, Value] = {}
+    written: list[dict[str, Value]] = []
+
+    def value(reg: str) -> Value:
+        return values.get(reg, Value(("in", reg)))
+
+    out: list[Address | None] = []
+    for i, instr in enumerate(instrs):
+        m = instr.mem
+        if m is None:
+            out.append(None)
+        else:
+            base = value(m.base)
+            lo = None if m.offset is None else base.const + m.offset
+            out.append(Address(base.root, lo, m.size, m.kind == "store"))
+        delta = _is_const_add(instr)
+        for reg in instr.writes:
+            if reg == FLAGS:
+                continue
+            mem_op = instr.operands[-1] if instr.form.mem else None
+            if isinstance(mem_op, Mem) and mem_op.writeback and mem_op.base.resource == reg:
+                old = value(reg)
+                values[reg] = Value(old.root, old.const + mem_op.offset)
+            elif delta is not None:
+                src = instr.operands[1]
+                assert isinstance(src, GPR)
+                old = value(src.resource)
+                values[reg] = Value(old.root, old.const + delta)
+            else:
+                values[reg] = Value(("def", i, reg))
+        written.append({r: values[r] for r in instr.writes if r != FLAGS})
+    return out, written
+
+
+def may_alias(a: Address, b: Address, noalias: Iterable[str] = ()) -> bool:
+    if a.root == b.root:
+        return a.overlaps(b)
+    if a.root[0] == "in" and b.root[0] == "in":
+        ra, rb = a.root[1], b.root[1]
+        if "sp" in (ra, rb):
+            return False
+        na = set(noalias)
+        if ra in na and rb in na:
+            return False
+    return True
+
+
+def build_dag(instrs: Sequence[Instruction], noalias: Iterable[str] = ()) -> nx.DiGraph:
+    """The dependency DAG of a block, with typed edges (see module docstring)."""
+    g = nx.DiGraph()
+    for i, instr in enumerate(instrs):
+        g.add_node(i, instr=instr)
+
+    def dep(src: int, dst: int, d: Dep) -> None:
+        if g.has_edge(src, dst):
+            if d not in g.edges[src, dst]["deps"]:
+                g.edges[src, dst]["deps"].append(d)
+        else:
+            g.add_edge(src, dst, deps=[d])
+
+    last_writer: dict[str, int] = {}
+    readers: dict[str, list[int]] = {}
+    for i, instr in enumerate(instrs):
+        for r in instr.reads:
+            if r in last_writer:
+                dep(last_writer[r], i, Dep("raw", r))
+        for r in instr.writes:
+            if r in last_writer:
+                dep(last_writer[r], i, Dep("waw", r))
+            for j in readers.get(r, ()):
+                if j != i:
+                    dep(j, i, Dep("war", r))
+        for r in instr.reads:
+            readers.setdefault(r, []).append(i)
+        for r in instr.writes:
+            last_writer[r] = i
+            readers[r] = []
+
+    noalias = frozenset(noalias)
+    addrs = symbolic_addresses(instrs)
+    accesses = [(i, a) for i, a in enumerate(addrs) if a is not None]
+    for n, (i, a) in enumerate(accesses):
+        for j, b in accesses[n + 1:]:
+            if (a.store or b.store) and may_alias(a, b, noalias):
+                kind = "raw" if a.store and not b.store else "war" if b.store and not a.store else "waw"
+                dep(i, j, Dep(kind, "mem"))
+    return g
+
+
+def edge_kinds(g: nx.DiGraph, u: int, v: int) -> set[str]:
+    return {d.kind for d in g.edges[u, v]["deps"]}
+
+
+def random_topological_order(g: nx.DiGraph, rng) -> list[int]:
+    """A uniformly chosen ready node at each step: a random valid order of the block."""
+    indeg = {n: g.in_degree(n) for n in g.nodes}
+    ready = [n for n, d in indeg.items() if d == 0]
+    order = []
+    while ready:
+        n = ready.pop(rng.randrange(len(ready)))
+        order.append(n)
+        for m in g.successors(n):
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                ready.append(m)
+    return order
+
+
+def is_valid_order(g: nx.DiGraph, order: Sequence[int]) -> bool:
+    """True if `order` (a permutation of the nodes) respects every edge."""
+    pos = {n: k for k, n in enumerate(order)}
+    return len(pos) == g.number_of_nodes() and all(pos[u] < pos[v] for u, v in g.edges)

@@ -1,0 +1,194 @@
+"""Intermediate representation: a parsed assembly file.
+
+A `Program` keeps every source line verbatim (so it can be written back) and a
+flat list of statements in program order after macro/.rept expansion: labels,
+directives and instructions. Instructions carry their instruction-table form
+and derived read/write sets; blocks are maximal straight-line runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from scheduler.core.errors import SourceLoc
+from scheduler.frontend.isa.operands import GPR, Mem, Operand, VElem, VReg
+from scheduler.frontend.isa.table import Form
+
+FLAGS = "nzcv"  # the single resource name for the flags in read/write sets
+
+
+@dataclass(frozen=True)
+class MemAccess:
+    """A memory access as the dependency analysis sees it (address = base + offset)."""
+
+    kind: str  # "load" or "store"
+    base: str  # resource name of the base register ("x1", "sp")
+    offset: int | None  # None when the address uses an index register
+    size: int
+    index: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Instruction:
+    mnemonic: str
+    operands: tuple[Operand, ...]
+    form: Form
+    loc: SourceLoc
+    text: str = ""  # the statement as written, for messages
+
+    def __str__(self) -> str:
+        return format_instruction(self.mnemonic, self.operands)
+
+    @cached_property
+    def opclass(self) -> str:
+        return self.form.opclass_of(self.operands)
+
+    @cached_property
+    def flags_read(self) -> str:
+        return self.form.flags_read_by(self.operands)
+
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """Architectural resources read: register names ("x3", "sp", "v7") and "nzcv"."""
+        out: set[str] = set()
+        for op, pat in zip(self.operands, self.form.operands, strict=False):
+            if isinstance(op, Mem):
+                out.add(op.base.resource)
+                if op.index is not None and op.index.resource:
+                    out.add(op.index.resource)
+            elif pat.role in ("r", "rw"):
+                res = _resource(op)
+                if res:
+                    out.add(res)
+        if self.mnemonic == "ret" and not self.operands:
+            out.add("x30")
+        if self.flags_read:
+            out.add(FLAGS)
+        return frozenset(out)
+
+    @cached_property
+    def writes(self) -> frozenset[str]:
+        out: set[str] = set()
+        for op, pat in zip(self.operands, self.form.operands, strict=False):
+            if isinstance(op, Mem):
+                if op.writeback:
+                    out.add(op.base.resource)
+            elif pat.role in ("w", "rw"):
+                res = _resource(op)
+                if res:
+                    out.add(res)
+        if self.form.flags_written:
+            out.add(FLAGS)
+        return frozenset(out)
+
+    @cached_property
+    def mem(self) -> MemAccess | None:
+        if not self.form.mem:
+            return None
+        m = self.operands[-1]
+        assert isinstance(m, Mem)
+        index = m.index.resource if m.index is not None else None
+        offset = None if index else (0 if m.mode == "post" else m.offset)
+        return MemAccess(self.form.mem, m.base.resource, offset, self.form.mem_size, index)
+
+    @property
+    def is_branch(self) -> bool:
+        return self.form.branch
+
+
+def _resource(op: Operand) -> str | None:
+    if isinstance(op, (GPR, VReg, VElem)):
+        return op.resource
+    return None
+
+
+def format_instruction(mnemonic: str, operands: tuple[Operand, ...]) -> str:
+    if not operands:
+        return mnemonic
+    return f"{mnemonic} " + ", ".join(str(o) for o in operands)
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    loc: SourceLoc
+
+    def __str__(self) -> str:
+        return f"{self.name}:"
+
+
+@dataclass(frozen=True)
+class Directive:
+    text: str
+    loc: SourceLoc
+    # Puts bytes the tool does not understand into the instruction stream (`.inst` of an
+    # encoding outside the table, `.byte`, `.fill`, ... in a code section): it ends the
+    # block, and every register may be read or written by it.
+    opaque_code: bool = False
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Statement = Instruction | Label | Directive
+
+
+@dataclass
+class SourceLine:
+    """One line of the (preprocessed) file: raw text plus the statements it produced."""
+
+    loc: SourceLoc
+    raw: str
+    comment: str = ""  # the comment text including its delimiters, "" if none
+    statements: list[Statement] = field(default_factory=list)
+    # for the line that closes a .rept/.irp: the index (in Program.lines) of the line that
+    # opened it; the statements here are the expansion of the lines from there to here
+    expansion_from: int | None = None
+
+
+@dataclass
+class Block:
+    """A maximal straight-line run of instructions (no labels, directives or branches inside)."""
+
+    index: int
+    start: int  # index into Program.statements of the first instruction
+    instructions: list[Instruction]
+
+
+@dataclass
+class Program:
+    path: str
+    lines: list[SourceLine]
+    statements: list[Statement]
+    noalias: frozenset[str] = frozenset()  # from `// @noalias` annotations
+    outputs: tuple[str, ...] = ()  # from `// @outputs` annotations
+    outputs_declared: bool = False  # an `@outputs` annotation exists (possibly `@outputs none`)
+
+    @property
+    def opaque_code(self) -> list[Directive]:
+        return [s for s in self.statements if isinstance(s, Directive) and s.opaque_code]
+
+    @property
+    def instructions(self) -> list[Instruction]:
+        return [s for s in self.statements if isinstance(s, Instruction)]
+
+    def blocks(self) -> list[Block]:
+        blocks: list[Block] = []
+        current: list[Instruction] = []
+        start = 0
+
+        def close() -> None:
+            if current:
+                blocks.append(Block(len(blocks), start, list(current)))
+                current.clear()
+
+        for i, stmt in enumerate(self.statements):
+            if isinstance(stmt, Instruction) and not stmt.is_branch:
+                if not current:
+                    start = i
+                current.append(stmt)
+            else:
+                close()
+        close()
+        return blocks

@@ -1,0 +1,266 @@
+"""Lower bounds on a block's cycles under the in-order model (and per iteration, out of order).
+
+No order can beat any of these; the largest is reported, with the gap
+`cycles / bound - 1`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from itertools import combinations
+
+import numpy as np
+
+from scheduler.frontend.ir import FLAGS
+from scheduler.machine.evaluate import BlockTiming
+from scheduler.machine.model import Model
+
+NEG = -(1 << 40)
+FLAG_MACHINE = "NZCV"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    critical_path: int
+    resource: int  # busiest pipe type or group of types
+    resource_pipes: str  # which pipes give `resource`
+    issue: int
+    pipe_path: int = 0  # one unary resource's work with the dependencies around it (machine_bound)
+    pipe_path_pipe: str = ""  # that resource: a single-pipe type, or "NZCV" (the flag values)
+
+    @property
+    def best(self) -> int:
+        return max(self.critical_path, self.resource, self.issue, self.pipe_path)
+
+    @property
+    def binding(self) -> str:
+        b = self.best
+        if b == self.critical_path:
+            return "critical path"
+        if b == self.resource:
+            return f"pipes {self.resource_pipes}"
+        if b == self.pipe_path:
+            if self.pipe_path_pipe == FLAG_MACHINE:
+                return "flag values with dependencies"
+            return f"pipe {self.pipe_path_pipe} with dependencies" if self.pipe_path_pipe else "dependencies"
+        return "issue width"
+
+
+def heads(bt: BlockTiming) -> list[int]:
+    """Earliest issue cycle of each instruction from true dependencies alone."""
+    est = [0] * bt.n
+    for v in range(bt.n):  # original order is topological
+        for u, lat in bt.raw[v]:
+            est[v] = max(est[v], est[u] + lat)
+        for u in bt.order[v]:
+            est[v] = max(est[v], est[u])
+    return est
+
+
+def tails(bt: BlockTiming) -> list[int]:
+    """Cycles from an instruction's issue to the end of the block, at least."""
+    tail = [max(t.latency, 1) for t in bt.timings]
+    succ_raw: list[list[tuple[int, int]]] = [[] for _ in range(bt.n)]
+    succ_ord: list[list[int]] = [[] for _ in range(bt.n)]
+    for v in range(bt.n):
+        for u, lat in bt.raw[v]:
+            succ_raw[u].append((v, lat))
+        for u in bt.order[v]:
+            succ_ord[u].append(v)
+    for u in reversed(range(bt.n)):
+        for v, lat in succ_raw[u]:
+            tail[u] = max(tail[u], lat + tail[v])
+        for v in succ_ord[u]:
+            tail[u] = max(tail[u], tail[v])
+    return tail
+
+
+def resource_bound(bt: BlockTiming, model: Model) -> tuple[int, str]:
+    names = list(model.pipes)
+    best, which = 0, ""
+    for r in range(1, len(names) + 1):
+        for subset in combinations(names, r):
+            cap = sum(model.pipes[p] for p in subset)
+            work = sum(busy for t in bt.timings for pipes, busy in t.uops if set(pipes) <= set(subset))
+            b = -(-work // cap)
+            if b > best:
+                best, which = b, "+".join(subset)
+    return best, which
+
+
+def true_dependencies(bt: BlockTiming) -> BlockTiming:
+    """The block with register and flag WAR/WAW edges dropped (what renaming removes): its
+    bounds hold for every renamed schedule. Memory order stays, and so do the edges on sp,
+    which renaming never moves. NZCV is one register, but the renaming model may still swap
+    whole flag live ranges (independent carry chains), so its WAR/WAW edges go too; that the
+    flag values cannot overlap is kept by the flags machine of `machine_bound`."""
+    order: list[list[int]] = [[] for _ in range(bt.n)]
+    for v in range(bt.n):
+        for u in bt.order[v]:
+            # (an edge the DAG does not have was added by a caller, e.g. an offset-fixup
+            # window boundary: it stays)
+            if not bt.dag.has_edge(u, v) or any(d.resource in ("mem", "sp")
+                                                for d in bt.dag.edges[u, v]["deps"]):
+                order[v].append(u)
+    return replace(bt, order=order)
+
+
+def lower_bounds(bt: BlockTiming, model: Model) -> Bounds:
+    if bt.n == 0:
+        return Bounds(0, 0, "", 0)
+    est = heads(bt)
+    cp = max(e + max(t.latency, 1) for e, t in zip(est, bt.timings, strict=True))
+    res, which = resource_bound(bt, model)
+    issue = -(-bt.n // model.issue_width)
+    path, machine = machine_bound(bt, model, est)
+    return Bounds(cp, res, which, issue, path, machine)
+
+
+def preemptive_one_machine(jobs: Sequence[tuple[int, int, int]]) -> int:
+    """Jackson's preemptive schedule: the least max(completion + q) over preemptive schedules
+    of jobs (release r, processing p, delivery q) on one machine. It equals the best subset
+    bound max_S(min r + sum p + min q) (Carlier), so it bounds every real schedule."""
+    if not jobs:
+        return NEG
+    pending = sorted(jobs)
+    ready: list[list[int]] = []  # [-q, remaining processing]
+    t, best, i = pending[0][0], NEG, 0
+    while i < len(pending) or ready:
+        if not ready:
+            t = max(t, pending[i][0])
+        while i < len(pending) and pending[i][0] <= t:
+            _, p, q = pending[i]
+            heapq.heappush(ready, [-q, p])
+            i += 1
+        neg_q, left = ready[0]
+        if i < len(pending) and t + left > pending[i][0]:  # preempted by the next release
+            ready[0][1] = left - (pending[i][0] - t)
+            t = pending[i][0]
+        else:
+            heapq.heappop(ready)
+            t += left
+            best = max(best, t - neg_q)
+    return best
+
+
+def machines(bt: BlockTiming, model: Model) -> dict[str, list[tuple[int, int]]]:
+    """The block's unary resources, as (instruction, busy cycles) jobs: every pipe type with a
+    single pipe (its pinned micro-ops), and NZCV: a flag value with readers holds the flags
+    from its writer's issue until its last reader's, at least its longest latency to a
+    reader, and no two flag values overlap."""
+    names = list(model.pipes)
+    out: dict[str, list[tuple[int, int]]] = {}
+    for p, count in model.pipes.items():
+        if count == 1:
+            jobs = [(k, busy) for k in range(bt.n) for types, busy in bt.reservations[k]
+                    if len(types) == 1 and names[types[0]] == p and busy > 0]
+            if jobs:
+                out[p] = jobs
+    flags = [(w, hold) for w, _, hold in flag_values(bt) if hold > 0]
+    if flags:
+        out[FLAG_MACHINE] = flags
+    return out
+
+
+def flag_values(bt: BlockTiming) -> list[tuple[int, list[int], int]]:
+    """(writer, its flag readers, the longest latency to one) for each flag value that is read."""
+    readers: dict[int, list[tuple[int, int]]] = {}
+    for v in range(bt.n):
+        for u, lat in bt.raw[v]:
+            if bt.dag.has_edge(u, v) and any(d.kind == "raw" and d.resource == FLAGS
+                                             for d in bt.dag.edges[u, v]["deps"]):
+                readers.setdefault(u, []).append((v, lat))
+    return [(w, [v for v, _ in rs], max(lat for _, lat in rs)) for w, rs in sorted(readers.items())]
+
+
+def _topological(n: int, preds: list[list[tuple[int, int]]]) -> list[int]:
+    indeg = [len(p) for p in preds]
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for v in range(n):
+        for u, _ in preds[v]:
+            succ[u].append(v)
+    todo = [v for v in range(n) if not indeg[v]]
+    out = []
+    while todo:
+        u = todo.pop()
+        out.append(u)
+        for v in succ[u]:
+            indeg[v] -= 1
+            if not indeg[v]:
+                todo.append(v)
+    return out
+
+
+def machine_bound(bt: BlockTiming, model: Model, head: list[int] | None = None) -> tuple[int, str]:
+    """The one-machine bound with strengthened heads and tails, per unary resource
+    (`machines`). An instruction's head is raised to the preemptive one-machine bound of its
+    ancestors on each machine (they all run there, one at a time, and each is still a
+    latency path away), its tail likewise from its descendants; the block's bound is then the
+    largest head + tail and each machine's preemptive bound over all its jobs. This sees
+    what plain heads miss: a chain of dependent field operations leaves the multiplier idle
+    between them, and the idle time adds up along the chain. `head`: `heads(bt)`, if known."""
+    if bt.n == 0:
+        return 0, ""
+    ms = machines(bt, model)
+    preds = [list(bt.raw[v]) + [(u, 0) for u in bt.order[v]] for v in range(bt.n)]
+    topo = _topological(bt.n, preds)
+    base_head, base_tail = heads(bt) if head is None else head, tails(bt)
+    if not ms or len(topo) != bt.n:
+        return max(h + t for h, t in zip(base_head, base_tail, strict=True)), ""
+    names = list(ms)
+    node = np.array([k for m in names for k, _ in ms[m]], dtype=np.int64)
+    busy = np.array([b for m in names for _, b in ms[m]], dtype=np.int64)
+    which = np.array([i for i, m in enumerate(names) for _ in ms[m]], dtype=np.int64)
+    at: dict[int, list[int]] = {}
+    for j, k in enumerate(node.tolist()):
+        at.setdefault(k, []).append(j)
+    succs: list[list[tuple[int, int]]] = [[] for _ in range(bt.n)]
+    for v in range(bt.n):
+        for u, lat in preds[v]:
+            succs[u].append((v, lat))
+
+    def sweep(seq, links, base, job_row):
+        """Distances to/from every job along `seq`; raise `base` at each job's node."""
+        dist = np.full((bt.n, len(node)), NEG, dtype=np.int64)
+        out = list(base)
+        for v in seq:
+            row = dist[v]
+            for u, lat in links[v]:
+                np.maximum(row, dist[u] + lat, out=row)
+                out[v] = max(out[v], out[u] + lat)
+            for j in at.get(v, ()):
+                row[j] = max(row[j], 0)
+            if v in at:  # a job's own node: (its jobs are in the set, at distance 0)
+                reach = row > NEG // 2
+                for mi in range(len(names)):
+                    sel = np.flatnonzero(reach & (which == mi))
+                    if len(sel):
+                        out[v] = max(out[v], preemptive_one_machine(job_row(out, row, sel)))
+        return out
+
+    head = sweep(topo, preds, base_head,
+                 lambda h, row, sel: list(zip([h[k] for k in node[sel].tolist()], busy[sel].tolist(),
+                                              (row[sel] - busy[sel]).tolist(), strict=True)))
+    tail = sweep(list(reversed(topo)), succs, base_tail,
+                 lambda t, row, sel: list(zip(row[sel].tolist(), busy[sel].tolist(),
+                                              [t[k] - b for k, b in zip(node[sel].tolist(), busy[sel].tolist(),
+                                                                         strict=True)], strict=True)))
+    best, which_name = max(h + t for h, t in zip(head, tail, strict=True)), ""
+    for mi, m in enumerate(names):
+        sel = np.flatnonzero(which == mi)
+        b = preemptive_one_machine([(head[k], bb, tail[k] - bb)
+                                    for k, bb in zip(node[sel].tolist(), busy[sel].tolist(), strict=True)])
+        if b >= best:
+            best, which_name = b, m
+    return best, which_name
+
+
+def ooo_bound(bt: BlockTiming, model: Model) -> float:
+    """Cycles per iteration in steady state, at least: pipe work, decode and dispatch rates."""
+    if bt.n == 0:
+        return 0.0
+    res, _ = resource_bound(bt, model)
+    uops = sum(t.n_uops for t in bt.timings)
+    return max(res, bt.n / model.core.decode_width.value, uops / model.core.dispatch_width.value)

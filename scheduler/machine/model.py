@@ -1,0 +1,334 @@
+"""Machine models: loading, validation and per-instruction timing.
+
+A model is a TOML file in `models/` (schema below, validated with pydantic;
+unknown keys are errors, and every error names the file and the key). Variants
+in the file become extra models named `<name>-<variant>`. Nothing here knows
+about any particular core: all numbers come from the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scheduler.core.errors import SchedulerError
+from scheduler.frontend.ir import Instruction
+from scheduler.frontend.isa.operands import Shift
+from scheduler.frontend.isa.table import TABLE
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"  # the repository's models/
+
+
+class ModelError(SchedulerError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Param(_Strict):
+    value: int = Field(ge=1)
+    source: str
+
+
+class CoreSpec(_Strict):
+    issue_width: Param
+    decode_width: Param
+    dispatch_width: Param
+    window: Param
+    retire_width: Param
+
+
+class PipeSpec(_Strict):
+    count: int = Field(ge=1)
+    source: str
+
+
+class GroupSpec(_Strict):
+    pipes: list[str]
+    source: str
+
+
+class UopSpec(_Strict):
+    pipe: str
+    busy: int = Field(default=1, ge=1)
+
+
+class ClassSpec(_Strict):
+    latency: int = Field(ge=0)
+    uops: list[UopSpec] = Field(min_length=1)
+    writeback_latency: int | None = Field(default=None, ge=0)
+    source: str
+
+
+class WhenSpec(_Strict):
+    shift: list[str] | None = None
+    max_amount: int | None = None
+    class_: str = Field(alias="class")
+
+
+class OpclassSpec(_Strict):
+    class_: str = Field(alias="class")
+    when: list[WhenSpec] = []
+
+
+class ForwardSpec(_Strict):
+    producer: str
+    consumer: str
+    operand: str = "any"  # "any" or "acc" (the consumer's read-write destination)
+    latency: int = Field(ge=0)
+    source: str
+
+
+class VariantSpec(_Strict):
+    description: str
+    classes: dict[str, ClassSpec] = {}
+    core: dict[str, Param] = {}
+
+
+class ModelSpec(_Strict):
+    name: str
+    description: str
+    sources: dict[str, str]
+    core: CoreSpec
+    pipes: dict[str, PipeSpec]
+    groups: dict[str, GroupSpec] = {}
+    classes: dict[str, ClassSpec]
+    opclasses: dict[str, str | OpclassSpec]
+    forwarding: list[ForwardSpec] = []
+    variants: dict[str, VariantSpec] = {}
+
+
+# --------------------------------------------------------------------- loading
+
+def _format_validation(path: Path, err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"] if p not in ("str", "OpclassSpec")) or "(top level)"
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"{path}: {key}: {msg}")
+    return "\n".join(lines)
+
+
+def _read_spec(path: Path) -> ModelSpec:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read model: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ModelError(f"{path}: invalid TOML: {e}") from None
+    try:
+        return ModelSpec.model_validate(raw)
+    except ValidationError as e:
+        raise ModelError(_format_validation(path, e)) from None
+
+
+def model_dirs() -> list[Path]:
+    extra = os.environ.get("SCHEDULER_MODELS_PATH", "")
+    return [Path(p) for p in extra.split(os.pathsep) if p] + [MODELS_DIR]
+
+
+def available_models(broken: dict[str, str] | None = None) -> dict[str, tuple[Path, str | None]]:
+    """Model name -> (file, variant or None), for every model file found. Files that do
+    not validate are left out (their errors go into `broken`, keyed by file stem)."""
+    out: dict[str, tuple[Path, str | None]] = {}
+    for d in model_dirs():
+        for path in sorted(d.glob("*.toml")):
+            try:
+                spec = _read_spec(path)
+            except ModelError as e:
+                if broken is not None:
+                    broken[path.stem] = str(e)
+                continue
+            out.setdefault(spec.name, (path, None))
+            for v in spec.variants:
+                out.setdefault(f"{spec.name}-{v}", (path, v))
+    return out
+
+
+DEFAULT_MODEL = "neoverse-n1"
+
+
+def load_model(name_or_path: str = DEFAULT_MODEL) -> Model:
+    """Load a model by registry name (`neoverse-n1`, `neoverse-n1-llvm`) or file path."""
+    path = Path(name_or_path)
+    variant = None
+    if path.suffix == ".toml":
+        spec = _read_spec(path)
+        name = spec.name
+    else:
+        broken: dict[str, str] = {}
+        models = available_models(broken)
+        if name_or_path not in models:
+            for stem, err in broken.items():
+                if name_or_path.startswith(stem):
+                    raise ModelError(err)
+            raise ModelError(f"unknown model '{name_or_path}'; available: {', '.join(sorted(models))}")
+        path, variant = models[name_or_path]
+        spec = _read_spec(path)
+        name = name_or_path
+    base = Model(spec.name, path, spec)
+    base.validate_references()
+    variants = {v: _apply_variant(path, spec, v) for v in spec.variants}  # every variant is checked
+    if variant is not None:
+        return Model(name, path, variants[variant])
+    return Model(name, path, spec) if name == spec.name else base
+
+
+def _apply_variant(path: Path, spec: ModelSpec, variant: str) -> ModelSpec:
+    v = spec.variants[variant]
+    where = f"{path}: variants.{variant}"
+    for c in v.classes:
+        if c not in spec.classes:
+            raise ModelError(f"{where}.classes.{c}: overrides a class the model does not define")
+    for k in v.core:
+        if k not in CoreSpec.model_fields:
+            raise ModelError(f"{where}.core.{k}: unknown key")
+    merged = spec.model_copy(update={
+        "classes": {**spec.classes, **v.classes},
+        "core": spec.core.model_copy(update=v.core),
+    })
+    try:
+        Model(f"{spec.name}-{variant}", path, merged).validate_references()
+    except ModelError as e:
+        raise ModelError(str(e).replace(f"{path}: classes.", f"{where}.classes.")) from None
+    return merged
+
+
+# ---------------------------------------------------------------------- timing
+
+@dataclass(frozen=True)
+class Timing:
+    """What the evaluators and the solver need to know about one instruction."""
+
+    cls: str
+    latency: int
+    writeback_latency: int
+    uops: tuple[tuple[tuple[str, ...], int], ...]  # pipe reservations: (types it may use, busy cycles)
+    n_uops: int  # micro-ops, for dispatch/window/retire accounting
+
+
+class Model:
+    def __init__(self, name: str, path: Path, spec: ModelSpec):
+        self.name = name
+        self.path = path
+        self.spec = spec
+        self._timing_cache: dict[tuple, Timing] = {}
+
+    # -- structure
+    @cached_property
+    def pipes(self) -> dict[str, int]:
+        """Pipe types with their counts (e.g. S: 2)."""
+        return {k: p.count for k, p in self.spec.pipes.items()}
+
+    def expand(self, pipe_or_group: str) -> tuple[str, ...]:
+        if pipe_or_group in self.spec.pipes:
+            return (pipe_or_group,)
+        return tuple(self.spec.groups[pipe_or_group].pipes)
+
+    @property
+    def issue_width(self) -> int:
+        return self.spec.core.issue_width.value
+
+    @property
+    def core(self) -> CoreSpec:
+        return self.spec.core
+
+    def validate_references(self) -> None:
+        """Cross-references the schema cannot check: pipes, groups, classes."""
+        where = str(self.path)
+        for g, spec in self.spec.groups.items():
+            for p in spec.pipes:
+                if p not in self.spec.pipes:
+                    raise ModelError(f"{where}: groups.{g}.pipes: unknown pipe '{p}'")
+        for c, spec in self.spec.classes.items():
+            for i, u in enumerate(spec.uops):
+                if u.pipe not in self.spec.pipes and u.pipe not in self.spec.groups:
+                    raise ModelError(f"{where}: classes.{c}.uops.{i}.pipe: unknown pipe or group '{u.pipe}'")
+        for op, target in self.spec.opclasses.items():
+            names = [target] if isinstance(target, str) else [target.class_, *(w.class_ for w in target.when)]
+            for n in names:
+                if n not in self.spec.classes:
+                    raise ModelError(f"{where}: opclasses.{op}: unknown class '{n}'")
+        for i, f in enumerate(self.spec.forwarding):
+            for n in (f.producer, f.consumer):
+                if n not in self.spec.classes:
+                    raise ModelError(f"{where}: forwarding.{i}: unknown class '{n}'")
+            if f.operand not in ("any", "acc"):
+                raise ModelError(f"{where}: forwarding.{i}.operand: must be 'any' or 'acc'")
+
+    def coverage(self) -> list[str]:
+        """Instruction-table forms (with their opclass) that this model cannot place."""
+        missing = []
+        for form in TABLE:
+            for oc in form.opclasses:
+                if oc not in self.spec.opclasses:
+                    missing.append(f"{form.key}  (opclass {oc})")
+        return missing
+
+    # -- per instruction
+    def class_of(self, instr: Instruction) -> str:
+        oc = instr.opclass
+        target = self.spec.opclasses.get(oc)
+        if target is None:
+            raise ModelError(f"{instr.loc}: model {self.name} has no class for '{instr}' (opclass {oc})")
+        if isinstance(target, str):
+            return target
+        shift = next((o for o in instr.operands if isinstance(o, Shift)), None)
+        for w in target.when:
+            if w.shift is not None and (shift is None or shift.op not in w.shift):
+                continue
+            if w.max_amount is not None and (shift is None or shift.amount > w.max_amount):
+                continue
+            return w.class_
+        return target.class_
+
+    def timing(self, instr: Instruction) -> Timing:
+        cls = self.class_of(instr)
+        cached = self._timing_cache.get(cls)
+        if cached is None:
+            spec = self.spec.classes[cls]
+            wb = spec.writeback_latency if spec.writeback_latency is not None else spec.latency
+            cached = Timing(cls, spec.latency, wb, self._reservations(spec), len(spec.uops))
+            self._timing_cache[cls] = cached
+        return cached
+
+    def _reservations(self, spec: ClassSpec) -> tuple[tuple[tuple[str, ...], int], ...]:
+        """Micro-ops as pipe reservations that can all start in the issue cycle: when a
+        class has more micro-ops on a pipe set than it has pipes (2 x V0, 4 x L), they
+        follow each other, so they become fewer reservations of longer busy time."""
+        groups: dict[tuple[tuple[str, ...], int], int] = {}
+        for u in spec.uops:
+            key = (self.expand(u.pipe), u.busy)
+            groups[key] = groups.get(key, 0) + 1
+        out = []
+        for (pipes, busy), count in groups.items():
+            cap = sum(self.pipes[p] for p in pipes)
+            if count <= cap:
+                out += [(pipes, busy)] * count
+            else:
+                out += [(pipes, busy * -(-count // cap))] * cap
+        return tuple(out)
+
+    def latency(self, producer: Instruction, consumer: Instruction, resource: str) -> int:
+        """Cycles from the producer's issue until the consumer may issue (RAW on `resource`)."""
+        tp = self.timing(producer)
+        lat = tp.latency
+        if producer.form.mem and producer.mem is not None and resource == producer.mem.base \
+                and resource in producer.writes:
+            lat = tp.writeback_latency
+        if self.spec.forwarding:
+            tc = self.timing(consumer)
+            roles = {p.role for o, p in zip(consumer.operands, consumer.form.operands, strict=False)
+                     if getattr(o, "resource", None) == resource}
+            is_acc = roles == {"rw"}  # read only as the accumulator, not also as a source
+            for f in self.spec.forwarding:
+                if f.producer == tp.cls and f.consumer == tc.cls and (f.operand == "any" or is_acc):
+                    lat = min(lat, f.latency)
+        return lat

@@ -1,0 +1,561 @@
+"""`scheduler batch`: optimize a whole library of kernels over Ray, results in a SQLite store.
+
+Tasks are kernel x seed x objective. Each runs in a Ray worker (`run_task`): parse, optimize
+with every block verified and proved (`Options(prove=True)`), emit, re-parse the emitted text,
+certificate, llvm-mca figures when llvm-mca-19+ is present. The driver (`run_batch`) is the only
+writer of the store (scheduler/store.py); it submits at most as many tasks as the cluster has
+slots, so a task's time limit runs from when it starts, cancels overdue tasks, retries once a
+task whose worker crashed, was killed or timed out, and on Ctrl-C stops submitting, cancels
+what runs and keeps every finished result. At the end it writes the best output, report and
+certificate of every kernel, a table and `<out>/report.html`. See docs/batch.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+from scheduler import __version__
+from scheduler.core.errors import SchedulerError
+from scheduler.present.batch_report import print_table, write_html
+from scheduler.present.outfiles import check_paths, write_atomic
+from scheduler.present.store import Store
+
+
+def _api() -> SimpleNamespace:
+    """The optimizer API used by a task, in one place (imported on use: `scheduler --help` stays quick)."""
+    from scheduler.checks.certificate import block_certificate
+    from scheduler.core.clock import clear_stop
+    from scheduler.frontend.parse import parse_file, parse_text
+    from scheduler.machine.mca import find_llvm_mca, run_mca
+    from scheduler.machine.model import DEFAULT_MODEL, load_model
+    from scheduler.present.emit import emit
+    from scheduler.present.report import header_lines, model_digest, report_json
+    from scheduler.search.optimize import Options, VerificationFailed, optimize_program
+
+    # named one by one (not `locals()`): a linter's unused-import fix cannot drop them
+    return SimpleNamespace(block_certificate=block_certificate, clear_stop=clear_stop, emit=emit,
+                           find_llvm_mca=find_llvm_mca, run_mca=run_mca, DEFAULT_MODEL=DEFAULT_MODEL,
+                           load_model=load_model, Options=Options, VerificationFailed=VerificationFailed,
+                           optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
+                           header_lines=header_lines, model_digest=model_digest, report_json=report_json)
+
+
+def _ray():
+    import ray
+
+    return ray
+
+
+OBJECTIVES = ("inorder", "ooo", "single")
+DEFAULT_OUT = "outputs/batch"
+DEFAULT_STORE = "outputs/batch.sqlite"
+INJECT_ENV = "SCHEDULER_BATCH_INJECT"  # test hook: "crash:NAME" or "hang:NAME" (first attempt only)
+
+# test hook: called by the driver after each recorded result (a test raises KeyboardInterrupt here)
+after_result_hook = None
+
+
+class BatchError(SchedulerError):
+    pass
+
+
+# ------------------------------------------------------------------ the task (runs in a Ray worker)
+
+
+def run_task(spec: dict) -> dict:
+    """Optimize one kernel for one seed and objective. Never raises for a kernel's own problems:
+    the result says ok (with the emitted text, report and certificate) or failed (with the error)."""
+    start = time.monotonic()
+    inject = spec.get("inject")
+    if inject == "hang":
+        time.sleep(3600)
+    out = {"status": "failed", "host": socket.gethostname(), "error": None}
+    api = _api()
+    try:
+        api.clear_stop()
+        model = api.load_model(spec["model"])
+        prog = api.parse_file(spec["path"], include_dirs=spec["include"], defines=spec["define"])
+        for b in prog.blocks():
+            for i in b.instructions:
+                if i.opclass not in model.spec.opclasses:
+                    raise BatchError(f"{i.loc}: model {model.name} cannot place '{i}' (opclass {i.opclass})")
+        # --objective is recorded; the optimizer gains an objective option later
+        opts = api.Options(time_limit=spec["time_limit"], workers=spec["workers"], seed=spec["seed"],
+                           noalias=prog.noalias, prove=True)
+        results = api.optimize_program(prog, model, opts)
+        if not all(r.verified and r.proved for r in results):
+            raise BatchError("a block was not verified and proved")
+        doc = api.report_json(spec["path"], spec["out_name"], model, opts, results)
+        doc["objective"] = spec["objective"]
+        doc["interrupted"] = False
+        text = api.emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results},
+                        api.header_lines(model, doc))
+        reparsed = api.parse_text(text, spec["out_name"])  # the emitter is checked too
+        planned = [[str(i) for i in r.instructions_after] for r in results]
+        if planned != [[str(i) for i in b.instructions] for b in reparsed.blocks()]:
+            raise BatchError("emitted text does not match the schedule")
+        cert = {"input": spec["path"],
+                "blocks": [api.block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]}
+        mca_before = mca_after = None
+        if api.find_llvm_mca() is not None and results:
+            try:
+                blocks = prog.blocks()
+                mca_before = sum(api.run_mca([str(i) for i in blocks[r.index].instructions]).total_cycles
+                                 for r in results)
+                mca_after = sum(api.run_mca([str(i) for i in r.instructions_after]).total_cycles for r in results)
+            except (RuntimeError, OSError) as e:
+                doc.setdefault("notes", []).append(f"llvm-mca failed: {e}")
+        if inject == "crash":  # test hook: the worker dies after the work, before returning it
+            os._exit(17)
+        out.update(status="ok", cycles_before=doc["cycles_before"], cycles_after=doc["cycles_after"],
+                   ooo_before=doc["ooo_cycles_before"], ooo_after=doc["ooo_cycles_after"],
+                   lower_bound=doc["lower_bound"], gap=doc["gap"], mca_before=mca_before, mca_after=mca_after,
+                   single_after=sum(r.ooo_single_after for r in results),
+                   proof=",".join(sorted({r.proof for r in results})) or "empty",
+                   output_text=text, report_json=json.dumps(doc, indent=2) + "\n",
+                   certificate_json=json.dumps(cert, indent=2) + "\n")
+    except api.VerificationFailed as e:  # includes ProofUnknown
+        out["error"] = f"verification failed: {e}"
+    except Exception as e:  # noqa: BLE001 - a kernel's failure is a result, not a crash of the batch
+        out["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
+    out["wall_seconds"] = round(time.monotonic() - start, 3)
+    return out
+
+
+# ------------------------------------------------------------------ discovery and task list
+
+
+def find_kernels(paths: list[str]) -> list[Path]:
+    """Every .s/.S file named, under a named directory, or matched by a glob; sorted, unique."""
+    found: dict[Path, None] = {}
+    for p in paths:
+        matches = [Path(m) for m in sorted(glob.glob(p, recursive=True))] if glob.has_magic(p) else [Path(p)]
+        if not matches:
+            raise BatchError(f"{p}: no such file or directory")
+        for m in matches:
+            if m.is_dir():
+                for f in sorted(m.rglob("*")):
+                    if f.is_file() and f.suffix in (".s", ".S"):
+                        found[f.resolve()] = None
+            elif m.is_file():
+                found[m.resolve()] = None
+            else:
+                raise BatchError(f"{m}: no such file or directory")
+    return list(found)
+
+
+def out_names(kernels: list[Path]) -> dict[Path, str]:
+    """Output base names: the file's stem, with its parent directory when stems collide."""
+    stems: dict[str, int] = {}
+    for k in kernels:
+        stems[k.stem] = stems.get(k.stem, 0) + 1
+    return {k: k.stem if stems[k.stem] == 1 else f"{k.parent.name}__{k.stem}" for k in kernels}
+
+
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+@dataclass
+class Task:
+    kernel: Path
+    name: str
+    seed: int
+    objective: str
+    spec: dict
+    attempt: int = 0
+    ref: object = None
+    started: float = 0.0
+    key: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ the driver
+
+
+def _start_ray(address: str | None, num_cpus: int | None) -> bool:
+    """Join a cluster (`address`) or start a local Ray; False if Ray was already up (not ours to stop)."""
+    ray = _ray()
+    if ray.is_initialized():
+        return False
+    kw = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if address:
+        ray.init(address=address, **kw)
+    else:
+        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **kw)
+    return True
+
+
+class _Progress:
+    def __init__(self, console, kernels: int, tasks: int, enabled: bool):
+        self.console = console
+        self.enabled = enabled and console.is_terminal
+        self.kernels_total = kernels
+        self.tasks_total = tasks
+        self.bar = None
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("kernels"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
+                                transient=False)
+            self.task = self.bar.add_task("batch", total=kernels, info="")
+            self.bar.start()
+
+    def update(self, kernels_done: int, tasks_done: int, running: int, best_gain: float | None) -> None:
+        gain = "-" if best_gain is None else f"{best_gain:.1%}"
+        info = f"tasks {tasks_done}/{self.tasks_total}, running {running}, best gain {gain}"
+        if self.bar is not None:
+            self.bar.update(self.task, completed=kernels_done, info=info)
+
+    def log(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _plan(args, kernels: list[Path], names: dict[Path, str], objectives: list[str], model, model_sha: str,
+          store: Store) -> tuple[list[Task], int]:
+    """The tasks to run (kernel x seed x objective) and how many were skipped as unchanged."""
+    options = {"time_limit": args.time_limit, "workers": args.workers_per_task, "prove": True,
+               "include": list(args.include), "define": list(args.define)}
+    options_json = json.dumps(options, sort_keys=True)
+    semantic_json = json.dumps({"prove": True, "include": options["include"], "define": options["define"]},
+                               sort_keys=True)
+    tasks: list[Task] = []
+    skipped = 0
+    for k in kernels:
+        content = _sha(k.read_bytes())
+        for seed in range(args.seeds):
+            for obj in objectives:
+                key = {"kernel": str(k), "content_sha256": content, "options_json": options_json,
+                       "options_sha256": _sha(options_json), "semantic_sha256": _sha(semantic_json),
+                       "model": model.name, "model_sha256": model_sha, "tool_version": __version__,
+                       "seed": seed, "objective": obj}
+                if not args.force and store.has_ok(str(k), content, key["options_sha256"], model_sha, seed, obj):
+                    skipped += 1
+                    continue
+                out_name = names[k] + (".s" if len(objectives) == 1 else f".{obj}.s")
+                spec = {"path": str(k), "out_name": out_name, "model": model.name, "time_limit": args.time_limit,
+                        "workers": args.workers_per_task, "seed": seed, "objective": obj,
+                        "include": list(args.include), "define": list(args.define)}
+                tasks.append(Task(k, names[k], seed, obj, spec, key=key))
+    return tasks, skipped
+
+
+class _Driver:
+    """One batch's tasks on Ray: submits, collects, retries and cancels; records every result."""
+
+    def __init__(self, args, ray, store: Store, batch_id: str, kernels: list[Path], tasks: list[Task],
+                 inject: str, err) -> None:
+        self.args = args
+        self.ray = ray
+        self.store = store
+        self.batch_id = batch_id
+        self.kernels = kernels
+        self.tasks = tasks
+        self.inject_kind, _, self.inject_name = inject.partition(":")
+        self.err = err
+        self.counts = {"ok": 0, "failed": 0, "timeout": 0, "retried": 0}
+        self.interrupted = False
+        self.wall: dict[Path, float] = {}
+
+    def run(self) -> None:
+        """Run every task; on Ctrl-C stop submitting and cancel what runs (finished results stay)."""
+        args, ray = self.args, self.ray
+        ours = _start_ray(args.address, args.num_cpus)
+        self.remote = ray.remote(run_task).options(num_cpus=args.workers_per_task, max_retries=0)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.slots = max(1, cpus // max(1, args.workers_per_task))
+        self.timeout = args.task_timeout if args.task_timeout else 2 * args.time_limit + 120
+        self.queue = list(self.tasks)
+        self.running: dict[object, Task] = {}
+        self.left = {k: 0 for k in self.kernels}
+        for t in self.tasks:
+            self.left[t.kernel] += 1
+        self.kernels_done = sum(1 for k in self.kernels if self.left[k] == 0)
+        self.best_gain = None
+        self.progress = _Progress(self.err, len(self.kernels), len(self.tasks), enabled=not args.json)
+        try:
+            while self.queue or self.running:
+                self.step()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            for ref in self.running:
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001, S110 - best effort; the results already recorded stay
+                    pass
+            self.running.clear()
+        finally:
+            self.progress.stop()
+            if ours:
+                ray.shutdown()
+        if self.interrupted:
+            self.err.print(f"interrupted: {len(self.queue)} task(s) not started, running tasks "
+                           f"cancelled; finished results are in {args.store}", highlight=False)
+
+    def step(self) -> None:
+        """Fill the free slots, take the results ready, cancel overdue tasks, update the progress."""
+        ray = self.ray
+        while self.queue and len(self.running) < self.slots:
+            self.submit(self.queue.pop(0))
+        ready, _ = ray.wait(list(self.running), num_returns=1, timeout=0.25)
+        for ref in ready:
+            t = self.running.pop(ref)
+            self.finish(t, self.result(ref, t))
+            if after_result_hook is not None:
+                after_result_hook()
+        now = time.monotonic()
+        for ref, t in list(self.running.items()):
+            if now - t.started > self.timeout:
+                ray.cancel(ref, force=True)
+                self.running.pop(ref)
+                self.finish(t, {"status": "timeout", "error": f"no result after {self.timeout:g} s; cancelled",
+                                "wall_seconds": round(now - t.started, 3)})
+        self.progress.update(self.kernels_done, sum(self.counts[s] for s in ("ok", "failed", "timeout")),
+                             len(self.running), self.best_gain)
+
+    def result(self, ref, t: Task) -> dict:
+        """The task's result; a crashed worker's is a failure marked for a retry."""
+        ray = self.ray
+        try:
+            return ray.get(ref)
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.TaskCancelledError,
+                ray.exceptions.NodeDiedError, ray.exceptions.RayActorError,
+                ray.exceptions.ObjectLostError) as e:
+            return {"status": "failed", "crashed": True, "error": f"worker died: {type(e).__name__}",
+                    "wall_seconds": round(time.monotonic() - t.started, 3)}
+        except ray.exceptions.RayError as e:
+            return {"status": "failed", "crashed": True, "error": f"{type(e).__name__}: {e}"[:2000],
+                    "wall_seconds": round(time.monotonic() - t.started, 3)}
+
+    def submit(self, t: Task) -> None:
+        spec = dict(t.spec)
+        if t.attempt == 0 and self.inject_kind and self.inject_name in (t.name, str(t.kernel)):
+            spec["inject"] = self.inject_kind
+        t.ref = self.remote.remote(spec)
+        t.started = time.monotonic()
+        self.running[t.ref] = t
+
+    def finish(self, t: Task, res: dict) -> None:
+        """Record a result; retry once a task that crashed or timed out, else count and report it."""
+        run = {**t.key, "batch_id": self.batch_id, "finished": time.time(), "attempt": t.attempt,
+               **{c: res.get(c) for c in ("cycles_before", "cycles_after", "ooo_before", "ooo_after",
+                                          "lower_bound", "gap", "mca_before", "mca_after", "proof",
+                                          "wall_seconds", "host", "status", "error")}}
+        arts = res if res["status"] == "ok" else None
+        self.store.record(run, arts)
+        self.wall[t.kernel] = self.wall.get(t.kernel, 0.0) + (res.get("wall_seconds") or 0.0)
+        retry = res["status"] == "timeout" or res.get("crashed")
+        progress = self.progress
+        if retry and t.attempt == 0:
+            self.counts["retried"] += 1
+            progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']} ({res['error']}); retrying")
+            self.queue.insert(0, Task(t.kernel, t.name, t.seed, t.objective, t.spec, attempt=1, key=t.key))
+            return
+        self.counts[res["status"]] += 1
+        if res["status"] == "ok":
+            gain = 1 - res["cycles_after"] / res["cycles_before"] if res["cycles_before"] else 0.0
+            self.best_gain = gain if self.best_gain is None else max(self.best_gain, gain)
+            if progress.bar is None:
+                progress.log(f"{t.name} seed {t.seed} {t.objective}: in-order {res['cycles_before']} -> "
+                             f"{res['cycles_after']} (bound {res['lower_bound']}), {res['wall_seconds']:.1f} s")
+        else:
+            progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']}: "
+                         f"{(res['error'] or '').splitlines()[0] if res['error'] else ''}")
+        self.left[t.kernel] -= 1
+        if self.left[t.kernel] == 0:
+            self.kernels_done += 1
+
+
+def _summary(args, batch_id: str, kernels: list[Path], tasks: list[Task], skipped: int, driver: _Driver,
+             rows: list[dict]) -> int:
+    """Print the JSON summary or the table and counts; the exit status."""
+    from rich.console import Console
+
+    counts = driver.counts
+    summary = {"batch_id": batch_id, "kernels": len(kernels), "tasks": len(tasks), "skipped": skipped,
+               **counts, "interrupted": driver.interrupted, "store": str(args.store),
+               "report": str(Path(args.out) / "report.html"), "results": rows}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        console = Console()
+        if not console.is_terminal:
+            console.width = 160
+        print_table(rows, console)
+        print(f"ok {counts['ok']}, failed {counts['failed']}, timeout {counts['timeout']}, "
+              f"retried {counts['retried']}, skipped {skipped}; wrote {args.out} and {args.out}/report.html")
+    if driver.interrupted:
+        return 130
+    return 0 if counts["failed"] == 0 and counts["timeout"] == 0 else 1
+
+
+def run_batch(args) -> int:
+    from rich.console import Console
+
+    api = _api()
+    ray = _ray()
+    err = Console(stderr=True, quiet=args.json)
+    objectives = list(dict.fromkeys(args.objective or ["inorder"]))
+    kernels = find_kernels(args.paths)
+    if not kernels:
+        raise BatchError("no kernels (.s or .S files) found")
+    names = out_names(kernels)
+    out_files = {f"{names[k]}{'' if len(objectives) == 1 else '.' + o}{x}": Path(args.out) / (
+        f"{names[k]}{'' if len(objectives) == 1 else '.' + o}{x}")
+        for k in kernels for o in objectives for x in (".s", ".json", ".cert.json")}
+    # before any work: no output may overwrite a kernel (say --out inputs/) or be unwritable
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    check_paths({str(k): k for k in kernels}, out_files)
+    model = api.load_model(args.model or api.DEFAULT_MODEL)
+    model_sha = api.model_digest(model)
+    store = Store(args.store)
+    batch_id = uuid.uuid4().hex[:12]
+    inject = os.environ.get(INJECT_ENV, "")
+    tasks, skipped = _plan(args, kernels, names, objectives, model, model_sha, store)
+    err.print(f"{len(kernels)} kernel(s), {len(tasks)} task(s) to run, {skipped} unchanged (skipped; "
+              f"--force redoes them)", highlight=False)
+
+    driver = _Driver(args, ray, store, batch_id, kernels, tasks, inject, err)
+    if tasks:
+        driver.run()
+
+    rows = _write_outputs(store, kernels, names, objectives, Path(args.out), driver.wall)
+    store.close()
+    write_html(Path(args.out) / "report.html", rows, title=f"scheduler batch ({model.name})")
+    return _summary(args, batch_id, kernels, tasks, skipped, driver, rows)
+
+
+def _write_outputs(store: Store, kernels, names, objectives, out: Path, wall: dict) -> list[dict]:
+    """Write each kernel's best output, report and certificate from the store; the rows of the report."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k in kernels:
+        content = _sha(k.read_bytes())
+        for obj in objectives:
+            base = names[k] if len(objectives) == 1 else f"{names[k]}.{obj}"
+            b = store.best(str(k), obj)
+            row = {"kernel": str(k), "name": base, "objective": obj}
+            if b is None or b["content_sha256"] != content:
+                row["status"] = "no result"
+                rows.append(row)
+                continue
+            files = {".s": b["output_text"], ".json": b["report_json"], ".cert.json": b["certificate_json"]}
+            for suffix, text in files.items():
+                write_atomic(out / f"{base}{suffix}", text)
+            row.update(status="ok", seed=b["seed"], cycles_before=b["cycles_before"],
+                       cycles_after=b["cycles_after"], ooo_before=b["ooo_before"], ooo_after=b["ooo_after"],
+                       lower_bound=b["lower_bound"], gap=b["gap"], mca_before=b["mca_before"],
+                       mca_after=b["mca_after"], seconds=round(wall.get(k, b["wall_seconds"] or 0.0), 3),
+                       output=str(out / f"{base}.s"))
+            rows.append(row)
+    return rows
+
+
+def print_history(args) -> int:
+    store = Store(args.store)
+    target = args.history
+    resolved = str(Path(target).resolve())
+    kernels = [k for k in store.kernels() if k == resolved] or \
+              [k for k in store.kernels() if k.endswith("/" + target) or Path(k).stem == target]
+    if not kernels:
+        print(f"no runs of '{target}' in {args.store}", file=sys.stderr)
+        return 2
+    out = []
+    for k in kernels:
+        best_ids = {r["run_id"] for r in store.db.execute("SELECT run_id FROM best WHERE kernel=?", (k,))}
+        for r in store.runs("kernel=?", (k,)):
+            d = dict(r)
+            d["best"] = r["id"] in best_ids
+            out.append(d)
+    store.close()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"history of {', '.join(kernels)}")
+    for col in ("run", "when", "content", "model", "seed", "obj", "try", "status", "before", "after", "bound",
+                "gap", "OoO after", "mca after", "proof", "wall s", "best"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for d in out:
+        t.add_row(str(d["id"]), time.strftime("%Y-%m-%d %H:%M", time.localtime(d["finished"])),
+                  d["content_sha256"][:8], d["model"], str(d["seed"]), d["objective"], str(d["attempt"]),
+                  d["status"], _s(d["cycles_before"]), _s(d["cycles_after"]), _s(d["lower_bound"]),
+                  "-" if d["gap"] is None else f"{d['gap']:.1%}", _s(d["ooo_after"]), _s(d["mca_after"]),
+                  d["proof"] or "-", _s(d["wall_seconds"]), "*" if d["best"] else "")
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    console.print(t)
+    return 0
+
+
+def _s(v) -> str:
+    return "-" if v is None else str(v)
+
+
+# ------------------------------------------------------------------ command line
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "batch", help="optimize a whole library over Ray, results in a SQLite store",
+        description="Find every kernel (.s/.S files, directories, globs), optimize each (every block "
+                    "verified and proved) as Ray tasks kernel x seed x objective, keep every run in a "
+                    "SQLite store and write each kernel's best output, report and certificate, a table "
+                    "and <out>/report.html. Unchanged kernels (same content, options and model) are "
+                    "skipped. See docs/batch.md.\n\nexamples:\n"
+                    "  scheduler batch inputs/ --time-limit 10\n"
+                    "  scheduler batch 'lib/**/*.S' -I lib/include --seeds 3 --address auto\n"
+                    "  scheduler batch --history mul_4x4",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="kernel files, directories or globs")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output directory (default {DEFAULT_OUT})")
+    p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1 per kernel (default 1)")
+    p.add_argument("--objective", action="append", choices=OBJECTIVES, default=None,
+                   help="recorded per task and ranks the best result (repeatable; default inorder)")
+    p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds per kernel task (default 30)")
+    p.add_argument("--task-timeout", type=float, default=None, metavar="S",
+                   help="cancel a task running longer than this (default 2 x time limit + 120)")
+    p.add_argument("--model", default=None, metavar="NAME", help="machine model")
+    p.add_argument("--store", default=DEFAULT_STORE, metavar="FILE", help=f"SQLite store (default {DEFAULT_STORE})")
+    p.add_argument("--address", default=None, metavar="RAY_ADDRESS",
+                   help="join this Ray cluster (e.g. auto, 10.0.0.1:6379); default: a local Ray")
+    p.add_argument("--num-cpus", type=int, default=None, metavar="N",
+                   help="CPUs of the local Ray (default: all cores)")
+    p.add_argument("--workers-per-task", type=int, default=1, metavar="N",
+                   help="CPUs per task, also its CP-SAT workers (default 1)")
+    p.add_argument("--force", action="store_true", help="redo kernels even if unchanged")
+    p.add_argument("--json", action="store_true", help="print a JSON summary instead of the table")
+    p.add_argument("--history", metavar="KERNEL", help="print how a kernel's results evolved and exit")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="include directory for .S files (C preprocessor)")
+    p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
+                   help="preprocessor definition for .S files")
+
+
+def cmd_batch(args) -> int:
+    if args.history:
+        return print_history(args)
+    if not args.paths:
+        raise BatchError("scheduler batch: give kernels (files, directories or globs), or --history KERNEL")
+    if args.seeds < 1 or args.workers_per_task < 1 or args.time_limit <= 0:
+        raise BatchError("scheduler batch: --seeds and --workers-per-task must be >= 1, --time-limit > 0")
+    return run_batch(args)

@@ -1,0 +1,500 @@
+"""`scheduler compare`: several schedules of a kernel side by side.
+
+Per file and per straight-line block, under each selected model:
+  * in-order cycles (`evaluate.inorder`, the figure `optimize` reports as before/after),
+  * out-of-order steady-state cycles per iteration and cold-run cycles
+    (`evaluate.out_of_order` with its default iterations, as `optimize` reports them),
+  * the lower bound of the kernel (true dependencies only, so it holds for every
+    reordering and renaming) with its binding constraint, and the gap to it,
+  * the critical-path length of the block as written (its own DAG, WAR/WAW included),
+  * busy cycles and utilization of every pipe type (reservations placed on units by
+    `timeline.assign_units`; utilization = busy / (pipes of the type x in-order cycles)),
+  * stall cycles by cause (`stalls.attribute_stalls`).
+Independent of our models: llvm-mca's N1 Total Cycles and Block RThroughput for 1 and
+100 iterations when llvm-mca-19 (or newer) is on PATH.
+
+The first file is the reference. Every other file is related to it per block:
+"identical", "reordering" (same instructions, another order), "renamed reordering"
+(the same computation with other registers: the same instructions up to register
+names and the same dataflow, e.g. `scheduler optimize` output with renaming) or
+"different kernel". For (renamed) reorderings each instruction is matched with its
+original, which gives displacement statistics and, with --diff, an aligned listing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scheduler.checks.pairing import meaning, pair, shape, value_keys
+from scheduler.core.errors import SchedulerError
+
+if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
+    from scheduler.frontend.ir import Instruction, Program
+    from scheduler.machine.model import Model
+
+MCA_ITERATIONS = (1, 100)
+RELATION_RANK = {"reference": 0, "identical": 1, "reordering": 2, "renamed reordering": 3, "different kernel": 4}
+
+
+class CompareError(SchedulerError):
+    pass
+
+
+# ------------------------------------------------------------------ same kernel?
+
+def relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[str, list[int] | None, str | None]:
+    """(relation, origin of each instruction of `other` in `ref` or None, note)."""
+    # by meaning, not text: `#80`, `#0x50` and `#(80 +0)` are the same operand
+    sa, sb = [meaning(i) for i in ref], [meaning(i) for i in other]
+    if sa == sb:
+        return "identical", list(range(len(sa))), None
+    table: dict[tuple, int] = {}
+    ka, kb = value_keys(ref, table), value_keys(other, table)
+    if Counter(sa) == Counter(sb):
+        # match by dataflow where possible (repeated instructions), else by text
+        origin = pair(ka, kb) if Counter(ka) == Counter(kb) else pair(sa, sb)
+        return "reordering", origin, None
+    if Counter(ka) == Counter(kb):
+        return "renamed reordering", pair(ka, kb), None
+    if Counter(shape(i) for i in ref) == Counter(shape(i) for i in other):
+        return "different kernel", None, "the same instructions up to register names, but a different dataflow"
+    return "different kernel", None, None
+
+
+def displacement(origin: Sequence[int]) -> dict:
+    d = [abs(i - j) for i, j in enumerate(origin)]
+    return {"mean": round(sum(d) / len(d), 2) if d else 0.0, "max": max(d, default=0),
+            "moved": sum(1 for x in d if x)}
+
+
+# ------------------------------------------------------------------ analysis
+
+
+def _mca(instrs: Sequence[Instruction], notes: list[str], where: str) -> dict | None:
+    from scheduler.machine.mca import find_llvm_mca, run_mca
+
+    if find_llvm_mca() is None or not instrs:
+        return None
+    out = {}
+    for it in MCA_ITERATIONS:
+        try:
+            r = run_mca([str(i) for i in instrs], iterations=it)
+        except (RuntimeError, OSError) as e:
+            notes.append(f"{where}: llvm-mca failed: {e}")
+            return None
+        out[str(it)] = {"total_cycles": r.total_cycles, "block_rthroughput": r.block_rthroughput}
+    return out
+
+
+def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> dict:
+    """Every figure of one block under one model (see the module docstring)."""
+    from scheduler.machine.bounds import lower_bounds, ooo_bound, true_dependencies
+    from scheduler.machine.evaluate import inorder, out_of_order, prepare
+    from scheduler.machine.stalls import attribute_stalls
+    from scheduler.present.timeline import (
+        assign_units,
+        busy_per_type,
+        critical_instructions,
+    )
+
+    bt = prepare(list(instrs), model, noalias)
+    ident = list(range(bt.n))
+    io = inorder(bt, ident, model)
+    ooo = out_of_order(bt, ident, model)
+    kernel = lower_bounds(true_dependencies(bt), model)
+    written = lower_bounds(bt, model)
+    stalls = attribute_stalls(bt, ident, model, io.issue)
+    busy = busy_per_type(assign_units(bt, io.issue, model), model)
+    lb = kernel.best
+    return {
+        "inorder_cycles": io.cycles,
+        "ooo_cycles": ooo.steady,
+        "ooo_single": ooo.single,
+        "ooo_iterations": ooo.iterations,
+        "lower_bound": lb,
+        "bound_reason": kernel.binding,
+        "gap": round(io.cycles / lb - 1, 4) if lb else 0.0,
+        "ooo_lower_bound": round(ooo_bound(bt, model), 2),
+        "critical_path": written.critical_path,
+        "critical_instructions": sorted(critical_instructions(bt)),
+        "pipes": {t: {"count": c, "busy": busy[t],
+                      "utilization": round(busy[t] / (c * io.cycles), 4) if io.cycles else 0.0}
+                  for t, c in model.pipes.items()},
+        "stalls": {"total": stalls.total, "operand": stalls.operand, "pipe": stalls.pipe,
+                   "issue_width": stalls.issue_width, "other": stalls.other,
+                   "pipe_types": dict(sorted(stalls.pipe_types.items(), key=lambda x: -x[1]))},
+        "issue": io.issue,
+    }
+
+
+@dataclass
+class Loaded:
+    path: str
+    program: Program
+    blocks: list[list[Instruction]]
+    noalias: frozenset[str]
+
+
+def load(path: str, models: Sequence[Model], include=(), define=(), noalias=frozenset()) -> Loaded:
+    from scheduler.frontend.parse import parse_file
+
+    prog = parse_file(path, include_dirs=include, defines=define)
+    blocks = [b.instructions for b in prog.blocks()]
+    for m in models:
+        missing = next((i for b in blocks for i in b if i.opclass not in m.spec.opclasses), None)
+        if missing is not None:
+            raise CompareError(f"{missing.loc}: model {m.name} cannot place '{missing}' (opclass {missing.opclass})")
+    return Loaded(path, prog, blocks, frozenset(noalias) | prog.noalias)
+
+
+def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), define=(), noalias=frozenset(),
+            mca: bool = True, diff: bool = False) -> dict:
+    """The whole comparison as a JSON-able document."""
+    from scheduler.machine.mca import find_llvm_mca
+    from scheduler.machine.model import DEFAULT_MODEL, load_model
+
+    names = list(dict.fromkeys(model_names)) or [DEFAULT_MODEL]
+    models = [load_model(n) for n in names]
+    files = [load(p, models, include, define, noalias) for p in paths]
+    notes: list[str] = []
+    mca_path = find_llvm_mca() if mca else None
+    if mca and mca_path is None:
+        notes.append("llvm-mca-19 (or newer) not found on PATH: no llvm-mca columns "
+                     "(bash scripts/setup-debian.sh --with-llvm-mca installs it)")
+    ref = files[0]
+    if not any(f.blocks for f in files):
+        notes.append("no instructions in any file")
+    docs = []
+    for fi, f in enumerate(files):
+        blocks = []
+        if fi == 0:
+            relation = "reference"
+        elif len(f.blocks) != len(ref.blocks):
+            relation = "different kernel"
+            notes.append(f"{f.path}: {len(f.blocks)} block(s), the reference has {len(ref.blocks)}: "
+                         "different kernels")
+        else:
+            relation = "identical"
+        for bi, instrs in enumerate(f.blocks):
+            bdoc: dict = {"index": bi, "instructions": len(instrs)}
+            if fi == 0:
+                bdoc["relation"] = "reference"
+            elif len(f.blocks) != len(ref.blocks):
+                bdoc["relation"] = "different kernel"
+            else:
+                rel, origin, note = relate(ref.blocks[bi], instrs)
+                bdoc["relation"] = rel
+                if note:
+                    notes.append(f"{f.path} block {bi}: {note}")
+                if origin is not None:
+                    bdoc["displacement"] = displacement(origin)
+                    bdoc["origin"] = origin
+                    if diff:
+                        bdoc["diff"] = [{"position": i, "reference": str(ref.blocks[bi][i]), "instruction": str(ins),
+                                         "from": j, "original": str(ref.blocks[bi][j]), "moved": i - j}
+                                        for i, (ins, j) in enumerate(zip(instrs, origin, strict=True))]
+                if RELATION_RANK[rel] > RELATION_RANK[relation]:
+                    relation = rel
+            bdoc["models"] = {m.name: analyse_block(instrs, m, f.noalias) for m in models}
+            bdoc["llvm_mca"] = _mca(instrs, notes, f"{f.path} block {bi}") if mca_path else None
+            blocks.append(bdoc)
+        if relation == "different kernel" and fi > 0 and len(f.blocks) == len(ref.blocks):
+            notes.append(f"{f.path}: not the same kernel as {ref.path} (different instructions): "
+                         "compared by the numbers only")
+        totals = {}
+        for m in models:
+            per = [b["models"][m.name] for b in blocks]
+            lb = sum(x["lower_bound"] for x in per)
+            cyc = sum(x["inorder_cycles"] for x in per)
+            totals[m.name] = {"inorder_cycles": cyc, "ooo_cycles": round(sum(x["ooo_cycles"] for x in per), 2),
+                              "ooo_single": sum(x["ooo_single"] for x in per), "lower_bound": lb,
+                              "gap": round(cyc / lb - 1, 4) if lb else 0.0,
+                              "stalls": sum(x["stalls"]["total"] for x in per)}
+        mca_tot = None
+        if mca_path and blocks and all(b["llvm_mca"] for b in blocks):
+            mca_tot = {it: {"total_cycles": sum(b["llvm_mca"][it]["total_cycles"] for b in blocks),
+                            "block_rthroughput": round(sum(b["llvm_mca"][it]["block_rthroughput"] for b in blocks), 2)}
+                       for it in blocks[0]["llvm_mca"]}
+        docs.append({"path": f.path, "relation": relation, "instructions": sum(len(b) for b in f.blocks),
+                     "blocks": blocks, "totals": totals, "llvm_mca": mca_tot})
+    from scheduler import __version__
+
+    return {"tool": f"scheduler {__version__}", "reference": ref.path, "models": names,
+            "llvm_mca": mca_path, "mca_iterations": list(MCA_ITERATIONS) if mca_path else [],
+            "files": docs, "notes": notes}
+
+
+# ------------------------------------------------------------------ output
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def _best_marks(vals: list[float | None], fmt) -> list[str]:
+    """`fmt` of each value, the lowest in green when they differ; "-" for a missing one."""
+    present = [v for v in vals if v is not None]
+    lo = min(present) if present else None
+    return ["-" if v is None else (f"[green]{fmt(v)}[/]" if len(present) > 1 and v == lo
+                                   and any(x != lo for x in present) else fmt(v)) for v in vals]
+
+
+class _Rows:
+    """The table's rows, one value per file: (label, values, style), None starts a new section."""
+
+    def __init__(self) -> None:
+        from rich.markup import escape
+
+        self.escape = escape
+        self.rows: list[tuple[str, list[str], str | None] | None] = []
+
+    def add_section(self) -> None:
+        self.rows.append(None)
+
+    def row(self, label: str, values: list[str], style: str | None = None) -> None:
+        self.rows.append((self.escape(label), values, style))
+
+
+def _stall_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
+    """The stall cycles of one block under one model, by cause (pipe stalls by pipe type)."""
+    for cause, label in (("operand", "operand"), ("pipe", "pipe"), ("issue_width", "issue width"),
+                         ("other", "other")):
+        if cause == "other" and not any(x and x["stalls"]["other"] for x in ms):
+            continue
+        vals = []
+        for x in ms:
+            if x is None:
+                vals.append("-")
+                continue
+            v = str(x["stalls"][cause])
+            if cause == "pipe" and x["stalls"]["pipe_types"]:
+                v += " (" + ", ".join(f"{k} {n}" for k, n in x["stalls"]["pipe_types"].items()) + ")"
+            vals.append(v)
+        t.row(f"{p}  waiting: {label}", vals)
+
+
+def _model_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
+    """One block's figures under one model (`p`: the model's tag)."""
+    t.row(f"{p}in-order cycles", _best_marks([x and x["inorder_cycles"] for x in ms], str), style=None)
+    t.row(f"{p}OoO cycles/iter", _best_marks([x and x["ooo_cycles"] for x in ms], lambda v: f"{v:.2f}"))
+    t.row(f"{p}OoO single run", _best_marks([x and x["ooo_single"] for x in ms], str))
+    t.row(f"{p}lower bound", [f"{x['lower_bound']} ({x['bound_reason']})" if x else "-" for x in ms])
+    t.row(f"{p}gap", [_pct(x["gap"]) if x else "-" for x in ms])
+    t.row(f"{p}critical path", [str(x["critical_path"]) if x else "-" for x in ms])
+    t.row(f"{p}stalls", _best_marks([x and x["stalls"]["total"] for x in ms], str))
+    _stall_rows(t, p, ms)
+    ptypes = list(next(x for x in ms if x)["pipes"])
+    for pt in ptypes:
+        if not any(x and x["pipes"][pt]["busy"] for x in ms):
+            continue
+        t.row(f"{p}pipe {pt} busy (util.)", [
+            f"{x['pipes'][pt]['busy']} ({_pct(x['pipes'][pt]['utilization'])})" if x else "-" for x in ms])
+
+
+def _block_rows(t: _Rows, doc: dict, bi: int, nblocks: int, tags: dict[str, str]) -> None:
+    """The rows of block `bi` of every file."""
+    files = doc["files"]
+    blocks = [f["blocks"][bi] if bi < len(f["blocks"]) else None for f in files]
+    if nblocks > 1 or bi == 0:
+        t.add_section()
+        t.row(f"block {bi}", ["" for _ in files], style="bold")
+    t.row("instructions", [str(b["instructions"]) if b else "-" for b in blocks])
+    t.row("relation", [b["relation"] if b else "-" for b in blocks])
+    if any(b and "displacement" in b for b in blocks[1:]):
+        t.row("moved (mean / max)", [
+            f"{b['displacement']['moved']} ({b['displacement']['mean']:.1f} / {b['displacement']['max']})"
+            if b and "displacement" in b else "-" for b in blocks])
+    for m in doc["models"]:
+        _model_rows(t, tags[m], [b["models"][m] if b else None for b in blocks])
+    if doc["llvm_mca"]:
+        for it in doc["mca_iterations"]:
+            mc = [b["llvm_mca"][str(it)] if b and b["llvm_mca"] else None for b in blocks]
+            t.row(f"llvm-mca {it} iter: total cycles", _best_marks([x and x["total_cycles"] for x in mc], str))
+            t.row(f"llvm-mca {it} iter: RThroughput", [f"{x['block_rthroughput']:.2f}" if x else "-" for x in mc])
+
+
+def _total_rows(t: _Rows, doc: dict, tags: dict[str, str]) -> None:
+    """The rows of the whole files (when they have several blocks)."""
+    files = doc["files"]
+    t.add_section()
+    t.row("total", ["" for _ in files], style="bold")
+    t.row("instructions", [str(f["instructions"]) for f in files])
+    t.row("relation", [f["relation"] for f in files])
+    for m in doc["models"]:
+        p = tags[m]
+        t.row(f"{p}in-order cycles", _best_marks([f["totals"][m]["inorder_cycles"] for f in files], str))
+        t.row(f"{p}OoO cycles/iter", _best_marks([f["totals"][m]["ooo_cycles"] for f in files],
+                                                 lambda v: f"{v:.2f}"))
+        t.row(f"{p}lower bound", [str(f["totals"][m]["lower_bound"]) for f in files])
+        t.row(f"{p}stalls", [str(f["totals"][m]["stalls"]) for f in files])
+    if doc["llvm_mca"]:
+        for it in doc["mca_iterations"]:
+            t.row(f"llvm-mca {it} iter: total cycles",
+                  [str(f["llvm_mca"][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
+
+
+def _table(doc: dict, rows: list, cols: Sequence[int]):
+    """A rich Table of the rows with the files `cols` side by side."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    files = doc["files"]
+    title = f"compare ({', '.join(doc['models'])}; reference {doc['reference']})"
+    t = Table(title=escape(title), show_lines=False)
+    t.add_column("", no_wrap=True)  # labels stay whole; the values wrap
+    for i in cols:
+        t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {files[i]['path']}"), justify="right",
+                     overflow="fold")
+    for r in rows:
+        if r is None:
+            t.add_section()
+        else:
+            t.add_row(r[0], *[r[1][i] for i in cols], style=r[2])
+    return t
+
+
+def print_table(doc: dict, console) -> None:
+    from rich.markup import escape
+    from rich.measure import Measurement
+
+    files = doc["files"]
+    models = doc["models"]
+    multi = len(models) > 1
+    nblocks = max(len(f["blocks"]) for f in files)
+    tags = {m: f"[{m}] " if multi else "" for m in models}
+    t = _Rows()
+    for bi in range(nblocks):
+        _block_rows(t, doc, bi, nblocks, tags)
+    if nblocks > 1:
+        _total_rows(t, doc, tags)
+    rows = t.rows
+
+    # as many files side by side as fit the console (80 columns: the reference and one
+    # other file at least); the others in further tables below, each with the reference
+    others = list(range(1, len(files)))
+    tables = [_table(doc, rows, [0])]
+    wide = console.options.update_width(10_000)  # natural widths, unclamped
+    for k in range(len(others), 0, -1):
+        tables = [_table(doc, rows, [0, *others[j:j + k]]) for j in range(0, len(others), k)]
+        if all(Measurement.get(console, wide, x).maximum <= console.width for x in tables):
+            break
+    for x in tables:
+        console.print(x)
+    console.print("in-order: cycles of one run, in-order issue model; OoO: steady-state cycles per iteration of "
+                  "the out-of-order model; waiting: cycles an instruction issued after the previous one, by cause "
+                  "(docs/compare.md); green: best", style="dim", highlight=False)
+    for n in doc["notes"]:
+        console.print(escape(f"note: {n}"), highlight=False)
+
+
+def print_diff(doc: dict, console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    for f in doc["files"][1:]:
+        for b in f["blocks"]:
+            if "diff" not in b:
+                continue
+            t = Table(title=escape(f"{f['path']} block {b['index']} against {doc['reference']} ({b['relation']})"))
+            renamed = b["relation"] == "renamed reordering"
+            cols = [("pos", "right"), ("reference", "left"), ("this file", "left"), ("from", "right"),
+                    ("moved", "right")] + ([("was (reference[from])", "left")] if renamed else [])
+            for col, just in cols:  # instructions wrap (80 columns), numbers do not
+                t.add_column(escape(col), justify=just, overflow="fold", no_wrap=just == "right")
+            for r in b["diff"]:
+                mv = r["moved"]
+                t.add_row(str(r["position"]), escape(r["reference"]), escape(r["instruction"]), str(r["from"]),
+                          "" if mv == 0 else (f"[red]{mv:+d}[/]" if mv > 0 else f"[cyan]{mv:+d}[/]"),
+                          *([escape(r["original"])] if renamed else []))
+            console.print(t)
+
+
+def views_for(paths_blocks: Sequence[tuple[str, Sequence[Instruction]]], model: Model, noalias=()) -> list:
+    from scheduler.present.timeline import build_view
+
+    return [build_view(title, instrs, model, noalias) for title, instrs in paths_blocks]
+
+
+def cmd_compare(args) -> int:
+    from rich.console import Console
+
+    from scheduler.machine.model import load_model
+    from scheduler.present.timeline import check_path, draw, text_timeline
+
+    if args.timeline:
+        check_path(args.timeline)
+    names = [n.strip() for item in (args.model or []) for n in item.split(",") if n.strip()]
+    noalias = frozenset(r.strip().lower() for r in args.no_alias.split(",") if r.strip())
+    doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff)
+    model = load_model(doc["models"][0])
+    files = [load(p, [model], args.include, args.define, noalias) for p in args.files] \
+        if (args.timeline or args.text_timeline) else []
+    views = []
+    for f in files:
+        for bi, instrs in enumerate(f.blocks):
+            title = f.path if len(f.blocks) == 1 else f"{f.path} block {bi}"
+            views += views_for([(title, instrs)], model, f.noalias)
+    if args.timeline and not views:
+        raise CompareError(f"{args.timeline}: nothing to draw: no instructions in {', '.join(args.files)}")
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        console = Console()  # the tables fit the console's width (80 columns when piped)
+        print_table(doc, console)
+        if args.diff:
+            print_diff(doc, console)
+    if args.text_timeline:
+        out = sys.stderr if args.json else sys.stdout
+        for v in views:
+            print(text_timeline(v), file=out)
+            print(file=out)
+    if args.timeline:
+        p = draw(views, model, args.timeline)
+        print(f"wrote {p}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def add_parser(sub) -> None:
+    import argparse
+
+    p = sub.add_parser("compare", help="compare schedules side by side (cycles, stalls, pipes, llvm-mca, timelines)",
+                       description="Compare kernels side by side: per file and block, in-order and out-of-order "
+                                   "cycles under each model, lower bound and gap, critical path, pipe use, stall "
+                                   "causes, and llvm-mca-19's figures when it is on PATH. The first file is the "
+                                   "reference: the others are flagged as reorderings, renamed reorderings or "
+                                   "different kernels.\n\nexamples:\n"
+                                   "  scheduler compare inputs/mul_4x4.s outputs/mul_4x4.s\n"
+                                   "  scheduler compare a.s b.s c.s --model neoverse-n1 neoverse-n1-llvm --diff\n"
+                                   "  scheduler compare a.s b.s --timeline t.html --text-timeline",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE", help="kernels; the first is the reference")
+    p.add_argument("--model", action="extend", nargs="+", metavar="NAME",
+                   help="machine model(s), repeatable or comma-separated (default neoverse-n1)")
+    p.add_argument("--no-alias", default="", metavar="REGS", help="base registers that point to disjoint buffers")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--timeline", metavar="FILE", help="draw the schedules as Gantt charts (.html, .svg or .png)")
+    p.add_argument("--text-timeline", action="store_true", help="print a text timeline of each schedule")
+    p.add_argument("--diff", action="store_true", help="aligned listing of where each instruction moved")
+    p.add_argument("--no-mca", action="store_true", help="do not run llvm-mca even if it is on PATH")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="include directory for .S files (C preprocessor)")
+    p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
+                   help="preprocessor definition for .S files")
+
+
+def draw_optimized(path: str, blocks: Sequence[Sequence[Instruction]], results, model: Model, noalias=()) -> None:
+    """`optimize --timeline`: every block before and after, stacked."""
+    from scheduler.present.timeline import build_view, draw
+
+    views = []
+    for b, r in zip(blocks, results, strict=True):
+        tag = f"block {r.index} " if len(results) > 1 else ""
+        views.append(build_view(f"{tag}before", b, model, noalias))
+        views.append(build_view(f"{tag}after", r.instructions_after, model, noalias))
+    draw(views, model, path)
+

@@ -1,0 +1,75 @@
+"""What an optimisation is asked to do (Options) and what it gives back per block."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scheduler.frontend.abi import DEFAULT_RESERVED
+from scheduler.frontend.ir import Instruction
+
+
+@dataclass(frozen=True)
+class Options:
+    time_limit: float = 30.0  # seconds, shared by all blocks
+    workers: int = 0  # CP-SAT workers; 0 = all cores
+    seed: int = 0
+    noalias: frozenset[str] = frozenset()
+    slack: float = 0.0  # allowed in-order cycles above the best found, as a fraction
+    diversity_solves: int = 4
+    search_evaluations: int = 150
+    verify_trials: int = 100
+    rename: bool = True  # register renaming inside the CP-SAT model
+    reserve: frozenset[str] = DEFAULT_RESERVED  # registers never handed out by renaming
+    outputs: frozenset[str] = frozenset()  # registers live after every block (--outputs)
+    all_outputs: bool = False  # no outputs declared and no `ret`: every register's final value counts
+    fixup: bool = True  # loads/stores may cross updates of their base register (offset adjusted)
+    rename_outputs: bool = False  # declared outputs may end in other registers (recorded in output_map)
+    decompose: str = "auto"  # window passes: "auto" (blocks of DECOMPOSE_FROM+), "always", "never"
+    deterministic: bool = False  # time limits in CP-SAT deterministic time, one worker: repeatable runs
+    objective: str = "ooo"  # what "faster" means: ooo (back-to-back runs), single (one cold run), inorder
+    prove: bool = False  # also prove each block by symbolic execution (scheduler/prove.py) before writing
+
+
+@dataclass
+class BlockResult:
+    index: int
+    instructions: int
+    order: list[int]
+    cycles_before: int
+    cycles_after: int
+    lower_bound: int
+    bound_reason: str
+    status: str  # OPTIMAL, FEASIBLE or FALLBACK
+    solve_seconds: float  # CP-SAT time
+    seconds: float  # everything: solve, candidate search, checks
+    verified: bool
+    ooo_cycles_before: float
+    ooo_cycles_after: float
+    ooo_single_before: int
+    ooo_single_after: int
+    ooo_lower_bound: float
+    solver_cycles: int | None  # the solver's claimed in-order cycles for its best order
+    solver_bound: int | None
+    instructions_after: list[Instruction] = field(default_factory=list, repr=False)
+    proved: bool = False  # equivalent for all inputs (certificate.check_block, and with --prove symbolically)
+    proof: str = "certificate"  # how: "certificate", or the symbolic prover's method with --prove
+    renamed: bool = False  # registers were re-assigned
+    register_map: list[dict[str, str]] = field(default_factory=list)  # per output instruction
+    offset_fixups: list[dict] = field(default_factory=list)  # accesses moved across base updates
+    output_map: dict[str, str] = field(default_factory=dict)  # outputs now in other registers
+    live_out: list[str] = field(default_factory=list)
+    candidates: int = 0
+    notes: list[str] = field(default_factory=list)
+    stages: list[dict] = field(default_factory=list)  # where the time went (pipeline.StageRecord)
+
+    @property
+    def gap(self) -> float:
+        return self.cycles_after / self.lower_bound - 1 if self.lower_bound else 0.0
+
+
+class VerificationFailed(Exception):
+    """A schedule failed an independent check: nothing may be written."""
+
+
+class ProofUnknown(VerificationFailed):
+    """`--prove`: the symbolic prover could neither prove nor refute a block (time limit)."""

@@ -1,0 +1,217 @@
+"""The block optimiser as a pipeline of named stages.
+
+A `BlockProblem` holds what does not change while one block is optimised (its
+instructions, DAG and timings, the fixup problem, bounds, options, clock and deadline);
+a `SearchState` holds what the stages build (candidate orders and schedules, the chosen
+schedule, the best proven bound, notes). Each stage (scheduler/stages.py) has one job
+and reads the state, adds candidates or a bound, and reports progress. This module alone
+decides how much time each stage may use (`BUDGET`, one table) and when to stop: a stage
+marked optional is skipped once the gap is closed under both evaluators. The final checks
+and proof are not a stage: `optimize.optimize_block` always runs them afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from scheduler.core.clock import Clock
+from scheduler.frontend.ir import Instruction
+from scheduler.machine.bounds import Bounds, lower_bounds, ooo_bound, true_dependencies
+from scheduler.machine.evaluate import (
+    BlockTiming,
+    InOrderResult,
+    OoOResult,
+    inorder,
+    out_of_order,
+    prepare,
+)
+from scheduler.machine.model import Model
+from scheduler.search import fixup
+from scheduler.search.candidates import (
+    Candidate,
+    candidate_key,
+    fixed_candidate,
+    score_candidate,
+)
+from scheduler.search.localsearch import Score, score
+from scheduler.search.options import Options
+from scheduler.search.solve import SolveResult
+
+ProgressFn = Callable[[int, str, dict], None]
+
+
+def _solve_share(p: BlockProblem) -> float:
+    """Fraction of the block's budget for the reorder-only solve (and as much again for the
+    window passes of large blocks): less when renaming needs its own solve."""
+    return (0.25 if p.opts.rename else 0.5) * (0.5 if p.decomposing else 1.0)
+
+
+# Time each stage may use, in seconds (or deterministic units) of the block's clock. `left` is
+# the time to the block's deadline when the stage (or, for per-solve entries, the solve) starts.
+BUDGET: dict[str, Callable[[BlockProblem, SearchState, float], float]] = {
+    "reorder": lambda p, s, left: max(0.2, p.budget * _solve_share(p)),
+    # renaming first, most of what is left: on hand-allocated code it is where the gains are
+    "rename": lambda p, s, left: max(0.3, left * 0.6),
+    "windows": lambda p, s, left: max(0.5, p.budget * _solve_share(p)),
+    # per extra solve: short, these only add variety once the first solve found its optimum
+    "diversity": lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds)),
+    "relaxed-bound": lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05)),
+    "rename-windows": lambda p, s, left: max(1.0, left * 0.8),
+    "regsched": lambda p, s, left: 0.0,  # cheap (charged per instruction), not limited
+    "local-search": lambda p, s, left: 0.5,  # at least this, else until the block's deadline
+}
+
+
+@dataclass
+class BlockProblem:
+    index: int
+    instrs: list[Instruction]
+    model: Model
+    opts: Options
+    budget: float  # seconds (or deterministic work units) on `clock` for this block
+    clock: Clock
+    live_out: frozenset[str]
+    movable: frozenset[str]  # outputs renaming may move to another register (--rename-outputs)
+    progress: ProgressFn | None
+    start: float
+    deadline: float
+    bt: BlockTiming
+    before_in: InOrderResult
+    before_ooo: OoOResult
+    base_score: Score
+    fprob: fixup.FixupProblem
+    sbt: BlockTiming  # bt with the edges offset fixups relax
+    fextra: Callable | None  # CP-SAT constraints of the fixups
+    bounds: Bounds
+    ooo_bound: float
+    decomposing: bool
+    whole: bool  # solve the whole block (not only windows)
+
+    @property
+    def ident(self) -> list[int]:
+        return list(range(self.bt.n))
+
+    def report(self, stage: str, **kw) -> None:
+        if self.progress:
+            self.progress(self.index, stage, kw)
+
+    def allowance(self, stage: str, state: SearchState) -> float:
+        return BUDGET[stage](self, state, self.clock.left(self.deadline))
+
+
+@dataclass
+class SearchState:
+    rng: random.Random
+    notes: list[str] = field(default_factory=list)
+    orders: list[list[int]] = field(default_factory=list)  # candidate orders of the block as written
+    issues: list[list[int]] = field(default_factory=list)  # solver solutions (issue cycles)
+    renamed: list[Candidate] = field(default_factory=list)  # from the renaming solve
+    adopted: list[Candidate] = field(default_factory=list)  # from stages after the judge
+    res: SolveResult = field(default_factory=lambda: SolveResult("UNKNOWN", None, 0, None, 0.0))
+    hint_res: InOrderResult | None = None
+    hint_order: list[int] = field(default_factory=list)
+    best_in: int = 0
+    status: str = "FALLBACK"
+    claimed: int | None = None  # the solver's in-order cycles for its best schedule
+    proven: int | None = None  # a bound proven by a solver, valid for every allowed schedule
+    relaxed_bound: int = 0
+    solve_time: float = 0.0
+    target: int = 0  # in-order cycles a candidate may have
+    chosen: tuple[Candidate, BlockTiming, Score] | None = None  # the judge's pick, then improved
+    final: Candidate | None = None
+    evaluations: int = 0  # local-search evaluations
+    scores: dict[tuple[str, ...], tuple[BlockTiming, Score]] = field(default_factory=dict)
+    records: list[dict] = field(default_factory=list)  # per stage: time, best before/after, bound
+    listed: int = 0  # schedules adopted from the register-aware list scheduler
+    moved: int = 0  # reordering passes adopted over renamed code
+
+    def scored(self, c: Candidate, p: BlockProblem) -> tuple[Candidate, BlockTiming, Score]:
+        key = candidate_key(c)
+        if key not in self.scores:
+            _, bt, sc = score_candidate(c, p.model, p.opts.noalias)
+            self.scores[key] = (bt, sc)
+        return (c, *self.scores[key])
+
+    def candidates(self, p: BlockProblem) -> list[Candidate]:
+        """Every candidate so far, in the judge's order: orders, solver solutions, renamed."""
+        from scheduler.search.candidates import unique_candidates, unique_orders
+
+        out = [Candidate([p.instrs[k] for k in o], list(o)) for o in unique_orders(self.orders)]
+        out += unique_candidates(fixed_candidate(p.instrs, p.fprob, i) for i in self.issues)
+        return out + self.renamed
+
+    def bound(self, p: BlockProblem) -> int:
+        return max(p.bounds.best, self.proven or 0, self.relaxed_bound)
+
+    def best(self, p: BlockProblem) -> tuple[int, float]:
+        """(best in-order cycles, best out-of-order cycles/iteration) over all candidates so far."""
+        if self.chosen is not None:
+            pool = [self.chosen[2]]
+        else:
+            pool = [self.scored(c, p)[2] for c in self.candidates(p)]
+        pool.append(p.base_score)
+        return min(s.inorder for s in pool), min(s.ooo for s in pool)
+
+    def closed(self, p: BlockProblem) -> bool:
+        """Nothing left to gain: the best schedule meets the bound under both evaluators."""
+        best_in, best_ooo = self.best(p)
+        return best_in <= self.bound(p) and best_ooo <= p.ooo_bound
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[BlockProblem, SearchState], None]
+    applies: Callable[[BlockProblem], bool] = lambda p: True
+    optional: bool = False  # skipped once the gap is closed under both evaluators
+
+
+def problem(index: int, instrs, model: Model, opts: Options, budget: float, clock: Clock,
+            live_out: frozenset[str], movable: frozenset[str], progress: ProgressFn | None,
+            decompose_from: int) -> BlockProblem:
+    instrs = list(instrs)
+    start = clock.now()
+    bt = prepare(instrs, model, opts.noalias)
+    ident = list(range(bt.n))
+    before_in = inorder(bt, ident, model)
+    before_ooo = out_of_order(bt, ident, model)
+    # offset fixups relax the register edges between accesses and their base updates
+    fprob = fixup.analyse(instrs, bt.dag) if opts.fixup else fixup.FixupProblem()
+    fextra, sbt = None, bt
+    if fprob:
+        gap = fixup.gap_function(instrs, model)
+        sbt = replace(bt, **dict(zip(("raw", "order"), fixup.relax_edges(bt.raw, bt.order, fprob, gap),
+                                     strict=True)))
+
+        def fextra(m, issue):
+            fixup.add_constraints(m, issue, fprob, gap)
+    # with renaming only true dependencies bind: the bound must hold for renamed schedules too
+    bounds = lower_bounds(true_dependencies(sbt) if opts.rename else sbt, model)
+    decomposing = opts.decompose == "always" or (opts.decompose == "auto" and bt.n >= decompose_from)
+    return BlockProblem(index, instrs, model, opts, budget, clock, live_out, movable, progress, start,
+                        start + budget, bt, before_in, before_ooo, score(bt, ident, model), fprob, sbt,
+                        fextra, bounds, ooo_bound(bt, model), decomposing, opts.decompose != "always")
+
+
+def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
+    """Run the stages in order, recording for each its time and what it gained."""
+    s = SearchState(random.Random(p.opts.seed * 7919 + p.index))
+    records = s.records
+    for stage in stages:
+        if not stage.applies(p):
+            continue
+        before = s.best(p)
+        if stage.optional and s.closed(p):
+            s.notes.append(f"stage {stage.name} skipped: the gap is closed")
+            continue
+        t0 = time.monotonic()
+        stage.run(p, s)
+        after = s.best(p)
+        records.append({"name": stage.name, "seconds": round(time.monotonic() - t0, 3),
+                        "best_inorder_before": before[0], "best_inorder_after": after[0],
+                        "best_ooo_before": round(before[1], 2), "best_ooo_after": round(after[1], 2),
+                        "bound": s.bound(p)})
+    return s

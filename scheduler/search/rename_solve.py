@@ -1,0 +1,89 @@
+"""CP-SAT with register renaming for one block (or window): solutions made into candidates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from scheduler.core.clock import WALL, Clock
+from scheduler.machine.evaluate import BlockTiming
+from scheduler.machine.model import Model
+from scheduler.search import fixup
+from scheduler.search.candidates import fixed_candidate
+from scheduler.search.rename import (
+    ColouringFailed,
+    add_register_constraints,
+    analyse,
+    colour,
+    emission_order,
+    renaming_edges,
+    rewrite,
+)
+from scheduler.search.solve import solve
+
+MAX_RENAMED = 8  # candidates taken from one renaming solve
+ATTEMPTS = 4  # solves, each holding one more register back when no solution could be coloured
+
+
+def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hint_issue, horizon,
+                      limit: float, notes: list[str], fprob: fixup.FixupProblem,
+                      movable: frozenset[str] = frozenset(), clock: Clock = WALL, boundary=None):
+    """CP-SAT with renaming; every solution that can be coloured becomes a candidate.
+    When no solution can be coloured (registers handed over inside one cycle need an
+    order that does not exist), hold one more register back from the model and retry."""
+    prob = analyse(instrs, live_out, opts.reserve, movable)
+    gap = fixup.gap_function(instrs, model)
+    if fprob:
+        fixup.prepare_renaming(prob, fprob)
+    raw, order = renaming_edges(bt, prob)
+    if fprob:
+        raw, order = fixup.relax_edges(raw, order, fprob, gap)
+    rbt = replace(bt, raw=raw, order=order)
+
+    def extra(m, issue):
+        add_register_constraints(m, issue, prob, horizon)
+        if fprob:
+            fixup.add_constraints(m, issue, fprob, gap)
+
+    deadline = clock.now() + limit
+    out, res, seconds = [], None, 0.0
+    for attempt in range(ATTEMPTS):
+        left = clock.left(deadline)
+        if left < 0.2:
+            break
+        res = solve(rbt, model, hint_issue, horizon, time_limit=left / (2 if attempt < ATTEMPTS - 1 else 1),
+                    workers=opts.workers, seed=opts.seed, extra=extra, clock=clock, boundary=boundary)
+        seconds += res.seconds
+        failed = _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out)
+        if out or not failed:
+            break
+        # hold a register back: the model becomes a restriction, so its bound no longer holds
+        for cls in failed:
+            prob.margin[cls] = prob.margin.get(cls, 0) + 1
+    if res is not None and res.issues and not out:
+        notes.append("renaming: no solution could be given registers; reorder-only schedule used")
+    if res is not None:
+        res.seconds = seconds
+        if any(prob.margin.values()):
+            res.bound = None  # not a lower bound of the unrestricted problem
+            if res.status == "OPTIMAL":
+                res.status = "FEASIBLE"
+    return out, res
+
+
+def _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out: list) -> set[str]:
+    """Give registers to the best solutions (best first) and append them to `out`; returns
+    the register classes that could not be coloured."""
+    failed: set[str] = set()
+    for issue in reversed(res.issues[-20:]):
+        try:
+            alloc = colour(prob, issue, horizon, order)
+        except ColouringFailed as e:
+            failed.add(e.cls)
+            continue
+        order_ = emission_order(issue, prob, alloc, order, raw)
+        if order_ is None:
+            continue
+        out.append(fixed_candidate(rewrite(instrs, prob, alloc), fprob, issue, order_, renamed=True))
+        if len(out) >= MAX_RENAMED:
+            break
+    return failed

@@ -1,0 +1,280 @@
+"""The stages of the block optimiser, in the order the pipeline runs them (scheduler/pipeline.py).
+
+Each stage has one job: it reads the problem and the state, adds candidate orders or
+schedules, a proven bound and notes, and reports progress. Budgets come from
+`pipeline.BUDGET`; the final checks are not a stage (scheduler/optimize.py).
+"""
+
+from __future__ import annotations
+
+from scheduler.core.clock import stop_requested
+from scheduler.frontend.dag import is_valid_order
+from scheduler.machine.bounds import true_dependencies
+from scheduler.machine.evaluate import inorder
+from scheduler.search import fixup
+from scheduler.search.candidates import Candidate
+from scheduler.search.decompose import decompose
+from scheduler.search.listsched import list_schedule
+from scheduler.search.localsearch import Score, local_search, objective_key, score
+from scheduler.search.pipeline import BlockProblem, SearchState, Stage
+from scheduler.search.regsched import VARIANTS as REGSCHED_VARIANTS
+from scheduler.search.regsched import reschedule
+from scheduler.search.rename_solve import rename_candidates
+from scheduler.search.solve import add_flag_exclusion, solve
+from scheduler.search.window import improve_by_windows
+
+WINDOW_FROM = 250  # from this many instructions, rename window by window (the whole-block model stalls)
+RENAME_WINDOW_SIZES = (120, 160, 90)  # renaming windows per round: sizes vary, so do the cuts
+REGSCHED_COST = 1e-3  # deterministic work units per instruction and variant (about its wall time)
+DECOMPOSE_FROM = 600  # from this many, window passes also refine the whole-block reordering
+
+
+def warm_start(p: BlockProblem, s: SearchState) -> None:
+    """A list schedule: the solver's hint and the fallback."""
+    ls = list_schedule(p.bt, p.model)
+    ls_in = inorder(p.bt, ls, p.model)
+    s.hint_res, s.hint_order = (ls_in, ls) if ls_in.cycles < p.before_in.cycles else (p.before_in, p.ident)
+    s.orders = [p.ident, ls, s.hint_order]
+    s.best_in, s.status = s.hint_res.cycles, "FALLBACK"
+    p.report("list", best=s.hint_res.cycles, bound=p.bounds.best)
+
+
+def reorder(p: BlockProblem, s: SearchState) -> None:
+    """CP-SAT on the in-order model over the whole block, reordering only."""
+    res = solve(p.sbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
+                workers=p.opts.workers, seed=p.opts.seed, extra=p.fextra, clock=p.clock,
+                on_progress=lambda best, bnd, el: p.report("solve", best=best, bound=max(bnd, p.bounds.best)))
+    s.res = res
+    s.solve_time += res.seconds
+    if res.order is None:
+        s.notes.append("solver found no solution within its time: using the best known order")
+        return
+    s.issues += res.issues + [res.issue]
+    s.best_in = min(res.makespan, s.hint_res.cycles)
+    s.status = "OPTIMAL" if res.status == "OPTIMAL" and not p.opts.rename else "FEASIBLE"
+    # with renaming allowed, the reorder-only solver's bound and optimum are not bounds of
+    # the problem: a renamed schedule may beat them (they only count without renaming)
+    s.claimed, s.proven = res.makespan, (res.bound if not p.opts.rename else None)
+    if p.opts.rename and res.status == "OPTIMAL":
+        s.notes.append(f"reorder-only optimum {res.makespan} (proven; renaming may beat it)")
+
+
+def windows(p: BlockProblem, s: SearchState) -> None:
+    """Large blocks: window passes over the best order (scheduler/decompose.py)."""
+    res = s.res
+    solved = res.order is not None and res.makespan <= s.hint_res.cycles and is_valid_order(p.bt.dag, res.order)
+    start_order = res.order if solved else s.hint_order
+    t0 = p.clock.now()
+    dec = decompose(p.bt, p.model, start_order, p.clock.now() + p.allowance("windows", s), p.clock,
+                    workers=p.opts.workers, seed=p.opts.seed,
+                    on_progress=lambda info: p.report("windows", bound=p.bounds.best, **info))
+    s.solve_time += p.clock.now() - t0
+    s.orders.append(dec.order)
+    s.notes.append(f"decomposition: {dec.passes} pass(es), {dec.windows} windows, in-order {dec.cycles}")
+    if dec.cycles < s.best_in:
+        s.best_in, s.status, s.claimed, s.proven = dec.cycles, "FEASIBLE", dec.cycles, None
+
+
+def diversity(p: BlockProblem, s: SearchState) -> None:
+    """More orders with the same in-order cycles: solves that pull random instructions early."""
+    s.target = int(s.best_in * (1 + p.opts.slack))
+    res = s.res
+    if res.order is None or p.bt.n <= 1:
+        return
+    for k in range(p.opts.diversity_solves if not p.decomposing else 0):
+        if p.clock.left(p.deadline) < 0.3:
+            break
+        limit = p.allowance("diversity", s)
+        weights = [s.rng.choice((0, 1, 1, 2, 5)) for _ in range(p.bt.n)]
+        extra = solve(p.sbt, p.model, res.issue, s.target, time_limit=limit, workers=p.opts.workers,
+                      seed=p.opts.seed + k + 1, makespan_cap=s.target, secondary=weights, extra=p.fextra,
+                      clock=p.clock)
+        s.solve_time += extra.seconds
+        if extra.order is not None:
+            s.issues += extra.issues + [extra.issue]
+
+
+def relaxed_bound(p: BlockProblem, s: SearchState) -> None:
+    """With renaming, a bound that holds for every renamed schedule: CP-SAT's proven bound of the
+    in-order problem with only true dependencies (no register limit), flags kept exclusive."""
+    tbt = true_dependencies(p.sbt)
+
+    def extra(m, issue):
+        if p.fextra:
+            p.fextra(m, issue)
+        add_flag_exclusion(m, issue, tbt, s.hint_res.cycles)
+
+    rel = solve(tbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("relaxed-bound", s),
+                workers=p.opts.workers, seed=p.opts.seed, extra=extra, clock=p.clock)
+    s.solve_time += rel.seconds
+    s.relaxed_bound = rel.bound or 0
+
+
+def rename(p: BlockProblem, s: SearchState) -> None:
+    """CP-SAT with register renaming over the whole block: removes false (WAR/WAW) dependencies."""
+    res = s.res
+    hint_issue, horizon = (res.issue, res.makespan) if res.order is not None else (s.hint_res.issue,
+                                                                                  s.hint_res.cycles)
+    rprob = fixup.analyse(p.instrs, p.bt.dag, renaming=True) if p.opts.fixup else fixup.FixupProblem()
+    renamed, rres = rename_candidates(p.instrs, p.bt, p.model, p.opts, p.live_out, hint_issue, horizon,
+                                      p.allowance("rename", s), s.notes, rprob, p.movable, p.clock)
+    s.solve_time += rres.seconds if rres else 0.0
+    s.renamed += renamed
+    if rres is not None and rres.bound is not None:
+        # the renaming model relaxes every renamed schedule (a bound only without held-back registers)
+        s.proven = max(s.proven or 0, rres.bound)
+    if renamed and rres is not None and rres.makespan is not None:
+        s.claimed = rres.makespan
+
+
+def judge(p: BlockProblem, s: SearchState) -> None:
+    """The out-of-order evaluator picks among the candidates no worse than the input under
+    either model and within the in-order target."""
+    scored = [s.scored(c, p) for c in s.candidates(p)]
+    base = p.base_score
+    scored = [x for x in scored if x[2].inorder <= base.inorder and x[2].ooo <= base.ooo] or [
+        (Candidate(p.instrs, p.ident), p.bt, base)]
+    if p.opts.objective == "inorder":
+        best_in = min(sc.inorder for _, _, sc in scored)
+        s.target = int(best_in * (1 + p.opts.slack))
+    else:  # out of order: any candidate no slower in-order than the input may win
+        s.target = base.inorder
+    within = [x for x in scored if x[2].inorder <= s.target]
+    s.chosen = min(within, key=lambda x: objective_key(x[2], p.opts.objective))
+
+
+def better(p: BlockProblem, s: SearchState, new: Score, cur: Score, sideways: bool = False) -> bool:
+    """Whether a schedule scoring `new` replaces the current one. In-order objective: no worse
+    under either evaluator and better under one (`sideways`: OoO no worse is enough). Out-of-order
+    objectives: better under the objective, in-order within the target."""
+    if p.opts.objective == "inorder":
+        if sideways:
+            return new.ooo <= cur.ooo
+        return new.inorder <= cur.inorder and new.ooo <= cur.ooo and (new.inorder, new.ooo) < (cur.inorder, cur.ooo)
+    key = objective_key(new, p.opts.objective), objective_key(cur, p.opts.objective)
+    return new.inorder <= s.target and (key[0] <= key[1] if sideways else key[0] < key[1])
+
+
+def _regsched_round(p: BlockProblem, s: SearchState, rounds: int) -> bool:
+    """Long-range moves the windows cannot make: the register-aware list scheduler over the
+    whole block, from the current schedule (scheduler/regsched.py). True if one was adopted."""
+    cand, _, sc = s.chosen
+    p.report("regsched", best=sc.inorder, bound=p.bounds.best, round=rounds + 1)
+    adopted = False
+    tries = reschedule(cand.instrs, p.model, p.live_out, p.opts.reserve, p.opts.noalias)
+    p.clock.charge(REGSCHED_COST * len(cand.instrs) * len(REGSCHED_VARIANTS))
+    for body, src in tries:
+        c = Candidate(body, [cand.origin[k] for k in src], True, cand.fixed)
+        _, nbt, nsc = s.scored(c, p)
+        _, _, sc = s.chosen
+        if better(p, s, nsc, sc):
+            s.adopted.append(c)
+            s.chosen = (c, nbt, nsc)
+            s.listed += 1
+            adopted = True
+    return adopted
+
+
+def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool:
+    """Window passes of reordering over the renamed code, whose false dependencies are fewer."""
+    cand, cbt, sc = s.chosen
+    left = p.clock.left(w_deadline)
+    dec = decompose(cbt, p.model, list(range(cbt.n)), p.clock.now() + left * 0.4, p.clock,
+                    workers=p.opts.workers, seed=p.opts.seed,
+                    on_progress=lambda info: p.report("windows", bound=p.bounds.best, **info))
+    if not dec.improved or not better(p, s, score(cbt, dec.order, p.model), sc, sideways=True):
+        return False
+    c = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed)
+    s.adopted.append(c)
+    s.chosen = s.scored(c, p)
+    s.moved += 1
+    return True
+
+
+def rename_windows(p: BlockProblem, s: SearchState) -> None:
+    """Large blocks: rounds of renaming windows over the chosen schedule (and register-aware
+    list scheduling, and reordering passes over the renamed code) while a round gains."""
+    w_deadline = p.clock.now() + p.allowance("rename-windows", s)
+    t0 = p.clock.now()
+    total, rounds, idle = 0, 0, 0
+    large = p.bt.n >= WINDOW_FROM
+    listed_before = s.listed
+    accept = None if p.opts.objective == "inorder" else (lambda new, cur: better(p, s, new, cur))
+    while True:
+        listed = (large and not p.movable and p.clock.left(w_deadline) > 10.0 and _regsched_round(p, s, rounds))
+        cand = s.chosen[0]
+        size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
+        if not large:  # small blocks (out-of-order objectives): windows of about half the block
+            size = max(24, min(size, p.bt.n * 2 // 3))
+        w_instrs, w_origin, accepted = improve_by_windows(
+            cand.instrs, cand.origin, p.model, p.opts, p.live_out, w_deadline, size=size, step=size // 2,
+            clock=p.clock, offset=30 * rounds, accept=accept,
+            on_window=lambda info, r=rounds: p.report("rename", bound=p.bounds.best, round=r + 1, **info))
+        rounds += 1
+        if accepted:
+            total += accepted
+            c = Candidate(w_instrs, w_origin, True, True)
+            s.adopted.append(c)
+            s.chosen = s.scored(c, p)
+        if p.clock.left(w_deadline) < 2.0 or stop_requested():
+            break
+        gained = p.decomposing and _reorder_renamed(p, s, w_deadline)
+        idle = 0 if (accepted or gained or listed) else idle + 1
+        if idle >= 2 or (p.decomposing and p.clock.left(w_deadline) < 2.0):
+            break  # two rounds without a gain
+    s.solve_time += p.clock.now() - t0
+    _rename_window_notes(s, total, rounds, s.listed - listed_before)
+
+
+def _rename_window_notes(s: SearchState, total: int, rounds: int, listed: int) -> None:
+    if listed:
+        s.notes.append(f"register-aware list scheduling: {listed} schedule(s) adopted")
+    if total or s.moved or listed:
+        s.notes.append(f"renamed in windows: {total} window(s) improved"
+                       + (f"; {s.moved} reordering pass(es) over the renamed code, {rounds} round(s)"
+                          if s.moved else ""))
+        if s.status == "OPTIMAL":
+            s.status = "FEASIBLE"  # the reorder-only optimum was improved on: no longer a proof
+        s.claimed, s.proven = s.chosen[2].inorder, None
+
+
+def regsched(p: BlockProblem, s: SearchState) -> None:
+    """Renamed schedules under any budget: the register-aware list scheduler from the judge's
+    pick (cheap; the CP-SAT renaming may find none in a short time)."""
+    _regsched_round(p, s, 0)
+    if s.listed:
+        s.notes.append(f"register-aware list scheduling: {s.listed} schedule(s) adopted")
+
+
+def polish(p: BlockProblem, s: SearchState) -> None:
+    """Local search: single-instruction moves judged by the out-of-order evaluator."""
+    cand, cbt, sc = s.chosen
+    p.report("search", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
+    deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
+    lorder, sc, s.evaluations = local_search(cbt, p.model, list(range(cbt.n)), s.target, s.rng,
+                                             p.opts.search_evaluations, deadline=deadline, clock=p.clock,
+                                             objective=p.opts.objective)
+    s.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
+                        cand.fixed)
+    s.chosen = (s.final, cbt, sc)
+
+
+def _small_renaming(p: BlockProblem) -> bool:
+    return p.opts.rename and 1 < p.bt.n < WINDOW_FROM
+
+
+STAGES = [
+    Stage("list", warm_start),
+    Stage("reorder", reorder, applies=lambda p: p.whole),
+    Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1),
+    Stage("relaxed-bound", relaxed_bound, applies=lambda p: p.opts.rename and p.bt.n > 1 and not p.decomposing),
+    Stage("rename", rename, applies=_small_renaming, optional=True),
+    Stage("diversity", diversity, optional=True),
+    Stage("judge", judge),
+    Stage("regsched", regsched, applies=lambda p: _small_renaming(p) and not p.movable, optional=True),
+    # large blocks always; small ones when the objective is out of order (large-neighbourhood
+    # search: CP-SAT re-solves windows, the out-of-order evaluator decides)
+    Stage("rename-windows", rename_windows, optional=True, applies=lambda p: p.opts.rename and (
+        p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24))),
+    Stage("local-search", polish),
+]
