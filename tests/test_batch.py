@@ -68,7 +68,7 @@ def test_batch_outputs_store_skip_force(local_ray, lib, tmp_path, capsys):
         text = (out / f"{stem}.s").read_text()
         assert "verified and proved" in text
         rep = json.loads((out / f"{stem}.json").read_text())
-        assert rep["proved"] and rep["verified"] and rep["options"]["prove"] and rep["objective"] == "inorder"
+        assert rep["proved"] and rep["verified"] and rep["options"]["prove"] and rep["objective"] == "ooo" and rep["options"]["objective"] == "ooo"
         cert = json.loads((out / f"{stem}.cert.json").read_text())
         assert cert["blocks"] and cert["blocks"][0]["inst_map"]
     html = (out / "report.html").read_text()

@@ -37,6 +37,7 @@ def _api() -> SimpleNamespace:
     """The optimizer API used by a task, in one place (imported on use: `scheduler --help` stays quick)."""
     from scheduler.checks.certificate import block_certificate
     from scheduler.core.clock import clear_stop
+    from scheduler.frontend.outputs import choose_outputs
     from scheduler.frontend.parse import parse_file, parse_text
     from scheduler.machine.mca import find_llvm_mca, run_mca
     from scheduler.machine.model import DEFAULT_MODEL, load_model
@@ -49,7 +50,8 @@ def _api() -> SimpleNamespace:
                            find_llvm_mca=find_llvm_mca, run_mca=run_mca, DEFAULT_MODEL=DEFAULT_MODEL,
                            load_model=load_model, Options=Options, VerificationFailed=VerificationFailed,
                            optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
-                           header_lines=header_lines, model_digest=model_digest, report_json=report_json)
+                           header_lines=header_lines, model_digest=model_digest, report_json=report_json,
+                           choose_outputs=choose_outputs)
 
 
 def _ray():
@@ -91,9 +93,11 @@ def run_task(spec: dict) -> dict:
             for i in b.instructions:
                 if i.opclass not in model.spec.opclasses:
                     raise BatchError(f"{i.loc}: model {model.name} cannot place '{i}' (opclass {i.opclass})")
-        # --objective is recorded; the optimizer gains an objective option later
+        # the outputs rule `optimize` and `verify` share (frontend/outputs.py)
+        chosen = api.choose_outputs(prog, None, spec["path"])
         opts = api.Options(time_limit=spec["time_limit"], workers=spec["workers"], seed=spec["seed"],
-                           noalias=prog.noalias, prove=True)
+                           noalias=prog.noalias, prove=True, objective=spec["objective"],
+                           outputs=frozenset(chosen.registers or ()), all_outputs=chosen.every)
         results = api.optimize_program(prog, model, opts)
         if not all(r.verified and r.proved for r in results):
             raise BatchError("a block was not verified and proved")
@@ -411,7 +415,7 @@ def run_batch(args) -> int:
     api = _api()
     ray = _ray()
     err = Console(stderr=True, quiet=args.json)
-    objectives = list(dict.fromkeys(args.objective or ["inorder"]))
+    objectives = list(dict.fromkeys(args.objective or ["ooo"]))
     kernels = find_kernels(args.paths)
     if not kernels:
         raise BatchError("no kernels (.s or .S files) found")
@@ -530,7 +534,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1 per kernel (default 1)")
     p.add_argument("--objective", action="append", choices=OBJECTIVES, default=None,
-                   help="recorded per task and ranks the best result (repeatable; default inorder)")
+                   help="what faster means, as for optimize (repeatable: one task per objective; default ooo)")
     p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds per kernel task (default 30)")
     p.add_argument("--task-timeout", type=float, default=None, metavar="S",
                    help="cancel a task running longer than this (default 2 x time limit + 120)")
