@@ -500,7 +500,7 @@ def _verify_pair(args, orig, cand, chosen, noalias) -> int:
             return EXIT_OK
         if proof.status == "refuted" and not args.json:
             print(f"NOT equivalent (refuted by the prover; counterexample confirmed by simulation); {compared}")
-            for line in proof.counterexample.lines():
+            for line in proof.counterexample.lines():  # type: ignore[union-attr]  # refuted: it has one
                 print(f"  {line}")
             return EXIT_FAIL
     if proof is not None and proof.status == "refuted":
@@ -510,7 +510,7 @@ def _verify_pair(args, orig, cand, chosen, noalias) -> int:
         trials = max(args.trials, 2000) if proof is not None and proof.status == "unknown" else args.trials
         res = verify(orig, cand, trials=trials, seed=args.seed, outputs=outputs, noalias=noalias)
     relevant = sorted(live_ins(orig) | live_ins(cand))
-    if proof is not None and proof.status == "unknown" and res.equivalent and not args.json:
+    if proof is not None and proof.status == "unknown" and res is not None and res.equivalent and not args.json:
         print(f"unknown: not proved ({proof.reason}); no counterexample in {res.trials} random trials; "
               f"{compared}")
         if proof.unproved:
@@ -542,6 +542,7 @@ def _verify_pair(args, orig, cand, chosen, noalias) -> int:
         if res is None or not res.equivalent:
             return EXIT_FAIL
         return EXIT_UNKNOWN if proof is not None else EXIT_OK
+    assert res is not None  # None only when refuted, which returned above without --json
     if res.equivalent:
         print(f"equivalent: {res.trials} trials passed (seed {args.seed}); {compared}")
         return EXIT_OK

@@ -33,7 +33,7 @@ from scheduler import __version__
 from scheduler.checks.pairing import operand_values
 from scheduler.frontend.dag import Value, may_alias, symbolic_addresses, value_trace
 from scheduler.frontend.ir import Instruction, format_instruction
-from scheduler.frontend.isa.operands import GPR, Mem, VElem, VReg
+from scheduler.frontend.isa.operands import GPR, Mem, Operand, VElem, VReg
 
 ALWAYS_COMPARED = tuple(f"x{i}" for i in range(19, 30)) + ("sp",) + tuple(f"v{i}" for i in range(8, 16))
 
@@ -100,8 +100,8 @@ def rederive(orig: Instruction, regmap: dict[str, dict[str, str]]) -> tuple:
         if isinstance(op, Mem):
             base = _renamed(op.base, reads)
             index = _renamed(op.index, reads) if op.index is not None else None
-            if op.writeback and writes.get(op.base.resource, op.base.resource) != \
-                    reads.get(op.base.resource, op.base.resource):
+            if op.writeback and writes.get(op.base_resource, op.base_resource) != \
+                    reads.get(op.base_resource, op.base_resource):
                 raise ValueError(f"writeback base {op.base} renamed inconsistently")
             out.append(Mem(base, op.offset, op.mode, index, op.modifier, op.offset_text))
         elif pat.role == "w":
@@ -210,8 +210,8 @@ def _check_dataflow(original: Sequence[Instruction], candidate: Sequence[Instruc
         for r_orig, producer in sorted(want.items(), key=lambda kv: kv[0]):
             r_cand = renamed_reads.get(r_orig, r_orig)
             src = got.get(r_cand)
-            src_orig = "in" if src == "in" else origin[src] if src is not None else None
-            if pos in fixups and r_orig == original[k].operands[-1].base.resource:
+            src_orig = "in" if src == "in" else origin[src] if isinstance(src, int) else None  # src: int, "in" or None
+            if pos in fixups and r_orig == _mem_base(original[k]):
                 if not _same_address(written, r_orig, r_cand, producer, src_orig, fixups[pos]):
                     problems.append(Violation(pos, f"offset fixup {fixups[pos]['from']} -> {fixups[pos]['to']}: "
                                               f"base {r_cand} from {_name(src_orig)} does not address the same "
@@ -272,6 +272,13 @@ def _same_address(written, r_orig: str, r_cand: str, producer, src_orig, fix: di
     return a.root == b.root and a.const + fix["from"] == b.const + fix["to"]
 
 
+def _mem_base(ins: Instruction) -> str:
+    """The base register of a memory instruction (its address is the last operand)."""
+    m = ins.operands[-1]
+    assert isinstance(m, Mem)
+    return m.base_resource
+
+
 def _name(producer, input_name: str = "the block input") -> str:
     if producer is None:
         return "nothing"
@@ -288,7 +295,9 @@ def register_map(instrs: Sequence[Instruction], renamed: Sequence[Instruction]) 
     for a, b in zip(instrs, renamed, strict=True):
         m: dict[str, dict[str, str]] = {"read": {}, "write": {}}
         for oa, ob, pat in zip(a.operands, b.operands, a.form.operands, strict=False):
+            pairs: list[tuple[str, Operand | None, Operand | None]]
             if isinstance(oa, Mem):
+                assert isinstance(ob, Mem)  # the renamed instruction has the same form
                 pairs = [("read", oa.base, ob.base), ("read", oa.index, ob.index)]
                 if oa.writeback:
                     pairs.append(("write", oa.base, ob.base))

@@ -52,11 +52,10 @@ from pathlib import Path
 
 from scheduler.checks.state import EDGE_WORDS, MASK64, MachineState, Memory
 from scheduler.checks.verify import (
-    ALL_REGISTERS,
-    CALLEE_SAVED,
     CALLEE_SAVED_SIMD,
     Mismatch,
     _edge_value,
+    compared_registers,
     live_ins,
     pointer_registers,
     straight_line,
@@ -108,6 +107,7 @@ def toolchain() -> tuple[str, list[str]]:
     missing = [n for n, ok in ((GCC, gcc), (QEMU, native or runner[0])) if not ok]
     if missing:
         raise ToolchainMissing(f"execution check: {' and '.join(missing)} not found on PATH; {SETUP_HINT}")
+    assert gcc is not None  # else it is missing
     return gcc, runner
 
 
@@ -353,15 +353,6 @@ def _unpack_state(blob: bytes) -> MachineState:
 
 
 # ------------------------------------------------------------------ the check
-
-def compared_registers(outputs: Sequence[str] | None) -> tuple[list[str], set[str]]:
-    """(registers compared, those compared in full); as verify.verify does."""
-    registers = list(outputs) if outputs is not None else list(ALL_REGISTERS)
-    full = set(registers)
-    for r in (*CALLEE_SAVED, *CALLEE_SAVED_SIMD):
-        if r not in registers:
-            registers.append(r)
-    return registers, full
 
 
 def _first_difference(a: MachineState, b: MachineState, registers, full) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from scheduler.frontend.isa.operands import GPR, Mem, VElem, VReg
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from scheduler.frontend.ir import Instruction
 
 
+@overload
+def _operand_key(op: tuple | list, blank: bool) -> tuple: ...
+@overload
+def _operand_key(op: object, blank: bool) -> object: ...
 def _operand_key(op: object, blank: bool) -> object:
     """An operand by value: dataclass fields recursively, without the text it was written
     with (`#0x50`, `#(80 +0)` and `#80` are the same immediate) unless that text is a
@@ -76,7 +80,7 @@ def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None 
         pats = ins.form.operands
         for op, pat in zip(ins.operands, pats, strict=False):
             if isinstance(op, Mem):
-                srcs.append(src(op.base.resource))
+                srcs.append(src(op.base_resource))
                 if op.index is not None and op.index.resource:
                     srcs.append(src(op.index.resource))
             elif pat.role in ("r", "rw"):
@@ -90,7 +94,7 @@ def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None 
         for pos, (op, pat) in enumerate(zip(ins.operands, pats, strict=False)):
             if isinstance(op, Mem):
                 if op.writeback:
-                    current[op.base.resource] = (key, pos)
+                    current[op.base_resource] = (key, pos)
             elif pat.role in ("w", "rw"):
                 res = getattr(op, "resource", None)
                 if res:

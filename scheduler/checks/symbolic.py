@@ -282,11 +282,11 @@ class Sym:
         return _shift_right(Sym(_as(v, _need(v)), True), self) if isinstance(v, int) else NotImplemented
 
     # comparisons give symbolic booleans
-    def __eq__(self, o):  # type: ignore[override]
+    def __eq__(self, o):
         o = _operand(o)
         return o if o is NotImplemented else SymBool(_equal(self, o))
 
-    def __ne__(self, o):  # type: ignore[override]
+    def __ne__(self, o):
         o = _operand(o)
         return o if o is NotImplemented else SymBool(z3.Not(_equal(self, o)))
 
@@ -324,7 +324,9 @@ def _amount(s) -> int:
 def _shift_left(v, s) -> Sym:
     m = _amount(s)
     signed = isinstance(v, Sym) and v.signed or (isinstance(v, int) and v < 0)
-    w = _check((_need(v) if signed else _uwidth(v)) + (1 << m))
+    width = _need(v) if signed else _uwidth(v)
+    assert width is not None  # not signed: a non-negative int or an unsigned Sym
+    w = _check(width + (1 << m))
     return Sym(_as(v, w) << _as(s, w), signed)
 
 
@@ -597,6 +599,10 @@ class SymContext(Context):
     """`simulate.Context` over a `SymState`: what instruction semantics see (`writeback`
     is inherited: it only goes through `r` and `w`)."""
 
+    # Duck-typed substitution: symbolic state, values and addresses where Context has
+    # concrete ones; the semantics only use the shared interface.
+    s: SymState  # type: ignore[assignment]
+
     def __init__(self, state: SymState):
         self.s = state
 
@@ -673,7 +679,7 @@ class SymContext(Context):
         key, const, sym = inputs.split(term(value, 64))
         return Addr(key, const, sym, inputs.root_of(key))
 
-    def addr(self, m: Mem) -> Addr:
+    def addr(self, m: Mem) -> Addr:  # type: ignore[override]  # a symbolic Addr where Context has an int
         base_value = self.r(GPR(m.base.num, 64, m.base.sp))
         base = self._address(base_value)
         if m.mode == "post":
@@ -689,10 +695,10 @@ class SymContext(Context):
         full = self._address((base_value + idx) & MASK64)
         return Addr(full.key, full.const, full.sym, base.root)
 
-    def load(self, addr: Addr, size: int):
+    def load(self, addr: Addr, size: int):  # type: ignore[override]  # takes the Addr that addr() gives
         return self.s.load(addr, size)
 
-    def store(self, addr: Addr, size: int, value) -> None:
+    def store(self, addr: Addr, size: int, value) -> None:  # type: ignore[override]  # takes addr()'s Addr
         self.s.store(addr, size, value)
 
 

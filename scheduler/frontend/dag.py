@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from scheduler.frontend.ir import FLAGS, Instruction
-from scheduler.frontend.isa.operands import GPR, Imm, Mem
+from scheduler.frontend.isa.operands import GPR, Imm, Mem, Shift
 
 REGISTER, FLAG, MEMORY = "register", "flags", "memory"
 
@@ -66,7 +66,11 @@ def _is_const_add(instr: Instruction) -> int | None:
     if instr.mnemonic in ("add", "sub") and len(ops) >= 3 and isinstance(ops[2], Imm):
         if not (isinstance(ops[0], GPR) and ops[0].bits == 64):
             return None
-        shift = ops[3].amount if len(ops) > 3 else 0
+        shift = 0
+        if len(ops) > 3:
+            sh = ops[3]
+            assert isinstance(sh, Shift)  # `add/sub Xd, Xn, #imm, lsl #12`
+            shift = sh.amount
         value = ops[2].value << shift
         return value if instr.mnemonic == "add" else -value
     if instr.mnemonic == "mov" and len(ops) == 2 and all(
@@ -108,7 +112,7 @@ def value_trace(instrs: Sequence[Instruction]) -> tuple[list[Address | None], li
                 values[reg] = Value(old.root, old.const + mem_op.offset)
             elif delta is not None:
                 src = instr.operands[1]
-                assert isinstance(src, GPR)
+                assert isinstance(src, GPR) and src.resource is not None  # Xn or sp, never xzr
                 old = value(src.resource)
                 values[reg] = Value(old.root, old.const + delta)
             else:

@@ -54,7 +54,7 @@ class Instruction:
         out: set[str] = set()
         for op, pat in zip(self.operands, self.form.operands, strict=False):
             if isinstance(op, Mem):
-                out.add(op.base.resource)
+                out.add(op.base_resource)
                 if op.index is not None and op.index.resource:
                     out.add(op.index.resource)
             elif pat.role in ("r", "rw"):
@@ -73,7 +73,7 @@ class Instruction:
         for op, pat in zip(self.operands, self.form.operands, strict=False):
             if isinstance(op, Mem):
                 if op.writeback:
-                    out.add(op.base.resource)
+                    out.add(op.base_resource)
             elif pat.role in ("w", "rw"):
                 res = _resource(op)
                 if res:
@@ -90,7 +90,7 @@ class Instruction:
         assert isinstance(m, Mem)
         index = m.index.resource if m.index is not None else None
         offset = None if index else (0 if m.mode == "post" else m.offset)
-        return MemAccess(self.form.mem, m.base.resource, offset, self.form.mem_size, index)
+        return MemAccess(self.form.mem, m.base_resource, offset, self.form.mem_size, index)
 
     @property
     def is_branch(self) -> bool:

@@ -70,6 +70,7 @@ def parse_outputs_option(text: str) -> tuple[str, ...]:
         if not item:
             raise OutputsError(f"--outputs {text}: empty item in the register list")
         m = re.fullmatch(r"[vq](\d+)", item.lower())
+        res: str | None
         if item.lower() in ("nzcv", "flags"):
             res = FLAGS
         elif m and int(m.group(1)) < 32:

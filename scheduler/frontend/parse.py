@@ -181,7 +181,9 @@ def split_comments(lines: list[tuple[str, SourceLoc]]) -> list[tuple[str, str]]:
 
 
 def split_statements(code: str) -> list[str]:
-    parts, cur, in_str = [], [], False
+    parts: list[str] = []
+    cur: list[str] = []
+    in_str = False
     for ch in code:
         if ch == '"':
             in_str = not in_str
@@ -211,7 +213,7 @@ class _Collect:
     kind: str  # "macro", "rept" or "irp" (.irpc too: its header lists the characters)
     head: str  # the opening directive, for error messages
     loc: SourceLoc
-    header: object
+    header: _Macro | int | tuple[str, list[str]]  # the macro, the .rept count, or the .irp symbol and values
     body: list[str] = field(default_factory=list)
     depth: int = 0
     line_index: int = -1  # the source line that opened it (Program.lines index)
@@ -567,6 +569,7 @@ class Parser:
             self.macros[macro.name] = macro
             self.size_cache.clear()  # sizes of macros that call this name change
         elif c.kind == "rept":
+            assert isinstance(c.header, int)
             count = wrap64(int(c.header))
             if count < 0:
                 raise AsmError(c.loc, f"negative count {count} for '{c.head}'")
@@ -574,6 +577,7 @@ class Parser:
             for _ in range(count):
                 self._run_body(c.body, None, c.loc, depth + 1)
         else:
+            assert isinstance(c.header, tuple)
             name, values = c.header
             self._budget(len(values), c.body, c.head, c.loc)
             for v in values:
@@ -707,7 +711,9 @@ def _section_flags(rest: str) -> str:
 
 def _split_values(rest: str) -> list[str]:
     """Comma-separated expressions (commas inside parentheses belong to the expression)."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in rest:
         if ch == "," and depth == 0:
             out.append("".join(cur))
@@ -792,6 +798,7 @@ def _macro_arg(text: str, i: int) -> tuple[str, int]:
     i = _skip_white(text, i)
     if text.startswith('"', i):
         m = _QUOTED_RE.match(text, i)
+        assert m is not None  # the pattern matches any text that starts with a quote
         return m.group(1), m.end()
     start, depth = i, 0
     while i < len(text) and text[i] != "," and (depth or text[i] not in " \t"):

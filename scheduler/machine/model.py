@@ -219,7 +219,7 @@ class Model:
         self.name = name
         self.path = path
         self.spec = spec
-        self._timing_cache: dict[tuple, Timing] = {}
+        self._timing_cache: dict[str, Timing] = {}  # by class name
 
     # -- structure
     @cached_property
@@ -247,8 +247,8 @@ class Model:
             for p in spec.pipes:
                 if p not in self.spec.pipes:
                     raise ModelError(f"{where}: groups.{g}.pipes: unknown pipe '{p}'")
-        for c, spec in self.spec.classes.items():
-            for i, u in enumerate(spec.uops):
+        for c, cspec in self.spec.classes.items():
+            for i, u in enumerate(cspec.uops):
                 if u.pipe not in self.spec.pipes and u.pipe not in self.spec.groups:
                     raise ModelError(f"{where}: classes.{c}.uops.{i}.pipe: unknown pipe or group '{u.pipe}'")
         for op, target in self.spec.opclasses.items():

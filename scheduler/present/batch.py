@@ -83,7 +83,7 @@ def run_task(spec: dict) -> dict:
     inject = spec.get("inject")
     if inject == "hang":
         time.sleep(3600)
-    out = {"status": "failed", "host": socket.gethostname(), "error": None}
+    out: dict[str, object] = {"status": "failed", "host": socket.gethostname(), "error": None}
     api = _api()
     try:
         api.clear_stop()
@@ -291,7 +291,7 @@ class _Driver:
         for t in self.tasks:
             self.left[t.kernel] += 1
         self.kernels_done = sum(1 for k in self.kernels if self.left[k] == 0)
-        self.best_gain = None
+        self.best_gain: float | None = None
         self.progress = _Progress(self.err, len(self.kernels), len(self.tasks), enabled=not args.json)
         try:
             while self.queue or self.running:

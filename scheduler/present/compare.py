@@ -34,6 +34,8 @@ from scheduler.checks.pairing import meaning, pair, shape, value_keys
 from scheduler.core.errors import SchedulerError
 
 if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
+    from rich.console import JustifyMethod
+
     from scheduler.frontend.ir import Instruction, Program
     from scheduler.machine.model import Model
 
@@ -87,6 +89,7 @@ def _mca(instrs: Sequence[Instruction], notes: list[str], where: str) -> dict | 
         except (RuntimeError, OSError) as e:
             notes.append(f"{where}: llvm-mca failed: {e}")
             return None
+        assert r is not None  # None only without llvm-mca, checked above
         out[str(it)] = {"total_cycles": r.total_cycles, "block_rthroughput": r.block_rthroughput}
     return out
 
@@ -280,13 +283,13 @@ def _stall_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
 
 def _model_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
     """One block's figures under one model (`p`: the model's tag)."""
-    t.row(f"{p}in-order cycles", _best_marks([x and x["inorder_cycles"] for x in ms], str), style=None)
-    t.row(f"{p}OoO cycles/iter", _best_marks([x and x["ooo_cycles"] for x in ms], lambda v: f"{v:.2f}"))
-    t.row(f"{p}OoO single run", _best_marks([x and x["ooo_single"] for x in ms], str))
+    t.row(f"{p}in-order cycles", _best_marks([x["inorder_cycles"] if x else None for x in ms], str), style=None)
+    t.row(f"{p}OoO cycles/iter", _best_marks([x["ooo_cycles"] if x else None for x in ms], lambda v: f"{v:.2f}"))
+    t.row(f"{p}OoO single run", _best_marks([x["ooo_single"] if x else None for x in ms], str))
     t.row(f"{p}lower bound", [f"{x['lower_bound']} ({x['bound_reason']})" if x else "-" for x in ms])
     t.row(f"{p}gap", [_pct(x["gap"]) if x else "-" for x in ms])
     t.row(f"{p}critical path", [str(x["critical_path"]) if x else "-" for x in ms])
-    t.row(f"{p}stalls", _best_marks([x and x["stalls"]["total"] for x in ms], str))
+    t.row(f"{p}stalls", _best_marks([x["stalls"]["total"] if x else None for x in ms], str))
     _stall_rows(t, p, ms)
     ptypes = list(next(x for x in ms if x)["pipes"])
     for pt in ptypes:
@@ -402,8 +405,10 @@ def print_diff(doc: dict, console) -> None:
                 continue
             t = Table(title=escape(f"{f['path']} block {b['index']} against {doc['reference']} ({b['relation']})"))
             renamed = b["relation"] == "renamed reordering"
-            cols = [("pos", "right"), ("reference", "left"), ("this file", "left"), ("from", "right"),
-                    ("moved", "right")] + ([("was (reference[from])", "left")] if renamed else [])
+            cols: list[tuple[str, JustifyMethod]] = [("pos", "right"), ("reference", "left"), ("this file", "left"),
+                                                     ("from", "right"), ("moved", "right")]
+            if renamed:
+                cols.append(("was (reference[from])", "left"))
             for col, just in cols:  # instructions wrap (80 columns), numbers do not
                 t.add_column(escape(col), justify=just, overflow="fold", no_wrap=just == "right")
             for r in b["diff"]:

@@ -29,7 +29,7 @@ Text timeline (`text_timeline`), one row per instruction, one character per cycl
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def assign_units(bt: BlockTiming, issue: Sequence[int], model: Model) -> list[Bo
                             if (x := busy_at[u].get(c)) is not None}.values()
                 if not all(x.busy == 1 for x in blockers):
                     continue
-                moves = []
+                moves: list[tuple[Booking, str]] = []
                 for x in blockers:
                     alt = next((v for v in allowed_units(x) if v != u and free(v, x.start, 1)
                                 and all(m[1] != v or m[0].start != x.start for m in moves)), None)
@@ -228,7 +228,7 @@ def bar_records(view: ScheduleView) -> list[dict]:
 # ------------------------------------------------------------------ drawing
 
 
-def _class_colours(classes: Sequence[str]) -> dict[str, str]:
+def _class_colours(classes: Iterable[str]) -> dict[str, str]:
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 

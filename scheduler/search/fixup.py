@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from scheduler.frontend.ir import Instruction
-from scheduler.frontend.isa.operands import GPR, Imm, Mem
+from scheduler.frontend.isa.operands import GPR, Imm, Mem, Shift
 from scheduler.frontend.isa.table import TABLE
 
 MAX_CROSS = 4  # updates an access may cross in each direction (bounds the Booleans)
@@ -66,7 +66,7 @@ class FixupProblem:
 
     def pairs(self) -> set[tuple[int, int]]:
         """(access, update) index pairs whose register edge the model relaxes."""
-        return {tuple(sorted((m.access, u.index))) for m in self.movables for u in m.updates}
+        return {(min(m.access, u.index), max(m.access, u.index)) for m in self.movables for u in m.updates}
 
     def __bool__(self) -> bool:
         return bool(self.movables)
@@ -85,7 +85,11 @@ def update_delta(instr: Instruction, reg: str) -> int | None:
     if instr.mnemonic in ("add", "sub") and len(ops) in (3, 4) and isinstance(ops[2], Imm):
         d, n = ops[0], ops[1]
         if isinstance(d, GPR) and isinstance(n, GPR) and d.bits == 64 and d.resource == reg == n.resource:
-            shift = ops[3].amount if len(ops) == 4 else 0
+            shift = 0
+            if len(ops) == 4:
+                sh = ops[3]
+                assert isinstance(sh, Shift)  # `add/sub Xd, Xn, #imm, lsl #12`
+                shift = sh.amount
             value = ops[2].value << shift
             return value if instr.mnemonic == "add" else -value
     return None
@@ -138,11 +142,13 @@ def analyse(instrs: Sequence[Instruction], dag, max_cross: int = MAX_CROSS, rena
         while hi < len(chain) and hi - split < max_cross and chain[hi][1] is not None \
                 and _only_through(dag, k, chain[hi][0], reg, renaming):
             hi += 1
-        ups = [Update(w, reg, d) for w, d in chain[lo:hi]]
+        ups = [Update(w, reg, d) for w, d in chain[lo:hi] if d is not None]  # all are, by the loops above
         if not ups:
             continue
         first_after = split - lo
-        base_off = ins.operands[-1].offset
+        mem = ins.operands[-1]
+        assert isinstance(mem, Mem)  # _movable_base found its base
+        base_off = mem.offset
         offsets = {}
         for n_before in range(len(ups) + 1):
             # the access follows the first n_before updates of `ups` in the new order
@@ -243,10 +249,10 @@ def records(original: Sequence[Instruction], origin: Sequence[int], candidate: S
         a, b = original[k].operands[-1], ins.operands[-1]
         if not (original[k].form.mem and isinstance(a, Mem) and isinstance(b, Mem)):
             continue
-        src = p_cand[pos].get(b.base.resource)
-        src = src if src in ("in", None) else origin[src]
-        if a.offset != b.offset or src != p_orig[k].get(a.base.resource):
-            out.append({"position": pos + 1, "original": k + 1, "base": a.base.resource,
+        src = p_cand[pos].get(b.base_resource)
+        src = origin[src] if isinstance(src, int) else src  # an instruction index, "in" or None
+        if a.offset != b.offset or src != p_orig[k].get(a.base_resource):
+            out.append({"position": pos + 1, "original": k + 1, "base": a.base_resource,
                         "from": a.offset, "to": b.offset})
     return out
 

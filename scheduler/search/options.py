@@ -54,7 +54,7 @@ class BlockResult:
     proved: bool = False  # equivalent for all inputs (certificate.check_block, and with --prove symbolically)
     proof: str = "certificate"  # how: "certificate", or the symbolic prover's method with --prove
     renamed: bool = False  # registers were re-assigned
-    register_map: list[dict[str, str]] = field(default_factory=list)  # per output instruction
+    register_map: list[dict[str, dict[str, str]]] = field(default_factory=list)  # per output instruction
     offset_fixups: list[dict] = field(default_factory=list)  # accesses moved across base updates
     output_map: dict[str, str] = field(default_factory=dict)  # outputs now in other registers
     live_out: list[str] = field(default_factory=list)

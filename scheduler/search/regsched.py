@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 
@@ -257,7 +258,8 @@ class _PressureRun:
         n, todo, issue, rbt = self.n, self.todo, self.issue, self.rbt
         while self.head < n and issue[todo[self.head]] >= 0:
             self.head += 1
-        window, j = [], self.head
+        window: list[int] = []
+        j = self.head
         while len(window) < lookahead and j < n:
             if issue[todo[j]] < 0:
                 window.append(todo[j])
@@ -342,6 +344,7 @@ class _PressureRun:
             return regs if self.witness.fits(a, p, self.head) else None
         # open k's chain now: the witness becomes the base order with that chain (and what
         # it still waits for) moved to the front, which must fit the registers too
+        assert self.chains is not None  # else no jump
         order = self.chains.front(chain[k], self.todo, self.head, self.issue)
         if order is None:
             return None
@@ -355,7 +358,8 @@ class _PressureRun:
     def _fixed_in_order(self, npos: dict[int, int]) -> bool:
         # fixed values of one register keep their order of definition
         values, pending = self.values, self.pending
-        return all(npos[values[y].defn] < npos[values[x].defn]
+        # (a pending value has a definition: cast, not an assert, in this inner loop)
+        return all(npos[cast(int, values[y].defn)] < npos[cast(int, values[x].defn)]
                    for x, before in self.fixed_before.items() if pending[x]
                    for y in before if pending[y])
 

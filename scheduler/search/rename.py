@@ -40,7 +40,7 @@ from scheduler.frontend.abi import (
     DEFAULT_RESERVED,
 )
 from scheduler.frontend.ir import FLAGS, Instruction
-from scheduler.frontend.isa.operands import GPR, Mem, VElem, VReg
+from scheduler.frontend.isa.operands import GPR, Mem, Operand, VElem, VReg
 from scheduler.machine.evaluate import BlockTiming
 
 
@@ -182,6 +182,7 @@ def renaming_edges(bt: BlockTiming, prob: RenameProblem) -> tuple[list[list[tupl
     for val in prob.values:
         if val.tied_to is not None:
             k = val.defn
+            assert k is not None  # a tied value is written by its RMW instruction
             for u in prob.values[val.tied_to].uses:
                 if u != k:
                     order[k].append(u)
@@ -278,8 +279,8 @@ def _tied_chains(prob: RenameProblem) -> dict[int, list[int]]:
     root = {}
     for v in prob.values:
         r = v.id
-        while prob.values[r].tied_to is not None:
-            r = prob.values[r].tied_to
+        while (tied := prob.values[r].tied_to) is not None:
+            r = tied
         root[v.id] = r
     chains: dict[int, list[int]] = {}
     for v in prob.values:
@@ -301,10 +302,10 @@ class _Colouring:
             self.last_users[v.id] = {u for u in v.uses if issue[u] == last}
         # "must come before" edges between instructions of the same cycle
         self.before: dict[int, set[int]] = {}
-        for v, preds in enumerate(order_edges):
+        for k, preds in enumerate(order_edges):
             for u in preds:
-                if issue[u] == issue[v]:
-                    self.before.setdefault(u, set()).add(v)
+                if issue[u] == issue[k]:
+                    self.before.setdefault(u, set()).add(k)
         self.reg_of: dict[int, str] = {}
         self.busy: dict[str, list[int]] = {}
 
@@ -329,8 +330,7 @@ class _Colouring:
         if e2 == s1:
             a, b = b, a
             (s1, e1), (s2, e2) = (s2, e2), (s1, e1)
-        if e1 == s2 and self.prob.values[b].defn is not None:
-            y = self.prob.values[b].defn
+        if e1 == s2 and (y := self.prob.values[b].defn) is not None:
             return [(u, y) for u in self.last_users[a] if u != y]
         return None
 
@@ -449,7 +449,7 @@ def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocatio
     """The block's instructions with registers replaced per the allocation."""
     out = []
     for k, ins in enumerate(instrs):
-        new_ops = []
+        new_ops: list[Operand] = []
         for op, pat in zip(ins.operands, ins.form.operands, strict=False):
             if isinstance(op, Mem):
                 base = op.base

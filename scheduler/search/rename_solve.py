@@ -8,7 +8,7 @@ from scheduler.core.clock import WALL, Clock
 from scheduler.machine.evaluate import BlockTiming
 from scheduler.machine.model import Model
 from scheduler.search import fixup
-from scheduler.search.candidates import fixed_candidate
+from scheduler.search.candidates import Candidate, fixed_candidate
 from scheduler.search.rename import (
     ColouringFailed,
     add_register_constraints,
@@ -45,6 +45,7 @@ def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hin
             fixup.add_constraints(m, issue, fprob, gap)
 
     deadline = clock.now() + limit
+    out: list[Candidate]
     out, res, seconds = [], None, 0.0
     for attempt in range(ATTEMPTS):
         left = clock.left(deadline)

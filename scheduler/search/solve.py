@@ -36,7 +36,7 @@ from scheduler.machine.model import Model
 class SolveResult:
     status: str  # OPTIMAL, FEASIBLE, or UNKNOWN (no solution beyond the hint)
     makespan: int | None  # the solver's claimed in-order cycles for `order`
-    bound: int  # the solver's proven lower bound
+    bound: int | None  # the solver's proven lower bound (None: not one, see rename_solve)
     order: list[int] | None
     seconds: float
     issues: list[list[int]] = field(default_factory=list)  # issue cycles of every solution seen, best last

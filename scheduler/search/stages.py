@@ -41,6 +41,7 @@ def warm_start(p: BlockProblem, s: SearchState) -> None:
 
 def reorder(p: BlockProblem, s: SearchState) -> None:
     """CP-SAT on the in-order model over the whole block, reordering only."""
+    assert s.hint_res is not None  # set by warm_start
     res = solve(p.sbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
                 workers=p.opts.workers, seed=p.opts.seed, extra=p.fextra, clock=p.clock,
                 on_progress=lambda best, bnd, el: p.report("solve", best=best, bound=max(bnd, p.bounds.best)))
@@ -49,7 +50,9 @@ def reorder(p: BlockProblem, s: SearchState) -> None:
     if res.order is None:
         s.notes.append("solver found no solution within its time: using the best known order")
         return
-    s.issues += res.issues + [res.issue]
+    assert res.makespan is not None  # a solution has its makespan
+    # (issue is None only for an empty block, solve's shortcut: kept as it was)
+    s.issues += res.issues + [res.issue]  # type: ignore[list-item]
     s.best_in = min(res.makespan, s.hint_res.cycles)
     s.status = "OPTIMAL" if res.status == "OPTIMAL" and not p.opts.rename else "FEASIBLE"
     # with renaming allowed, the reorder-only solver's bound and optimum are not bounds of
@@ -62,8 +65,12 @@ def reorder(p: BlockProblem, s: SearchState) -> None:
 def windows(p: BlockProblem, s: SearchState) -> None:
     """Large blocks: window passes over the best order (scheduler/decompose.py)."""
     res = s.res
-    solved = res.order is not None and res.makespan <= s.hint_res.cycles and is_valid_order(p.bt.dag, res.order)
-    start_order = res.order if solved else s.hint_order
+    assert s.hint_res is not None  # set by warm_start
+    start_order = s.hint_order
+    if res.order is not None:
+        assert res.makespan is not None  # a solution has its makespan
+        if res.makespan <= s.hint_res.cycles and is_valid_order(p.bt.dag, res.order):
+            start_order = res.order
     t0 = p.clock.now()
     dec = decompose(p.bt, p.model, start_order, p.clock.now() + p.allowance("windows", s), p.clock,
                     workers=p.opts.workers, seed=p.opts.seed,
@@ -81,6 +88,7 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
     res = s.res
     if res.order is None or p.bt.n <= 1:
         return
+    assert res.issue is not None  # a solution of a non-empty block has its issue cycles
     for k in range(p.opts.diversity_solves if not p.decomposing else 0):
         if p.clock.left(p.deadline) < 0.3:
             break
@@ -91,6 +99,7 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
                       clock=p.clock)
         s.solve_time += extra.seconds
         if extra.order is not None:
+            assert extra.issue is not None  # as above
             s.issues += extra.issues + [extra.issue]
 
 
@@ -102,8 +111,10 @@ def relaxed_bound(p: BlockProblem, s: SearchState) -> None:
     def extra(m, issue):
         if p.fextra:
             p.fextra(m, issue)
+        assert s.hint_res is not None  # set by warm_start
         add_flag_exclusion(m, issue, tbt, s.hint_res.cycles)
 
+    assert s.hint_res is not None  # set by warm_start
     rel = solve(tbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("relaxed-bound", s),
                 workers=p.opts.workers, seed=p.opts.seed, extra=extra, clock=p.clock)
     s.solve_time += rel.seconds
@@ -113,6 +124,7 @@ def relaxed_bound(p: BlockProblem, s: SearchState) -> None:
 def rename(p: BlockProblem, s: SearchState) -> None:
     """CP-SAT with register renaming over the whole block: removes false (WAR/WAW) dependencies."""
     res = s.res
+    assert s.hint_res is not None  # set by warm_start
     hint_issue, horizon = (res.issue, res.makespan) if res.order is not None else (s.hint_res.issue,
                                                                                   s.hint_res.cycles)
     rprob = fixup.analyse(p.instrs, p.bt.dag, renaming=True) if p.opts.fixup else fixup.FixupProblem()
@@ -158,6 +170,7 @@ def better(p: BlockProblem, s: SearchState, new: Score, cur: Score, sideways: bo
 def _regsched_round(p: BlockProblem, s: SearchState, rounds: int) -> bool:
     """Long-range moves the windows cannot make: the register-aware list scheduler over the
     whole block, from the current schedule (scheduler/regsched.py). True if one was adopted."""
+    assert s.chosen is not None  # the judge's pick
     cand, _, sc = s.chosen
     p.report("regsched", best=sc.inorder, bound=p.bounds.best, round=rounds + 1)
     adopted = False
@@ -177,6 +190,7 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int) -> bool:
 
 def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool:
     """Window passes of reordering over the renamed code, whose false dependencies are fewer."""
+    assert s.chosen is not None  # the judge's pick
     cand, cbt, sc = s.chosen
     left = p.clock.left(w_deadline)
     dec = decompose(cbt, p.model, list(range(cbt.n)), p.clock.now() + left * 0.4, p.clock,
@@ -202,6 +216,7 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
     accept = None if p.opts.objective == "inorder" else (lambda new, cur: better(p, s, new, cur))
     while True:
         listed = (large and not p.movable and p.clock.left(w_deadline) > 10.0 and _regsched_round(p, s, rounds))
+        assert s.chosen is not None  # the judge's pick
         cand = s.chosen[0]
         size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
         if not large:  # small blocks (out-of-order objectives): windows of about half the block
@@ -235,6 +250,7 @@ def _rename_window_notes(s: SearchState, total: int, rounds: int, listed: int) -
                           if s.moved else ""))
         if s.status == "OPTIMAL":
             s.status = "FEASIBLE"  # the reorder-only optimum was improved on: no longer a proof
+        assert s.chosen is not None  # the judge's pick
         s.claimed, s.proven = s.chosen[2].inorder, None
 
 
@@ -248,6 +264,7 @@ def regsched(p: BlockProblem, s: SearchState) -> None:
 
 def polish(p: BlockProblem, s: SearchState) -> None:
     """Local search: single-instruction moves judged by the out-of-order evaluator."""
+    assert s.chosen is not None  # the judge's pick
     cand, cbt, sc = s.chosen
     p.report("search", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
     deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))

@@ -16,6 +16,7 @@ Every result is still verified and proved over the whole block by the caller.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict
 
 from scheduler.core.clock import WALL, Clock
 from scheduler.frontend.ir import Instruction
@@ -24,7 +25,7 @@ from scheduler.machine.evaluate import BlockTiming, inorder, out_of_order, prepa
 from scheduler.machine.model import Model
 from scheduler.search import fixup
 from scheduler.search.decompose import pipe_work
-from scheduler.search.localsearch import score
+from scheduler.search.localsearch import Score, score
 from scheduler.search.rename_solve import rename_candidates
 from scheduler.search.solve import Boundary
 
@@ -84,6 +85,14 @@ def window_boundary(bt: BlockTiming, model: Model, issue: Sequence[int], a: int,
     return Boundary(release, exit_tail, after), hint, horizon
 
 
+# improve_by_windows' current block: its code, origin and figures ("in" is a keyword, hence
+# the functional form; total=False: the dict is filled in two steps)
+_WindowState = TypedDict("_WindowState", {
+    "instrs": list[Instruction], "origin": list[int], "in": int, "issue": list[int], "bt": BlockTiming,
+    "ooo": float, "score": Score | None,
+}, total=False)
+
+
 def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Model, opts, block_live_out,
                        deadline: float, size: int = 120, step: int = 60, clock: Clock = WALL, offset: int = 0,
                        on_window=None, accept=None):
@@ -93,7 +102,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     `accept(new, current)`: whether a window's result (search.Score of the whole block) is
     kept; by default when the in-order cycles drop and the out-of-order ones do not grow.
     Returns (instructions, origin, windows accepted)."""
-    state = {"instrs": list(instrs), "origin": list(origin)}
+    state: _WindowState = {"instrs": list(instrs), "origin": list(origin)}
     bt = prepare(state["instrs"], model, opts.noalias)
     ident = list(range(bt.n))
     first = inorder(bt, ident, model)

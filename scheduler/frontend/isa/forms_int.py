@@ -44,7 +44,8 @@ def imm_at(o: Sequence[Operand], i: int) -> int:
 
 
 def _mod(o: Sequence[Operand], i: int) -> Shift | Extend | None:
-    return o[i] if len(o) > i and isinstance(o[i], (Shift, Extend)) else None
+    op = o[i] if len(o) > i else None
+    return op if isinstance(op, (Shift, Extend)) else None
 
 
 def shifted_class(i: int, shifted: str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scheduler.frontend.isa.bits import sext
-from scheduler.frontend.isa.operands import GPR, Extend, Mem, Operand
+from scheduler.frontend.isa.operands import GPR, Extend, Mem, Operand, VReg
 from scheduler.frontend.isa.table import OpClassVariant, define
 
 # register kinds per access size for the data operand(s)
@@ -71,8 +71,11 @@ def check_writeback_overlap(is_load: bool, nregs: int):
         data = [r for r in o[:nregs] if isinstance(r, GPR)]
         if m.writeback and not m.base.sp and any(r.num == m.base.num for r in data):
             return "writeback base register is also a transfer register (unpredictable)"
-        if is_load and nregs == 2 and o[0].resource == o[1].resource:
-            return "load pair into the same register twice (unpredictable)"
+        if is_load and nregs == 2:
+            r0, r1 = o[0], o[1]
+            assert isinstance(r0, (GPR, VReg)) and isinstance(r1, (GPR, VReg))  # the signature's two registers
+            if r0.resource == r1.resource:
+                return "load pair into the same register twice (unpredictable)"
         return None
     return check
 
@@ -98,6 +101,7 @@ def _mem_class(kind_: str, size: int, unscaled_only: bool = False):
         if "pair" in kind_:
             scaled = True  # pairs have a single (scaled) immediate form
         return kind_ + ("" if scaled else "_unscaled")
+    modes: tuple[str, ...]
     if "pair" in kind_:
         modes = ("", "_wb")
     elif unscaled_only:

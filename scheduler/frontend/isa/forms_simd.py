@@ -126,7 +126,7 @@ def _rev(container: int):
         esize, _ = shape(o[0])
         lanes = vlanes(c, o[1])
         per = container // esize
-        out = []
+        out: list[int] = []
         for i in range(0, len(lanes), per):
             out.extend(reversed(lanes[i:i + per]))
         vwrite(c, o[0], out)
@@ -192,7 +192,9 @@ def _movi_value(o: Sequence[Operand]) -> int:
     """The 64-bit or per-lane value of `movi`."""
     v = imm(o, 1)
     if len(o) > 2:
-        v <<= o[2].amount
+        shift = o[2]
+        assert isinstance(shift, Shift)  # `lsl #n` / `msl #n`
+        v <<= shift.amount
     return v
 
 

@@ -164,6 +164,13 @@ class Mem:
     def writeback(self) -> bool:
         return self.mode in ("pre", "post")
 
+    @property
+    def base_resource(self) -> str:
+        """The base register's resource name, "x0".."x30" or "sp" (a base is never the zero register)."""
+        res = self.base.resource
+        assert res is not None, "a memory base is never the zero register"
+        return res
+
     def __str__(self) -> str:
         off = self.offset_text or str(self.offset)
         if self.mode == "post":
@@ -189,7 +196,10 @@ def kind(op: Operand) -> str:
             return base if op.bits == 64 else "W" + base
         return "X" if op.bits == 64 else "W"
     if isinstance(op, VReg):
-        return f"V.{op.arr}" if op.arr else op.view.upper()
+        if op.arr:
+            return f"V.{op.arr}"
+        assert op.view is not None  # a VReg has an arrangement or a scalar view
+        return op.view.upper()
     if isinstance(op, VElem):
         return f"V.{op.size}[]"
     if isinstance(op, Imm):
@@ -423,7 +433,7 @@ class _Expr:
                     if op in ("/", "%") and b == 0:
                         raise OperandError(f"division by zero in '{_short(self.text)}'")
                     r = wrap64(_BINARY[op][1](a, b))
-                    exact: int | None = r
+                    exact = r  # int | None, declared by the unary branch above
                     if op in _RING:
                         exact = None
                         if ax is not None and bx is not None and (op != "<<" or 0 <= b < 64):
@@ -507,7 +517,9 @@ def eval_expr(text: str, symbols: dict[str, int] | None = None, bignum_ok: bool 
 
 def split_operands(text: str) -> list[str]:
     """Split on top-level commas (not inside [] or {})."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "[{(":
             depth += 1
@@ -591,11 +603,12 @@ def _parse_mem(inner: str, symbols: dict[str, int], aliases: dict[str, str]) -> 
             raise OperandError(f"unexpected '{parts[2]}' in address")
         return Mem(base, second.value, offset_text=second.text)
     if isinstance(second, GPR) and not second.sp:  # xzr/wzr is a valid (zero) index
-        mod = None
+        mod: Shift | Extend | None = None
         if len(parts) == 3:
-            mod = parse_operand(parts[2], symbols, aliases)
-            if not isinstance(mod, (Shift, Extend)) or (isinstance(mod, Shift) and mod.op != "lsl"):
+            parsed = parse_operand(parts[2], symbols, aliases)
+            if not isinstance(parsed, (Shift, Extend)) or (isinstance(parsed, Shift) and parsed.op != "lsl"):
                 raise OperandError(f"bad index modifier '{parts[2]}'")
+            mod = parsed
         elif len(parts) > 3:
             raise OperandError("too many parts in address")
         return Mem(base, 0, index=second, modifier=mod)
