@@ -518,25 +518,7 @@ def _verify_pair(args, orig, cand, chosen, noalias) -> int:
             print(f"  unproved: {shown}")
         return EXIT_UNKNOWN
     if args.json:
-        doc = {"original": args.original, "candidate": args.candidate,
-               "equivalent": False if res is None else res.equivalent,
-               "trials": 0 if res is None else res.trials, "seed": args.seed,
-               "proved": None if proof is None else proof.status == "proved",
-               "proof_note": None if proof is None else proof.reason,
-               "outputs": chosen.to_json(), "verdict_note": compared,
-               "compared": [] if res is None else list(res.compared),
-               "problems": [] if res is None else res.problems, "mismatch": None}
-        if proof is not None:
-            doc["proof"] = {"status": proof.status, "method": proof.method, "reason": proof.reason,
-                            "unproved": proof.unproved,
-                            "seconds": round(proof.stats.get("seconds", 0.0), 3),
-                            "counterexample": proof.counterexample.to_json() if proof.counterexample else None}
-        if res is not None and res.mismatch:
-            m = res.mismatch
-            doc["mismatch"] = {"trial": m.trial, "location": m.location, "original": hex(m.expected),
-                               "candidate": hex(m.actual),
-                               "initial": {r: hex(v) for r, v in m.initial.registers().items()}}
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(_verify_doc(args, proof, res, chosen, compared), indent=2))
         if proof is not None and proof.status == "proved":
             return EXIT_OK
         if res is None or not res.equivalent:
@@ -556,6 +538,29 @@ def _verify_pair(args, orig, cand, chosen, noalias) -> int:
         for r in relevant:
             print(f"    {r:5s} = {m.initial.get(r):#x}")
     return EXIT_FAIL
+
+
+def _verify_doc(args, proof, res, chosen, compared: str) -> dict:
+    """`verify --json`: the verdict as a document."""
+    doc = {"original": args.original, "candidate": args.candidate,
+           "equivalent": False if res is None else res.equivalent,
+           "trials": 0 if res is None else res.trials, "seed": args.seed,
+           "proved": None if proof is None else proof.status == "proved",
+           "proof_note": None if proof is None else proof.reason,
+           "outputs": chosen.to_json(), "verdict_note": compared,
+           "compared": [] if res is None else list(res.compared),
+           "problems": [] if res is None else res.problems, "mismatch": None}
+    if proof is not None:
+        doc["proof"] = {"status": proof.status, "method": proof.method, "reason": proof.reason,
+                        "unproved": proof.unproved,
+                        "seconds": round(proof.stats.get("seconds", 0.0), 3),
+                        "counterexample": proof.counterexample.to_json() if proof.counterexample else None}
+    if res is not None and res.mismatch:
+        m = res.mismatch
+        doc["mismatch"] = {"trial": m.trial, "location": m.location, "original": hex(m.expected),
+                           "candidate": hex(m.actual),
+                           "initial": {r: hex(v) for r, v in m.initial.registers().items()}}
+    return doc
 
 
 def _verify_exec(args, orig, cand, chosen, noalias) -> int:

@@ -301,7 +301,7 @@ def test_mca_columns_when_present(tmp_path, capsys):
 def test_mca_absent_is_a_note(tmp_path, capsys, monkeypatch):
     import scheduler.machine.mca
 
-    monkeypatch.setattr(scheduler.mca, "find_llvm_mca", lambda: None)
+    monkeypatch.setattr(scheduler.machine.mca, "find_llvm_mca", lambda: None)
     a = write(tmp_path, "a.s", PRODUCTS)
     code, text, _ = run(capsys, "compare", a, "--json")
     assert code == 0

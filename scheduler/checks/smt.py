@@ -41,10 +41,9 @@ from scheduler.checks.symbolic import (
     term,
 )
 from scheduler.checks.verify import (
-    ALL_REGISTERS,
-    CALLEE_SAVED,
     CALLEE_SAVED_SIMD,
     compare,
+    compared_registers,
     live_ins,
     verify,
 )
@@ -91,16 +90,6 @@ class SymbolicResult:
     unproved: list[str] = field(default_factory=list)
     counterexample: Counterexample | None = None
     stats: dict = field(default_factory=dict)
-
-
-def compared_registers(outputs: Sequence[str] | None) -> tuple[list[str], set[str]]:
-    """(registers compared, registers compared in full) - the same rule as `verify.verify`."""
-    registers = list(outputs) if outputs is not None else list(ALL_REGISTERS)
-    full = set(registers)
-    for r in (*CALLEE_SAVED, *CALLEE_SAVED_SIMD):
-        if r not in registers:
-            registers.append(r)
-    return registers, full
 
 
 def _addr_name(a: Addr) -> str:

@@ -183,6 +183,18 @@ def compare(orig: MachineState, cand: MachineState, registers: Sequence[str],
     return None
 
 
+def compared_registers(outputs: Sequence[str] | None) -> tuple[list[str], set[str]]:
+    """(registers compared, those compared in full): the outputs (None: every register and
+    the flags), then the callee-saved ones; callee-saved SIMD registers that are not outputs
+    are compared in their low 64 bits only. verify, the prover and the execution check share it."""
+    registers = list(outputs) if outputs is not None else list(ALL_REGISTERS)
+    full = set(registers)
+    for r in (*CALLEE_SAVED, *CALLEE_SAVED_SIMD):
+        if r not in registers:
+            registers.append(r)
+    return registers, full
+
+
 def verify(
     original: Sequence[Instruction],
     candidate: Sequence[Instruction],
@@ -196,11 +208,7 @@ def verify(
     `outputs=None` compares every register and the flags; a list compares those
     (plus memory and the callee-saved registers, always)."""
     noalias = frozenset(noalias)
-    registers = list(outputs) if outputs is not None else list(ALL_REGISTERS)
-    full = set(registers)  # compared in full; callee-saved SIMD registers added below: low 64 bits
-    for r in (*CALLEE_SAVED, *CALLEE_SAVED_SIMD):
-        if r not in registers:
-            registers.append(r)
+    registers, full = compared_registers(outputs)
     result = VerifyResult(trials=0, compared=tuple(registers))
     extra = live_ins(candidate) - live_ins(original)
     if extra:
