@@ -361,8 +361,7 @@ def cmd_dag(args) -> int:
                 print(f"  {e['from']:4d} -> {e['to']:4d}  {' '.join(e['deps'])}")
     dot.append("}")
     if args.dot:
-        with open(args.dot, "w") as f:
-            f.write("\n".join(dot) + "\n")
+        write_atomic(Path(args.dot), "\n".join(dot) + "\n")
     if args.json:
         print(json.dumps({"file": args.file, "blocks": out}, indent=2))
     return EXIT_OK

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from scheduler.present.outfiles import write_atomic
+
 
 def print_table(rows: list[dict], console) -> None:
     from rich.table import Table
@@ -71,5 +73,4 @@ def write_html(path: Path, rows: list[dict], title: str = "scheduler batch") -> 
            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>"
            f"<h1>{html.escape(title)}</h1><table>{head}{''.join(body)}</table>"
            + "".join(parts) + "</body></html>\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(doc)
+    write_atomic(path, doc)

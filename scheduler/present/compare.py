@@ -28,6 +28,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scheduler.checks.pairing import meaning, pair, shape, value_keys
@@ -433,6 +434,11 @@ def cmd_compare(args) -> int:
 
     if args.timeline:
         check_path(args.timeline)
+        from scheduler.present.outfiles import check_paths
+
+        # never draw over one of the kernels being compared
+        check_paths({f"file {i + 1}": Path(f) for i, f in enumerate(args.files)}, {"--timeline": Path(args.timeline)},
+                    in_place_hint=False)
     names = [n.strip() for item in (args.model or []) for n in item.split(",") if n.strip()]
     noalias = frozenset(r.strip().lower() for r in args.no_alias.split(",") if r.strip())
     doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff)

@@ -31,7 +31,8 @@ def _identity(path: Path) -> tuple[int, int] | str:
         return str(path.resolve())
 
 
-def check_paths(inputs: dict[str, Path], outputs: dict[str, Path], in_place: str | None = None) -> None:
+def check_paths(inputs: dict[str, Path], outputs: dict[str, Path], in_place: str | None = None,
+                in_place_hint: bool = True) -> None:
     """`inputs`/`outputs`: {option that named it: path}. Raises OutputError when an output is
     an input (except the option `in_place`, which may name it) or two outputs are one file,
     or an output cannot be written."""
@@ -42,9 +43,9 @@ def check_paths(inputs: dict[str, Path], outputs: dict[str, Path], in_place: str
     for opt, path in outputs.items():
         ident = _identity(path)
         if ident in seen and opt != in_place:
+            hint = " (use --in-place to replace the input, which keeps a backup FILE.orig)" if in_place_hint else ""
             raise OutputError(f"{path}: {opt} names the input file {inputs[seen[ident]]} "
-                              f"({seen[ident]}); refusing to overwrite it (use --in-place to replace "
-                              "the input, which keeps a backup FILE.orig)")
+                              f"({seen[ident]}); refusing to overwrite it{hint}")
         if ident in taken:
             raise OutputError(f"{path}: {opt} and {taken[ident]} name the same file")
         taken[ident] = opt
