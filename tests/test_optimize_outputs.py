@@ -56,3 +56,55 @@ def test_optimize_exec_failure_writes_nothing(tmp_path, capsys, monkeypatch):
     assert main(["optimize", str(ROOT / "inputs" / "mul_4x4.s"), "-o", str(out), "--exec", *FAST]) == 1
     assert not out.exists()
     assert "execution check" in capsys.readouterr().err
+
+
+# found by the fuzz suite (template-kernel-0799): no ret, no outputs declared, so every register
+# is an output; renaming once used a register the block never writes (x13) as a temporary
+FUZZ_0799 = """\
+        adc x7, x10, xzr
+        mul x4, x4, x6
+        mul x4, x2, x2
+        ldp x10, x8, [x0, #48]
+        ldr x6, [sp, #8]
+        stp x2, x9, [x1, #16]
+        subs x8, x5, x2
+        ldr x6, [sp, #88]
+        mul x11, x2, x8
+        umull v1.2d, v5.2s, v2.2s
+        mov x7, #0xffffffff00000001
+        adds x3, x7, x4, lsl #33
+        mov x10, #0xffffffff00000001
+        adcs x9, x4, x4
+        umulh x8, x10, x10
+        mov x8, v1.d[1]
+        ldp x10, x3, [x0], #16
+        mov x8, #0xffffffff00000001
+        str x7, [x0, #56]
+        cmn x3, #1
+        ldr x7, [sp, #24]
+        extr x4, x10, x8, #17
+        cneg x4, x4, cc
+        adds x10, x10, x8
+        cneg x3, x8, cc
+        uzp1 v1.4s, v2.4s, v2.4s
+        stp x5, x9, [x1, #32]
+        adds x4, x2, x9, lsl #33
+        umulh x7, x3, x8
+        umlal v4.2d, v4.2s, v5.2s
+        umull v0.2d, v3.2s, v0.2s
+        ldp x3, x6, [x0], #16
+        ldp x11, x8, [x0], #16
+        cneg x7, x4, cc
+        csetm x3, hs
+        ldp x6, x3, [x0], #16
+"""
+
+
+def test_every_register_output_keeps_unwritten_registers(tmp_path, capsys):
+    src = tmp_path / "k.s"
+    src.write_text(FUZZ_0799)
+    out = tmp_path / "o.s"
+    assert main(["optimize", str(src), "-o", str(out), "--time-limit", "2", "--workers", "1", "--seed", "1",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(src), str(out), "--prove"]) == 0

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from scheduler.checks.certificate import check_block, register_map
-from scheduler.checks.verify import verify
+from scheduler.checks.verify import ALL_REGISTERS, verify
 from scheduler.core.clock import WALL, Clock, stop_requested
 from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.ir import Block, Instruction, Program
@@ -163,8 +163,9 @@ def live_out_of(program: Program, block: Block, declared: frozenset[str], all_ou
     out = set(declared)
     if program.opaque_code or all_outputs:
         # bytes the tool cannot decode may read any register, or no outputs were declared for code
-        # that does not end in `ret` (the outputs rule, scheduler/outputs.py): every value counts
-        out |= {r for i in block.instructions for r in i.writes}
+        # that does not end in `ret` (the outputs rule, scheduler/outputs.py): every register's
+        # final value counts, also of registers the block does not write (renaming may not use them)
+        out |= set(ALL_REGISTERS)
     for stmt in program.statements:
         if isinstance(stmt, Instruction) and id(stmt) not in members and stmt.mnemonic != "ret":
             out |= stmt.reads
