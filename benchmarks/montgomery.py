@@ -48,10 +48,11 @@ def mca_bound(path: Path) -> str:
     return f"{res.block_rthroughput * 100:.0f}" if res else "-"
 
 
-def optimize(path: Path, out: Path, seconds: float, objective: str, workers: int) -> dict:
+def optimize(path: Path, out: Path, seconds: float, objective: str, workers: int, model: str = "") -> dict:
     t0 = time.monotonic()
     cmd = [sys.executable, "-m", "scheduler", "optimize", str(path), "-o", str(out), "--time-limit",
            f"{seconds:.1f}", "--objective", objective, "--json", "--quiet", "--workers", str(workers)]
+    cmd += ["--model", model] if model else []
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.monotonic() - t0
     if proc.returncode != 0:
@@ -73,6 +74,7 @@ def main() -> int:
                     help="also a long run (ooo objective) with this many seconds per instruction")
     ap.add_argument("--objectives", default="ooo,inorder")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--model", default="", help="machine model for optimize (default: its default)")
     ap.add_argument("--out", help="write the Markdown table here too")
     args = ap.parse_args()
     kernels = [Path(k) for k in args.kernels] or sorted((ROOT / "inputs" / "montgomery").glob("*.s")) + sorted(
@@ -91,7 +93,8 @@ def main() -> int:
             base_mca = mca_cycles(k)
             row = [k.name, str(n), f"{base_mca} ({mca_cycles(k, 1)})", mca_bound(k)]
             for obj in objectives:
-                r = optimize(k, Path(tmp) / f"{k.stem}.{obj}.s", max(1.0, args.per_instr * n), obj, args.workers)
+                r = optimize(k, Path(tmp) / f"{k.stem}.{obj}.s", max(1.0, args.per_instr * n), obj, args.workers,
+                             args.model)
                 gain = f" ({(r['mca'] / base_mca - 1):+.1%})" if r["mca"] and base_mca else ""
                 key, bound = ((r["inorder"], r["bound"]) if obj == "inorder" else (r["ooo"], r["ooo_bound"]))
                 gap = f"{key / bound - 1:.1%}" if bound else "-"
@@ -103,7 +106,8 @@ def main() -> int:
                 row.append(f"{r['mca']}")
             rows.append(row)
     text = [f"Measured {date.today()} on {platform.machine()} ({platform.processor() or 'cpu'}), "
-            f"{args.per_instr} s per instruction, {args.workers} CP-SAT workers, wall-clock budgets.", "",
+            f"{args.per_instr} s per instruction, {args.workers} CP-SAT workers, wall-clock budgets, "
+            f"model {args.model or 'neoverse-n1 (default)'}.", "",
             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     text += ["| " + " | ".join(r) + " |" for r in rows]
     print("\n".join(text))
