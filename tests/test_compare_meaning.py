@@ -88,3 +88,22 @@ def test_certificate_check_compares_operand_values_not_spelling():
     a = parse_text("\tsub sp, sp, #80\n\tmul x1, x2, x3\n\tadd x4, x5, #(16 + 0)\n").instructions
     b = parse_text("\tmul x1, x2, x3\n\tsub sp, sp, #(80 +0)\n\tadd x4, x5, #0x10\n").instructions
     assert certificate_proof(a, b, set(), ["x0"]).status == "proved"
+
+
+def test_a_renamed_reordering_must_keep_the_outputs(tmp_path, capsys):
+    """compare uses the outputs rule: x0 is the result before `ret`, so moving it elsewhere is
+    another kernel; a register nobody reads afterwards may move."""
+    from scheduler.cli import main
+
+    ref = tmp_path / "a.s"
+    ref.write_text("\tmul x0, x2, x3\n\tadd x4, x5, #16\n\tret\n")
+    moved_x0 = tmp_path / "b.s"
+    moved_x0.write_text("\tadd x4, x5, #16\n\tmul x1, x2, x3\n\tret\n")
+    moved_x4 = tmp_path / "c.s"
+    moved_x4.write_text("\tadd x6, x5, #16\n\tmul x0, x2, x3\n\tret\n")
+    assert main(["compare", str(ref), str(moved_x0), str(moved_x4), "--no-mca", "--json"]) == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    rel = [f["blocks"][0]["relation"] for f in doc["files"]]
+    assert rel == ["reference", "different kernel", "renamed reordering"]

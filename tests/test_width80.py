@@ -52,7 +52,7 @@ def test_compare_tables_fit_80_columns(tmp_path):
 
 def test_diff_of_a_renamed_reordering_fits(tmp_path):
     a, b = tmp_path / "original_kernel_name.s", tmp_path / "renamed_and_reordered_kernel.s"
-    a.write_text("movi v16.2d, #0x00000000ffffffff\nmul x8, x2, x3\nadd x4, x8, x8\n"
+    a.write_text("// @outputs x4, x7, v4, v16\nmovi v16.2d, #0x00000000ffffffff\nmul x8, x2, x3\nadd x4, x8, x8\n"
                  "mul x8, x5, x6\nadd x7, x8, x8\nadd v4.2d, v0.2d, v1.2d\n")
     b.write_text("mul x9, x5, x6\nmovi v16.2d, #0x00000000ffffffff\nmul x8, x2, x3\n"
                  "add x7, x9, x9\nadd x4, x8, x8\nadd v4.2d, v0.2d, v1.2d\n")

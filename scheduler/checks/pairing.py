@@ -68,6 +68,18 @@ def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None 
     it reads, which earlier instruction's result (or which live-in register) it reads.
     Two blocks that differ only by order and by register names get the same keys when
     they share `interned` (the table of keys)."""
+    return value_trace(instrs, interned)[0]
+
+
+def final_values(instrs: Sequence[Instruction], interned: dict[tuple, int]) -> dict[str, object]:
+    """Which value each register (and the flags) holds at the end, in `value_keys` terms: the
+    key of the instruction that wrote it last, or ("in", register) if nothing wrote it."""
+    return value_trace(instrs, interned)[1]
+
+
+def value_trace(instrs: Sequence[Instruction],
+                interned: dict[tuple, int] | None = None) -> tuple[list[int], dict[str, object]]:
+    """(`value_keys`, `final_values`) in one pass."""
     interned = {} if interned is None else interned
     current: dict[str, object] = {}
 
@@ -101,7 +113,7 @@ def value_keys(instrs: Sequence[Instruction], interned: dict[tuple, int] | None 
                     current[res] = (key, pos)
         if ins.form.flags_written:
             current["nzcv"] = (key, "nzcv")
-    return keys
+    return keys, current
 
 
 def pair(a: list, b: list) -> list[int]:

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scheduler.checks.pairing import meaning, pair, shape, value_keys
+from scheduler.checks.pairing import final_values, meaning, pair, shape, value_keys
+from scheduler.checks.verify import CALLEE_SAVED, CALLEE_SAVED_SIMD
 from scheduler.core.errors import SchedulerError
 
 if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
@@ -50,8 +51,30 @@ class CompareError(SchedulerError):
 
 # ------------------------------------------------------------------ same kernel?
 
-def relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[str, list[int] | None, str | None]:
-    """(relation, origin of each instruction of `other` in `ref` or None, note)."""
+_UNCHECKED: list[str] = ["(outputs not checked)"]
+
+
+def relate(ref: Sequence[Instruction], other: Sequence[Instruction],
+           outputs: Sequence[str] | None = _UNCHECKED,
+           source: str = "") -> tuple[str, list[int] | None, str | None]:
+    """(relation, origin of each instruction of `other` in `ref` or None, note). Given `outputs`
+    (None: every register and the flags; the callee-saved registers and sp always: the rule
+    `verify` uses), a reordering must also leave the same values in them."""
+    rel, origin, note = _relate(ref, other)
+    if outputs is not _UNCHECKED and rel in ("reordering", "renamed reordering"):
+        table: dict[tuple, int] = {}
+        value_keys(ref, table)
+        fa, fb = final_values(ref, table), final_values(other, table)
+        regs = set(fa) | set(fb) if outputs is None else set(outputs)
+        regs |= {*CALLEE_SAVED, *CALLEE_SAVED_SIMD}
+        differ = sorted(r for r in regs if fa.get(r, ("in", r)) != fb.get(r, ("in", r)))
+        if differ:
+            return "different kernel", None, (f"the same computations reordering-wise, but output "
+                                              f"{', '.join(differ[:4])} ends with another value ({source})")
+    return rel, origin, note
+
+
+def _relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[str, list[int] | None, str | None]:
     # by meaning, not text: `#80`, `#0x50` and `#(80 +0)` are the same operand
     sa, sb = [meaning(i) for i in ref], [meaning(i) for i in other]
     if sa == sb:
@@ -173,6 +196,11 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
     ref = files[0]
     if not any(f.blocks for f in files):
         notes.append("no instructions in any file")
+    from scheduler.frontend.outputs import choose_outputs
+
+    chosen = choose_outputs(ref.program, None, ref.path)  # the outputs rule optimize and verify use
+    if len(files) > 1:
+        notes.append(f"same kernel? compared memory order, callee-saved registers and {chosen.describe()}")
     docs = []
     for fi, f in enumerate(files):
         blocks = []
@@ -191,7 +219,9 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
             elif len(f.blocks) != len(ref.blocks):
                 bdoc["relation"] = "different kernel"
             else:
-                rel, origin, note = relate(ref.blocks[bi], instrs)
+                last = bi == len(ref.blocks) - 1  # other blocks: every register may be read later
+                rel, origin, note = relate(ref.blocks[bi], instrs, chosen.as_list() if last else None,
+                                           chosen.describe() if last else "every register: code follows")
                 bdoc["relation"] = rel
                 if note:
                     notes.append(f"{f.path} block {bi}: {note}")
