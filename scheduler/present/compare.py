@@ -179,6 +179,16 @@ def load(path: str, models: Sequence[Model], include=(), define=(), noalias=froz
     return Loaded(path, prog, blocks, frozenset(noalias) | prog.noalias)
 
 
+def _outputs_rule(ref: Loaded, nfiles: int, notes: list[str]):
+    """The outputs rule optimize and verify use, for the reference file."""
+    from scheduler.frontend.outputs import choose_outputs
+
+    chosen = choose_outputs(ref.program, None, ref.path)
+    if nfiles > 1:
+        notes.append(f"same kernel? compared memory order, callee-saved registers and {chosen.describe()}")
+    return chosen
+
+
 def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), define=(), noalias=frozenset(),
             mca: bool = True, diff: bool = False) -> dict:
     """The whole comparison as a JSON-able document."""
@@ -196,11 +206,7 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
     ref = files[0]
     if not any(f.blocks for f in files):
         notes.append("no instructions in any file")
-    from scheduler.frontend.outputs import choose_outputs
-
-    chosen = choose_outputs(ref.program, None, ref.path)  # the outputs rule optimize and verify use
-    if len(files) > 1:
-        notes.append(f"same kernel? compared memory order, callee-saved registers and {chosen.describe()}")
+    chosen = _outputs_rule(ref, len(files), notes)
     docs = []
     for fi, f in enumerate(files):
         blocks = []
