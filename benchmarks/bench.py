@@ -35,31 +35,8 @@ from scheduler.machine.model import load_model  # noqa: E402
 from scheduler.search.optimize import Options, live_out_of, optimize_block  # noqa: E402
 from scheduler.frontend.parse import parse_file  # noqa: E402
 from scheduler.search.solve import solve  # noqa: E402
+from ranking import spearman  # noqa: E402  (benchmarks/ranking.py)
 from scheduler.checks.verify import straight_line  # noqa: E402
-
-
-def ranks(xs: list[float]) -> list[float]:
-    order = sorted(range(len(xs)), key=lambda i: xs[i])
-    r = [0.0] * len(xs)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            r[order[k]] = (i + j) / 2  # ties share the average rank
-        i = j + 1
-    return r
-
-
-def spearman(a: list[float], b: list[float]) -> float | None:
-    ra, rb = ranks(a), ranks(b)
-    n = len(a)
-    ma, mb = sum(ra) / n, sum(rb) / n
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
-    va = sum((x - ma) ** 2 for x in ra)
-    vb = sum((y - mb) ** 2 for y in rb)
-    return cov / (va * vb) ** 0.5 if va and vb else None
 
 
 def without_false_deps(instrs, model) -> BlockTiming:
@@ -130,9 +107,9 @@ def bench_kernel(path: Path, model, args) -> dict:
             ooo_c.append(r.steady)
             total_c.append(r.steady * 99 + r.single)  # our estimate of 100 back-to-back runs
             mca_c.append(mca_cycles(code, o))
-        row["spearman_inorder"] = spearman(ins_c, mca_c)
-        row["spearman_ooo"] = spearman(ooo_c, mca_c)
-        row["spearman_ooo_total"] = spearman(total_c, mca_c)
+        row["spearman_inorder"] = spearman(ins_c, mca_c, min_n=1)
+        row["spearman_ooo"] = spearman(ooo_c, mca_c, min_n=1)
+        row["spearman_ooo_total"] = spearman(total_c, mca_c, min_n=1)
         row["mca_spread"] = round(max(mca_c) / min(mca_c) - 1, 4)
     return row
 

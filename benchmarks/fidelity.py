@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ranking import spearman  # benchmarks/ranking.py
 from scheduler.frontend.dag import random_topological_order
 from scheduler.machine.evaluate import BlockTiming, out_of_order, prepare
 from scheduler.machine.mca import find_llvm_mca, mcpu_for, run_mca
@@ -46,34 +47,6 @@ DISAGREE = 0.05
 
 
 # ----------------------------------------------------------------- statistics
-
-def ranks(xs: list[float]) -> list[float]:
-    """Average ranks (ties share the mean of their positions)."""
-    order = sorted(range(len(xs)), key=lambda i: xs[i])
-    r = [0.0] * len(xs)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            r[order[k]] = (i + j) / 2
-        i = j + 1
-    return r
-
-
-def spearman(a: list[float], b: list[float]) -> float | None:
-    """Spearman's rho (Pearson correlation of the average ranks); None if one side is constant."""
-    if len(a) < 3:
-        return None
-    ra, rb = ranks(a), ranks(b)
-    n = len(ra)
-    ma, mb = sum(ra) / n, sum(rb) / n
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
-    va = sum((x - ma) ** 2 for x in ra)
-    vb = sum((y - mb) ** 2 for y in rb)
-    return None if va == 0 or vb == 0 else cov / (va * vb) ** 0.5
-
 
 def kendall(a: list[float], b: list[float]) -> float | None:
     """Kendall's tau-b; None if one side is constant."""

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ranking import spearman  # noqa: E402  (benchmarks/ranking.py)
 from scheduler.frontend.dag import random_topological_order  # noqa: E402
 from scheduler.machine.evaluate import inorder, out_of_order, prepare  # noqa: E402
 from scheduler.machine.mca import find_llvm_mca, mcpu_for, run_mca  # noqa: E402
@@ -30,32 +31,6 @@ from scheduler.machine.model import load_model  # noqa: E402
 from scheduler.frontend.parse import parse_file  # noqa: E402
 
 MODELS = ["neoverse-n1", "neoverse-v1", "neoverse-v2", "cortex-a55"]
-
-
-def _ranks(xs: list[float]) -> list[float]:
-    order = sorted(range(len(xs)), key=lambda i: xs[i])
-    r = [0.0] * len(xs)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            r[order[k]] = (i + j) / 2
-        i = j + 1
-    return r
-
-
-def spearman(a: list[float], b: list[float]) -> float | None:
-    ra, rb = _ranks(a), _ranks(b)
-    n = len(ra)
-    if n < 3:
-        return None
-    ma, mb = sum(ra) / n, sum(rb) / n
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
-    va = sum((x - ma) ** 2 for x in ra)
-    vb = sum((y - mb) ** 2 for y in rb)
-    return None if va == 0 or vb == 0 else cov / (va * vb) ** 0.5
 
 
 def measure(path: Path, model_name: str, orders: int, seed: int) -> dict:

@@ -84,14 +84,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got '{text}'")
-    return value
+def _int_at_least(minimum: int):
+    """An argparse type: an integer of at least `minimum`."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got '{text}'")
+        return value
+    return convert
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:
@@ -101,16 +104,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
                    help="preprocessor definition for .S files")
     from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
 
-    def positive_int(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: '{text}'") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-        return value
-
-    p.add_argument("--max-instructions", type=positive_int, default=DEFAULT_MAX_STATEMENTS, metavar="N",
+    p.add_argument("--max-instructions", type=_int_at_least(1), default=DEFAULT_MAX_STATEMENTS, metavar="N",
                    help="refuse a file that makes more than N statements, counting every "
                         f".rept/.irp/macro expansion (default {DEFAULT_MAX_STATEMENTS})")
 
@@ -138,7 +132,7 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--model", default=None, metavar="NAME", help="machine model (see `scheduler models list`)")
     p.add_argument("--time-limit", type=_positive_float, default=30.0, metavar="S",
                    help="total seconds (default 30)")
-    p.add_argument("--workers", type=_non_negative_int, default=0, help="CP-SAT workers (default: all cores)")
+    p.add_argument("--workers", type=_int_at_least(0), default=0, help="CP-SAT workers (default: all cores)")
     p.add_argument("--in-place", action="store_true",
                    help="replace the input file with the scheduled kernel (keeps a backup FILE.orig); "
                         "without it, no output may name an input")

@@ -125,6 +125,7 @@ class SearchState:
     evaluations: int = 0  # local-search evaluations
     scores: dict[tuple[str, ...], tuple[BlockTiming, Score]] = field(default_factory=dict)
     records: list[dict] = field(default_factory=list)  # per stage: time, best before/after, bound
+    _built: tuple[tuple[int, int, int], list[Candidate]] | None = None  # candidates() cache
     listed: int = 0  # schedules adopted from the register-aware list scheduler
     moved: int = 0  # reordering passes adopted over renamed code
 
@@ -136,12 +137,16 @@ class SearchState:
         return (c, *self.scores[key])
 
     def candidates(self, p: BlockProblem) -> list[Candidate]:
-        """Every candidate so far, in the judge's order: orders, solver solutions, renamed."""
+        """Every candidate so far, in the judge's order: orders, solver solutions, renamed.
+        Built again only when one of the three lists grew (stages only append to them)."""
         from scheduler.search.candidates import unique_candidates, unique_orders
 
-        out = [Candidate([p.instrs[k] for k in o], list(o)) for o in unique_orders(self.orders)]
-        out += unique_candidates(fixed_candidate(p.instrs, p.fprob, i) for i in self.issues)
-        return out + self.renamed
+        sizes = (len(self.orders), len(self.issues), len(self.renamed))
+        if self._built is None or self._built[0] != sizes:
+            out = [Candidate([p.instrs[k] for k in o], list(o)) for o in unique_orders(self.orders)]
+            out += unique_candidates(fixed_candidate(p.instrs, p.fprob, i) for i in self.issues)
+            self._built = (sizes, out + self.renamed)
+        return list(self._built[1])
 
     def bound(self, p: BlockProblem) -> int:
         return max(p.bounds.best, self.proven or 0, self.relaxed_bound)
@@ -155,9 +160,10 @@ class SearchState:
         pool.append(p.base_score)
         return min(s.inorder for s in pool), min(s.ooo for s in pool)
 
-    def closed(self, p: BlockProblem) -> bool:
-        """Nothing left to gain: the best schedule meets the bound under both evaluators."""
-        best_in, best_ooo = self.best(p)
+    def closed(self, p: BlockProblem, best: tuple[int, float] | None = None) -> bool:
+        """Nothing left to gain: the best schedule (`best`, else computed) meets the bound under
+        both evaluators."""
+        best_in, best_ooo = best or self.best(p)
         return best_in <= self.bound(p) and best_ooo <= p.ooo_bound
 
 
@@ -204,7 +210,7 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
         if not stage.applies(p):
             continue
         before = s.best(p)
-        if stage.optional and s.closed(p):
+        if stage.optional and s.closed(p, before):
             s.notes.append(f"stage {stage.name} skipped: the gap is closed")
             continue
         t0 = time.monotonic()
