@@ -125,11 +125,16 @@ def _optimize_parser(sub) -> None:
                                    "`-o -` writes the kernel to stdout. The report goes next to the output "
                                    "as `<output>.json` unless --report says otherwise.\n\n"
                                    "examples:\n  scheduler optimize inputs/mul_4x4.s\n"
-                                   "  scheduler optimize k.S -I include -o out.s --time-limit 120 --workers 2 --seed 1",
+                                   "  scheduler optimize k.S -I include -o out.s --time-limit 120 --workers 2 "
+                                   "--seed 1\n"
+                                   "  scheduler optimize k.s --model neoverse-n1,neoverse-v1,neoverse-v2 "
+                                   "--objective worst",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file")
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the scheduled kernel ('-' = stdout)")
-    p.add_argument("--model", default=None, metavar="NAME", help="machine model (see `scheduler models list`)")
+    p.add_argument("--model", default=None, metavar="NAME[,NAME...]",
+                   help="machine model (see `scheduler models list`); several, comma-separated: one "
+                        "schedule for all of them under --objective worst or mean")
     p.add_argument("--time-limit", type=_positive_float, default=30.0, metavar="S",
                    help="total seconds (default 30)")
     p.add_argument("--workers", type=_int_at_least(0), default=0, help="CP-SAT workers (default: all cores)")
@@ -137,10 +142,12 @@ def _optimize_parser(sub) -> None:
                    help="replace the input file with the scheduled kernel (keeps a backup FILE.orig); "
                         "without it, no output may name an input")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--objective", choices=["ooo", "single", "inorder"], default="ooo",
+    p.add_argument("--objective", choices=["ooo", "single", "inorder", "worst", "mean"], default=None,
                    help="what faster means: ooo = back-to-back runs on the out-of-order core (steady "
                         "state, then the cold run; default), single = one cold run, out of order, "
-                        "inorder = the in-order issue model CP-SAT optimises")
+                        "inorder = the in-order issue model CP-SAT optimises (default for an in-order "
+                        "core); with several models: worst (default) or mean of each core's cycles "
+                        "over that core's own best")
     p.add_argument("--slack", type=float, default=0.0,
                    help="accept in-order cycles up to this fraction above the best found, if the "
                         "out-of-order model prefers it (default 0)")
@@ -660,8 +667,9 @@ def _main_thread() -> bool:
 
 
 def cmd_optimize(args) -> int:
-    from scheduler.machine.model import DEFAULT_MODEL, load_model
+    from scheduler.machine.model import DEFAULT_MODEL, load_models
     from scheduler.present.timeline import check_path as check_timeline_path
+    from scheduler.search.multimodel import resolve_objective
     from scheduler.search.optimize import (
         ProofUnknown,
         VerificationFailed,
@@ -671,16 +679,24 @@ def cmd_optimize(args) -> int:
     if args.timeline:
         check_timeline_path(args.timeline)
     out_path, report_path = _optimize_paths(args)
-    model = load_model(args.model or DEFAULT_MODEL)
+    models = load_models(args.model or DEFAULT_MODEL)
+    model = models[0]  # the certificate's and the summary's model (the first named)
     prog = _load(args.file, args)
-    missing = [i for b in prog.blocks() for i in b.instructions if i.opclass not in model.spec.opclasses]
-    if missing:
-        raise InputError(f"{missing[0].loc}: model {model.name} cannot place '{missing[0]}' "
-                         f"(opclass {missing[0].opclass})")
+    for m in models:
+        missing = [i for b in prog.blocks() for i in b.instructions if i.opclass not in m.spec.opclasses]
+        if missing:
+            raise InputError(f"{missing[0].loc}: model {m.name} cannot place '{missing[0]}' "
+                             f"(opclass {missing[0].opclass})")
+    args.objective = resolve_objective(args.objective, models)
     opts, chosen = _optimize_options(args, prog)
     progress, restore = _start_progress(args, len(prog.blocks()))
     try:
-        results = optimize_program(prog, model, opts, progress)
+        if len(models) > 1:
+            from scheduler.search.multimodel import optimize_program_multi
+
+            results = optimize_program_multi(prog, models, opts, progress)
+        else:
+            results = optimize_program(prog, model, opts, progress)
     except ProofUnknown as e:
         print(f"scheduler: unknown, nothing written: {e}", file=sys.stderr)
         return EXIT_UNKNOWN

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -95,6 +96,9 @@ class VariantSpec(_Strict):
 class ModelSpec(_Strict):
     name: str
     description: str
+    # how the core issues: an in-order core is judged by the in-order evaluator (the default
+    # objective of `optimize`, and its figure under a multi-model objective)
+    issue_order: Literal["out-of-order", "in-order"] = "out-of-order"
     sources: dict[str, str]
     core: CoreSpec
     pipes: dict[str, PipeSpec]
@@ -153,6 +157,16 @@ def available_models(broken: dict[str, str] | None = None) -> dict[str, tuple[Pa
 
 
 DEFAULT_MODEL = "neoverse-n1"
+
+
+def load_models(names: str) -> list[Model]:
+    """A comma-separated list of models (`neoverse-n1,neoverse-v1`), each named once."""
+    items = [n.strip() for n in names.split(",")]
+    if not all(items):
+        raise ModelError(f"empty model name in '{names}'")
+    if len(set(items)) != len(items):
+        raise ModelError(f"a model is named twice in '{names}'")
+    return [load_model(n) for n in items]
 
 
 def load_model(name_or_path: str = DEFAULT_MODEL) -> Model:
@@ -231,6 +245,10 @@ class Model:
         if pipe_or_group in self.spec.pipes:
             return (pipe_or_group,)
         return tuple(self.spec.groups[pipe_or_group].pipes)
+
+    @property
+    def in_order(self) -> bool:
+        return self.spec.issue_order == "in-order"
 
     @property
     def issue_width(self) -> int:

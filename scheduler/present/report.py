@@ -57,7 +57,24 @@ def report_json(input_path: str, output_path: str | None, model: Model, opts: Op
         "solve_seconds": round(total("solve_seconds"), 3),
         "seconds": round(total("seconds"), 3),
         "blocks": [_block_doc(b) for b in blocks],
-    }
+    } | ({"models": per_model_totals(blocks)} if any(b.per_model for b in blocks) else {})
+
+
+def per_model_totals(blocks: Sequence[BlockResult]) -> list[dict]:
+    """Several models (multimodel.py): each model's figures summed over the blocks, and its
+    normalised figure (after over its own best, both summed)."""
+    out = []
+    for j, first in enumerate(blocks[0].per_model if blocks else []):
+        docs = [b.per_model[j] for b in blocks]
+        row = {"model": first["model"], "figure": first["figure"]}
+        for when in ("before", "after"):
+            row[when] = {k: round(sum(d[when][k] for d in docs), 2) for k in ("inorder", "ooo", "single")}
+        row["own_best"] = round(sum(d["own_best"] for d in docs), 2)
+        key = "inorder" if first["figure"].startswith("in-order") else "ooo"
+        row["normalised"] = round(row["after"][key] / row["own_best"], 4) if row["own_best"] else 1.0
+        row["bound"] = round(sum(d["bound"] for d in docs), 2)
+        out.append(row)
+    return out
 
 
 def _block_doc(b: BlockResult) -> dict:
@@ -84,8 +101,12 @@ def header_lines(model: Model, doc: dict) -> list[str]:
         outputs += [f"// output {a} is now in {b} (--rename-outputs)"
                     for blk in renamed for a, b in sorted(blk["output_map"].items())]
     checked = "verified and proved" if doc.get("proved") else "verified"
+    target = f"model {model.name}"
+    if doc.get("models"):
+        target = (f"models {', '.join(m['model'] for m in doc['models'])} (--objective "
+                  f"{doc['options']['objective']}; figures below for {model.name})")
     return [
-        f"// Scheduled by {doc['tool']} for model {model.name} ({doc['status']}, {checked}).",
+        f"// Scheduled by {doc['tool']} for {target} ({doc['status']}, {checked}).",
         (f"// In-order cycles {doc['cycles_before']} -> {doc['cycles_after']} (lower bound "
          f"{doc['lower_bound']}); out-of-order cycles/iteration {doc['ooo_cycles_before']} -> "
          f"{doc['ooo_cycles_after']}."),
@@ -116,9 +137,28 @@ def print_summary(doc: dict, console: Console) -> None:
               f"{doc['ooo_cycles_after']:.1f}", f"{doc['solve_seconds']:.1f}", f"{doc['seconds']:.1f}",
               style="bold")
     console.print(t)
+    if doc.get("models"):
+        print_models(doc, console)
     for b in doc["blocks"]:
         for n in b["notes"]:
             console.print(f"block {b['index']}: {n}")
+
+
+def print_models(doc: dict, console: Console) -> None:
+    """Several models: each one's figure before and after, its own best and the ratio."""
+    from rich import box
+
+    t = Table(title=f"one schedule for {len(doc['models'])} models (--objective {doc['options']['objective']})",
+              box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
+    t.caption = ("figure: out-of-order steady-state cycles/iteration, or in-order cycles for an "
+                 "in-order core; own best: the best that core's own search found")
+    for col in ("model", "before", "after", "own best", "after/own", "bound"):
+        t.add_column(col, justify="left" if col == "model" else "right", overflow="fold")
+    for m in doc["models"]:
+        key = "inorder" if m["figure"].startswith("in-order") else "ooo"
+        t.add_row(m["model"], f"{m['before'][key]:g}", f"{m['after'][key]:g}", f"{m['own_best']:g}",
+                  f"{m['normalised']:.3f}", f"{m['bound']:g}")
+    console.print(t)
 
 
 def print_stages(doc: dict, console: Console) -> None:

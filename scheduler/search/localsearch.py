@@ -11,8 +11,9 @@ steady-state out-of-order cycles wins.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scheduler.core.clock import WALL, Clock
 from scheduler.machine.evaluate import BlockTiming, inorder, out_of_order
@@ -78,12 +79,34 @@ def local_search(
     """Move single instructions within their dependency window; keep a move if the
     out-of-order steady state does not get worse and the in-order cycles stay within
     `max_inorder`. Returns (order, score, evaluations used)."""
+    def evaluate(order: list[int]) -> tuple[tuple, Score] | None:
+        clock.charge_evals()
+        if inorder(bt, order, model).cycles > max_inorder:
+            return None
+        clock.charge_evals(bt.n // 50 + 1)  # the out-of-order model costs more
+        s = score(bt, order, model)
+        return objective_key(s, objective), s
+
+    first = score(bt, start, model)
+    return move_search(bt, start, (objective_key(first, objective), first), evaluate, rng, evaluations,
+                       deadline, patience, clock)
+
+
+def move_search(bt: BlockTiming, start: list[int], first: tuple[tuple, Any],
+                evaluate: Callable[[list[int]], tuple[tuple, Any] | None], rng: random.Random,
+                evaluations: int, deadline: float, patience: int = 40,
+                clock: Clock = WALL) -> tuple[list[int], Any, int]:
+    """Single-instruction moves within the dependency window (the DAG of `bt`, the same for
+    every model of the same instructions). `first` is (key, payload) of `start`; `evaluate(order)`
+    gives (key, payload), lower keys better, or None to reject the order; sideways moves are
+    kept too, to cross plateaus.
+    Returns (order, payload of the best, evaluations used)."""
     best = list(start)
-    best_score = score(bt, best, model)
+    best_key, best_payload = first
     used = 0
     stale = 0  # evaluations since the last strict improvement
     if bt.n < 2:
-        return best, best_score, used
+        return best, best_payload, used
     while used < evaluations and stale < patience and clock.left(deadline) > 0:
         i = rng.randrange(bt.n)
         lo, hi = _window(bt, best, i)
@@ -95,16 +118,13 @@ def local_search(
         cand = list(best)
         k = cand.pop(i)
         cand.insert(j, k)
-        clock.charge_evals()
-        if inorder(bt, cand, model).cycles > max_inorder:
+        got = evaluate(cand)
+        if got is None:
             continue
-        clock.charge_evals(bt.n // 50 + 1)  # the out-of-order model costs more
         used += 1
         stale += 1
-        s = score(bt, cand, model)
-        new_key, best_key = objective_key(s, objective), objective_key(best_score, objective)
-        if new_key < best_key:
+        if got[0] < best_key:
             stale = 0
-        if new_key <= best_key:  # sideways moves too, to cross plateaus
-            best, best_score = cand, s
-    return best, best_score, used
+        if got[0] <= best_key:
+            best, (best_key, best_payload) = cand, got
+    return best, best_payload, used

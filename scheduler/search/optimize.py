@@ -51,7 +51,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     p = problem(block_index, instrs, model, opts, budget, clock, live_out, movable, progress, DECOMPOSE_FROM)
     s = run(p, STAGES)
     final, after_in, after_ooo = _no_worse(p, s)
-    output_map, fixups, proof = _check(p, final)
+    output_map, fixups, proof = check_schedule(p, final)
     p.report("done", best=after_in, bound=max(s.proven or 0, p.bounds.best, s.relaxed_bound), ooo=after_ooo.steady)
     # every term holds for every schedule the options allow (renaming and fixups included)
     lower = max(p.bounds.best, s.proven or 0, s.relaxed_bound)
@@ -102,7 +102,7 @@ def _no_worse(p: BlockProblem, s: SearchState):
     return final, after_in, after_ooo
 
 
-def _check(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], list[dict], str]:
+def check_schedule(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], list[dict], str]:
     """Independent checks: a permutation of the block that computes the same thing (simulation),
     a dataflow certificate, and with --prove a symbolic proof. Raises VerificationFailed."""
     instrs, opts, block_index = p.instrs, p.opts, p.index
@@ -178,6 +178,13 @@ def live_out_of(program: Program, block: Block, declared: frozenset[str], all_ou
 
 def optimize_program(program: Program, model: Model, opts: Options,
                      progress: ProgressFn | None = None) -> list[BlockResult]:
+    return for_each_block(program, opts, lambda index, instrs, share, live_out, movable, clock: optimize_block(
+        index, instrs, model, opts, share, progress, live_out, movable, clock))
+
+
+def for_each_block(program: Program, opts: Options, optimize: Callable[..., BlockResult]) -> list[BlockResult]:
+    """`optimize(index, instructions, budget, live_out, movable, clock)` for every block, the time
+    limit shared by instruction count."""
     blocks = program.blocks()
     results = []
     clock = Clock(opts.deterministic)
@@ -191,6 +198,6 @@ def optimize_program(program: Program, model: Model, opts: Options,
         movable = declared - live_out_of(program, b, frozenset()) if opts.rename_outputs else frozenset()
         if stop_requested():
             share = 0.0  # Ctrl-C: the remaining blocks keep their order (and are still checked)
-        results.append(optimize_block(b.index, b.instructions, model, opts, share, progress,
-                                      live_out_of(program, b, declared, opts.all_outputs), movable, clock))
+        results.append(optimize(b.index, b.instructions, share,
+                                live_out_of(program, b, declared, opts.all_outputs), movable, clock))
     return results

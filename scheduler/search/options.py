@@ -26,7 +26,9 @@ class Options:
     rename_outputs: bool = False  # declared outputs may end in other registers (recorded in output_map)
     decompose: str = "auto"  # window passes: "auto" (blocks of DECOMPOSE_FROM+), "always", "never"
     deterministic: bool = False  # time limits in CP-SAT deterministic time, one worker: repeatable runs
-    objective: str = "ooo"  # what "faster" means: ooo (back-to-back runs), single (one cold run), inorder
+    # what "faster" means: ooo (back-to-back runs), single (one cold run), inorder; with several
+    # models worst or mean (of each model's figure over its own best)
+    objective: str = "ooo"
     prove: bool = False  # also prove each block by symbolic execution (scheduler/prove.py) before writing
 
 
@@ -61,6 +63,9 @@ class BlockResult:
     candidates: int = 0
     notes: list[str] = field(default_factory=list)
     stages: list[dict] = field(default_factory=list)  # where the time went (pipeline.StageRecord)
+    # several models (--model a,b --objective worst|mean): per model its figures before and after,
+    # its own best and the normalised figure (scheduler/search/multimodel.py)
+    per_model: list[dict] = field(default_factory=list)
 
     @property
     def gap(self) -> float:

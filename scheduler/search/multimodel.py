@@ -1,0 +1,233 @@
+"""One schedule for several cores: `optimize --model a,b,c --objective worst|mean`.
+
+A library ships one binary for every core it runs on, so a schedule that is fastest on one
+core and much slower on another is a bad trade. Per block:
+
+  1. each model's own search: the whole stage pipeline (scheduler/stages.py) with that model
+     and its natural objective (steady-state out-of-order cycles; in-order cycles for an
+     in-order core such as the Cortex-A55), on an equal share of the block's budget;
+  2. a pool: each run's final and chosen schedule and its best few candidates, plus the input.
+     Every schedule of the pool is timed under every model. A model's figure over the best
+     figure any schedule of the pool reaches on that model (its "own best", normally its own
+     run's result) is its normalised figure, 1.0 = as good as that core's own schedule;
+  3. the pool's schedule with the lowest worst (or mean) normalised figure is kept, and a local
+     search of single-instruction moves improves that objective with the rest of the budget;
+  4. no core may get slower than the input: schedules slower than the input on any model are
+     not considered, and the input is kept if nothing beats it under the objective.
+
+The result is checked and proved exactly as a one-model schedule (optimize.check_schedule:
+the dependencies, the renaming and the semantics do not depend on the model).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from scheduler.core.clock import Clock
+from scheduler.frontend.ir import Program
+from scheduler.machine.evaluate import inorder, out_of_order, prepare
+from scheduler.machine.model import Model, ModelError
+from scheduler.search.candidates import Candidate, candidate_key, unique_candidates
+from scheduler.search.localsearch import SEARCH_ITERATIONS, move_search, objective_key
+from scheduler.search.optimize import ProgressFn, check_schedule, for_each_block
+from scheduler.search.options import BlockResult, Options
+from scheduler.search.pipeline import BlockProblem, SearchState, problem, run
+from scheduler.search.stages import DECOMPOSE_FROM, STAGES
+
+COMBINE: dict[str, Callable[[list[float]], float]] = {"worst": max, "mean": lambda xs: sum(xs) / len(xs)}
+MULTI_OBJECTIVES = tuple(COMBINE)
+OWN_SHARE = 0.75  # of the block's budget for the per-model runs (the rest: the joint search)
+POOL_PER_MODEL = 6  # candidates of each run, by that run's objective, in the joint pool
+
+
+def resolve_objective(objective: str | None, models: list[Model]) -> str:
+    """The objective a run uses: as given, else worst for several models, else the model's
+    natural one. A one-core objective with several models is an input error (ModelError)."""
+    if len(models) > 1:
+        if objective not in (None, *MULTI_OBJECTIVES):
+            raise ModelError(f"--objective {objective} judges one core; with several models "
+                             f"use {' or '.join(MULTI_OBJECTIVES)}")
+        return objective or "worst"
+    if objective is None or objective in MULTI_OBJECTIVES:  # one model: its own figure
+        return natural_objective(models[0])
+    return objective
+
+
+def natural_objective(model: Model) -> str:
+    """What one core's own run optimises: the in-order figure is the judge of an in-order core."""
+    return "inorder" if model.in_order else "ooo"
+
+
+def figure(model: Model, instrs, noalias, iterations: int | None = None) -> float:
+    """The model's cycles for a schedule: steady-state cycles/iteration out of order, or the
+    in-order cycles of one run for an in-order core."""
+    return figures(model, instrs, noalias, iterations)[0]
+
+
+def figures(model: Model, instrs, noalias, iterations: int | None = None) -> tuple[float, int]:
+    """(figure, cold): the model's figure and one cold run's cycles (out of order, or in order
+    for an in-order core), the tie-break as in the one-model `ooo` objective."""
+    bt = prepare(instrs, model, noalias)
+    ident = list(range(bt.n))
+    if model.in_order:
+        c = inorder(bt, ident, model).cycles
+        return float(c), c
+    o = out_of_order(bt, ident, model, iterations)
+    return o.steady, o.single
+
+
+@dataclass
+class _Run:
+    model: Model
+    p: BlockProblem
+    s: SearchState
+
+
+def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress) -> list[_Run]:
+    runs = []
+    for k, m in enumerate(models):
+        share = budget * OWN_SHARE / len(models)
+        mopts = replace(opts, objective=natural_objective(m))
+        p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM)
+        runs.append(_Run(m, p, run(p, STAGES)))
+        if progress:
+            progress(index, "model", {"model": m.name, "of": f"{k + 1}/{len(models)}",
+                                      "best": runs[-1].s.best(p)[0], "bound": runs[-1].s.bound(p)})
+    return runs
+
+
+def _pool(runs: list[_Run], instrs) -> list[Candidate]:
+    """The input first, then per run its final and chosen schedule and its best candidates."""
+    pool = [Candidate(list(instrs), list(range(len(instrs))))]
+    for r in runs:
+        assert r.s.final is not None and r.s.chosen is not None  # set by the local-search stage
+        pool += [r.s.final, r.s.chosen[0]]
+        scored = [r.s.scored(c, r.p) for c in r.s.candidates(r.p) + r.s.adopted]
+        scored.sort(key=lambda x: objective_key(x[2], r.p.opts.objective))
+        pool += [c for c, _, _ in scored[:POOL_PER_MODEL]]
+    return unique_candidates(pool)
+
+
+def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Options, budget: float,
+                         progress: ProgressFn | None = None, live_out: frozenset[str] = frozenset(),
+                         movable: frozenset[str] = frozenset(), clock: Clock | None = None) -> BlockResult:
+    """One schedule of a block for every model (see the module's docstring)."""
+    wall_start = time.monotonic()
+    clock = clock or Clock(opts.deterministic)
+    deadline = clock.now() + budget
+    combine = COMBINE[opts.objective]
+    runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress)
+    pool = _pool(runs, instrs)
+    timed = {candidate_key(c): [figures(m, c.instrs, opts.noalias) for m in models] for c in pool}
+    table = {k: [f for f, _ in v] for k, v in timed.items()}
+    cold = {k: sum(c for _, c in v) for k, v in timed.items()}
+    own = [min(t[j] for t in table.values()) for j in range(len(models))]
+    base = table[candidate_key(pool[0])]
+
+    def norm(figs) -> float:
+        return combine([f / o if o else 1.0 for f, o in zip(figs, own, strict=True)])
+
+    allowed = [c for c in pool if all(f <= b for f, b in zip(table[candidate_key(c)], base, strict=True))]
+    mean = COMBINE["mean"]
+
+    def rank(c: Candidate) -> tuple:
+        fs = table[candidate_key(c)]
+        return norm(fs), mean([f / o if o else 1.0 for f, o in zip(fs, own, strict=True)]), cold[candidate_key(c)]
+
+    best = min(allowed, key=rank)
+    moved = _joint_search(best, pool[0].instrs, models, opts, own, combine, runs[0].s, clock, deadline)
+    figs = [figure(m, moved.instrs, opts.noalias) for m in models]
+    if all(f <= b for f, b in zip(figs, base, strict=True)) and norm(figs) <= norm(table[candidate_key(best)]):
+        best = moved
+    else:  # the search's shorter out-of-order runs misjudged it: the pool's pick stands
+        figs = table[candidate_key(best)]
+    if norm(figs) >= norm(base) and best is not pool[0]:
+        runs[0].s.notes.append(f"no schedule beats the input under --objective {opts.objective}: input kept")
+        best, figs = pool[0], base
+    own = [min(o, f) for o, f in zip(own, figs, strict=True)]  # the joint search may beat a core's own run
+    p0 = runs[0].p
+    output_map, fixups, proof = check_schedule(p0, best)
+    return _result(block_index, runs, best, figs, own, norm, output_map, fixups, proof,
+                   time.monotonic() - wall_start, opts)
+
+
+def _joint_search(start: Candidate, input_instrs, models, opts, own, combine, s0: SearchState, clock: Clock,
+                  deadline: float) -> Candidate:
+    """Single-instruction moves of `start` judged by the combined objective (search iterations
+    of the out-of-order evaluator, as the one-model local search), never slower than the input
+    on any model."""
+    bts = [prepare(start.instrs, m, opts.noalias) for m in models]
+    n = bts[0].n
+
+    def figs(order) -> list[float]:
+        return [float(inorder(bt, order, m).cycles) if m.in_order else
+                out_of_order(bt, order, m, SEARCH_ITERATIONS).steady for bt, m in zip(bts, models, strict=True)]
+
+    def key(fs) -> tuple:
+        return combine([f / o if o else 1.0 for f, o in zip(fs, own, strict=True)]), sum(fs)
+
+    limits = [figure(m, input_instrs, opts.noalias, SEARCH_ITERATIONS) for m in models]
+
+    def evaluate(order):
+        clock.charge_evals(len(models) * (n // 50 + 1))
+        fs = figs(order)
+        if any(f > lim + 1e-9 for f, lim in zip(fs, limits, strict=True)):
+            return None
+        return key(fs), fs
+
+    ident = list(range(n))
+    first = figs(ident)
+    order, _, used = move_search(bts[0], ident, (key(first), first), evaluate, s0.rng,
+                                 opts.search_evaluations * 2, deadline, clock=clock)
+    s0.evaluations += used
+    return Candidate([start.instrs[k] for k in order], [start.origin[k] for k in order], start.renamed, start.fixed)
+
+
+def _model_doc(r: _Run, figs_after: float, own: float, instrs_after, noalias) -> dict:
+    m, p = r.model, r.p
+    fbt = prepare(instrs_after, m, noalias)
+    ident = list(range(fbt.n))
+    after_ooo = out_of_order(fbt, ident, m)
+    bound = float(r.s.bound(p)) if m.in_order else round(p.ooo_bound, 2)
+    return {"model": m.name, "figure": "in-order cycles" if m.in_order else "out-of-order cycles/iteration",
+            "before": {"inorder": p.before_in.cycles, "ooo": p.before_ooo.steady, "single": p.before_ooo.single},
+            "after": {"inorder": inorder(fbt, ident, m).cycles, "ooo": after_ooo.steady,
+                      "single": after_ooo.single},
+            "own_best": round(own, 2), "normalised": round(figs_after / own, 4) if own else 1.0,
+            "bound": bound, "meets_bound": figs_after <= bound + 1e-9}
+
+
+def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_map, fixups, proof,
+            seconds: float, opts: Options) -> BlockResult:
+    from scheduler.checks.certificate import register_map
+
+    p0, s0 = runs[0].p, runs[0].s
+    per_model = [_model_doc(r, f, o, best.instrs, opts.noalias) for r, f, o in zip(runs, figs, own, strict=True)]
+    a0 = per_model[0]["after"]
+    kept = best.origin == p0.ident and not best.renamed and not best.fixed
+    status = "OPTIMAL" if all(d["meets_bound"] for d in per_model) else "FALLBACK" if kept else "FEASIBLE"
+    lower = max(p0.bounds.best, s0.proven or 0, s0.relaxed_bound)
+    worst = max(per_model, key=lambda d: d["normalised"])
+    notes = s0.notes + [f"--objective {opts.objective}: {norm(figs):.4f} of the cores' own best "
+                        f"(worst {worst['model']} {worst['normalised']:.4f})"]
+    return BlockResult(
+        index=index, instructions=p0.bt.n, order=best.origin, cycles_before=p0.before_in.cycles,
+        cycles_after=a0["inorder"], lower_bound=min(lower, a0["inorder"]), bound_reason=p0.bounds.binding,
+        status=status, solve_seconds=round(sum(r.s.solve_time for r in runs), 3), seconds=round(seconds, 3),
+        verified=True, ooo_cycles_before=p0.before_ooo.steady, ooo_cycles_after=a0["ooo"],
+        ooo_single_before=p0.before_ooo.single, ooo_single_after=a0["single"], ooo_lower_bound=round(p0.ooo_bound, 2),
+        solver_cycles=None, solver_bound=None, proved=True, proof=proof, instructions_after=best.instrs,
+        renamed=best.renamed,
+        register_map=register_map([p0.instrs[k] for k in best.origin], best.instrs) if best.renamed else [],
+        offset_fixups=fixups, output_map=output_map, live_out=sorted(p0.live_out),
+        candidates=sum(len(r.s.candidates(r.p)) + len(r.s.adopted) + r.s.evaluations for r in runs),
+        notes=notes, stages=[dict(st, model=r.model.name) for r in runs for st in r.s.records], per_model=per_model)
+
+
+def optimize_program_multi(program: Program, models: list[Model], opts: Options,
+                           progress: ProgressFn | None = None) -> list[BlockResult]:
+    """optimize.optimize_program for several models (opts.objective worst or mean)."""
+    return for_each_block(program, opts, lambda index, instrs, share, live_out, movable, clock: optimize_block_multi(
+        index, instrs, models, opts, share, progress, live_out, movable, clock))

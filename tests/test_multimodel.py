@@ -1,0 +1,98 @@
+"""One schedule for several cores (`optimize --model a,b --objective worst|mean`, issue 18):
+the objective rules, the figures reported per model, no core slower than the input, the
+combined objective no worse than any pool schedule's, and the result verified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scheduler.checks.verify import verify
+from scheduler.cli import main
+from scheduler.frontend.parse import parse_file
+from scheduler.machine.model import ModelError, load_model, load_models
+from scheduler.search.multimodel import figure, optimize_program_multi, resolve_objective
+from scheduler.search.options import Options
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNEL = ROOT / "inputs" / "sqr_4x4.s"
+MODELS = ["neoverse-n1", "neoverse-v1", "cortex-a55"]
+
+
+def test_objective_rules():
+    n1, v1, a55 = (load_model(n) for n in MODELS)
+    assert resolve_objective(None, [n1]) == "ooo"
+    assert resolve_objective(None, [a55]) == "inorder"  # an in-order core is judged in order
+    assert resolve_objective("single", [n1]) == "single"
+    assert resolve_objective("worst", [a55]) == "inorder"  # one model: its own figure
+    assert resolve_objective(None, [n1, v1]) == "worst"
+    assert resolve_objective("mean", [n1, v1]) == "mean"
+    with pytest.raises(ModelError, match="judges one core"):
+        resolve_objective("ooo", [n1, v1])
+
+
+def test_model_lists():
+    assert [m.name for m in load_models("neoverse-n1, neoverse-v2")] == ["neoverse-n1", "neoverse-v2"]
+    for bad in ("neoverse-n1,", "neoverse-n1,neoverse-n1", "neoverse-n1,nosuch"):
+        with pytest.raises(ModelError):
+            load_models(bad)
+    assert load_model("cortex-a55").in_order and not load_model("neoverse-n1").in_order
+
+
+@pytest.fixture(scope="module", params=["worst", "mean"])
+def multi(request):
+    prog = parse_file(str(KERNEL))
+    models = load_models(",".join(MODELS))
+    opts = Options(time_limit=6, workers=2, seed=0, objective=request.param, outputs=frozenset({"x0"}),
+                   search_evaluations=60)
+    return prog, models, opts, optimize_program_multi(prog, models, opts)
+
+
+def test_result_is_equivalent_and_per_model_figures_are_true(multi):
+    prog, models, opts, results = multi
+    (r,) = results
+    block = prog.blocks()[0].instructions
+    check = verify(block, r.instructions_after, trials=50, seed=1, outputs=sorted(set(r.live_out) | {"sp"}))
+    assert check.equivalent and r.verified and r.proved
+    assert [d["model"] for d in r.per_model] == MODELS
+    for m, d in zip(models, r.per_model, strict=True):
+        after, before = figure(m, r.instructions_after, opts.noalias), figure(m, block, opts.noalias)
+        key = "inorder" if m.in_order else "ooo"
+        assert d["after"][key] == pytest.approx(after) and d["before"][key] == pytest.approx(before)
+        assert after <= before + 1e-9  # no core gets slower than the input
+        assert d["own_best"] <= after + 1e-9 and d["normalised"] == pytest.approx(after / d["own_best"], abs=1e-4)
+        assert d["bound"] <= d["own_best"] + 1e-9  # a bound holds for the core's own best too
+
+
+def test_objective_no_worse_than_the_input(multi):
+    prog, models, opts, results = multi
+    (r,) = results
+    block = prog.blocks()[0].instructions
+    own = [d["own_best"] for d in r.per_model]
+    combine = max if opts.objective == "worst" else (lambda xs: sum(xs) / len(xs))
+
+    def objective(instrs):
+        return combine([figure(m, instrs, opts.noalias) / o for m, o in zip(models, own, strict=True)])
+
+    assert objective(r.instructions_after) <= objective(block) + 1e-9
+
+
+def test_cli_reports_every_model(tmp_path):
+    out = tmp_path / "k.s"
+    rc = main(["optimize", str(KERNEL), "-o", str(out), "--model", ",".join(MODELS), "--time-limit", "4",
+               "--workers", "2", "--quiet"])
+    assert rc == 0
+    doc = json.loads((tmp_path / "k.json").read_text())
+    assert [m["model"] for m in doc["models"]] == MODELS and doc["options"]["objective"] == "worst"
+    assert doc["model"] == MODELS[0]
+    assert "for models neoverse-n1, neoverse-v1, cortex-a55 (--objective worst" in out.read_text()
+    assert main(["verify", str(KERNEL), str(out)]) == 0
+
+
+def test_cli_rejects_a_one_core_objective_with_several_models(tmp_path, capsys):
+    rc = main(["optimize", str(KERNEL), "-o", str(tmp_path / "k.s"), "--model", "neoverse-n1,neoverse-v1",
+               "--objective", "ooo"])
+    assert rc == 2 and "judges one core" in capsys.readouterr().err
+    assert not (tmp_path / "k.s").exists()
