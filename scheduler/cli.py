@@ -644,6 +644,8 @@ class _Progress:
         win = ""
         if stage == "windows":
             win = f" pass {info['pass']}, {info['windows']} windows ({info['placed']}/{info['total']} placed),"
+        elif stage == "model":  # several models: one core's own search finished
+            win = f" {info['model']} searched ({info['of']}),"
         elif stage == "rename":
             win = (f" round {info['round']}, sweep {info['sweep']}, window {info['window']}/{info['of']}"
                    f" ({info['accepted']} improved),")
