@@ -35,3 +35,15 @@ def kernel_state(x: int, y: int | None, nbytes: int, seed: int, simd: bool = Fal
         st.x[2] = Y_ADDR
         st.mem.load_bytes(Y_ADDR, y.to_bytes(nbytes, "little"))
     return st
+
+
+def assert_abi_clean(instrs) -> None:
+    """AAPCS64 for a leaf kernel: x18, x29, x30 and v8-v15 are never written, and every
+    callee-saved register written (x19-x28) is pushed first with `stp ..., [sp, #-16]!`."""
+    text = [str(i) for i in instrs]
+    never = {"x18", "x29", "x30", *(f"v{r}" for r in range(8, 16))}
+    for ins in instrs:
+        assert not (ins.writes & never), str(ins)
+    pushed = {r for t in text if t.endswith("[sp, #-16]!") for r in t[4:].split("[")[0].replace(",", " ").split()}
+    written = {r for ins in instrs for r in ins.writes if r in {f"x{i}" for i in range(19, 29)}}
+    assert written <= pushed
