@@ -13,6 +13,7 @@ certificate of every kernel, a table and `<out>/report.html`. See docs/batch.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import json
@@ -31,6 +32,7 @@ from scheduler.core.errors import SchedulerError
 from scheduler.present.batch_report import print_table, write_html
 from scheduler.present.outfiles import check_paths, write_atomic
 from scheduler.present.store import Store
+from scheduler.search import parallel
 
 
 def _api() -> SimpleNamespace:
@@ -44,6 +46,7 @@ def _api() -> SimpleNamespace:
     from scheduler.present.emit import emit
     from scheduler.present.report import header_lines, model_digest, report_json
     from scheduler.search.optimize import Options, VerificationFailed, optimize_program
+    from scheduler.search.stages import WINDOW_FROM
 
     # named one by one (not `locals()`): a linter's unused-import fix cannot drop them
     return SimpleNamespace(block_certificate=block_certificate, clear_stop=clear_stop, emit=emit,
@@ -51,7 +54,7 @@ def _api() -> SimpleNamespace:
                            load_model=load_model, Options=Options, VerificationFailed=VerificationFailed,
                            optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
                            header_lines=header_lines, model_digest=model_digest, report_json=report_json,
-                           choose_outputs=choose_outputs)
+                           choose_outputs=choose_outputs, WINDOW_FROM=WINDOW_FROM)
 
 
 def _ray():
@@ -63,7 +66,7 @@ def _ray():
 OBJECTIVES = ("inorder", "ooo", "single")
 DEFAULT_OUT = "outputs/batch"
 DEFAULT_STORE = "outputs/batch.sqlite"
-INJECT_ENV = "SCHEDULER_BATCH_INJECT"  # test hook: "crash:NAME" or "hang:NAME" (first attempt only)
+INJECT_ENV = "SCHEDULER_BATCH_INJECT"  # test hook: "crash:NAME", "hang:NAME" or "window-crash:NAME" (first attempt)
 
 # test hook: called by the driver after each recorded result (a test raises KeyboardInterrupt here)
 after_result_hook = None
@@ -74,6 +77,83 @@ class BatchError(SchedulerError):
 
 
 # ------------------------------------------------------------------ the task (runs in a Ray worker)
+
+
+def _window_job(fn, job, crash: bool = False):
+    """One window solve as a Ray task of its own (`crash`: the test hook, the worker dies)."""
+    if crash:
+        os._exit(17)
+    return parallel.call(fn, job)
+
+
+class RayWindows(parallel.Executor):
+    """The window solves of a large block's sweeps as Ray tasks, one CPU each, submitted from
+    inside the kernel's task (scheduler/search/parallel.py). While the kernel's task waits for them
+    Ray lends its CPU to them. A window task that raises, whose worker dies or that is still
+    running at the sweep's timeout (then cancelled) is a JobFailed: its window stays as it is.
+    `jobs`, `failed`, `errors`: what ran, for the task's notes."""
+
+    serial = False
+
+    def __init__(self, ray, min_instructions: int, crash_first: bool = False):
+        self.ray = ray
+        self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.min_instructions = min_instructions
+        self.remote = ray.remote(_window_job).options(num_cpus=1, max_retries=0)
+        self.crash = crash_first
+        self.jobs, self.failed = 0, 0
+        self.errors: list[str] = []
+
+    def map(self, fn, jobs, timeout=None):
+        ray = self.ray
+        refs = []
+        for job in jobs:
+            refs.append(self.remote.remote(fn, job, self.crash))
+            self.crash = False
+        self.jobs += len(refs)
+        _, pending = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        late = set(pending)
+        out: list[object] = []
+        for ref in refs:
+            if ref in late:
+                ray.cancel(ref, force=True)
+                out.append(parallel.JobFailed(f"no result after {timeout:g} s; cancelled"))
+                continue
+            try:
+                out.append(ray.get(ref))
+            except ray.exceptions.RayError as e:  # a worker died, a node was lost
+                out.append(parallel.JobFailed(f"{type(e).__name__}: {e}"[:500]))
+        for o in out:
+            if isinstance(o, parallel.JobFailed):
+                self.failed += 1
+                if len(self.errors) < 3:
+                    self.errors.append(o.error.splitlines()[0])
+        return out
+
+
+def _window_executor(spec: dict, min_instructions: int) -> RayWindows | None:
+    """The executor of a task's window solves: Ray tasks when asked (`--window-tasks`) and
+    running in Ray; else None, the serial passes."""
+    if not spec.get("window_tasks"):
+        return None
+    try:
+        ray = _ray()
+    except ImportError:
+        return None
+    if not ray.is_initialized():  # run_task called outside Ray
+        return None
+    return RayWindows(ray, min_instructions, crash_first=spec.get("inject") == "window-crash")
+
+
+def _window_notes(ex: RayWindows | None, doc: dict) -> None:
+    """Say in the report how many window solves ran as tasks of their own, and which failed."""
+    if ex is None:
+        return
+    doc["window_tasks"] = {"jobs": ex.jobs, "failed": ex.failed}
+    if ex.jobs:
+        doc.setdefault("notes", []).append(f"window solves as Ray tasks: {ex.jobs} ({ex.failed} failed)")
+    for e in ex.errors:
+        doc.setdefault("notes", []).append(f"a window task failed, its window was left unchanged: {e}")
 
 
 def run_task(spec: dict) -> dict:
@@ -98,12 +178,15 @@ def run_task(spec: dict) -> dict:
         opts = api.Options(time_limit=spec["time_limit"], workers=spec["workers"], seed=spec["seed"],
                            noalias=prog.noalias, prove=True, objective=spec["objective"],
                            outputs=frozenset(chosen.registers or ()), all_outputs=chosen.every)
-        results = api.optimize_program(prog, model, opts)
+        windows = _window_executor(spec, api.WINDOW_FROM)
+        with parallel.using_executor(windows) if windows else contextlib.nullcontext():
+            results = api.optimize_program(prog, model, opts)
         if not all(r.verified and r.proved for r in results):
             raise BatchError("a block was not verified and proved")
         doc = api.report_json(spec["path"], spec["out_name"], model, opts, results)
         doc["objective"] = spec["objective"]
         doc["interrupted"] = False
+        _window_notes(windows, doc)
         text = api.emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results},
                         api.header_lines(model, doc))
         reparsed = api.parse_text(text, spec["out_name"])  # the emitter is checked too
@@ -127,6 +210,7 @@ def run_task(spec: dict) -> dict:
                    ooo_before=doc["ooo_cycles_before"], ooo_after=doc["ooo_cycles_after"],
                    lower_bound=doc["lower_bound"], gap=doc["gap"], mca_before=mca_before, mca_after=mca_after,
                    single_after=sum(r.ooo_single_after for r in results),
+                   window_tasks=windows.jobs if windows else 0,
                    proof=",".join(sorted({r.proof for r in results})) or "empty",
                    output_text=text, report_json=json.dumps(doc, indent=2) + "\n",
                    certificate_json=json.dumps(cert, indent=2) + "\n")
@@ -235,7 +319,7 @@ def _plan(args, kernels: list[Path], names: dict[Path, str], objectives: list[st
           store: Store) -> tuple[list[Task], int]:
     """The tasks to run (kernel x seed x objective) and how many were skipped as unchanged."""
     options = {"time_limit": args.time_limit, "workers": args.workers_per_task, "prove": True,
-               "include": list(args.include), "define": list(args.define)}
+               "include": list(args.include), "define": list(args.define), "window_tasks": args.window_tasks}
     options_json = json.dumps(options, sort_keys=True)
     semantic_json = json.dumps({"prove": True, "include": options["include"], "define": options["define"]},
                                sort_keys=True)
@@ -255,7 +339,8 @@ def _plan(args, kernels: list[Path], names: dict[Path, str], objectives: list[st
                 out_name = names[k] + (".s" if len(objectives) == 1 else f".{obj}.s")
                 spec = {"path": str(k), "out_name": out_name, "model": model.name, "time_limit": args.time_limit,
                         "workers": args.workers_per_task, "seed": seed, "objective": obj,
-                        "include": list(args.include), "define": list(args.define)}
+                        "include": list(args.include), "define": list(args.define),
+                        "window_tasks": args.window_tasks}
                 tasks.append(Task(k, names[k], seed, obj, spec, key=key))
     return tasks, skipped
 
@@ -376,8 +461,9 @@ class _Driver:
             gain = 1 - res["cycles_after"] / res["cycles_before"] if res["cycles_before"] else 0.0
             self.best_gain = gain if self.best_gain is None else max(self.best_gain, gain)
             if progress.bar is None:
+                wt = f", {res['window_tasks']} window tasks" if res.get("window_tasks") else ""
                 progress.log(f"{t.name} seed {t.seed} {t.objective}: in-order {res['cycles_before']} -> "
-                             f"{res['cycles_after']} (bound {res['lower_bound']}), {res['wall_seconds']:.1f} s")
+                             f"{res['cycles_after']} (bound {res['lower_bound']}), {res['wall_seconds']:.1f} s{wt}")
         else:
             progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']}: "
                          f"{(res['error'] or '').splitlines()[0] if res['error'] else ''}")
@@ -466,7 +552,8 @@ def _write_outputs(store: Store, kernels, names, objectives, out: Path, wall: di
                        cycles_after=b["cycles_after"], ooo_before=b["ooo_before"], ooo_after=b["ooo_after"],
                        lower_bound=b["lower_bound"], gap=b["gap"], mca_before=b["mca_before"],
                        mca_after=b["mca_after"], seconds=round(wall.get(k, b["wall_seconds"] or 0.0), 3),
-                       output=str(out / f"{base}.s"))
+                       output=str(out / f"{base}.s"),
+                       window_tasks=json.loads(b["report_json"]).get("window_tasks", {}).get("jobs", 0))
             rows.append(row)
     return rows
 
@@ -546,6 +633,9 @@ def add_parser(sub) -> None:
                    help="CPUs of the local Ray (default: all cores)")
     p.add_argument("--workers-per-task", type=int, default=1, metavar="N",
                    help="CPUs per task, also its CP-SAT workers (default 1)")
+    p.add_argument("--window-tasks", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the window solves of large blocks (250+ instructions) as Ray tasks of their own, "
+                        "so one large kernel spreads over the cluster (default on)")
     p.add_argument("--force", action="store_true", help="redo kernels even if unchanged")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of the table")
     p.add_argument("--history", metavar="KERNEL", help="print how a kernel's results evolved and exit")

@@ -23,6 +23,11 @@ own objective; a pass is kept only if the evaluator's cycles for the whole block
 drop, and passes repeat (with the window boundaries shifted) while they do.
 Window sizes adapt: a window solved to optimality well within its time share grows
 the next one, one that hits its limit shrinks it.
+
+With a window executor installed (scheduler/search/parallel.py, `scheduler batch` over Ray),
+a pass instead cuts the current order into disjoint windows of a fixed size, solves each after
+its prefix as the current order times it, all at once, and merges them in position order
+(`parallel_pass`); the cuts alternate by half a window between passes.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import networkx as nx
 from ortools.sat.python import cp_model
 
 from scheduler.core.clock import WALL, Clock, searching, stop_requested
 from scheduler.machine.bounds import tails
 from scheduler.machine.evaluate import BlockTiming, inorder
 from scheduler.machine.model import Model
+from scheduler.search import parallel
 from scheduler.search.solve import add_resources
 
 MIN_SIZE, START_SIZE, MAX_SIZE = 24, 80, 240
@@ -144,6 +151,19 @@ def pipe_work(bt: BlockTiming, model: Model, instrs: Sequence[int]) -> dict[str,
     return {p: -(-w // model.pipes[p]) for p, w in work.items() if w}
 
 
+def disjoint_windows(n: int, size: int, shift: int) -> list[tuple[int, int]]:
+    """[a, b) windows covering 0..n, cut at shift, shift + size, ... (parallel sweeps: every
+    window solved at once); a piece shorter than a quarter window at either end joins its neighbour."""
+    bounds = [0] + list(range(shift % size or size, n, size)) + [n]
+    wins = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    small = max(8, size // 4)
+    if len(wins) > 1 and wins[0][1] - wins[0][0] < small:
+        wins[:2] = [(wins[0][0], wins[1][1])]
+    if len(wins) > 1 and wins[-1][1] - wins[-1][0] < small:
+        wins[-2:] = [(wins[-2][0], wins[-1][1])]
+    return wins
+
+
 def window_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock,
                 size: int, offset: int = 0, workers: int = 0, seed: int = 0,
                 on_window: Callable[[int, int, int], None] | None = None) -> tuple[list[int], int, PassStats]:
@@ -210,7 +230,12 @@ class DecomposeResult:
 def decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock = WALL,
               workers: int = 0, seed: int = 0, size: int = START_SIZE,
               on_progress: Callable[[dict], None] | None = None) -> DecomposeResult:
-    """Window passes from `order` while the block's in-order cycles drop (and time remains)."""
+    """Window passes from `order` while the block's in-order cycles drop (and time remains); with a
+    window executor installed for blocks of this size (scheduler/search/parallel.py), parallel
+    passes of disjoint windows (`parallel_pass`)."""
+    ex = parallel.current()
+    if not ex.serial and bt.n >= ex.min_instructions and bt.n > size:
+        return _parallel_decompose(bt, model, order, deadline, clock, workers, seed, size, ex, on_progress)
     best = list(order)
     best_cycles = inorder(bt, best, model).cycles
     out = DecomposeResult(best, best_cycles, 0, 0, False)
@@ -233,4 +258,126 @@ def decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: flo
         out.order, out.cycles, out.improved = best, best_cycles, True
         if stats.sizes:
             size = stats.sizes[-1]
+    return out
+
+
+# ------------------------------------------------------------------ parallel passes
+
+
+@dataclass
+class ReorderJob:
+    """One window of a parallel pass as plain picklable data. Renumbered: 0..len(window)-1 are
+    the window's instructions in the current order, then the prefix instructions that bind it
+    (its predecessors, and those in flight on a pipe or issued in the window's first cycle)."""
+
+    start: int  # the window's first position in the order
+    window: list[int]  # the block's indices of the window's instructions
+    raw: list[list[tuple[int, int]]]
+    order: list[list[int]]
+    reservations: list[tuple[tuple[tuple[int, ...], int], ...]]
+    prefix_issue: dict[int, int]
+    t_last: int
+    hint: dict[int, int]
+    tail: list[int]
+    after_work: dict[str, int]
+    model: Model
+    limit: float
+    workers: int
+    seed: int
+    deterministic: bool
+
+
+@dataclass
+class ReorderJobResult:
+    order: list[int]  # the block's indices of the window, in the new order
+    optimal: bool
+    work: float  # the job's time on its own clock
+
+
+def reorder_job(bt: BlockTiming, model: Model, order: Sequence[int], issue: Sequence[int], a: int, b: int,
+                tail: Sequence[int], limit: float, workers: int, seed: int, clock: Clock) -> ReorderJob:
+    """The window order[a:b] after the fixed prefix order[:a], as `solve_window` sees it."""
+    window = list(order[a:b])
+    members = set(window)
+    t_last = issue[order[a - 1]] if a else 0
+    binding = {u for v in window for u, _ in bt.raw[v] if u not in members}
+    binding |= {u for v in window for u in bt.order[v] if u not in members}
+    binding |= {k for k in order[:a] if issue[k] == t_last or any(issue[k] + busy > t_last
+                                                                  for _, busy in bt.reservations[k])}
+    nodes = window + sorted(binding)
+    loc = {g: i for i, g in enumerate(nodes)}
+    inner = range(len(window))
+    return ReorderJob(a, window, [[(loc[u], lat) for u, lat in bt.raw[window[i]]] for i in inner] + [[]] * len(binding),
+                      [[loc[u] for u in bt.order[window[i]]] for i in inner] + [[]] * len(binding),
+                      [bt.reservations[g] for g in nodes], {loc[g]: issue[g] for g in binding}, t_last,
+                      {i: issue[window[i]] for i in inner}, [tail[g] for g in window] + [0] * len(binding),
+                      pipe_work(bt, model, order[b:]), model, limit, workers, seed, clock.deterministic)
+
+
+def solve_reorder_job(job: ReorderJob) -> ReorderJobResult | None:
+    """Solve one window job (in any process); None if the solver found no solution."""
+    clock = Clock(job.deterministic)
+    # only the fields solve_window reads: dependencies and pipe bookings
+    bt = BlockTiming([], [], nx.DiGraph(), job.raw, job.order, [], job.reservations, [])
+    res = solve_window(bt, job.model, job.prefix_issue, job.t_last, list(range(len(job.window))), job.hint,
+                       job.tail, job.limit, job.workers, job.seed, clock, job.after_work)
+    return None if res is None else ReorderJobResult([job.window[v] for v in res.order], res.optimal, clock.now())
+
+
+def parallel_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock, size: int,
+                  offset: int, workers: int, seed: int, ex: parallel.Executor) -> tuple[list[int], int, PassStats]:
+    """One pass of disjoint windows, all solved at once from the current order, each after its
+    prefix as the current order times it. Merged in position order: a window's new order is kept
+    when the whole block's in-order cycles do not grow (edges between windows all point forward,
+    so any merge is a valid order). Returns (order, in-order cycles, stats)."""
+    tail = tails(bt)
+    timed = inorder(bt, list(order), model)
+    issue = timed.issue
+    clock.charge_evals(bt.n // 50 + 1)
+    wins = disjoint_windows(len(order), size, offset)
+    rounds = -(-len(wins) // ex.slots)
+    limit = max(0.2, min(20.0, clock.left(deadline) / (2 * rounds)))  # at least two passes
+    jobs = [reorder_job(bt, model, order, issue, a, b, tail, limit, workers, seed, clock) for a, b in wins]
+    outcomes = parallel.run_jobs(solve_reorder_job, jobs, timeout=rounds * (3 * limit + 30))
+    done = [o for o in outcomes if isinstance(o, ReorderJobResult)]
+    # the pass's critical path: its longest job, or the jobs' work over the executor's slots
+    clock.charge(max([o.work for o in done] + [sum(o.work for o in done) / ex.slots]))
+    new, best = list(order), timed.cycles
+    stats = PassStats(windows=len(wins), sizes=[b - a for a, b in wins])
+    for (a, b), o in zip(wins, outcomes, strict=True):
+        if not isinstance(o, ReorderJobResult):
+            continue  # failed, or no solution: the window stays as it is
+        stats.optimal += o.optimal
+        trial = new[:a] + o.order + new[b:]
+        cycles = inorder(bt, trial, model).cycles
+        clock.charge_evals(bt.n // 50 + 1)
+        if cycles <= best:
+            new, best = trial, cycles
+            stats.committed += b - a
+    return new, best, stats
+
+
+def _parallel_decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock,
+                        workers: int, seed: int, size: int, ex: parallel.Executor,
+                        on_progress: Callable[[dict], None] | None) -> DecomposeResult:
+    """`decompose` with parallel passes: kept while a pass lowers the block's in-order cycles; the
+    cuts alternate by half a window, and two passes in a row without a gain end it."""
+    best = list(order)
+    best_cycles = inorder(bt, best, model).cycles
+    out = DecomposeResult(best, best_cycles, 0, 0, False)
+    idle = 0
+    while clock.left(deadline) > 0 and not stop_requested() and idle < 2:
+        new, cycles, stats = parallel_pass(bt, model, best, deadline, clock, size, (out.passes % 2) * (size // 2),
+                                           workers, seed, ex)
+        out.passes += 1
+        out.windows += stats.windows
+        out.stats.append(stats)
+        if cycles < best_cycles:
+            best, best_cycles, idle = new, cycles, 0
+            out.order, out.cycles, out.improved = best, best_cycles, True
+        else:
+            idle += 1
+        if on_progress:
+            on_progress({"pass": out.passes, "windows": out.windows, "placed": bt.n, "total": bt.n,
+                         "best": best_cycles})
     return out
