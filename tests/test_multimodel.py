@@ -96,3 +96,23 @@ def test_cli_rejects_a_one_core_objective_with_several_models(tmp_path, capsys):
                "--objective", "ooo"])
     assert rc == 2 and "judges one core" in capsys.readouterr().err
     assert not (tmp_path / "k.s").exists()
+
+
+def test_batch_task_with_several_models():
+    """`scheduler batch --model a,b`: a task optimizes for both, reports both (llvm-mca with each
+    core's -mcpu when present) and gives the store a rank comparable across runs."""
+    from scheduler.present.batch import run_task
+    from scheduler.present.store import score
+
+    spec = {"path": str(KERNEL), "out_name": "k.s", "model": "neoverse-n1,neoverse-v1", "time_limit": 3,
+            "workers": 2, "seed": 0, "objective": "worst", "include": [], "define": [], "window_tasks": False}
+    res = run_task(spec)
+    assert res["status"] == "ok", res["error"]
+    doc = json.loads(res["report_json"])
+    assert [m["model"] for m in doc["models"]] == ["neoverse-n1", "neoverse-v1"]
+    ratios = [m["after"]["ooo"] / m["before"]["ooo"] for m in doc["models"]]
+    assert res["multi_after"] == pytest.approx(max(ratios), abs=1e-6) and max(ratios) <= 1.0 + 1e-9
+    assert score("worst", {"cycles_after": 1, "ooo_after": 1.0, "multi_after": 0.9}) < score(
+        "worst", {"cycles_after": 1, "ooo_after": 1.0, "multi_after": 0.95})
+    if res["mca_before"] is not None:
+        assert all(m["mca_before"] and m["mca_after"] for m in doc["models"])

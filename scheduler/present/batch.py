@@ -41,17 +41,20 @@ def _api() -> SimpleNamespace:
     from scheduler.core.clock import clear_stop
     from scheduler.frontend.outputs import choose_outputs
     from scheduler.frontend.parse import parse_file, parse_text
-    from scheduler.machine.mca import find_llvm_mca, run_mca
-    from scheduler.machine.model import DEFAULT_MODEL, load_model
+    from scheduler.machine.mca import find_llvm_mca, mcpu_for, run_mca
+    from scheduler.machine.model import DEFAULT_MODEL, load_model, load_models
     from scheduler.present.emit import emit
     from scheduler.present.report import header_lines, model_digest, report_json
+    from scheduler.search.multimodel import optimize_program_multi, resolve_objective
     from scheduler.search.optimize import Options, VerificationFailed, optimize_program
     from scheduler.search.stages import WINDOW_FROM
 
     # named one by one (not `locals()`): a linter's unused-import fix cannot drop them
     return SimpleNamespace(block_certificate=block_certificate, clear_stop=clear_stop, emit=emit,
                            find_llvm_mca=find_llvm_mca, run_mca=run_mca, DEFAULT_MODEL=DEFAULT_MODEL,
-                           load_model=load_model, Options=Options, VerificationFailed=VerificationFailed,
+                           load_model=load_model, load_models=load_models, mcpu_for=mcpu_for,
+                           optimize_program_multi=optimize_program_multi, resolve_objective=resolve_objective,
+                           Options=Options, VerificationFailed=VerificationFailed,
                            optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
                            header_lines=header_lines, model_digest=model_digest, report_json=report_json,
                            choose_outputs=choose_outputs, WINDOW_FROM=WINDOW_FROM)
@@ -63,7 +66,7 @@ def _ray():
     return ray
 
 
-OBJECTIVES = ("inorder", "ooo", "single")
+OBJECTIVES = ("inorder", "ooo", "single", "worst", "mean")  # worst/mean: several models (--model a,b)
 DEFAULT_OUT = "outputs/batch"
 DEFAULT_STORE = "outputs/batch.sqlite"
 INJECT_ENV = "SCHEDULER_BATCH_INJECT"  # test hook: "crash:NAME", "hang:NAME" or "window-crash:NAME" (first attempt)
@@ -167,12 +170,14 @@ def run_task(spec: dict) -> dict:
     api = _api()
     try:
         api.clear_stop()
-        model = api.load_model(spec["model"])
+        models = api.load_models(spec["model"])
+        model = models[0]  # the report's, header's and certificate's model (the first named)
         prog = api.parse_file(spec["path"], include_dirs=spec["include"], defines=spec["define"])
-        for b in prog.blocks():
-            for i in b.instructions:
-                if i.opclass not in model.spec.opclasses:
-                    raise BatchError(f"{i.loc}: model {model.name} cannot place '{i}' (opclass {i.opclass})")
+        for m in models:
+            for b in prog.blocks():
+                for i in b.instructions:
+                    if i.opclass not in m.spec.opclasses:
+                        raise BatchError(f"{i.loc}: model {m.name} cannot place '{i}' (opclass {i.opclass})")
         # the outputs rule `optimize` and `verify` share (frontend/outputs.py)
         chosen = api.choose_outputs(prog, None, spec["path"])
         opts = api.Options(time_limit=spec["time_limit"], workers=spec["workers"], seed=spec["seed"],
@@ -180,7 +185,10 @@ def run_task(spec: dict) -> dict:
                            outputs=frozenset(chosen.registers or ()), all_outputs=chosen.every)
         windows = _window_executor(spec, api.WINDOW_FROM)
         with parallel.using_executor(windows) if windows else contextlib.nullcontext():
-            results = api.optimize_program(prog, model, opts)
+            if len(models) > 1:
+                results = api.optimize_program_multi(prog, models, opts)
+            else:
+                results = api.optimize_program(prog, model, opts)
         if not all(r.verified and r.proved for r in results):
             raise BatchError("a block was not verified and proved")
         doc = api.report_json(spec["path"], spec["out_name"], model, opts, results)
@@ -195,21 +203,13 @@ def run_task(spec: dict) -> dict:
             raise BatchError("emitted text does not match the schedule")
         cert = {"input": spec["path"],
                 "blocks": [api.block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]}
-        mca_before = mca_after = None
-        if api.find_llvm_mca() is not None and results:
-            try:
-                blocks = prog.blocks()
-                mca_before = sum(api.run_mca([str(i) for i in blocks[r.index].instructions]).total_cycles
-                                 for r in results)
-                mca_after = sum(api.run_mca([str(i) for i in r.instructions_after]).total_cycles for r in results)
-            except (RuntimeError, OSError) as e:
-                doc.setdefault("notes", []).append(f"llvm-mca failed: {e}")
+        mca_before, mca_after = _mca_figures(api, prog, results, models, doc)
         if inject == "crash":  # test hook: the worker dies after the work, before returning it
             os._exit(17)
         out.update(status="ok", cycles_before=doc["cycles_before"], cycles_after=doc["cycles_after"],
                    ooo_before=doc["ooo_cycles_before"], ooo_after=doc["ooo_cycles_after"],
                    lower_bound=doc["lower_bound"], gap=doc["gap"], mca_before=mca_before, mca_after=mca_after,
-                   single_after=sum(r.ooo_single_after for r in results),
+                   single_after=sum(r.ooo_single_after for r in results), multi_after=_multi_figure(doc),
                    window_tasks=windows.jobs if windows else 0,
                    proof=",".join(sorted({r.proof for r in results})) or "empty",
                    output_text=text, report_json=json.dumps(doc, indent=2) + "\n",
@@ -220,6 +220,44 @@ def run_task(spec: dict) -> dict:
         out["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
     out["wall_seconds"] = round(time.monotonic() - start, 3)
     return out
+
+
+def _mca_figures(api, prog, results, models, doc) -> tuple[int | None, int | None]:
+    """llvm-mca's Total Cycles (100 iterations) before and after, summed over the blocks, with the
+    first model's -mcpu; with several models also each model's own -mcpu in doc["models"]."""
+    if api.find_llvm_mca() is None or not results:
+        return None, None
+    blocks = prog.blocks()
+    figures = []
+    try:
+        for m in models:
+            mcpu = api.mcpu_for(m.name)
+            if mcpu is None:
+                figures.append((None, None))
+                continue
+            before = sum(api.run_mca([str(i) for i in blocks[r.index].instructions], mcpu=mcpu).total_cycles
+                         for r in results)
+            after = sum(api.run_mca([str(i) for i in r.instructions_after], mcpu=mcpu).total_cycles for r in results)
+            figures.append((before, after))
+    except (RuntimeError, OSError, AttributeError) as e:
+        doc.setdefault("notes", []).append(f"llvm-mca failed: {e}")
+        return None, None
+    for row, (before, after) in zip(doc.get("models", []), figures, strict=False):
+        row["mca_before"], row["mca_after"] = before, after
+    return figures[0]
+
+
+def _multi_figure(doc) -> float | None:
+    """Several models: the objective over each model's figure after / before (comparable across
+    runs, unlike the ratio to a run's own best), for ranking runs in the store."""
+    rows = doc.get("models")
+    if not rows:
+        return None
+    ratios = []
+    for m in rows:
+        key = "inorder" if m["figure"].startswith("in-order") else "ooo"
+        ratios.append(m["after"][key] / m["before"][key] if m["before"][key] else 1.0)
+    return round(max(ratios) if doc["objective"] == "worst" else sum(ratios) / len(ratios), 6)
 
 
 # ------------------------------------------------------------------ discovery and task list
@@ -495,13 +533,25 @@ def _summary(args, batch_id: str, kernels: list[Path], tasks: list[Task], skippe
     return 0 if counts["failed"] == 0 and counts["timeout"] == 0 else 1
 
 
+@dataclass(frozen=True)
+class _ModelList:
+    """The models of a batch: `name` is what tasks load (`a,b` for several) and what the store keeps."""
+
+    models: list
+
+    @property
+    def name(self) -> str:
+        return ",".join(m.name for m in self.models)
+
+
 def run_batch(args) -> int:
     from rich.console import Console
 
     api = _api()
     ray = _ray()
     err = Console(stderr=True, quiet=args.json)
-    objectives = list(dict.fromkeys(args.objective or ["ooo"]))
+    models = api.load_models(args.model or api.DEFAULT_MODEL)
+    objectives = list(dict.fromkeys(api.resolve_objective(o, models) for o in (args.objective or [None])))
     kernels = find_kernels(args.paths)
     if not kernels:
         raise BatchError("no kernels (.s or .S files) found")
@@ -512,8 +562,8 @@ def run_batch(args) -> int:
     # before any work: no output may overwrite a kernel (say --out inputs/) or be unwritable
     Path(args.out).mkdir(parents=True, exist_ok=True)
     check_paths({str(k): k for k in kernels}, out_files)
-    model = api.load_model(args.model or api.DEFAULT_MODEL)
-    model_sha = api.model_digest(model)
+    model = _ModelList(models)
+    model_sha = "+".join(api.model_digest(m) for m in models)
     store = Store(args.store)
     batch_id = uuid.uuid4().hex[:12]
     inject = os.environ.get(INJECT_ENV, "")
@@ -625,7 +675,9 @@ def add_parser(sub) -> None:
     p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds per kernel task (default 30)")
     p.add_argument("--task-timeout", type=float, default=None, metavar="S",
                    help="cancel a task running longer than this (default 2 x time limit + 120)")
-    p.add_argument("--model", default=None, metavar="NAME", help="machine model")
+    p.add_argument("--model", default=None, metavar="NAME[,NAME...]",
+                   help="machine model; several, comma-separated: one schedule for all under --objective "
+                        "worst or mean")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="FILE", help=f"SQLite store (default {DEFAULT_STORE})")
     p.add_argument("--address", default=None, metavar="RAY_ADDRESS",
                    help="join this Ray cluster (e.g. auto, 10.0.0.1:6379); default: a local Ray")

@@ -76,6 +76,8 @@ def score(objective: str, row: dict) -> list:
         return [ooo, inorder]
     if objective == "single":
         return [single, inorder]
+    if objective in ("worst", "mean"):  # several models: the worst/mean of after / before per model
+        return [row.get("multi_after") or 1.0, ooo, inorder]
     return [inorder, ooo]
 
 
@@ -129,7 +131,8 @@ class Store:
                              f"({', '.join('?' for _ in RUN_COLUMNS)})", [run.get(c) for c in RUN_COLUMNS])
             run_id = cur.lastrowid
             if run["status"] == "ok" and artifacts is not None:
-                new = score(run["objective"], {**run, "single_after": artifacts.get("single_after")})
+                new = score(run["objective"], {**run, "single_after": artifacts.get("single_after"),
+                                               "multi_after": artifacts.get("multi_after")})
                 old = db.execute("SELECT * FROM best WHERE kernel=? AND objective=?",
                                  (run["kernel"], run["objective"])).fetchone()
                 stale = old is not None and (old["content_sha256"], old["semantic_sha256"], old["model_sha256"]) != (
