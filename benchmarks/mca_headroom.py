@@ -25,41 +25,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scheduler.frontend.dag import build_dag  # noqa: E402
 from scheduler.frontend.parse import parse_file  # noqa: E402
+from scheduler.machine.evaluate import prepare  # noqa: E402
 from scheduler.machine.mca import find_llvm_mca, run_mca  # noqa: E402
+from scheduler.machine.model import load_model  # noqa: E402
+from scheduler.search.localsearch import move_search  # noqa: E402
 
 
 def climb(lines: list[str], instrs, evals: int, rng: random.Random) -> tuple[int, int, list[int]]:
-    """(start cycles, best cycles, best order) of a hill climb from `lines` in llvm-mca's model."""
-    dag = build_dag(instrs, ())
-    preds = [list(dag.predecessors(k)) for k in range(len(instrs))]
-    succs = [list(dag.successors(k)) for k in range(len(instrs))]
-    order = list(range(len(instrs)))
+    """(start cycles, best cycles, best order) of a hill climb from `lines` in llvm-mca's model
+    (the optimizer's own move loop, `localsearch.move_search`, with llvm-mca as the judge)."""
+    bt = prepare(instrs, load_model("neoverse-n1"))  # only its dependency edges are used
 
-    def cycles(o) -> int:
-        r = run_mca([lines[k] for k in o])
+    def evaluate(order):
+        r = run_mca([lines[k] for k in order])
         assert r is not None
-        return r.total_cycles
+        return (r.total_cycles,), r.total_cycles
 
-    start = best = cycles(order)
-    for _ in range(evals):
-        pos = {k: j for j, k in enumerate(order)}
-        i = rng.randrange(len(order))
-        k = order[i]
-        lo = max((pos[u] for u in preds[k]), default=-1) + 1
-        hi = min((pos[v] for v in succs[k]), default=len(order)) - 1
-        if hi <= lo:
-            continue
-        j = rng.randint(lo, hi)
-        if j == i:
-            continue
-        cand = list(order)
-        cand.insert(j, cand.pop(i))
-        c = cycles(cand)
-        if c <= best:
-            order, best = cand, c
-    return start, best, order
+    ident = list(range(len(instrs)))
+    start = evaluate(ident)
+    order, best, _ = move_search(bt, ident, start, evaluate, rng, evals, float("inf"), patience=evals)
+    return start[1], best, order
 
 
 def main() -> int:
