@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scheduler.checks.prove import prove
+from scheduler.checks.verify import verify
 from scheduler.frontend.dag import build_dag, is_valid_order, random_topological_order
 from scheduler.frontend.parse import parse_text
-from scheduler.checks.verify import verify
 from tests.support.kernels import kernel
 
 
