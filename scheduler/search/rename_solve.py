@@ -47,6 +47,7 @@ def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hin
     deadline = clock.now() + limit
     out: list[Candidate]
     out, res, seconds = [], None, 0.0
+    proven: int | None = None  # bound of an attempt with nothing held back (valid for every schedule)
     for attempt in range(ATTEMPTS):
         left = clock.left(deadline)
         if left < 0.2:
@@ -54,10 +55,14 @@ def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hin
         res = solve(rbt, model, hint_issue, horizon, time_limit=left / (2 if attempt < ATTEMPTS - 1 else 1),
                     workers=opts.workers, seed=opts.seed, extra=extra, clock=clock, boundary=boundary)
         seconds += res.seconds
-        failed = _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out)
-        if out or not failed:
+        if not any(prob.margin.values()) and res.bound is not None:
+            proven = max(proven or 0, res.bound)
+        failed, best_coloured = _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out)
+        # stop once the solver's best schedule got registers; when only worse ones did (the
+        # best needs a hand-over inside one cycle that no order allows), hold a register back
+        # and solve again: the renamed schedule that exists should not be lost to colouring
+        if best_coloured or not failed:
             break
-        # hold a register back: the model becomes a restriction, so its bound no longer holds
         for cls in failed:
             prob.margin[cls] = prob.margin.get(cls, 0) + 1
     if res is not None and res.issues and not out:
@@ -65,17 +70,18 @@ def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hin
     if res is not None:
         res.seconds = seconds
         if any(prob.margin.values()):
-            res.bound = None  # not a lower bound of the unrestricted problem
+            res.bound = proven  # a restricted model's bound does not hold for the whole problem
             if res.status == "OPTIMAL":
                 res.status = "FEASIBLE"
     return out, res
 
 
-def _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out: list) -> set[str]:
+def _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out: list) -> tuple[set[str], bool]:
     """Give registers to the best solutions (best first) and append them to `out`; returns
-    the register classes that could not be coloured."""
+    the register classes that could not be coloured and whether the best solution was."""
     failed: set[str] = set()
-    for issue in reversed(res.issues[-20:]):
+    best_coloured = False
+    for n, issue in enumerate(reversed(res.issues[-20:])):
         try:
             alloc = colour(prob, issue, horizon, order)
         except ColouringFailed as e:
@@ -84,7 +90,8 @@ def _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out: list) 
         order_ = emission_order(issue, prob, alloc, order, raw)
         if order_ is None:
             continue
+        best_coloured = best_coloured or n == 0
         out.append(fixed_candidate(rewrite(instrs, prob, alloc), fprob, issue, order_, renamed=True))
         if len(out) >= MAX_RENAMED:
             break
-    return failed
+    return failed, best_coloured
