@@ -34,6 +34,7 @@ from scheduler.frontend.isa.table import TABLE
 from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.present.batch import add_parser as add_batch_parser
 from scheduler.present.batch import cmd_batch
+from scheduler.present.cliopts import add_input_options, int_at_least, parse_kwargs, positive_float
 from scheduler.present.compare import add_parser as add_compare_parser
 from scheduler.present.compare import cmd_compare, draw_optimized
 from scheduler.present.outfiles import check_paths, write_atomic
@@ -74,45 +75,8 @@ def _reg_list(text: str) -> list[str]:
     return out
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not (value > 0 and value < float("inf")):  # also rejects nan
-        raise argparse.ArgumentTypeError(f"must be a positive finite number of seconds, got '{text}'")
-    return value
-
-
-def _int_at_least(minimum: int):
-    """An argparse type: an integer of at least `minimum`."""
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got '{text}'")
-        return value
-    return convert
-
-
-def _add_input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
-                   help="include directory for .S files (C preprocessor)")
-    p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
-                   help="preprocessor definition for .S files")
-    from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
-
-    p.add_argument("--max-instructions", type=_int_at_least(1), default=DEFAULT_MAX_STATEMENTS, metavar="N",
-                   help="refuse a file that makes more than N statements, counting every "
-                        f".rept/.irp/macro expansion (default {DEFAULT_MAX_STATEMENTS})")
-
-
 def _load(path: str, args) -> Program:
-    limit = getattr(args, "max_instructions", None)  # absent for commands without the option
-    extra = {} if limit is None else {"max_statements": limit}
-    return parse_file(path, include_dirs=args.include, defines=args.define, **extra)
+    return parse_file(path, **parse_kwargs(args))
 
 
 def _optimize_parser(sub) -> None:
@@ -135,9 +99,9 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--model", default=None, metavar="NAME[,NAME...]",
                    help="machine model (see `scheduler models list`); several, comma-separated: one "
                         "schedule for all of them under --objective worst or mean")
-    p.add_argument("--time-limit", type=_positive_float, default=30.0, metavar="S",
+    p.add_argument("--time-limit", type=positive_float, default=30.0, metavar="S",
                    help="total seconds (default 30)")
-    p.add_argument("--workers", type=_int_at_least(0), default=0, help="CP-SAT workers (default: all cores)")
+    p.add_argument("--workers", type=int_at_least(0), default=0, help="CP-SAT workers (default: all cores)")
     p.add_argument("--in-place", action="store_true",
                    help="replace the input file with the scheduled kernel (keeps a backup FILE.orig); "
                         "without it, no output may name an input")
@@ -190,7 +154,7 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no live progress and no per-stage summary (the table and the paths still print)")
     p.add_argument("--timeline", metavar="FILE", help="draw before/after Gantt charts (.html, .svg or .png)")
-    _add_input_options(p)
+    add_input_options(p)
 
 
 def _check_certificate_parser(sub) -> None:
@@ -203,7 +167,7 @@ def _check_certificate_parser(sub) -> None:
     p.add_argument("original")
     p.add_argument("candidate")
     p.add_argument("certificate")
-    _add_input_options(p)
+    add_input_options(p)
 
 
 def _models_parser(sub) -> None:
@@ -224,7 +188,7 @@ def _parse_parser(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    _add_input_options(p)
+    add_input_options(p)
 
 
 def _dag_parser(sub) -> None:
@@ -238,7 +202,7 @@ def _dag_parser(sub) -> None:
                    help="comma-separated base registers that point to disjoint buffers")
     p.add_argument("--dot", metavar="FILE", help="write Graphviz DOT")
     p.add_argument("--json", action="store_true")
-    _add_input_options(p)
+    add_input_options(p)
 
 
 def _simulate_parser(sub) -> None:
@@ -257,7 +221,7 @@ def _simulate_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random initial state")
     p.add_argument("--all", action="store_true", help="print every register, not just those written")
     p.add_argument("--json", action="store_true")
-    _add_input_options(p)
+    add_input_options(p)
 
 
 def _verify_parser(sub) -> None:
@@ -296,7 +260,7 @@ def _verify_parser(sub) -> None:
     p.add_argument("--prove-timeout", type=float, default=30.0, metavar="S",
                    help="time limit of the SMT part of --prove in seconds (default 30)")
     p.add_argument("--json", action="store_true")
-    _add_input_options(p)
+    add_input_options(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -130,3 +130,20 @@ def test_preprocessor_failure_shows_every_line(tmp_path, capsys):
 def test_every_error_without_a_line_names_the_file():
     e = AsmError(None, "boom", file="a.s")
     assert str(e) == "a.s: boom" and e.file == "a.s"
+
+
+def test_max_instructions_in_compare_and_batch(tmp_path, capsys):
+    """compare and batch read kernels with the same input options as optimize."""
+    from scheduler.present.batch import run_task
+
+    path = tmp_path / "k.s"
+    path.write_text(".rept 10\nadd x0, x0, #1\n.endr\n")
+    assert main(["compare", str(path), "--no-mca", "--max-instructions", "100"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(path), "--no-mca", "--max-instructions", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "more than 5 statements" in err and "Traceback" not in err
+    spec = {"path": str(path), "out_name": "k.s", "model": "neoverse-n1", "time_limit": 1.0, "workers": 1,
+            "seed": 0, "objective": "ooo", "include": [], "define": [], "window_tasks": False, "max_statements": 5}
+    res = run_task(spec)
+    assert res["status"] == "failed" and "more than 5 statements" in res["error"]

@@ -29,7 +29,9 @@ from types import SimpleNamespace
 
 from scheduler import __version__
 from scheduler.core.errors import SchedulerError
+from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
 from scheduler.present.batch_report import print_table, write_html
+from scheduler.present.cliopts import add_input_options
 from scheduler.present.outfiles import check_paths, write_atomic
 from scheduler.present.store import Store
 from scheduler.search import parallel
@@ -172,7 +174,8 @@ def run_task(spec: dict) -> dict:
         api.clear_stop()
         models = api.load_models(spec["model"])
         model = models[0]  # the report's, header's and certificate's model (the first named)
-        prog = api.parse_file(spec["path"], include_dirs=spec["include"], defines=spec["define"])
+        prog = api.parse_file(spec["path"], include_dirs=spec["include"], defines=spec["define"],
+                              **({"max_statements": spec["max_statements"]} if "max_statements" in spec else {}))
         for m in models:
             for b in prog.blocks():
                 for i in b.instructions:
@@ -358,6 +361,8 @@ def _plan(args, kernels: list[Path], names: dict[Path, str], objectives: list[st
     """The tasks to run (kernel x seed x objective) and how many were skipped as unchanged."""
     options = {"time_limit": args.time_limit, "workers": args.workers_per_task, "prove": True,
                "include": list(args.include), "define": list(args.define), "window_tasks": args.window_tasks}
+    if args.max_instructions != DEFAULT_MAX_STATEMENTS:  # only then: unchanged stores stay valid
+        options["max_statements"] = args.max_instructions
     options_json = json.dumps(options, sort_keys=True)
     semantic_json = json.dumps({"prove": True, "include": options["include"], "define": options["define"]},
                                sort_keys=True)
@@ -378,7 +383,8 @@ def _plan(args, kernels: list[Path], names: dict[Path, str], objectives: list[st
                 spec = {"path": str(k), "out_name": out_name, "model": model.name, "time_limit": args.time_limit,
                         "workers": args.workers_per_task, "seed": seed, "objective": obj,
                         "include": list(args.include), "define": list(args.define),
-                        "window_tasks": args.window_tasks}
+                        "window_tasks": args.window_tasks,
+                        **({"max_statements": options["max_statements"]} if "max_statements" in options else {})}
                 tasks.append(Task(k, names[k], seed, obj, spec, key=key))
     return tasks, skipped
 
@@ -691,10 +697,7 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="redo kernels even if unchanged")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of the table")
     p.add_argument("--history", metavar="KERNEL", help="print how a kernel's results evolved and exit")
-    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
-                   help="include directory for .S files (C preprocessor)")
-    p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
-                   help="preprocessor definition for .S files")
+    add_input_options(p)
 
 
 def cmd_batch(args) -> int:

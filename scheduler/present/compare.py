@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING
 from scheduler.checks.pairing import final_values, meaning, pair, shape, value_keys
 from scheduler.checks.verify import CALLEE_SAVED, CALLEE_SAVED_SIMD
 from scheduler.core.errors import SchedulerError
+from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
+from scheduler.present.cliopts import add_input_options
 
 if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
     from rich.console import JustifyMethod
@@ -167,10 +169,11 @@ class Loaded:
     noalias: frozenset[str]
 
 
-def load(path: str, models: Sequence[Model], include=(), define=(), noalias=frozenset()) -> Loaded:
+def load(path: str, models: Sequence[Model], include=(), define=(), noalias=frozenset(),
+         max_statements: int = DEFAULT_MAX_STATEMENTS) -> Loaded:
     from scheduler.frontend.parse import parse_file
 
-    prog = parse_file(path, include_dirs=include, defines=define)
+    prog = parse_file(path, include_dirs=include, defines=define, max_statements=max_statements)
     blocks = [b.instructions for b in prog.blocks()]
     for m in models:
         missing = next((i for b in blocks for i in b if i.opclass not in m.spec.opclasses), None)
@@ -190,14 +193,14 @@ def _outputs_rule(ref: Loaded, nfiles: int, notes: list[str]):
 
 
 def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), define=(), noalias=frozenset(),
-            mca: bool = True, diff: bool = False) -> dict:
+            mca: bool = True, diff: bool = False, max_statements: int = DEFAULT_MAX_STATEMENTS) -> dict:
     """The whole comparison as a JSON-able document."""
     from scheduler.machine.mca import find_llvm_mca
     from scheduler.machine.model import DEFAULT_MODEL, load_model
 
     names = list(dict.fromkeys(model_names)) or [DEFAULT_MODEL]
     models = [load_model(n) for n in names]
-    files = [load(p, models, include, define, noalias) for p in paths]
+    files = [load(p, models, include, define, noalias, max_statements) for p in paths]
     notes: list[str] = []
     mca_path = find_llvm_mca() if mca else None
     if mca and mca_path is None:
@@ -477,9 +480,10 @@ def cmd_compare(args) -> int:
                     in_place_hint=False)
     names = [n.strip() for item in (args.model or []) for n in item.split(",") if n.strip()]
     noalias = frozenset(r.strip().lower() for r in args.no_alias.split(",") if r.strip())
-    doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff)
+    doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff,
+                  max_statements=args.max_instructions)
     model = load_model(doc["models"][0])
-    files = [load(p, [model], args.include, args.define, noalias) for p in args.files] \
+    files = [load(p, [model], args.include, args.define, noalias, args.max_instructions) for p in args.files] \
         if (args.timeline or args.text_timeline) else []
     views = []
     for f in files:
@@ -528,10 +532,7 @@ def add_parser(sub) -> None:
     p.add_argument("--text-timeline", action="store_true", help="print a text timeline of each schedule")
     p.add_argument("--diff", action="store_true", help="aligned listing of where each instruction moved")
     p.add_argument("--no-mca", action="store_true", help="do not run llvm-mca even if it is on PATH")
-    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
-                   help="include directory for .S files (C preprocessor)")
-    p.add_argument("-D", dest="define", action="append", default=[], metavar="SYM[=VAL]",
-                   help="preprocessor definition for .S files")
+    add_input_options(p)
 
 
 def draw_optimized(path: str, blocks: Sequence[Sequence[Instruction]], results, model: Model, noalias=()) -> None:
