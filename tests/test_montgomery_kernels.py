@@ -14,15 +14,14 @@ files byte for byte.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import random
 from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.parse import parse_file
 from scheduler.checks.simulate import run
-from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, assert_abi_clean, kernel_state
+from scheduler.frontend.parse import parse_file
+from tests.support.bignum import Z_ADDR, assert_abi_clean, kernel_state, load_script, run_montgomery
 
 ROOT = Path(__file__).resolve().parent.parent
 MONT = ROOT / "inputs" / "montgomery"
@@ -30,10 +29,7 @@ MONT = ROOT / "inputs" / "montgomery"
 
 @functools.cache
 def generator():
-    spec = importlib.util.spec_from_file_location("gen_montgomery", MONT / "gen_montgomery.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(MONT / "gen_montgomery.py")
 
 
 NAMES = [f"{kind}_{n}" for n in (4, 6, 9) for kind in ("montmul", "montsqr")]
@@ -62,10 +58,6 @@ def expected(name: str, a: int, b: int) -> int:
     return a * b * pow(2 ** (64 * n), -1, p) % p
 
 
-def pushed_bytes(name: str) -> int:
-    return 16 * sum(str(i).startswith("stp") and str(i).endswith("[sp, #-16]!") for i in program(name).instructions)
-
-
 def state(name: str, a: int, b: int, seed: int):
     kind, n = split(name)
     return kernel_state(a, b if kind == "montmul" else None, 8 * n, seed, simd=True)
@@ -73,25 +65,7 @@ def state(name: str, a: int, b: int, seed: int):
 
 def run_kernel(name: str, a: int, b: int, seed: int) -> int:
     kind, n = split(name)
-    st = state(name, a, b, seed)
-    out = run(program(name), st)
-    nbytes = 8 * n
-    out_bytes = set(range(Z_ADDR, Z_ADDR + nbytes))
-    stack = set(range(SP - pushed_bytes(name), SP))
-    inputs = set(range(X_ADDR, X_ADDR + nbytes))
-    if kind == "montmul":
-        inputs |= set(range(Y_ADDR, Y_ADDR + nbytes))
-    assert out.mem.writes <= out_bytes | stack, "wrote outside the output and the pushed registers"
-    assert out_bytes <= out.mem.writes, "output not fully written"
-    assert out.mem.reads <= inputs | stack, "read outside the inputs and the pushed registers"
-    assert out.x[0] == st.x[0]
-    for i in range(18, 31):
-        assert out.x[i] == st.x[i], f"x{i} changed"
-    assert out.sp == st.sp == SP
-    assert out.v[8:16] == st.v[8:16], "v8-v15 changed"
-    z = int.from_bytes(out.mem.dump(Z_ADDR, nbytes), "little")
-    assert z < PRIMES[n], "output not fully reduced"
-    return z
+    return run_montgomery(program(name), state(name, a, b, seed), 8 * n, kind == "montmul", PRIMES[n])
 
 
 def _cases() -> list:
@@ -151,9 +125,9 @@ def test_shape(name):
 
 def test_unicorn_each_kernel(assembler):
     unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
-    from scheduler.frontend.assemble import assemble_lines
     from scheduler.checks.simulate import run_instructions
     from scheduler.checks.verify import straight_line
+    from scheduler.frontend.assemble import assemble_lines
 
     rng = random.Random(99)
     for name in NAMES:

@@ -17,7 +17,6 @@ and produce a verified schedule that still computes the same.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import itertools
 import json
 import random
@@ -25,9 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.checks.simulate import run
 from scheduler.frontend.parse import parse_file
-from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, assert_abi_clean, kernel_state
+from tests.support.bignum import Z_ADDR, assert_abi_clean, kernel_state, load_script, run_montgomery
 
 ROOT = Path(__file__).resolve().parent.parent
 MONT = ROOT / "inputs" / "montgomery"
@@ -39,10 +37,7 @@ EDGE_LIMBS = [0, 1, 2**32 - 1, 2**32, 2**63, 2**64 - 2**32, 2**64 - 2, 2**64 - 1
 
 @functools.cache
 def generator():
-    spec = importlib.util.spec_from_file_location("gen_p256_neon", MONT / "gen_p256_neon.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(MONT / "gen_p256_neon.py")
 
 
 @functools.cache
@@ -58,10 +53,6 @@ def expected(name: str, a: int, b: int) -> int:
     return a * (b if is_mul(name) else a) * pow(2, -256, P) % P
 
 
-def pushed_bytes(prog) -> int:
-    return 16 * sum(str(i).startswith("stp") and str(i).endswith("[sp, #-16]!") for i in prog.instructions)
-
-
 def state(name: str, a: int, b: int, seed: int):
     return kernel_state(a, b if is_mul(name) else None, 32, seed, simd=True)
 
@@ -69,24 +60,7 @@ def state(name: str, a: int, b: int, seed: int):
 def run_kernel(name: str, a: int, b: int, seed: int, path: Path | None = None) -> int:
     """z from one simulated run of the kernel (the committed file unless `path`), contract checked."""
     prog = program(path or MONT / f"{name}.s")
-    st = state(name, a, b, seed)
-    out = run(prog, st)
-    out_bytes = set(range(Z_ADDR, Z_ADDR + 32))
-    stack = set(range(SP - pushed_bytes(prog), SP))
-    inputs = set(range(X_ADDR, X_ADDR + 32))
-    if is_mul(name):
-        inputs |= set(range(Y_ADDR, Y_ADDR + 32))
-    assert out.mem.writes <= out_bytes | stack, "wrote outside the output and the pushed registers"
-    assert out_bytes <= out.mem.writes, "output not fully written"
-    assert out.mem.reads <= inputs | stack, "read outside the inputs and the pushed registers"
-    assert out.x[0] == st.x[0]
-    for i in range(18, 31):
-        assert out.x[i] == st.x[i], f"x{i} changed"
-    assert out.sp == st.sp == SP
-    assert out.v[8:16] == st.v[8:16], "v8-v15 changed"
-    z = int.from_bytes(out.mem.dump(Z_ADDR, 32), "little")
-    assert z < P, "output not fully reduced"
-    return z
+    return run_montgomery(prog, state(name, a, b, seed), 32, is_mul(name), P)
 
 
 def edge_values() -> list[int]:

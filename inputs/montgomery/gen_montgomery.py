@@ -211,7 +211,7 @@ class Kernel:
                     else:
                         vals.append(s)
                 resolved.append((dst, vals, [r for s in srcs if isinstance(s, Product) for r in s.release]))
-            for dst, (lhs, rhs), rel in resolved:
+            for dst, (lhs, rhs), _rel in resolved:
                 if k == 0:
                     op = "adds" if (carry_out or count > 1) else "add"
                 elif k == count - 1 and not carry_out:
@@ -289,7 +289,7 @@ class Kernel:
 
     def rev(self, vecs: list[str]) -> list[str]:
         out = [self.valloc() for _ in vecs]
-        for v, r in zip(vecs, out):
+        for v, r in zip(vecs, out, strict=True):
             self.ins("rev64", f"{r}.4s, {v}.4s", "32-bit halves swapped")
         return out
 
@@ -552,18 +552,18 @@ def _header(name: str, n: int, saved: list[str]) -> list[str]:
     ]
 
 
-def generate(name: str) -> str:
-    kind, n_text = name.split("_")
-    n = int(n_text)
-    k = Kernel(name, n)
-    getattr(k, kind)()
-    body = k.lines
-    saved = [r for r in CALLEE if r in k.used]
+def callee_saved(used) -> list[str]:
+    """The callee-saved registers a body uses, padded to whole stp/ldp pairs."""
+    saved = [r for r in CALLEE if r in used]
     if len(saved) % 2:
         saved.append(CALLEE[CALLEE.index(saved[-1]) + 1])
+    return saved
+
+
+def function(name: str, header: list[str], body: list[str], saved: list[str]) -> str:
+    """A global function: the header comment, the callee-saved pushes, the body, pops, ret."""
     pairs = [(saved[i], saved[i + 1]) for i in range(0, len(saved), 2)]
-    out = _header(name, n, saved)
-    out += [
+    out = header + [
         "        .text",
         f"        .globl  {name}",
         "        .balign 4",
@@ -572,30 +572,42 @@ def generate(name: str) -> str:
     ]
     if pairs:
         out.append("        // ---- save the callee-saved registers used")
-        for r1, r2 in pairs:
-            out.append(f"        {'stp':<8}{r1}, {r2}, [sp, #-16]!")
+        out += [f"        {'stp':<8}{r1}, {r2}, [sp, #-16]!" for r1, r2 in pairs]
     out += body
     if pairs:
         out.append("        // ---- restore the callee-saved registers")
-        for r1, r2 in reversed(pairs):
-            out.append(f"        {'ldp':<8}{r1}, {r2}, [sp], #16")
-    out.append(f"        {'ret':<8}".rstrip())
+        out += [f"        {'ldp':<8}{r1}, {r2}, [sp], #16" for r1, r2 in reversed(pairs)]
+    out.append("        ret")
     out += [f"        .size   {name}, .-{name}", ""]
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def generate(name: str) -> str:
+    kind, n_text = name.split("_")
+    n = int(n_text)
+    k = Kernel(name, n)
+    getattr(k, kind)()
+    saved = callee_saved(k.used)
+    return function(name, _header(name, n, saved), k.lines, saved)
+
+
+def cli(argv: list[str] | None, doc: str, names: list[str], generate_one, outdir: Path) -> int:
+    """`-o DIR` writes every kernel (default: next to the script); `--print NAME` one to stdout."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("-o", "--output", help="output directory (default: next to this script)")
-    ap.add_argument("--print", metavar="NAME", choices=NAMES, help="write one kernel to stdout")
+    ap.add_argument("--print", metavar="NAME", choices=names, help="write one kernel to stdout")
     args = ap.parse_args(argv)
     if args.print:
-        sys.stdout.write(generate(args.print))
+        sys.stdout.write(generate_one(args.print))
         return 0
-    outdir = Path(args.output) if args.output else HERE
-    for name in NAMES:
-        (outdir / f"{name}.s").write_text(generate(name))
+    out = Path(args.output) if args.output else outdir
+    for name in names:
+        (out / f"{name}.s").write_text(generate_one(name))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli(argv, __doc__ or "", NAMES, generate, HERE)
 
 
 if __name__ == "__main__":

@@ -76,17 +76,19 @@ Values are updated in place where the old one is dead, as by hand.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the function wrapper and command line of gen_montgomery.py
+
+from gen_montgomery import CALLEE, callee_saved, cli, function  # noqa: E402
+
 P256 = 2**256 - 2**224 + 2**192 + 2**96 - 1
 MASK64 = (1 << 64) - 1
 NAMES = ["p256_montmul_neon", "p256_montsqr_neon"]
 
 SCRATCH = [f"x{i}" for i in range(3, 18)]
-CALLEE = [f"x{i}" for i in range(19, 29)]
 ORDER = SCRATCH + ["x1", "x2"] + CALLEE
 VPOOL = [f"v{i}" for i in range(0, 8)] + [f"v{i}" for i in range(16, 32)]
 
@@ -485,42 +487,12 @@ def _header(name: str, saved: list[str]) -> list[str]:
 def generate(name: str) -> str:
     k = Asm(name)
     (montmul if "montmul" in name else montsqr)(k)
-    saved = [r for r in CALLEE if r in k.used]
-    if len(saved) % 2:
-        saved.append(CALLEE[CALLEE.index(saved[-1]) + 1])
-    pairs = [(saved[i], saved[i + 1]) for i in range(0, len(saved), 2)]
-    out = _header(name, saved)
-    out += [
-        "        .text",
-        f"        .globl  {name}",
-        "        .balign 4",
-        f"        .type   {name}, %function",
-        f"{name}:",
-    ]
-    if pairs:
-        out.append("        // ---- save the callee-saved registers used")
-        out += [f"        {'stp':<8}{r1}, {r2}, [sp, #-16]!" for r1, r2 in pairs]
-    out += k.lines
-    if pairs:
-        out.append("        // ---- restore the callee-saved registers")
-        out += [f"        {'ldp':<8}{r1}, {r2}, [sp], #16" for r1, r2 in reversed(pairs)]
-    out.append("        ret")
-    out += [f"        .size   {name}, .-{name}", ""]
-    return "\n".join(out)
+    saved = callee_saved(k.used)
+    return function(name, _header(name, saved), k.lines, saved)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-o", "--output", help="output directory (default: next to this script)")
-    ap.add_argument("--print", metavar="NAME", choices=NAMES, help="write one kernel to stdout")
-    args = ap.parse_args(argv)
-    if args.print:
-        sys.stdout.write(generate(args.print))
-        return 0
-    outdir = Path(args.output) if args.output else HERE
-    for name in NAMES:
-        (outdir / f"{name}.s").write_text(generate(name))
-    return 0
+    return cli(argv, __doc__ or "", NAMES, generate, HERE)
 
 
 if __name__ == "__main__":

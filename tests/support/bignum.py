@@ -47,3 +47,44 @@ def assert_abi_clean(instrs) -> None:
     pushed = {r for t in text if t.endswith("[sp, #-16]!") for r in t[4:].split("[")[0].replace(",", " ").split()}
     written = {r for ins in instrs for r in ins.writes if r in {f"x{i}" for i in range(19, 29)}}
     assert written <= pushed
+
+
+def load_script(path) -> object:
+    """A generator script of inputs/ (not a package) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"script_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pushed_bytes(prog) -> int:
+    """Bytes a kernel pushes with `stp ..., [sp, #-16]!`."""
+    return 16 * sum(str(i).startswith("stp") and str(i).endswith("[sp, #-16]!") for i in prog.instructions)
+
+
+def run_montgomery(prog, st: MachineState, nbytes: int, two_inputs: bool, modulus: int) -> int:
+    """z from one simulated run of a Montgomery kernel started in `st` (kernel_state), with its
+    contract checked: memory touched only in the operands, the output and the pushed registers;
+    x0, x18-x30, sp and v8-v15 kept; z fully reduced."""
+    from scheduler.checks.simulate import run
+
+    out = run(prog, st)
+    out_bytes = set(range(Z_ADDR, Z_ADDR + nbytes))
+    stack = set(range(SP - pushed_bytes(prog), SP))
+    inputs = set(range(X_ADDR, X_ADDR + nbytes))
+    if two_inputs:
+        inputs |= set(range(Y_ADDR, Y_ADDR + nbytes))
+    assert out.mem.writes <= out_bytes | stack, "wrote outside the output and the pushed registers"
+    assert out_bytes <= out.mem.writes, "output not fully written"
+    assert out.mem.reads <= inputs | stack, "read outside the inputs and the pushed registers"
+    assert out.x[0] == st.x[0]
+    for i in range(18, 31):
+        assert out.x[i] == st.x[i], f"x{i} changed"
+    assert out.sp == st.sp == SP
+    assert out.v[8:16] == st.v[8:16], "v8-v15 changed"
+    z = int.from_bytes(out.mem.dump(Z_ADDR, nbytes), "little")
+    assert z < modulus, "output not fully reduced"
+    return z
