@@ -175,7 +175,7 @@ def run_task(spec: dict) -> dict:
         models = api.load_models(spec["model"])
         model = models[0]  # the report's, header's and certificate's model (the first named)
         prog = api.parse_file(spec["path"], include_dirs=spec["include"], defines=spec["define"],
-                              **({"max_statements": spec["max_statements"]} if "max_statements" in spec else {}))
+                              max_statements=spec.get("max_statements", DEFAULT_MAX_STATEMENTS))
         for m in models:
             for b in prog.blocks():
                 for i in b.instructions:
@@ -383,8 +383,7 @@ def _plan(args, kernels: list[Path], names: dict[Path, str], objectives: list[st
                 spec = {"path": str(k), "out_name": out_name, "model": model.name, "time_limit": args.time_limit,
                         "workers": args.workers_per_task, "seed": seed, "objective": obj,
                         "include": list(args.include), "define": list(args.define),
-                        "window_tasks": args.window_tasks,
-                        **({"max_statements": options["max_statements"]} if "max_statements" in options else {})}
+                        "window_tasks": args.window_tasks, "max_statements": args.max_instructions}
                 tasks.append(Task(k, names[k], seed, obj, spec, key=key))
     return tasks, skipped
 

@@ -45,5 +45,4 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 def parse_kwargs(args) -> dict:
     """Keyword arguments of `parse_file` from the options of `add_input_options`."""
-    return {"include_dirs": list(args.include), "defines": list(args.define),
-            "max_statements": getattr(args, "max_instructions", DEFAULT_MAX_STATEMENTS)}
+    return {"include_dirs": list(args.include), "defines": list(args.define), "max_statements": args.max_instructions}

@@ -179,13 +179,12 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
     # a hand order keeps the author's grouping of carry chains: often a better base than the
     # solver's (p256_montsqr_neon: in-order 82 from the input, 109 from the reorder optimum)
     bases = [cand] + ([Candidate(p.instrs, p.ident)] if from_input and cand.origin != p.ident else [])
-    tries = []
+    tries: list[Candidate] = []
     for base in bases:
         got = reschedule(base.instrs, p.model, p.live_out, p.opts.reserve, p.opts.noalias)
         p.clock.charge(REGSCHED_COST * len(base.instrs) * len(REGSCHED_VARIANTS))
-        tries += [((body, [base.origin[k] for k in src]), base.fixed) for body, src in got]
-    for (body, origin), fixed in tries:
-        c = Candidate(body, origin, True, fixed)
+        tries += [Candidate(body, [base.origin[k] for k in src], True, base.fixed) for body, src in got]
+    for c in tries:
         _, nbt, nsc = s.scored(c, p)
         _, _, sc = s.chosen
         if better(p, s, nsc, sc):
