@@ -3,11 +3,20 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from scheduler.frontend.assemble import assemble_lines, find_assembler
 from tests.support.instances import instances, simulable_forms
 
 INSTANCES_PER_FORM = 3
+
+# The gate (CI, `pytest -q`) runs every property test on the same examples, so a red run is
+# reproducible and a green one is not luck; `HYPOTHESIS_PROFILE=explore` draws new examples
+# on each run (the fuzzing job: docs/testing.md), and failures found there become @example
+# cases of the test.
+settings.register_profile("gate", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ every renamed schedule verified."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scheduler.machine.bounds import lower_bounds, true_dependencies
@@ -135,8 +135,70 @@ def test_value_analysis_ties_read_modify_write():
     assert {v.reg for v in tied} == {"v0", "x1"}
 
 
+# Found by this test in CI: the list scheduler issued a dead flag write and a live one in the
+# same cycle, and the emission order put the dead one last (rename.emission_order).
+DEAD_FLAGS_1 = (
+    'usra v5.2d, v0.2d, #32\n'
+    'ins v5.d[0], x2\n'
+    'csetm x2, hs\n'
+    'ldr x3, [x1, #0]\n'
+    'csetm x3, hs\n'
+    'mov x2, #0xffffffff00000001\n'
+    'adds x8, x2, x2\n'
+    'csetm x7, hs\n'
+    'mov x8, v0.d[1]\n'
+    'cmn x2, #1\n'
+    'mov x5, v0.d[1]\n'
+    'adds x2, x10, x2\n'
+    'mul x4, x7, x2\n'
+    'stp x9, x6, [x1, #0]\n'
+    'umull v0.2d, v5.2s, v1.2s\n'
+    'usra v0.2d, v0.2d, #32\n'
+    'usra v0.2d, v0.2d, #32\n'
+    'adds x4, x2, x2\n'
+    'adds x11, x7, x2\n'
+    'mov x5, #0xffffffff00000001\n'
+    'adds x2, x2, x4, lsl #33\n'
+    'adds x2, x2, x2\n'
+    'adds x7, x4, x3\n'
+    'adcs x3, x5, x6\n'
+    'stp x2, x11, [x1, #-16]!\n'
+    'mul x2, x2, x2\n'
+)
+DEAD_FLAGS_2 = (
+    'usra v5.2d, v0.2d, #32\n'
+    'ins v5.d[0], x2\n'
+    'csetm x2, hs\n'
+    'ldr x3, [x1, #0]\n'
+    'csetm x3, hs\n'
+    'mov x2, #0xffffffff00000001\n'
+    'adds x8, x2, x2\n'
+    'csetm x7, hs\n'
+    'mov x8, v0.d[1]\n'
+    'cmn x2, #1\n'
+    'mov x5, v0.d[1]\n'
+    'adds x2, x2, x2\n'
+    'mul x4, x7, x6\n'
+    'stp x9, x6, [x1, #16]\n'
+    'umull v5.2d, v5.2s, v1.2s\n'
+    'usra v0.2d, v0.2d, #32\n'
+    'usra v3.2d, v2.2d, #32\n'
+    'adds x4, x2, x6\n'
+    'lsr x11, x7, #32\n'
+    'mov x5, #0xffffffff00000001\n'
+    'adds x5, x3, x4, lsl #33\n'
+    'csetm x2, hs\n'
+    'subs x7, x4, x3\n'
+    'adcs x3, x5, x6\n'
+    'stp x10, x11, [x1, #-16]!\n'
+    'mul x8, x11, x2\n'
+)
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=kernel(min_size=6, max_size=30), seed=st.integers(0, 100))
+@example(text=DEAD_FLAGS_1, seed=0)
+@example(text=DEAD_FLAGS_2, seed=24)
 def test_random_kernels_rename_verified(text, seed):
     prog = parse_text(text)
     instrs = prog.instructions

@@ -413,6 +413,11 @@ def emission_order(issue: Sequence[int], prob: RenameProblem, alloc: Allocation,
                 for u in a.uses:
                     if u != b.defn and issue[u] == issue[b.defn]:
                         succ[u].add(b.defn)
+                # two writes of one register in one cycle (a dead flag result beside a live
+                # one: NZCV is never held back a cycle like other registers): the dead first
+                if a.defn is not None and a.defn != b.defn and issue[a.defn] == issue[b.defn] \
+                        and _dead(a) and not _dead(b):
+                    succ[a.defn].add(b.defn)
     indeg = {k: 0 for k in range(n)}
     for targets in succ.values():
         for v in targets:
@@ -428,6 +433,11 @@ def emission_order(issue: Sequence[int], prob: RenameProblem, alloc: Allocation,
             if indeg[v] == 0:
                 heapq.heappush(heap, (issue[v], v))
     return out if len(out) == n else None
+
+
+def _dead(v: Value) -> bool:
+    """Written and never read (in the block or after it)."""
+    return not v.live_out and all(u == v.defn for u in v.uses)
 
 
 # --------------------------------------------------------------------- rewrite
