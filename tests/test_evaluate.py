@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from scheduler.machine.bounds import (FLAG_MACHINE, heads, lower_bounds, machines, ooo_bound, preemptive_one_machine, tails, true_dependencies)
 from scheduler.frontend.dag import is_valid_order
-from scheduler.machine.evaluate import PipeTable, inorder, out_of_order, prepare
+from scheduler.machine.evaluate import PipeTable, exact_steady, inorder, out_of_order, prepare
 from scheduler.search.listsched import list_schedule
 from scheduler.machine.model import load_model
 from scheduler.frontend.parse import parse_file, parse_text
@@ -418,7 +418,53 @@ def test_heads_and_tails():
 def test_ooo_bound_components():
     text = lines("mul x1, x2, x3", "mul x4, x2, x3")
     assert ooo_bound(bt_of(text), N1) == 4  # M: 2 x 2
-    assert ooo_bound(bt_of(ADDS5), N1) == 2  # I: ceil(5 / 3) = 2 > decode 5/4
+    # I: 5 / 3 > decode 5/4, not rounded up: back to back, iterations share cycles
+    assert ooo_bound(bt_of(ADDS5), N1) == pytest.approx(5 / 3)
+    assert out_of_order(bt_of(ADDS5), list(range(5)), N1).steady == pytest.approx(5 / 3)
+    assert lower_bounds(bt_of(ADDS5), N1).resource == 2  # one run takes whole cycles
+
+
+# ------------------------------------------------------------ the exact rate
+
+# The umulh chain runs ahead of the two dependent muls and takes the multiplier from them:
+# 10 cycles per iteration for 40 iterations, then 9 for good. A finite run ends with the
+# muls alone (8 per iteration), so its window reads 8.5 against the 9 the run settles to.
+RUNS_AHEAD = lines("mul x3, x2, x3", "umulh x2, x2, x2", "mul x3, x2, x3")
+
+
+@pytest.mark.parametrize("text, rate", [(CHAIN3, 1.0), (ADDS5, 5 / 3), ("mul x1, x1, x2\n", 4.0),
+                                        ("mul x1, x3, x2\n", 2.0), (RUNS_AHEAD, 9.0)])
+def test_exact_steady_rates(text, rate):
+    bt = bt_of(text)
+    assert exact_steady(bt, list(range(bt.n)), N1) == pytest.approx(rate)
+
+
+def test_exact_steady_sees_past_the_ends_of_a_finite_run():
+    bt = bt_of(RUNS_AHEAD)
+    measured = out_of_order(bt, [0, 1, 2], N1).steady
+    assert measured < 8.6 < exact_steady(bt, [0, 1, 2], N1) == 9.0
+    tr: list = []
+    out_of_order(bt, [0, 1, 2], N1, iterations=200, trace=tr)
+    last = [rt for _it, k, _d, _i, rt in tr if k == 2]
+    deltas = [b - a for a, b in zip(last, last[1:], strict=False)]
+    assert deltas[60:120] == [9] * 60  # settled, as the repeated state says
+
+
+def test_exact_steady_none_when_no_state_repeats_in_the_budget():
+    bt = bt_of(RUNS_AHEAD)
+    assert exact_steady(bt, [0, 1, 2], N1, max_dynamic=30) is None  # 10 iterations: still in the transient
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=kernel(min_size=2, max_size=40), model=st.sampled_from(["neoverse-n1", "neoverse-v1", "neoverse-v2"]))
+def test_exact_steady_never_below_the_bound(text, model):
+    """The out-of-order bound holds for the rate the run settles to (rounding it up, as the
+    resource bound once did, does not)."""
+    m = load_model(model)
+    bt = prepare(parse_text(text).instructions, m)
+    exact = exact_steady(bt, list(range(bt.n)), m)
+    assert exact is not None
+    assert exact >= ooo_bound(bt, m) - 1e-9
 
 
 # ================================================================ pipe table

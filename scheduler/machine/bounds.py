@@ -7,8 +7,10 @@ No order can beat any of these; the largest is reported, with the gap
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from itertools import combinations
 
 import numpy as np
@@ -77,17 +79,24 @@ def tails(bt: BlockTiming) -> list[int]:
     return tail
 
 
-def resource_bound(bt: BlockTiming, model: Model) -> tuple[int, str]:
+def resource_load(bt: BlockTiming, model: Model) -> tuple[Fraction, str]:
+    """Pipe cycles per iteration, at least: the most loaded set of pipe types, its busy
+    cycles over its pipes (exact, so a steady state of 5/3 per iteration is not rounded up)."""
     names = list(model.pipes)
-    best, which = 0, ""
+    best, which = Fraction(0), ""
     for r in range(1, len(names) + 1):
         for subset in combinations(names, r):
             cap = sum(model.pipes[p] for p in subset)
             work = sum(busy for t in bt.timings for pipes, busy in t.uops if set(pipes) <= set(subset))
-            b = -(-work // cap)
-            if b > best:
-                best, which = b, "+".join(subset)
+            if Fraction(work, cap) > best:
+                best, which = Fraction(work, cap), "+".join(subset)
     return best, which
+
+
+def resource_bound(bt: BlockTiming, model: Model) -> tuple[int, str]:
+    """Cycles of one run, at least: the pipe load rounded up (a run takes whole cycles)."""
+    load, which = resource_load(bt, model)
+    return math.ceil(load), which
 
 
 def true_dependencies(bt: BlockTiming) -> BlockTiming:
@@ -261,6 +270,7 @@ def ooo_bound(bt: BlockTiming, model: Model) -> float:
     """Cycles per iteration in steady state, at least: pipe work, decode and dispatch rates."""
     if bt.n == 0:
         return 0.0
-    res, _ = resource_bound(bt, model)
+    # not rounded: back to back, iterations share cycles
+    res, _ = resource_load(bt, model)
     uops = sum(t.n_uops for t in bt.timings)
-    return max(res, bt.n / model.core.decode_width.value, uops / model.core.dispatch_width.value)
+    return max(float(res), bt.n / model.core.decode_width.value, uops / model.core.dispatch_width.value)

@@ -269,6 +269,39 @@ def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations
     return OoOResult(steady, last_retire[0] + 1, iters)
 
 
+def exact_steady(bt: BlockTiming, order: Sequence[int], model: Model, max_dynamic: int = 200_000) -> float | None:
+    """The exact cycles per iteration of the back-to-back run, or None if not shown.
+
+    `out_of_order` measures the steady state over a finite window, which can read a little
+    below the rate the run settles to (a start-up transient inside the window). Here the
+    simulation is deterministic: if its whole state when iteration j starts to dispatch
+    equals its state when iteration i did (times relative to the cycle, instructions
+    relative to the iteration's first), the run repeats from i on with period j - i, and
+    the rate is exactly (c_j - c_i) / (j - i). The run is at most `max_dynamic`
+    instructions (and 400 iterations); None if no state repeats within it."""
+    n = bt.n
+    if n == 0:
+        return 0.0
+    iters = max(8, min(400, max_dynamic // n))
+    run = _OooRun(bt, order, model, iters, None)
+    seen: dict[tuple, tuple[int, int]] = {}
+    nxt_iter = 1
+    while run.head < run.total:
+        # the loop top of the first cycle that starts with iteration nxt_iter reachable
+        if nxt_iter < iters - 1 and run.nxt >= nxt_iter * n:
+            key = run.snapshot(nxt_iter * n)
+            if key in seen:
+                i, c = seen[key]
+                return (run.c - c) / (nxt_iter - i)
+            seen[key] = (nxt_iter, run.c)
+            nxt_iter = run.nxt // n + 1
+        run.dispatch()
+        run.issue_ready()
+        more = run.retire()
+        run.advance(more)
+    return None
+
+
 class _OooRun:
     """The state of one cycle-driven simulation; one method per phase of a cycle."""
 
@@ -291,6 +324,23 @@ class _OooRun:
         self.nxt = self.head = self.rob_uops = self.c = 0
         self.last_retire = [0] * iters
         self.users = [0] * total
+
+    def snapshot(self, base: int) -> tuple:
+        """Everything the next cycles read, relative to cycle `c` and instruction `base`:
+        equal snapshots have equal futures (for `exact_steady`)."""
+        c, head, nxt = self.c, self.head, self.nxt
+        # instructions not retired, and those a producer's result may already have reached
+        # (up to one iteration beyond the last dispatched: loop-carried edges span one)
+        hi = min(self.total, nxt + 2 * self.n)
+        inflight = tuple((self.dispatched_at[s] - c, self.issue[s] - c if self.issue[s] >= 0 else None,
+                          max(self.earliest[s] - c, 0), self.pending[s])
+                         for s in range(head, nxt))
+        future = tuple((max(self.earliest[s] - c, 1), self.pending[s]) for s in range(nxt, hi))
+        units = tuple(tuple(max(f - c, 0) for f in row) for row in self.units)
+        waiting = tuple(sorted((max(t - c, 0), s - base) for t, s in self.waiting))
+        users = tuple(self.users[head:nxt]) if MCA_RANK else ()
+        return (head - base, nxt - base, self.rob_uops, tuple(s - base for s in self.ready), waiting, units,
+                inflight, future, users)
 
     def release(self, s: int, t: int) -> None:
         """Instruction `s` issued at `t`: its consumers' operands are ready at t + latency."""
