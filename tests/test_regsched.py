@@ -185,11 +185,16 @@ def test_every_schedule_of_a_large_kernel_verifies_and_is_certified():
     outs = reschedule(instrs, MODEL, live, DEFAULT_RESERVED, prog.noalias)
     assert outs
     for body, src in outs:
-        cert = {"inst_map": [k + 1 for k in src], "offset_fixups": [], "output_map": {},
-                "register_map": register_map([instrs[k] for k in src], body),
-                "assumptions": {"no_alias": sorted(prog.noalias), "outputs": sorted(live | {"sp"})}}
-        assert check_block(instrs, body, cert) == []
+        assert_certified(instrs, body, src, live, prog.noalias)
         assert verify(instrs, body, trials=10, seed=0, outputs=sorted(live | {"sp"}), noalias=prog.noalias).equivalent
+
+
+def assert_certified(instrs, body, src, live, noalias=frozenset()):
+    """The dataflow certificate of a renamed schedule (a proof for all inputs)."""
+    cert = {"inst_map": [k + 1 for k in src], "offset_fixups": [], "output_map": {},
+            "register_map": register_map([instrs[k] for k in src], body),
+            "assumptions": {"no_alias": sorted(noalias), "outputs": sorted(live | {"sp"})}}
+    assert check_block(instrs, body, cert) == []
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -204,6 +209,7 @@ def test_random_kernels_never_stall_and_verify(text, lookahead, seed, free):
     for cls, most in peak(prob, issue).items():
         if cls != FLAGS:
             assert most <= prob.capacity(cls)
-    for body, _ in reschedule(instrs, MODEL, frozenset(), DEFAULT_RESERVED):
+    for body, src in reschedule(instrs, MODEL, frozenset(), DEFAULT_RESERVED):
         assert verify(instrs, body, trials=15, seed=seed, outputs=["sp"]).equivalent
+        assert_certified(instrs, body, src, frozenset())
         assert not set().union(*(i.writes for i in body)) & {"x18", "x29", "x30"}
