@@ -250,56 +250,74 @@ def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations
     that is ready now takes a free pipe before an older one that becomes ready later.
 
     `trace`, if a list, receives (iteration, instruction, dispatch, issue, retire) per
-    dynamic instruction, in program order (for timelines and tests)."""
+    dynamic instruction, in program order (for timelines and tests).
+
+    `steady` is exact when the run's state repeats (see `exact_steady`; looked for over
+    twice `iterations` unless tracing; on the bundled kernels it repeats after a few
+    iterations, and the run stops there), else the average over the `measure_window(n)`
+    iterations up to `iterations`."""
     iters = iterations or default_iterations(bt.n)
     if bt.n == 0:
         return OoOResult(0.0, 0, iters)
-    run = _OooRun(bt, order, model, iters, trace)
-    while run.head < run.total:
-        run.dispatch()
-        run.issue_ready()
-        more = run.retire()
-        run.advance(more)
+    # Without a trace to record, the run goes on for as many iterations again to find the
+    # repeat, and stops once it has; if there is none, the window below is measured with
+    # younger iterations still behind it, as in the endless loop.
+    run = _OooRun(bt, order, model, iters if trace is not None else 2 * iters, trace)
+    rate = _simulate(run, stop=trace is None)
     last_retire = run.last_retire
+    if rate is not None:
+        return OoOResult(rate, last_retire[0] + 1, iters)
     win = min(measure_window(bt.n), iters - 1)  # skip the start-up; average over the rest
     if win < 1:  # a single iteration: no steady state to measure, report the cold run
         return OoOResult(float(last_retire[0] + 1), last_retire[0] + 1, iters)
     warm = iters - win
-    steady = (last_retire[-1] - last_retire[warm - 1]) / win
+    steady = (last_retire[iters - 1] - last_retire[warm - 1]) / win
     return OoOResult(steady, last_retire[0] + 1, iters)
 
 
 def exact_steady(bt: BlockTiming, order: Sequence[int], model: Model, max_dynamic: int = 200_000) -> float | None:
     """The exact cycles per iteration of the back-to-back run, or None if not shown.
 
-    `out_of_order` measures the steady state over a finite window, which can read a little
-    below the rate the run settles to (a start-up transient inside the window). Here the
-    simulation is deterministic: if its whole state when iteration j starts to dispatch
-    equals its state when iteration i did (times relative to the cycle, instructions
-    relative to the iteration's first), the run repeats from i on with period j - i, and
-    the rate is exactly (c_j - c_i) / (j - i). The run is at most `max_dynamic`
-    instructions (and 400 iterations); None if no state repeats within it."""
+    A steady state measured over a finite window can read below the rate the run settles
+    to: a start-up transient inside the window, or the last iterations running without the
+    younger ones that would compete with them. The simulation is deterministic: if its
+    whole state when iteration j starts to dispatch equals its state when iteration i did
+    (times relative to the cycle, instructions relative to the iteration's first), the run
+    repeats from i on with period j - i, and the rate is exactly (c_j - c_i) / (j - i).
+    `out_of_order` watches for this within its own (short) run; this runs up to
+    `max_dynamic` instructions (and 400 iterations), and is None if no state repeats."""
     n = bt.n
     if n == 0:
         return 0.0
     iters = max(8, min(400, max_dynamic // n))
-    run = _OooRun(bt, order, model, iters, None)
+    return _simulate(_OooRun(bt, order, model, iters, None), stop=True)
+
+
+def _simulate(run: _OooRun, stop: bool) -> float | None:
+    """Run the simulation, watching for the state at an iteration's start to repeat; the
+    exact rate, or None if it did not within the run. With `stop`, the run ends as soon as
+    the rate is known and the first iteration has retired (the cold-run figure)."""
+    n, iters = run.n, run.iters
     seen: dict[tuple, tuple[int, int]] = {}
     nxt_iter = 1
+    rate = None
     while run.head < run.total:
+        if rate is not None and stop and run.head >= n:
+            return rate
         # the loop top of the first cycle that starts with iteration nxt_iter reachable
-        if nxt_iter < iters - 1 and run.nxt >= nxt_iter * n:
+        if rate is None and nxt_iter < iters - 1 and run.nxt >= nxt_iter * n:
             key = run.snapshot(nxt_iter * n)
             if key in seen:
                 i, c = seen[key]
-                return (run.c - c) / (nxt_iter - i)
+                rate = (run.c - c) / (nxt_iter - i)
+                continue
             seen[key] = (nxt_iter, run.c)
             nxt_iter = run.nxt // n + 1
         run.dispatch()
         run.issue_ready()
         more = run.retire()
         run.advance(more)
-    return None
+    return rate
 
 
 class _OooRun:
