@@ -81,11 +81,11 @@ def test_no_out_of_order_optimal_claim_when_the_run_settles_above_the_bound(monk
     """A finite window that reads at the bound is not a proof: the run must settle there."""
     from scheduler.search import optimize as optimize_mod
 
-    monkeypatch.setattr(optimize_mod, "exact_steady", lambda bt, order, model: 8.5)
+    monkeypatch.setattr(optimize_mod, "settles_within", lambda bt, model, bound: (False, 8.5))
     r = _run(objective="ooo")
     assert r.ooo_cycles_after <= r.ooo_lower_bound + 1e-9  # measured at the bound
     assert r.status == "FEASIBLE"
     assert any("settles to 8.5" in n and "not claimed optimal" in n for n in r.notes)
-    monkeypatch.setattr(optimize_mod, "exact_steady", lambda bt, order, model: None)
+    monkeypatch.setattr(optimize_mod, "settles_within", lambda bt, model, bound: (False, None))
     r = _run(objective="ooo")
     assert r.status == "FEASIBLE" and any("not shown periodic" in n for n in r.notes)

@@ -293,6 +293,13 @@ def exact_steady(bt: BlockTiming, order: Sequence[int], model: Model, max_dynami
     return _simulate(_OooRun(bt, order, model, iters, None), stop=True)
 
 
+def settles_within(bt: BlockTiming, model: Model, bound: float) -> tuple[bool, float | None]:
+    """Whether the block, run back to back as written, is shown to settle at `bound` cycles
+    per iteration or below (the out-of-order OPTIMAL claim); and its exact rate, if shown."""
+    exact = exact_steady(bt, list(range(bt.n)), model)
+    return exact is not None and exact <= bound + 1e-9, exact
+
+
 def _simulate(run: _OooRun, stop: bool) -> float | None:
     """Run the simulation, watching for the state at an iteration's start to repeat; the
     exact rate, or None if it did not within the run. With `stop`, the run ends as soon as
