@@ -31,7 +31,7 @@ from scheduler.core.errors import SchedulerError
 from scheduler.frontend.dag import build_dag
 from scheduler.frontend.ir import Program
 from scheduler.frontend.isa.table import TABLE
-from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.frontend.parse import parse_file
 from scheduler.present.batch import add_parser as add_batch_parser
 from scheduler.present.batch import cmd_batch
 from scheduler.present.cliopts import add_input_options, int_at_least, parse_kwargs, positive_float
@@ -570,15 +570,6 @@ def _verify_exec(args, orig, cand, chosen, noalias) -> int:
     return EXIT_FAIL
 
 
-def _covers_live_out(prog: Program, declared) -> bool:
-    from scheduler.search.optimize import live_out_of
-
-    blocks = prog.blocks()
-    needed = set().union(*(live_out_of(prog, b, frozenset()) for b in blocks)) if blocks else set()
-    needed -= {"sp", *(f"x{i}" for i in range(19, 31)), *(f"v{i}" for i in range(8, 16))}  # always compared
-    return needed <= set(declared)
-
-
 def _default_output(path: Path) -> Path:
     if path.parent.name == "inputs":
         return path.parent.parent / "outputs" / (path.stem + ".s")
@@ -678,7 +669,11 @@ def cmd_optimize(args) -> int:
     if problem:
         print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
         return EXIT_FAIL
-    return _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted)
+    try:
+        return _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted)
+    except VerificationFailed as e:  # the whole-file check (present/finalize.py)
+        print(f"scheduler: verification failed, nothing written: {e}", file=sys.stderr)
+        return EXIT_FAIL
 
 
 def _optimize_options(args, prog: Program):
@@ -715,7 +710,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     and the timeline, and print the summary."""
     from rich.console import Console
 
-    from scheduler.present.emit import emit, own_header
+    from scheduler.present.emit import own_header
+    from scheduler.present.finalize import emitted, finalize
     from scheduler.present.report import (
         header_lines,
         print_stages,
@@ -723,23 +719,23 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
         report_json,
     )
 
+    # the whole file, branches and calls included, against the input; blocks that make it
+    # differ go back to their input order (the report's notes say which)
+    fin = finalize(prog, results, chosen.as_list(), opts.noalias, opts.seed)
+    results = fin.results
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
     doc["interrupted"] = interrupted
     doc["outputs"] = chosen.to_json()
+    doc["whole_file_check"] = fin.to_json()
     header = header_lines(model, doc)
     old = own_header(prog)
     if old and old[0].startswith(header[0].split(" (")[0] + " (") and all(
             r.order == list(range(r.instructions)) and not r.renamed and not r.offset_fixups for r in results):
         header = old  # an earlier output of ours, and nothing better found: a fixed point
-    text = emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results},
-                header)
     # The emitter is checked too: the written text must parse back to the planned blocks.
-    reparsed = parse_text(text, str(out_path or "<stdout>"))
-    planned = [[str(i) for i in r.instructions_after] for r in results]
-    got = [[str(i) for i in b.instructions] for b in reparsed.blocks()]
-    if planned != got:
-        print("scheduler: verification failed, nothing written: emitted text does not match the schedule",
-              file=sys.stderr)
+    text, problem = emitted(prog, results, str(out_path or "<stdout>"), header)
+    if problem:
+        print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
         return EXIT_FAIL
     if out_path is None:
         sys.stdout.write(text)

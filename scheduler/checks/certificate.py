@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from scheduler import __version__
 from scheduler.checks.pairing import operand_values
-from scheduler.frontend.dag import Value, may_alias, symbolic_addresses, value_trace
+from scheduler.frontend.dag import AliasFacts, Value, may_alias, symbolic_addresses, value_trace
 from scheduler.frontend.ir import Instruction, format_instruction
 from scheduler.frontend.isa.operands import GPR, Mem, Operand, VElem, VReg
 
@@ -41,6 +41,7 @@ ALWAYS_COMPARED = tuple(f"x{i}" for i in range(19, 30)) + ("sp",) + tuple(f"v{i}
 def block_certificate(result, model_name: str, noalias: Iterable[str], reserve: Iterable[str]) -> dict:
     """The certificate entry of one optimised block (an optimize.BlockResult)."""
     outputs = sorted(set(result.live_out) | {"sp"}) if result.renamed else None
+    entry = {"entry": result.entry_facts} if result.entry_facts is not None else {}
     return {
         "block": result.index,
         "instructions": result.instructions,
@@ -50,6 +51,9 @@ def block_certificate(result, model_name: str, noalias: Iterable[str], reserve: 
         "output_map": result.output_map,
         "assumptions": {
             "no_alias": sorted(noalias),
+            # a block that does not start at the function's entry: each register's value there
+            # as known from the control flow (incoming register + constant); others unknown
+            **entry,
             # built into the memory-dependency analysis: the incoming sp never points into the
             # buffers the other incoming registers point to
             "stack_disjoint_from_buffers": True,
@@ -150,10 +154,23 @@ def check_block(original: Sequence[Instruction], candidate: Sequence[Instruction
     problems = _check_operations(original, candidate, origin, regmaps, fixups)
     if problems:
         return problems
-    problems += _check_dataflow(original, candidate, origin, regmaps, fixups)
+    facts = certificate_facts(cert)
+    problems += _check_dataflow(original, candidate, origin, regmaps, fixups, facts)
     problems += _check_outputs(original, candidate, origin, cert)
-    problems += _check_memory_order(original, origin, cert)
+    problems += _check_memory_order(original, origin, facts)
     return problems
+
+
+def certificate_facts(cert: dict) -> AliasFacts:
+    """The memory assumptions a certificate records: the no-alias set, and for a block that
+    does not start at the function's entry, what is known of each register there
+    (`AliasFacts.to_json`: {reg: {"incoming": reg, "plus": int or null}})."""
+    assumptions = cert.get("assumptions", {})
+    entry = assumptions.get("entry")
+    known = None if entry is None else tuple(sorted(
+        (reg, Value(("in", str(v["incoming"])), None if v["plus"] is None else int(v["plus"])))
+        for reg, v in entry.items()))
+    return AliasFacts(frozenset(assumptions.get("no_alias", [])), known)
 
 
 def _offset_fixups(original: Sequence[Instruction], origin: list[int], entries: list) -> dict[int, dict] | Violation:
@@ -197,12 +214,12 @@ def _check_operations(original: Sequence[Instruction], candidate: Sequence[Instr
 
 
 def _check_dataflow(original: Sequence[Instruction], candidate: Sequence[Instruction], origin: list[int],
-                    regmaps: list, fixups: dict[int, dict]) -> list[Violation]:
+                    regmaps: list, fixups: dict[int, dict], facts: AliasFacts) -> list[Violation]:
     # 2. dataflow: each read comes from the image of the original producer; a fixed-up base
     # may come from another link of the same chain of constant updates, if the address agrees
     problems: list[Violation] = []
     p_orig, p_cand = _producers(original), _producers(candidate)
-    _, written = value_trace(original)
+    _, written = value_trace(original, facts)
     for pos, k in enumerate(origin):
         want = p_orig[k]
         got = p_cand[pos]
@@ -212,7 +229,7 @@ def _check_dataflow(original: Sequence[Instruction], candidate: Sequence[Instruc
             src = got.get(r_cand)
             src_orig = "in" if src == "in" else origin[src] if isinstance(src, int) else None  # src: int, "in" or None
             if pos in fixups and r_orig == _mem_base(original[k]):
-                if not _same_address(written, r_orig, r_cand, producer, src_orig, fixups[pos]):
+                if not _same_address(written, r_orig, r_cand, producer, src_orig, fixups[pos], facts):
                     problems.append(Violation(pos, f"offset fixup {fixups[pos]['from']} -> {fixups[pos]['to']}: "
                                               f"base {r_cand} from {_name(src_orig)} does not address the same "
                                               f"bytes as {r_orig} from {_name(producer)}"))
@@ -243,11 +260,11 @@ def _check_outputs(original: Sequence[Instruction], candidate: Sequence[Instruct
     return problems
 
 
-def _check_memory_order(original: Sequence[Instruction], origin: list[int], cert: dict) -> list[Violation]:
+def _check_memory_order(original: Sequence[Instruction], origin: list[int], facts: AliasFacts) -> list[Violation]:
     # 4. memory order of possibly aliasing pairs
     problems: list[Violation] = []
-    noalias = cert.get("assumptions", {}).get("no_alias", [])
-    addrs = symbolic_addresses(original)
+    noalias = facts
+    addrs = symbolic_addresses(original, facts)
     pos_of = {k: p for p, k in enumerate(origin)}
     accesses = [(i, a) for i, a in enumerate(addrs) if a is not None]
     for x, (i, a) in enumerate(accesses):
@@ -258,16 +275,16 @@ def _check_memory_order(original: Sequence[Instruction], origin: list[int], cert
     return problems
 
 
-def _same_address(written, r_orig: str, r_cand: str, producer, src_orig, fix: dict) -> bool:
+def _same_address(written, r_orig: str, r_cand: str, producer, src_orig, fix: dict, facts: AliasFacts) -> bool:
     """Is (value of src_orig's write) + to == (value of producer's write) + from, by the
     original's symbolic values (root + constant, exact modulo 2^64)?"""
     def value(p, reg):
         if p == "in":
-            return Value(("in", reg))
+            return facts.initial(reg)
         return None if p is None else written[p].get(reg)
 
     a, b = value(producer, r_orig), value(src_orig, r_orig if src_orig != "in" else r_cand)
-    if a is None or b is None:
+    if a is None or b is None or a.const is None or b.const is None:
         return False
     return a.root == b.root and a.const + fix["from"] == b.const + fix["to"]
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from scheduler.checks.certificate import Violation, check_block, register_map
 from scheduler.checks.pairing import pair, shape, value_keys
 from scheduler.checks.smt import DEFAULT_TIMEOUT, Counterexample, check_equivalence
+from scheduler.frontend.dag import AliasFacts, alias_facts
 from scheduler.frontend.ir import Instruction
 
 
@@ -43,12 +44,11 @@ class ProofResult:
 
 
 def prove(original: Sequence[Instruction], candidate: Sequence[Instruction],
-          noalias: Iterable[str] = (), outputs: Sequence[str] | None = None,
+          noalias: AliasFacts | Iterable[str] = (), outputs: Sequence[str] | None = None,
           timeout: float = DEFAULT_TIMEOUT, symbolic: bool = True) -> ProofResult:
     """Prove `candidate` equivalent to `original` for all inputs under the no-alias
     assumptions, refute it with a confirmed counterexample, or report unknown.
     `symbolic=False` runs only the certificate path (proved or unknown)."""
-    noalias = frozenset(noalias)
     cert = certificate_proof(original, candidate, noalias, outputs)
     if not symbolic:
         return cert
@@ -66,7 +66,7 @@ def prove(original: Sequence[Instruction], candidate: Sequence[Instruction],
 
 
 def certificate_proof(original: Sequence[Instruction], candidate: Sequence[Instruction],
-                      noalias: Iterable[str] = (), outputs: Sequence[str] | None = None) -> ProofResult:
+                      noalias: AliasFacts | Iterable[str] = (), outputs: Sequence[str] | None = None) -> ProofResult:
     """The reordering/renaming proof: a value-numbering pairing checked as a certificate."""
     if len(original) != len(candidate):
         return ProofResult("unknown", reason="the programs have different lengths: not a reordering")
@@ -84,7 +84,7 @@ def certificate_proof(original: Sequence[Instruction], candidate: Sequence[Instr
     inst_map = [k + 1 for k in origin]
     regmaps = register_map([original[k] for k in (i - 1 for i in inst_map)], list(candidate))
     cert = {"inst_map": inst_map, "register_map": regmaps, "offset_fixups": [],
-            "assumptions": {"no_alias": sorted(noalias), "outputs": None if outputs is None else list(outputs)}}
+            "assumptions": {**alias_facts(noalias).to_json(), "outputs": None if outputs is None else list(outputs)}}
     problems = check_block(original, candidate, cert)
     if problems:
         # a dataflow difference is not a proof of inequivalence (the two may still agree);

@@ -47,6 +47,7 @@ from scheduler.checks.verify import (
     live_ins,
     verify,
 )
+from scheduler.frontend.dag import AliasFacts, alias_facts
 from scheduler.frontend.ir import Instruction
 
 DEFAULT_TIMEOUT = 30.0
@@ -157,8 +158,8 @@ def initial_state(model: z3.ModelRef, inputs: Inputs) -> MachineState:
         return model.eval(e, model_completion=True).as_long()
 
     st = MachineState(mem=Memory(background_seed=None))
-    st.x = [ev(x) for x in inputs.x]
-    st.sp = ev(inputs.sp)
+    st.x = [ev(x) for x in inputs.entry_x]
+    st.sp = ev(inputs.entry_sp)
     st.v = [ev(v) for v in inputs.v]
     st.nzcv = ev(inputs.nzcv)
     for e in inputs.initial_reads.values():
@@ -193,7 +194,7 @@ def replay(original: Sequence[Instruction], candidate: Sequence[Instruction], st
                           _runs({a: st.mem.data[a] for a in used}))
 
 
-def falsify(original: Sequence[Instruction], candidate: Sequence[Instruction], noalias: Iterable[str],
+def falsify(original: Sequence[Instruction], candidate: Sequence[Instruction], noalias: AliasFacts | Iterable[str],
             outputs: Sequence[str] | None, registers: Sequence[str], full: set[str],
             trials: int) -> Counterexample | None:
     """A counterexample from `verify`'s random states, made explicit (the memory bytes
@@ -396,17 +397,18 @@ def free_sets(hard: Sequence[tuple[str, z3.ExprRef, z3.ExprRef]], inputs: Inputs
 
 
 def concolic(original: Sequence[Instruction], candidate: Sequence[Instruction], inputs: Inputs,
-             hard: Sequence[tuple[str, z3.ExprRef, z3.ExprRef]], noalias: Iterable[str],
+             hard: Sequence[tuple[str, z3.ExprRef, z3.ExprRef]], noalias: AliasFacts | Iterable[str],
              registers: Sequence[str], full: set[str], deadline: float,
              stats: dict | None = None) -> Counterexample | None:
     """A counterexample found on reduced problems (see above), or None by `deadline`."""
     import random
 
-    from scheduler.checks.verify import pointer_registers, random_state
+    from scheduler.checks.verify import enter_block, pointer_roots, random_state
 
     stats = {} if stats is None else stats
     differ = z3.Or(*[ea != eb for _, ea, eb in hard])
-    bases, indexes = pointer_registers(original)
+    facts = alias_facts(noalias)
+    bases, unknown, indexes = pointer_roots(original, facts)
     # addresses stay concrete and inside the buffers
     t_start = time.perf_counter()
     sets = free_sets(hard, inputs, {"sp", *bases, *indexes})
@@ -436,7 +438,8 @@ def concolic(original: Sequence[Instruction], candidate: Sequence[Instruction], 
         return res, cex
 
     for n in range(CONCOLIC_STATES):
-        st = random_state(rng, 2 + n, bases, indexes, noalias)
+        st = random_state(rng, 2 + n, bases, () if facts.entry is not None else indexes, facts.noalias)
+        st = enter_block(st, rng, 2 + n, facts, unknown, indexes)
         # reduce each free set on this state: small reduced problems are solved at once,
         # the others afterwards, smallest first, with a short then a longer time limit
         deferred = []
@@ -507,7 +510,7 @@ class _Proof:
 
     original: Sequence[Instruction]
     candidate: Sequence[Instruction]
-    noalias: Iterable[str]
+    noalias: AliasFacts | Iterable[str]
     outputs: Sequence[str] | None
     timeout: float
     t0: float
@@ -588,7 +591,7 @@ class _Proof:
 
 
 def check_equivalence(original: Sequence[Instruction], candidate: Sequence[Instruction],
-                      noalias: Iterable[str] = (), outputs: Sequence[str] | None = None,
+                      noalias: AliasFacts | Iterable[str] = (), outputs: Sequence[str] | None = None,
                       timeout: float = DEFAULT_TIMEOUT) -> SymbolicResult:
     t0 = time.perf_counter()
     inputs = Inputs(noalias)

@@ -37,6 +37,7 @@ import z3
 
 from scheduler.checks.simulate import COND_EVAL, Context
 from scheduler.core.errors import SchedulerError
+from scheduler.frontend.dag import AliasFacts, alias_facts
 from scheduler.frontend.ir import Instruction
 from scheduler.frontend.isa import bits as B
 from scheduler.frontend.isa.operands import (
@@ -374,23 +375,51 @@ def _value(v):
 
 class Inputs:
     """The initial state both programs start from: one z3 variable per register, the
-    flags and the initial memory (a byte array), plus the assumptions."""
+    flags and the initial memory (a byte array), plus the assumptions.
 
-    def __init__(self, noalias: Iterable[str] = ()):
+    `noalias` may be a block's `dag.AliasFacts`: then the variables are the function's
+    incoming values, and the block starts from `entry_x`/`entry_sp`, each the incoming value
+    of some register plus a constant (a fresh offset variable when the constant is unknown),
+    or a fresh variable of its own that no assumption covers."""
+
+    def __init__(self, noalias: AliasFacts | Iterable[str] = ()):
+        facts = alias_facts(noalias)
         self.x = [z3.BitVec(f"x{i}", 64) for i in range(31)]
         self.sp = z3.BitVec("sp", 64)
         self.v = [z3.BitVec(f"v{i}", 128) for i in range(32)]
         self.nzcv = z3.BitVec("nzcv", 4)
         self.mem = z3.Array("mem", z3.BitVecSort(64), z3.BitVecSort(8))
-        self.noalias = frozenset(noalias)
+        self.noalias = facts.noalias
         self.roots = {self.sp.get_id(): "sp"}
         self.roots.update({x.get_id(): f"x{i}" for i, x in enumerate(self.x)})
+        self.offsets: set[int] = set()  # ids of unknown-offset variables (never a root)
+        self.entry_x: list = list(self.x)
+        self.entry_sp: z3.BitVecRef = self.sp
+        if facts.entry is not None:
+            self._enter(facts)
         self.initial_reads: dict[int, z3.BitVecRef] = {}  # id -> byte address read from `mem`
         # every load that reads memory not provably written before: its byte terms and their
         # addresses (the counterexample search frees or fixes the bytes one load at a time)
         self.loads: list[tuple[tuple[z3.BitVecRef, z3.BitVecRef], ...]] = []
         self.arrays: dict[tuple, z3.ArrayRef] = {}  # canonical store sequence -> memory term
         self._split: dict[int, tuple] = {}
+
+    def _enter(self, facts: AliasFacts) -> None:
+        incoming = {f"x{i}": x for i, x in enumerate(self.x)} | {"sp": self.sp}
+        entry = {}
+        for reg in incoming:
+            v = facts.initial(reg)
+            if v.root[0] != "in":
+                entry[reg] = z3.BitVec(f"{reg}@entry", 64)
+            elif v.const is None:
+                off = z3.BitVec(f"{reg}@offset", 64)
+                self.offsets.add(off.get_id())
+                entry[reg] = incoming[v.root[1]] + off
+            else:
+                entry[reg] = incoming[v.root[1]] + z3.BitVecVal(v.const & MASK64, 64) if v.const else \
+                    incoming[v.root[1]]
+        self.entry_x = [entry[f"x{i}"] for i in range(31)]
+        self.entry_sp = entry["sp"]
 
     def disjoint_roots(self, a: str | None, b: str | None) -> bool:
         if a is None or b is None or a == b:
@@ -415,6 +444,7 @@ class Inputs:
         return got
 
     def root_of(self, key: tuple) -> str | None:
+        key = tuple(k for k in key if k not in self.offsets)  # (a pointer walked by a loop)
         return self.roots.get(key[0]) if len(key) == 1 else None
 
 
@@ -465,7 +495,7 @@ class SymState:
 
     @classmethod
     def initial(cls, inputs: Inputs) -> SymState:
-        return cls(inputs, list(inputs.x), inputs.sp, list(inputs.v), inputs.nzcv)
+        return cls(inputs, list(inputs.entry_x), inputs.entry_sp, list(inputs.v), inputs.nzcv)
 
     def get(self, name: str) -> z3.BitVecRef:
         """Final value of a register ("x3", "sp", "v7", "nzcv") as a full-width term."""

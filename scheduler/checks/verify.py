@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from scheduler.checks.simulate import run_instructions
 from scheduler.checks.state import EDGE_WORDS, MASK64, MachineState, Memory
 from scheduler.core.errors import SchedulerError
-from scheduler.frontend.dag import symbolic_addresses
-from scheduler.frontend.ir import FLAGS, Directive, Instruction, Program
+from scheduler.frontend.abi import ALL_RESOURCES, GPR_RESOURCES
+from scheduler.frontend.dag import AliasFacts, alias_facts, symbolic_addresses
+from scheduler.frontend.ir import Directive, Instruction, Program
 
 CALLEE_SAVED = tuple(f"x{i}" for i in range(19, 30)) + ("sp",)
 CALLEE_SAVED_SIMD = tuple(f"v{i}" for i in range(8, 16))  # low 64 bits only
-ALL_REGISTERS = tuple(f"x{i}" for i in range(31)) + ("sp",) + tuple(f"v{i}" for i in range(32)) + (FLAGS,)
+ALL_REGISTERS = ALL_RESOURCES
 
 
 @dataclass
@@ -98,17 +99,27 @@ def live_ins(instrs: Sequence[Instruction]) -> set[str]:
 
 
 def pointer_registers(instrs: Sequence[Instruction]) -> tuple[set[str], set[str]]:
-    """(incoming registers used as memory bases, incoming registers used as indexes)."""
-    bases, indexes = set(), set()
+    """(incoming registers used as memory bases, incoming registers used as indexes), for code
+    that starts at the function's entry."""
+    bases, _, indexes = pointer_roots(instrs, AliasFacts())
+    return bases, indexes
+
+
+def pointer_roots(instrs: Sequence[Instruction], facts: AliasFacts) -> tuple[set[str], set[str], set[str]]:
+    """(incoming registers whose values, plus constants, are memory bases; registers used as
+    bases whose value at the block's entry is unknown (`facts`); registers used as indexes)."""
+    bases: set[str] = set()
+    unknown: set[str] = set()
+    indexes: set[str] = set()
     written: set[str] = set()
-    for instr, addr in zip(instrs, symbolic_addresses(instrs), strict=True):
-        if addr is not None and addr.root[0] == "in":
-            bases.add(addr.root[1])
+    for instr, addr in zip(instrs, symbolic_addresses(instrs, facts), strict=True):
+        if addr is not None and addr.root[0] in ("in", "entry"):
+            (bases if addr.root[0] == "in" else unknown).add(addr.root[1])
         m = instr.mem
         if m is not None and m.index and m.index not in written:
             indexes.add(m.index)
         written |= set(instr.writes)
-    return bases, indexes
+    return bases, unknown, indexes
 
 
 def _edge_value(rng: random.Random) -> int:
@@ -152,6 +163,35 @@ def random_state(
         # Overlapping buffers: legal unless the user declared the pair no-alias.
         a, b = rng.choice(pairs)
         st.set(a, st.get(b) + 8 * rng.randrange(-4, 5))
+    for r in indexes:
+        st.set(r, rng.choice([0, 8, 16, 24, 32]))
+    return st
+
+
+def enter_block(st: MachineState, rng: random.Random, trial: int, facts: AliasFacts,
+                unknown_bases: Iterable[str] = (), indexes: Iterable[str] = ()) -> MachineState:
+    """`st` (the function's incoming state) carried to a block's entry as `facts` describe it:
+    a register known as an incoming value plus a constant gets exactly that (plus a multiple of
+    8 when the constant is unknown); one used as a base with nothing known gets a pointer of its
+    own, which in every fourth trial overlaps another base (the stack included: nothing says it
+    cannot)."""
+    if facts.entry is None:
+        return st
+    incoming = st.copy()
+    for reg in GPR_RESOURCES:
+        v = facts.initial(reg)
+        if v.root[0] == "in":
+            plus = v.const if v.const is not None else 8 * rng.randrange(0, 16)
+            st.set(reg, incoming.get(v.root[1]) + plus)
+    unknown = sorted(unknown_bases)
+    for n, r in enumerate(unknown):
+        st.set(r, ((n + 64) << 32) + (rng.getrandbits(20) << 4))
+    if trial % 4 == 3 and unknown:
+        a = rng.choice(unknown)
+        others = [r for r in GPR_RESOURCES if r != a and facts.initial(r).root[0] == "in"] + unknown
+        others = [r for r in others if r != a]
+        if others:
+            st.set(a, st.get(rng.choice(others)) + 8 * rng.randrange(-4, 5))
     for r in indexes:
         st.set(r, rng.choice([0, 8, 16, 24, 32]))
     return st
@@ -201,13 +241,14 @@ def verify(
     trials: int = 200,
     seed: int = 0,
     outputs: Sequence[str] | None = None,
-    noalias: Iterable[str] = (),
+    noalias: AliasFacts | Iterable[str] = (),
     output_map: dict[str, str] | None = None,
 ) -> VerifyResult:
     """Check `candidate` against `original` on `trials` random initial states.
     `outputs=None` compares every register and the flags; a list compares those
-    (plus memory and the callee-saved registers, always)."""
-    noalias = frozenset(noalias)
+    (plus memory and the callee-saved registers, always). `noalias`: the registers declared
+    no-alias, or the block's `AliasFacts` (its entry facts: states are built to match them)."""
+    facts = alias_facts(noalias)
     registers, full = compared_registers(outputs)
     result = VerifyResult(trials=0, compared=tuple(registers))
     extra = live_ins(candidate) - live_ins(original)
@@ -215,10 +256,11 @@ def verify(
         result.problems.append(
             "candidate reads registers the original never reads before writing: "
             + ", ".join(sorted(extra)))
-    bases, indexes = pointer_registers(original)
+    bases, unknown, indexes = pointer_roots(original, facts)
     rng = random.Random(seed)
     for t in range(trials):
-        st = random_state(rng, t, bases, indexes, noalias)
+        st = random_state(rng, t, bases, () if facts.entry is not None else indexes, facts.noalias)
+        st = enter_block(st, rng, t, facts, unknown, indexes)
         a = run_instructions(original, st)
         b = run_instructions(candidate, st)
         result.trials = t + 1

@@ -8,16 +8,24 @@ tracked as (root, constant) through `add/sub #imm`, `mov` and base writeback, so
 `[x1, #8]` after `add x1, x1, #16` is known to be 24 bytes past the block's x1.
 Two accesses are independent only if provably disjoint:
   * same root and non-overlapping byte ranges;
-  * different input registers both declared no-alias (`--no-alias`, `// @noalias`);
+  * different incoming registers both declared no-alias (`--no-alias`, `// @noalias`);
   * one based on the incoming sp and the other on another incoming register
     (the stack is disjoint from the buffers the kernel is given).
 Otherwise they are ordered if at least one of them is a store.
+
+"Incoming" means the value the register had when the function was entered. A block that
+does not start at the function's entry gets, through `AliasFacts.entry`, what the
+control-flow analysis (`frontend/cfg.py`) proved of each register at the block's entry:
+still an incoming value plus a constant (`mov x29, sp` before a label keeps x29 = the
+incoming sp - 32), an incoming value plus an unknown constant (a pointer walked by a
+loop), or nothing (root ("entry", reg): it may alias anything but itself).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 
@@ -41,10 +49,53 @@ class Dep:
 
 @dataclass(frozen=True)
 class Value:
-    """A register value as root + constant. root is ("in", reg) or ("def", index, reg)."""
+    """A register value as root + constant. root is ("in", reg) (the function's incoming
+    value), ("entry", reg) (the block's incoming value, nothing known of it) or
+    ("def", index, reg). const None: an unknown constant (a pointer a loop walks)."""
 
     root: tuple
-    const: int = 0
+    const: int | None = 0
+
+    def plus(self, delta: int | None) -> Value:
+        if self.const is None or delta is None:
+            return Value(self.root, None)
+        return Value(self.root, self.const + delta)
+
+
+@dataclass(frozen=True)
+class AliasFacts:
+    """What the memory-dependency analysis of one block may assume.
+
+    `noalias`: incoming registers declared to point at pairwise disjoint buffers.
+    `entry`: None when the block starts at the function's entry (every register holds its
+    incoming value); else, per register whose value at the block's entry is known, that
+    value with an ("in", reg) root; the other registers get an ("entry", reg) root."""
+
+    noalias: frozenset[str] = frozenset()
+    entry: tuple[tuple[str, Value], ...] | None = None
+
+    def initial(self, reg: str) -> Value:
+        if self.entry is None:
+            return Value(("in", reg))
+        return self.entry_map.get(reg, Value(("entry", reg)))
+
+    @cached_property
+    def entry_map(self) -> Mapping[str, Value]:
+        return dict(self.entry or ())
+
+    def to_json(self) -> dict:
+        """For certificates and reports: the assumptions in plain data."""
+        entry = None if self.entry is None else {
+            r: {"incoming": v.root[1], "plus": v.const} for r, v in self.entry}
+        return {"no_alias": sorted(self.noalias), "entry": entry}
+
+
+def alias_facts(facts: AliasFacts | Iterable[str] | None) -> AliasFacts:
+    """`facts` as AliasFacts; a plain set of register names means a block at the function's
+    entry with those registers declared no-alias (what single-block callers pass)."""
+    if isinstance(facts, AliasFacts):
+        return facts
+    return AliasFacts(frozenset(facts or ()))
 
 
 @dataclass(frozen=True)
@@ -80,18 +131,23 @@ def _is_const_add(instr: Instruction) -> int | None:
     return None
 
 
-def symbolic_addresses(instrs: Sequence[Instruction]) -> list[Address | None]:
+def symbolic_addresses(instrs: Sequence[Instruction], facts: AliasFacts | Iterable[str] | None = None
+                       ) -> list[Address | None]:
     """Symbolic address of each instruction's memory access (None if it has none)."""
-    return value_trace(instrs)[0]
+    return value_trace(instrs, facts)[0]
 
 
-def value_trace(instrs: Sequence[Instruction]) -> tuple[list[Address | None], list[dict[str, Value]]]:
-    """Symbolic addresses, and per instruction the symbolic value of each register it writes."""
+def value_trace(instrs: Sequence[Instruction], facts: AliasFacts | Iterable[str] | None = None
+                ) -> tuple[list[Address | None], list[dict[str, Value]]]:
+    """Symbolic addresses, and per instruction the symbolic value of each register it writes.
+    The block's incoming registers are valued by `facts` (default: the function's entry)."""
+    start = alias_facts(facts)
     values: dict[str, Value] = {}
     written: list[dict[str, Value]] = []
 
     def value(reg: str) -> Value:
-        return values.get(reg, Value(("in", reg)))
+        got = values.get(reg)
+        return got if got is not None else start.initial(reg)
 
     out: list[Address | None] = []
     for i, instr in enumerate(instrs):
@@ -100,41 +156,45 @@ def value_trace(instrs: Sequence[Instruction]) -> tuple[list[Address | None], li
             out.append(None)
         else:
             base = value(m.base)
-            lo = None if m.offset is None else base.const + m.offset
+            lo = None if m.offset is None or base.const is None else base.const + m.offset
             out.append(Address(base.root, lo, m.size, m.kind == "store"))
-        delta = _is_const_add(instr)
-        for reg in instr.writes:
-            if reg == FLAGS:
-                continue
-            mem_op = instr.operands[-1] if instr.form.mem else None
-            if isinstance(mem_op, Mem) and mem_op.writeback and mem_op.base.resource == reg:
-                old = value(reg)
-                values[reg] = Value(old.root, old.const + mem_op.offset)
-            elif delta is not None:
-                src = instr.operands[1]
-                assert isinstance(src, GPR) and src.resource is not None  # Xn or sp, never xzr
-                old = value(src.resource)
-                values[reg] = Value(old.root, old.const + delta)
-            else:
-                values[reg] = Value(("def", i, reg))
+        step_values(values, instr, i, value)
         written.append({r: values[r] for r in instr.writes if r != FLAGS})
     return out, written
 
 
-def may_alias(a: Address, b: Address, noalias: Iterable[str] = ()) -> bool:
+def step_values(values: dict[str, Value], instr: Instruction, index, value) -> None:
+    """Update `values` (register -> Value) for the registers `instr` writes; `value(reg)` reads
+    the current value; `index` makes the roots of unknown results unique."""
+    delta = _is_const_add(instr)
+    mem_op = instr.operands[-1] if instr.form.mem else None
+    for reg in instr.writes:
+        if reg == FLAGS:
+            continue
+        if isinstance(mem_op, Mem) and mem_op.writeback and mem_op.base.resource == reg:
+            values[reg] = value(reg).plus(mem_op.offset)
+        elif delta is not None:
+            src = instr.operands[1]
+            assert isinstance(src, GPR) and src.resource is not None  # Xn or sp, never xzr
+            values[reg] = value(src.resource).plus(delta)
+        else:
+            values[reg] = Value(("def", index, reg))
+
+
+def may_alias(a: Address, b: Address, facts: AliasFacts | Iterable[str] = ()) -> bool:
     if a.root == b.root:
         return a.overlaps(b)
     if a.root[0] == "in" and b.root[0] == "in":
         ra, rb = a.root[1], b.root[1]
         if "sp" in (ra, rb):
             return False
-        na = set(noalias)
+        na = alias_facts(facts).noalias
         if ra in na and rb in na:
             return False
     return True
 
 
-def build_dag(instrs: Sequence[Instruction], noalias: Iterable[str] = ()) -> nx.DiGraph:
+def build_dag(instrs: Sequence[Instruction], noalias: AliasFacts | Iterable[str] = ()) -> nx.DiGraph:
     """The dependency DAG of a block, with typed edges (see module docstring)."""
     g = nx.DiGraph()
     for i, instr in enumerate(instrs):
@@ -165,12 +225,12 @@ def build_dag(instrs: Sequence[Instruction], noalias: Iterable[str] = ()) -> nx.
             last_writer[r] = i
             readers[r] = []
 
-    noalias = frozenset(noalias)
-    addrs = symbolic_addresses(instrs)
+    facts = alias_facts(noalias)
+    addrs = symbolic_addresses(instrs, facts)
     accesses = [(i, a) for i, a in enumerate(addrs) if a is not None]
     for n, (i, a) in enumerate(accesses):
         for j, b in accesses[n + 1:]:
-            if (a.store or b.store) and may_alias(a, b, noalias):
+            if (a.store or b.store) and may_alias(a, b, facts):
                 kind = "raw" if a.store and not b.store else "war" if b.store and not a.store else "waw"
                 dep(i, j, Dep(kind, "mem"))
     return g

@@ -46,6 +46,7 @@ def _api() -> SimpleNamespace:
     from scheduler.machine.mca import find_llvm_mca, mcpu_for, run_mca
     from scheduler.machine.model import DEFAULT_MODEL, load_model, load_models
     from scheduler.present.emit import emit
+    from scheduler.present.finalize import emitted, finalize
     from scheduler.present.report import header_lines, model_digest, report_json
     from scheduler.search.multimodel import optimize_program_multi, resolve_objective
     from scheduler.search.optimize import Options, VerificationFailed, optimize_program
@@ -59,7 +60,8 @@ def _api() -> SimpleNamespace:
                            Options=Options, VerificationFailed=VerificationFailed,
                            optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
                            header_lines=header_lines, model_digest=model_digest, report_json=report_json,
-                           choose_outputs=choose_outputs, WINDOW_FROM=WINDOW_FROM)
+                           choose_outputs=choose_outputs, WINDOW_FROM=WINDOW_FROM, finalize=finalize,
+                           emitted=emitted)
 
 
 def _ray():
@@ -194,16 +196,16 @@ def run_task(spec: dict) -> dict:
                 results = api.optimize_program(prog, model, opts)
         if not all(r.verified and r.proved for r in results):
             raise BatchError("a block was not verified and proved")
+        fin = api.finalize(prog, results, chosen.as_list(), opts.noalias, opts.seed)  # the whole file
+        results = fin.results
         doc = api.report_json(spec["path"], spec["out_name"], model, opts, results)
         doc["objective"] = spec["objective"]
         doc["interrupted"] = False
+        doc["whole_file_check"] = fin.to_json()
         _window_notes(windows, doc)
-        text = api.emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results},
-                        api.header_lines(model, doc))
-        reparsed = api.parse_text(text, spec["out_name"])  # the emitter is checked too
-        planned = [[str(i) for i in r.instructions_after] for r in results]
-        if planned != [[str(i) for i in b.instructions] for b in reparsed.blocks()]:
-            raise BatchError("emitted text does not match the schedule")
+        text, problem = api.emitted(prog, results, spec["out_name"], api.header_lines(model, doc))
+        if problem:  # the emitter is checked too
+            raise BatchError(problem)
         cert = {"input": spec["path"],
                 "blocks": [api.block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]}
         mca_before, mca_after = _mca_figures(api, prog, results, models, doc)

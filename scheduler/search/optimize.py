@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from scheduler.checks.certificate import check_block, register_map
 from scheduler.checks.verify import ALL_REGISTERS, verify
 from scheduler.core.clock import WALL, Clock, stop_requested
+from scheduler.frontend.cfg import BlockContext, block_contexts, is_straight_line
 from scheduler.frontend.dag import is_valid_order
-from scheduler.frontend.ir import Block, Instruction, Program
+from scheduler.frontend.ir import Block, Program
+from scheduler.frontend.outputs import ends_in_ret
 from scheduler.machine.evaluate import inorder, out_of_order, prepare, settles_within
 from scheduler.machine.model import Model
 from scheduler.search import fixup
-from scheduler.search.candidates import Candidate
+from scheduler.search.candidates import Candidate, candidate_key
+from scheduler.search.localsearch import OBJECTIVES, objective_key
 from scheduler.search.options import (
     BlockResult,
     Options,
@@ -36,7 +40,8 @@ from scheduler.search.options import (
 from scheduler.search.pipeline import BlockProblem, SearchState, problem, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
-__all__ = ["BlockResult", "Options", "ProofUnknown", "VerificationFailed", "live_out_of", "optimize_block",
+__all__ = ["BlockResult", "Options", "ProofUnknown", "VerificationFailed", "block_contexts_of", "live_out_of",
+           "optimize_block",
            "optimize_program"]
 
 ProgressFn = Callable[[int, str, dict], None]
@@ -51,7 +56,13 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     p = problem(block_index, instrs, model, opts, budget, clock, live_out, movable, progress, DECOMPOSE_FROM)
     s = run(p, STAGES)
     final, after_in, after_ooo = _no_worse(p, s)
-    output_map, fixups, proof = check_schedule(p, final)
+    try:
+        output_map, fixups, proof = check_schedule(p, final)
+    except ProofUnknown:
+        raise
+    except VerificationFailed as failed:
+        final, (output_map, fixups, proof) = _next_verified(p, s, final, str(failed))
+        after_in, after_ooo = _figures(p, final)
     p.report("done", best=after_in, bound=max(s.proven or 0, p.bounds.best, s.relaxed_bound), ooo=after_ooo.steady)
     # every term holds for every schedule the options allow (renaming and fixups included)
     lower = max(p.bounds.best, s.proven or 0, s.relaxed_bound)
@@ -78,6 +89,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         instructions_after=final.instrs, renamed=final.renamed,
         register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
         offset_fixups=fixups, output_map=output_map, live_out=sorted(live_out),
+        entry_facts=opts.alias.to_json()["entry"],
         candidates=len(s.candidates(p)) + len(s.adopted) + s.evaluations, notes=s.notes, stages=s.records)
 
 
@@ -86,7 +98,7 @@ def _no_worse(p: BlockProblem, s: SearchState):
     under the other; else the input as written (re-optimising an output is a fixed point)."""
     final = s.final
     assert final is not None
-    fbt = prepare(final.instrs, p.model, p.opts.noalias)
+    fbt = prepare(final.instrs, p.model, p.opts.alias)
     after_in = inorder(fbt, list(range(fbt.n)), p.model).cycles
     after_ooo = out_of_order(fbt, list(range(fbt.n)), p.model)
     before_in, before_ooo, ident = p.before_in, p.before_ooo, p.ident
@@ -102,13 +114,51 @@ def _no_worse(p: BlockProblem, s: SearchState):
     return final, after_in, after_ooo
 
 
+FALLBACK_TRIES = 8  # candidates checked after the best one failed a check, before the input order
+
+
+def _figures(p: BlockProblem, c: Candidate):
+    bt = prepare(c.instrs, p.model, p.opts.alias)
+    return inorder(bt, list(range(bt.n)), p.model).cycles, out_of_order(bt, list(range(bt.n)), p.model)
+
+
+def _next_verified(p: BlockProblem, s: SearchState, failed: Candidate, why: str):
+    """The best schedule failed a check (a bug to report, never a kernel to write): the next
+    candidates by the objective that are no slower than the input and pass every check, else the
+    input order. Returns (candidate, check_schedule's result); the notes say which."""
+    s.notes.append(f"the best schedule failed a check ({why})")
+    tried = {candidate_key(failed)}
+    pool = sorted((s.scored(c, p) for c in [*s.candidates(p), *s.adopted]),
+                  key=lambda t: objective_key(t[2], p.opts.objective if p.opts.objective in OBJECTIVES else "ooo"))
+    for c, _, sc in pool:
+        if len(tried) > FALLBACK_TRIES:
+            break
+        if candidate_key(c) in tried or sc.inorder > p.before_in.cycles or sc.ooo > p.before_ooo.steady:
+            continue
+        tried.add(candidate_key(c))
+        try:
+            checked = check_schedule(p, c)
+        except ProofUnknown:
+            raise
+        except VerificationFailed as e:
+            s.notes.append(f"the next candidate failed a check too ({e})")
+            continue
+        s.notes.append("emitted the next candidate that passes every check")
+        s.status = "FEASIBLE"
+        return c, checked
+    s.notes.append("no other candidate passed every check: input order kept")
+    s.status = "FALLBACK"
+    keep = Candidate(p.instrs, p.ident)
+    return keep, check_schedule(p, keep)
+
+
 def _ooo_at_bound(p: BlockProblem, s: SearchState, final: Candidate, measured: float) -> bool:
     """Steady state proven at the out-of-order bound: measured there, and the run shown to
     repeat at exactly that rate (the finite measurement alone can read below the rate the
     run settles to)."""
     if measured > p.ooo_bound + 1e-9:
         return False
-    settled, exact = settles_within(prepare(final.instrs, p.model, p.opts.noalias), p.model, p.ooo_bound)
+    settled, exact = settles_within(prepare(final.instrs, p.model, p.opts.alias), p.model, p.ooo_bound)
     if settled:
         s.notes.append(f"OPTIMAL under the out-of-order objective: the run settles at {exact:g} cycles/iteration, "
                        f"the out-of-order bound (in-order cycles are not this objective)")
@@ -130,7 +180,7 @@ def check_schedule(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], l
     outputs = None if not final.renamed else sorted(p.live_out | {"sp"})
     output_map = _output_map(instrs, final, p.movable) if final.renamed else {}
     check = verify(instrs, final.instrs, trials=opts.verify_trials, seed=opts.seed,
-                   noalias=opts.noalias, outputs=outputs, output_map=output_map)
+                   noalias=opts.alias, outputs=outputs, output_map=output_map)
     if not check.equivalent:
         raise VerificationFailed(f"block {block_index}: the schedule is not equivalent "
                                  f"({check.mismatch or check.problems})")
@@ -139,7 +189,7 @@ def check_schedule(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], l
     fixups = fixup.records(instrs, final.origin, final.instrs)
     result_cert = {"inst_map": [k + 1 for k in final.origin], "offset_fixups": fixups, "output_map": output_map,
                    "register_map": register_map([instrs[k] for k in final.origin], final.instrs),
-                   "assumptions": {"no_alias": sorted(opts.noalias), "outputs": outputs}}
+                   "assumptions": {**opts.alias.to_json(), "outputs": outputs}}
     violations = check_block(instrs, final.instrs, result_cert)
     if violations:
         raise VerificationFailed(f"block {block_index}: dataflow check failed: {violations[0]}")
@@ -147,7 +197,7 @@ def check_schedule(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], l
     if opts.prove and not output_map:  # (moved outputs: the certificate is the proof)
         from scheduler.checks.prove import prove
 
-        pr = prove(instrs, final.instrs, opts.noalias, outputs)
+        pr = prove(instrs, final.instrs, opts.alias, outputs)
         if pr.status == "refuted":
             raise VerificationFailed(f"block {block_index}: the prover refutes the schedule: {pr.reason}")
         if pr.status != "proved":
@@ -172,49 +222,53 @@ def _output_map(instrs, final: Candidate, movable) -> dict[str, str]:
     return out
 
 
+def block_contexts_of(program: Program, opts: Options) -> list[BlockContext]:
+    """Per block: the registers live after it and the facts at its entry, from the control-flow
+    analysis of the whole file (`frontend/cfg.py`). What matters when the function returns is
+    the outputs rule's choice (`opts.outputs`, or every register with `opts.all_outputs`)."""
+    exit_live = frozenset(ALL_REGISTERS) if opts.all_outputs else opts.outputs | frozenset(program.outputs)
+    return block_contexts(program, exit_live, opts.noalias)
+
+
 def live_out_of(program: Program, block: Block, declared: frozenset[str], all_outputs: bool = False) -> frozenset[str]:
-    """Registers whose value after `block` matters: read anywhere else in the file (a
-    conservative stand-in for control flow), declared outputs, and x0 when `ret`
-    follows the block (the AAPCS64 result register)."""
-    members = {id(i) for i in block.instructions}
-    out = set(declared)
-    if program.opaque_code or all_outputs:
-        # bytes the tool cannot decode may read any register, or no outputs were declared for code
-        # that does not end in `ret` (the outputs rule, scheduler/outputs.py): every register's
-        # final value counts, also of registers the block does not write (renaming may not use them)
-        out |= set(ALL_REGISTERS)
-    for stmt in program.statements:
-        if isinstance(stmt, Instruction) and id(stmt) not in members and stmt.mnemonic != "ret":
-            out |= stmt.reads
-    end = block.start + len(block.instructions)
-    nxt = next((s for s in program.statements[end:] if isinstance(s, Instruction)), None)
-    if nxt is not None and nxt.mnemonic == "ret":
-        out.add("x0")
-    return frozenset(out)  # includes nzcv when a later instruction (say `b.ne`) reads the flags
+    """The registers live after `block` (the control-flow analysis) when `declared` (and x0, the
+    AAPCS64 result, when the code ends in `ret`) matter at the function's return; every register
+    with `all_outputs`."""
+    exit_live = frozenset(ALL_REGISTERS) if all_outputs else declared | (
+        {"x0"} if ends_in_ret(program) else frozenset())
+    return block_contexts(program, exit_live)[block.index].live_out
 
 
 def optimize_program(program: Program, model: Model, opts: Options,
                      progress: ProgressFn | None = None) -> list[BlockResult]:
-    return for_each_block(program, opts, lambda index, instrs, share, live_out, movable, clock: optimize_block(
-        index, instrs, model, opts, share, progress, live_out, movable, clock))
+    return for_each_block(program, opts, lambda index, instrs, bopts, share, live_out, movable, clock: optimize_block(
+        index, instrs, model, bopts, share, progress, live_out, movable, clock))
 
 
 def for_each_block(program: Program, opts: Options, optimize: Callable[..., BlockResult]) -> list[BlockResult]:
-    """`optimize(index, instructions, budget, live_out, movable, clock)` for every block, the time
-    limit shared by instruction count."""
+    """`optimize(index, instructions, block options, budget, live_out, movable, clock)` for every
+    block, the time limit shared by instruction count; the block options carry its entry facts."""
     blocks = program.blocks()
+    contexts = block_contexts_of(program, opts)
     results = []
     clock = Clock(opts.deterministic)
-    declared = opts.outputs | frozenset(program.outputs)
-    for b in blocks:
+    movable = _movable_outputs(program, opts)
+    for b, ctx in zip(blocks, contexts, strict=True):
         left = opts.time_limit - clock.now()
         share = max(0.5, left * len(b.instructions) / max(
             1, sum(len(x.instructions) for x in blocks[b.index:])))
-        # an output may move only if nothing else in the file reads it (other blocks would
-        # look for it in its old register) and it is not the ABI result register at `ret`
-        movable = declared - live_out_of(program, b, frozenset()) if opts.rename_outputs else frozenset()
         if stop_requested():
             share = 0.0  # Ctrl-C: the remaining blocks keep their order (and are still checked)
-        results.append(optimize(b.index, b.instructions, share,
-                                live_out_of(program, b, declared, opts.all_outputs), movable, clock))
+        bopts = replace(opts, facts=ctx.facts)
+        results.append(optimize(b.index, b.instructions, bopts, share, ctx.live_out, movable, clock))
     return results
+
+
+def _movable_outputs(program: Program, opts: Options) -> frozenset[str]:
+    """`--rename-outputs`: the declared outputs that may end in another register. Only in a
+    straight-line kernel (another block would look for the value in its old register), and
+    never x0 when the code ends in `ret` (the ABI result register)."""
+    if not opts.rename_outputs or not is_straight_line(program):
+        return frozenset()
+    declared = opts.outputs | frozenset(program.outputs)
+    return declared - ({"x0"} if ends_in_ret(program) else set())

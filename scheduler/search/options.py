@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scheduler.frontend.abi import DEFAULT_RESERVED
+from scheduler.frontend.dag import AliasFacts
 from scheduler.frontend.ir import Instruction
 
 
@@ -30,6 +31,14 @@ class Options:
     # models worst or mean (of each model's figure over its own best)
     objective: str = "ooo"
     prove: bool = False  # also prove each block by symbolic execution (scheduler/prove.py) before writing
+    # the block being optimised: what its memory-dependency analysis may assume (frontend/cfg.py's
+    # entry facts); None at the program level (every block starts at the function's entry)
+    facts: AliasFacts | None = None
+
+    @property
+    def alias(self) -> AliasFacts:
+        """The memory-dependency assumptions of the block being optimised."""
+        return self.facts if self.facts is not None else AliasFacts(self.noalias)
 
 
 @dataclass
@@ -60,6 +69,9 @@ class BlockResult:
     offset_fixups: list[dict] = field(default_factory=list)  # accesses moved across base updates
     output_map: dict[str, str] = field(default_factory=dict)  # outputs now in other registers
     live_out: list[str] = field(default_factory=list)
+    # what the block's checks assumed at its entry (AliasFacts.to_json()["entry"]); None: the
+    # block starts at the function's entry
+    entry_facts: dict | None = None
     candidates: int = 0
     notes: list[str] = field(default_factory=list)
     stages: list[dict] = field(default_factory=list)  # where the time went (pipeline.StageRecord)

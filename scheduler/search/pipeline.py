@@ -132,7 +132,7 @@ class SearchState:
     def scored(self, c: Candidate, p: BlockProblem) -> tuple[Candidate, BlockTiming, Score]:
         key = candidate_key(c)
         if key not in self.scores:
-            _, bt, sc = score_candidate(c, p.model, p.opts.noalias)
+            _, bt, sc = score_candidate(c, p.model, p.opts.alias)
             self.scores[key] = (bt, sc)
         return (c, *self.scores[key])
 
@@ -180,7 +180,7 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
             decompose_from: int) -> BlockProblem:
     instrs = list(instrs)
     start = clock.now()
-    bt = prepare(instrs, model, opts.noalias)
+    bt = prepare(instrs, model, opts.alias)
     ident = list(range(bt.n))
     before_in = inorder(bt, ident, model)
     before_ooo = out_of_order(bt, ident, model)

@@ -181,7 +181,7 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
     bases = [cand] + ([Candidate(p.instrs, p.ident)] if from_input and cand.origin != p.ident else [])
     tries: list[Candidate] = []
     for base in bases:
-        got = reschedule(base.instrs, p.model, p.live_out, p.opts.reserve, p.opts.noalias)
+        got = reschedule(base.instrs, p.model, p.live_out, p.opts.reserve, p.opts.alias)
         p.clock.charge(REGSCHED_COST * len(base.instrs) * len(REGSCHED_VARIANTS))
         tries += [Candidate(body, [base.origin[k] for k in src], True, base.fixed) for body, src in got]
     for c in tries:

@@ -140,7 +140,7 @@ def _window_problem(state: _WindowState, model: Model, opts, block_live_out, a: 
     timing, live-out registers, Boundary, hint issue cycles, horizon)."""
     current = state["instrs"]
     win = current[a:b]
-    wbt = prepare(win, model, opts.noalias)
+    wbt = prepare(win, model, opts.alias)
     live = window_live_out(current, b, block_live_out)
     boundary, hint, horizon = window_boundary(state["bt"], model, state["issue"], a, b, wbt)
     return win, wbt, live, boundary, hint, horizon
@@ -161,7 +161,7 @@ def _splice(state: _WindowState, model: Model, opts, a: int, b: int, cands, acce
     current = state["instrs"]
     for instrs, origin in cands:
         new = current[:a] + instrs + current[b:]
-        nbt = prepare(new, model, opts.noalias)
+        nbt = prepare(new, model, opts.alias)
         timed = inorder(nbt, list(range(nbt.n)), model)
         if accept is not None:
             new_score = score(nbt, list(range(nbt.n)), model)
@@ -192,7 +192,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     With a window executor installed for blocks of this size (scheduler/search/parallel.py),
     the sweeps are parallel ones (`_parallel_sweeps`). Returns (instructions, origin, windows accepted)."""
     state: _WindowState = {"instrs": list(instrs), "origin": list(origin)}
-    bt = prepare(state["instrs"], model, opts.noalias)
+    bt = prepare(state["instrs"], model, opts.alias)
     ident = list(range(bt.n))
     first = inorder(bt, ident, model)
     state["in"], state["issue"], state["bt"] = first.cycles, first.issue, bt
@@ -262,7 +262,7 @@ def solve_rename_job(job: RenameJob) -> RenameJobResult:
     """Solve one window job (in any process: it gets everything it needs from `job`)."""
     clock = Clock(job.deterministic)
     win = unpack(job.instrs)
-    wbt = prepare(win, job.model, job.opts.noalias)
+    wbt = prepare(win, job.model, job.opts.alias)
     cands = _window_solve(win, wbt, job.model, job.opts, job.live_out, job.boundary, job.hint, job.horizon,
                           job.share, clock)
     return RenameJobResult(job.start, [(pack(i), list(o)) for i, o in cands], clock.now())

@@ -1,0 +1,107 @@
+"""The last gate before a kernel is written: the emitted file, parsed back, checked as a whole.
+
+Each block was checked on its own under what the control-flow analysis said of its context
+(live registers after it, facts at its entry). Here the emitted text is parsed back (it must
+give the planned blocks) and run against the input as a whole file, branches, loops and calls
+included (`checks/wholefile.py`), so that a wrong fact about the context shows up. When that
+fails, the blocks are put back in their input order until the file passes: first each changed
+block on its own, then all that passed alone together, else every block. The notes say which;
+a file whose blocks are all back in input order is the input, which cannot fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from scheduler.checks.wholefile import WholeFileResult, check_files
+from scheduler.core.errors import SchedulerError
+from scheduler.frontend.ir import Block, Program
+from scheduler.frontend.parse import parse_text
+from scheduler.present.emit import emit
+from scheduler.search.options import BlockResult, VerificationFailed
+
+WHOLE_FILE_TRIALS = 32
+
+
+@dataclass
+class Finalized:
+    results: list[BlockResult]
+    check: WholeFileResult
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        c = self.check
+        return {"trials": c.trials, "runs_ended": c.ended, "equal": c.equivalent and not c.not_run,
+                "not_run": c.not_run or None, "notes": self.notes}
+
+
+def changed(r: BlockResult) -> bool:
+    return r.order != list(range(r.instructions)) or r.renamed or bool(r.offset_fixups)
+
+
+def revert(r: BlockResult, block: Block, why: str) -> BlockResult:
+    """`r` with the block back in its input order (the figures become the input's)."""
+    per_model = [dict(d, after=d["before"]) for d in r.per_model]
+    return replace(r, order=list(range(r.instructions)), instructions_after=list(block.instructions),
+                   renamed=False, register_map=[], offset_fixups=[], output_map={}, status="FALLBACK",
+                   cycles_after=r.cycles_before, ooo_cycles_after=r.ooo_cycles_before,
+                   ooo_single_after=r.ooo_single_before, per_model=per_model, notes=[*r.notes, why])
+
+
+def emitted(prog: Program, results: Sequence[BlockResult], name: str, header: Sequence[str] = ()) -> tuple[str, str]:
+    """(text, problem): the kernel's text, and "" if it parses back to the planned blocks, else
+    what went wrong (never blaming a file that does not exist)."""
+    text = emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results}, header)
+    try:
+        back = parse_text(text, name)
+    except SchedulerError as e:
+        return text, f"the emitted text does not parse back: {str(e).replace(name, 'the emitted text')}"
+    planned = [[str(i) for i in r.instructions_after] for r in results]
+    if planned != [[str(i) for i in b.instructions] for b in back.blocks()]:
+        return text, "the emitted text does not give the planned blocks when parsed back"
+    return text, ""
+
+
+def _check(prog: Program, results: Sequence[BlockResult], outputs, noalias, seed: int) -> tuple[str, WholeFileResult]:
+    """"" and the check's result when the file emitted from `results` passes, else the reason."""
+    text, problem = emitted(prog, results, "<emitted>")
+    if problem:
+        return problem, WholeFileResult()
+    res = check_files(prog, parse_text(text, "<emitted>"), trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
+                      noalias=noalias)
+    if res.equivalent:
+        return "", res
+    where = res.problem or (f"trial {res.mismatch.trial}: {res.mismatch.location} differs" if res.mismatch else "")
+    return f"the whole file differs from the input ({where})", res
+
+
+def finalize(prog: Program, results: list[BlockResult], outputs, noalias, seed: int = 0) -> Finalized:
+    """`results` that emit a file equal to the input as a whole, reverting blocks as needed.
+    Raises VerificationFailed only if the input order itself fails (a bug in the checker)."""
+    blocks = prog.blocks()
+    problem, res = _check(prog, results, outputs, noalias, seed)
+    if not problem:
+        return Finalized(results, res, [f"whole file not run: {res.not_run}"] if res.not_run else [])
+    notes = [f"the optimized file failed the whole-file check: {problem}"]
+    keep = [r for r in results]
+    suspects = [r.index for r in results if changed(r)]
+    alone_ok = []
+    for i in suspects:
+        trial = [r if r.index == i or not changed(r) else revert(r, blocks[r.index], "") for r in results]
+        bad, _ = _check(prog, trial, outputs, noalias, seed)
+        if bad:
+            keep[i] = revert(results[i], blocks[i], f"block {i} back in input order: with it the whole file "
+                                                    f"differs from the input ({bad})")
+            notes.append(f"block {i} kept in input order")
+        else:
+            alone_ok.append(i)
+    problem, res = _check(prog, keep, outputs, noalias, seed)
+    if problem:
+        keep = [revert(r, blocks[r.index], "block back in input order: the whole-file check failed")
+                if changed(r) else r for r in keep]
+        notes.append("every block kept in input order")
+        problem, res = _check(prog, keep, outputs, noalias, seed)
+        if problem:
+            raise VerificationFailed(f"the input order itself fails the whole-file check: {problem}")
+    return Finalized(keep, res, notes)
