@@ -246,8 +246,10 @@ def _initial(rng: random.Random, t: int, bases, indexes, noalias) -> MachineStat
 
 def check_files(original: Program, candidate: Program, trials: int = 32, seed: int = 0,
                 outputs: Sequence[str] | None = None, noalias: Iterable[str] = (),
-                max_steps: int = DEFAULT_STEPS, call_reads: Iterable[str] | None = None) -> WholeFileResult:
-    """Run both files from the same random states of the function's entry and compare."""
+                max_steps: int = DEFAULT_STEPS, call_reads: Iterable[str] | None = None,
+                output_map: dict[str, str] | None = None) -> WholeFileResult:
+    """Run both files from the same random states of the function's entry and compare.
+    `output_map`: outputs the candidate leaves in another register (`--rename-outputs`)."""
     result = WholeFileResult()
     try:
         code_a, code_b = code_of(original), code_of(candidate)
@@ -270,9 +272,10 @@ def check_files(original: Program, candidate: Program, trials: int = 32, seed: i
             result.problem = f"trial {t}: the two files take different paths at the {k + 1}th branch executed"
             result.mismatch = Mismatch(t, "control flow", k, k, st)
             return result
-        loc = compare(a.state, b.state, registers if a.ended and b.ended else [], full)
+        loc = compare(a.state, b.state, registers if a.ended and b.ended else [], full, output_map)
         if loc is not None:
-            result.mismatch = Mismatch(t, loc, _observed(a.state, loc), _observed(b.state, loc), st)
+            moved = (output_map or {}).get(loc, loc)
+            result.mismatch = Mismatch(t, loc, _observed(a.state, loc), _observed(b.state, moved), st)
             return result
     return result
 

@@ -68,8 +68,9 @@ def _check(prog: Program, results: Sequence[BlockResult], outputs, noalias, seed
     text, problem = emitted(prog, results, "<emitted>")
     if problem:
         return problem, WholeFileResult()
+    moved = {r: m for b in results for r, m in b.output_map.items()}  # (straight-line kernels only)
     res = check_files(prog, parse_text(text, "<emitted>"), trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
-                      noalias=noalias)
+                      noalias=noalias, output_map=moved)
     if res.equivalent:
         return "", res
     where = res.problem or (f"trial {res.mismatch.trial}: {res.mismatch.location} differs" if res.mismatch else "")

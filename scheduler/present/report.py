@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scheduler import __version__
+from scheduler.frontend.abi import ALWAYS_LIVE_OUT
 from scheduler.machine.model import Model
 from scheduler.search.options import BlockResult, Options
 
@@ -95,7 +96,8 @@ def header_lines(model: Model, doc: dict) -> list[str]:
     renamed = [b for b in doc["blocks"] if b["renamed"]]
     outputs = []
     if renamed:
-        live = sorted({b["output_map"].get(r, r) for b in renamed for r in b["live_out"]}, key=register_order)
+        live = sorted({b["output_map"].get(r, r) for b in renamed for r in b["live_out"]
+                       if r not in ALWAYS_LIVE_OUT}, key=register_order)  # (those are always compared)
         # registers were re-assigned: only these (with memory and callee-saved registers) keep
         # their meaning, which `scheduler verify` reads from this annotation
         outputs = [f"// @outputs {', '.join(live) if live else 'none'}"]
