@@ -99,6 +99,8 @@ def judge_block(block_instrs: Sequence[Instruction], r: BlockResult, executor: E
 def _apply(r: BlockResult, e: Entry, block_instrs: Sequence[Instruction]) -> None:
     if e.name == "best":
         return
+    # the search's optimality note was about the schedule now dropped
+    r.notes = [n for n in r.notes if not n.startswith("OPTIMAL")]
     if e.name == "input":
         r.order, r.instructions_after = list(range(r.instructions)), list(block_instrs)
         r.renamed, r.register_map, r.offset_fixups, r.output_map = False, [], [], {}
