@@ -140,7 +140,7 @@ def cmd_calibrate(args) -> int:
     m = cal.measurement
     for w in m.warnings:
         print(w, file=sys.stderr)
-    rows = []
+    rows: list[dict] = []
     for c, f in cal.fits.items():
         old = base.spec.classes[c]
         new = model.spec.classes[c]

@@ -91,7 +91,7 @@ class Measurement:
         return self.samples[self.kernels.index(name)]
 
     def to_json(self) -> dict:
-        doc = {"emulated": self.emulated, "timer": self.timer, "cpu": self.cpu, "pinned": self.pinned,
+        doc: dict = {"emulated": self.emulated, "timer": self.timer, "cpu": self.cpu, "pinned": self.pinned,
                "ghz": None if self.ghz is None else round(self.ghz, 4),
                "calls": self.calls, "repeats": self.repeats, "kernels": []}
         for name, s in zip(self.kernels, self.samples, strict=True):
