@@ -255,3 +255,15 @@ def test_write_model_round_trips(tmp_path):
     m = write_model(cal, tmp_path / "x.toml", "x-core", date="2026-01-02")
     assert m.name == "x-core" and "2026-01-02" in m.spec.classes["1c_I"].source
     assert not is_emulated(m)
+
+
+def test_the_alu_heavy_mix_shows_the_spill():
+    """42 ALU + 6 MUL (busy 3): ALU work that may use the multiplier shares its 18 busy cycles
+    with 42 others over three pipes (20 cycles); on the S pipes alone it takes 21."""
+    base = load_model("neoverse-n1")
+    spill = calibrate(base, FAKE_CORES["mul3-spill"](), 8, 3).figures
+    nospill_core = FAKE_CORES["mul2-nospill"]()
+    nospill_core.classes["mul"] = FAKE_CORES["mul3-spill"]().classes["mul"]  # same multiplier, ALU on S
+    nospill = calibrate(base, nospill_core, 8, 3)
+    assert spill["mix:1c_I:42+4c2_M:6"] == 20.0 and nospill.figures["mix:1c_I:42+4c2_M:6"] == 21.0
+    assert nospill.fits["4c2_M"].uops == [(frozenset({"M"}), 3)] and nospill.fits["1c_I"].uops[0][0] == {"S"}

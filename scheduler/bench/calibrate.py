@@ -4,7 +4,7 @@ For every class of the base model that one of PROBES maps to (the first probe pe
 * a latency chain: LENGTH copies of an instruction that reads what the previous one wrote;
   latency = cycles per call / LENGTH;
 * independent throughput: LENGTH copies writing 12 rotating registers from 4 others;
-* mixes with every other probed class, 1:1, 5:1 and 1:5, on disjoint registers: two classes
+* mixes with every other probed class, 1:1, 7:1 and 1:7, on disjoint registers: two classes
   that share a pipe slow each other down, two that do not overlap. The mixes of ALU work
   with multiplies reveal whether the ALU work is steered onto the multiplier.
 
@@ -37,7 +37,7 @@ from scheduler.machine.model import Model, load_model
 
 LENGTH = 48  # instructions per microbenchmark body
 MAX_BUSY = 8
-MIXES = ((24, 24), (40, 8), (8, 40))
+MIXES = ((24, 24), (42, 6), (6, 42))  # 42:6 tells ALU work on S only, on S+M, or on S and an extra pipe
 EMULATED_KEY = "EMULATED"
 EMULATED_PREFIX = "EMULATED under qemu-user (these figures say nothing about any core): "
 
