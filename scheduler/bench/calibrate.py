@@ -2,7 +2,7 @@
 
 For every class of the base model that one of PROBES maps to (the first probe per class):
 * a latency chain: LENGTH copies of an instruction that reads what the previous one wrote;
-  latency = cycles per call / LENGTH;
+  latency = cycles per LENGTH / LENGTH;
 * independent throughput: LENGTH copies writing 12 rotating registers from 4 others;
 * mixes with every other probed class, 1:1, 7:1 and 1:7, on disjoint registers: two classes
   that share a pipe slow each other down, two that do not overlap. The mixes of ALU work
@@ -15,6 +15,11 @@ pipe bound (the most loaded set of pipes: the work that can only go there over t
 number), and the hypothesis with the smallest squared relative error wins (ties: the base
 model's). Classes are fitted one at a time with the others fixed, twice over. Classes of
 several micro-ops get their latency measured and keep the base model's micro-ops.
+
+Every body is measured at LENGTH and at REPEAT x LENGTH instructions (the body repeated),
+and the figure used is the cost of LENGTH more instructions: (t(REPEAT x LENGTH) - t(LENGTH))
+/ (REPEAT - 1). The harness's own per-call cost, and how much of the body overlaps it on an
+out-of-order core, are the same in both and cancel.
 
 What is not probed (memory classes, branches, core widths, forwarding) keeps the base
 model's numbers and sources. Measured numbers carry the source
@@ -32,10 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scheduler.bench.measure import Executor, Kernel, Measurement
+from scheduler.frontend.ir import Instruction
 from scheduler.frontend.parse import parse_text
 from scheduler.machine.model import Model, load_model
 
 LENGTH = 48  # instructions per microbenchmark body
+REPEAT = 3  # each body is also measured REPEAT times as long (the slope between the two)
 MAX_BUSY = 8
 MIXES = ((24, 24), (42, 6), (6, 42))  # 42:6 tells ALU work on S only, on S+M, or on S and an extra pipe
 EMULATED_KEY = "EMULATED"
@@ -83,8 +90,16 @@ class Calibration:
     figures: dict[str, float] = field(default_factory=dict)  # kernel -> median cycles per call
 
 
+_PARSED: dict[str, Instruction] = {}
+
+
 def _instrs(lines: Sequence[str]):
-    return tuple(parse_text("\n".join(lines) + "\n", "<calibrate>").blocks()[0].instructions)
+    """The lines as instructions (each distinct line parsed once: bodies repeat a few lines)."""
+    new = sorted(set(lines) - set(_PARSED))
+    if new:
+        _PARSED.update(zip(new, parse_text("\n".join(new) + "\n", "<calibrate>").blocks()[0].instructions,
+                           strict=True))
+    return tuple(_PARSED[line] for line in lines)
 
 
 def _indep(p: Probe, count: int, dests: Sequence[int]) -> list[str]:
@@ -116,14 +131,20 @@ def probed_classes(base: Model) -> dict[str, Probe]:
 
 
 def microbenchmarks(probes: dict[str, Probe]) -> list[Kernel]:
-    ks = []
+    """Each body once (named as in `figures`) and REPEAT times over (the name with `*`)."""
+    bodies: list[tuple[str, list[str]]] = []
     for cls, p in probes.items():
-        ks.append(Kernel(f"chain:{cls}", _instrs([p.chain] * LENGTH)))
-        ks.append(Kernel(f"alone:{cls}", _instrs(_indep(p, LENGTH, range(12)))))
+        bodies.append((f"chain:{cls}", [p.chain] * LENGTH))
+        bodies.append((f"alone:{cls}", _indep(p, LENGTH, range(12))))
     for (cx, px), (cy, py) in itertools.combinations(probes.items(), 2):
         for nx, ny in MIXES:
             body = _interleave(_indep(px, nx, range(6)), _indep(py, ny, range(6, 12)))
-            ks.append(Kernel(f"mix:{cx}:{nx}+{cy}:{ny}", _instrs(body)))
+            bodies.append((f"mix:{cx}:{nx}+{cy}:{ny}", body))
+    ks = []
+    for name, body in bodies:
+        instrs = _instrs(body)
+        ks.append(Kernel(name, instrs))
+        ks.append(Kernel(name + "*", instrs * REPEAT))
     return ks
 
 
@@ -187,7 +208,8 @@ def calibrate(base: Model, executor: Executor, calls: int, repeats: int) -> Cali
     probes = probed_classes(base)
     kernels = microbenchmarks(probes)
     m = executor.measure(kernels, calls, repeats)
-    figures = {name: s.cycle_stats.median for name, s in zip(m.kernels, m.samples, strict=True)}
+    med = {name: s.cycle_stats.median for name, s in zip(m.kernels, m.samples, strict=True)}
+    figures = {k: (med[k + "*"] - med[k]) / (REPEAT - 1) for k in med if not k.endswith("*")}
     return Calibration(base, infer(base, probes, figures), m, figures)
 
 
@@ -221,7 +243,7 @@ def model_document(cal: Calibration, name: str, date: str | None = None) -> dict
     for c, f in cal.fits.items():
         entry = doc["classes"][c]
         entry["latency"] = f.latency
-        what = f"latency {f.latency} (chain of {LENGTH} {f.probe})"
+        what = f"latency {f.latency} (chains of {LENGTH} and {REPEAT * LENGTH} {f.probe})"
         if f.fitted:
             (pipes, busy), = f.uops
             entry["uops"] = [{"pipe": _pipe_name(base, pipes), "busy": busy}]

@@ -49,7 +49,7 @@ class FakeCore:
 
     def measure(self, kernels: Sequence[Kernel], calls: int, repeats: int) -> Measurement:
         rng = random.Random(self.seed)
-        base = [self.cycles_override.get(k.name) or self.per_call(k.instrs, min(calls, 8)) for k in kernels]
+        base = [self.cycles_override.get(k.name) or self.per_call(k.instrs, min(calls, 6)) for k in kernels]
         samples = [Samples([], []) for _ in kernels]
         for _ in range(repeats):  # interleaved, as the harness does
             for s, c in zip(samples, base, strict=True):
@@ -71,11 +71,11 @@ class FakeCore:
         # so they stay full: a later search from inside skips to hi)
         full: dict[FakeClass, tuple[int, int]] = {}
         ends = []
+        body = [(self.classes.get(fake_key(i), self.default), tuple(i.reads), tuple(i.writes)) for i in instrs]
         for _ in range(max(calls, 2)):
             end = 0
-            for ins in instrs:
-                c = self.classes.get(fake_key(ins), self.default)
-                start = t = max((ready.get(r, 0) for r in ins.reads), default=0)
+            for c, reads, writes in body:
+                start = t = max((ready.get(r, 0) for r in reads), default=0)
                 lo, hi = full.get(c, (0, 0))
                 if lo <= t < hi:
                     t, start = hi, lo
@@ -88,7 +88,7 @@ class FakeCore:
                 full[c] = (start, t)
                 busy[unit].update(range(t, t + c.busy))
                 issued[t] = issued.get(t, 0) + 1
-                for w in ins.writes:
+                for w in writes:
                     ready[w] = t + c.latency
                 end = max(end, t + c.latency)
             ends.append(end)
