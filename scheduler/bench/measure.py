@@ -108,13 +108,15 @@ def faster(a: Samples, b: Samples) -> bool:
     return sb.median - sa.median > max(sa.noise, sb.noise)
 
 
-def spread_warnings(m: Measurement) -> list[str]:
-    out = []
-    for name, s in zip(m.kernels, m.samples, strict=True):
-        sp = s.cycle_stats.spread
-        if sp > SPREAD_WARNING:
-            out.append(f"warning: {name}: spread {sp:.1%} of the median is over {SPREAD_WARNING:.0%}; "
-                       "the machine is noisy (other load, frequency scaling, no pinning)")
+def spread_warnings(m: Measurement, limit: int = 3) -> list[str]:
+    """A line per kernel whose spread is over 2% (the first `limit`, then a count)."""
+    noisy = [(name, s.cycle_stats.spread) for name, s in zip(m.kernels, m.samples, strict=True)
+             if s.cycle_stats.spread > SPREAD_WARNING]
+    out = [f"warning: {name}: spread {sp:.1%} of the median is over {SPREAD_WARNING:.0%}; the machine "
+           "is noisy (other load, frequency scaling, no pinning)" for name, sp in noisy[:limit]]
+    if len(noisy) > limit:
+        out.append(f"warning: and {len(noisy) - limit} more of the {len(m.kernels)} kernels have a spread "
+                   f"over {SPREAD_WARNING:.0%}")
     return out
 
 
