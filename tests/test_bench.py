@@ -15,7 +15,7 @@ import pytest
 from scheduler.bench import harness, judge
 from scheduler.bench.calibrate import EMULATED_KEY, calibrate, is_emulated, write_model
 from scheduler.bench.fakecore import FAKE_CORES, FakeCore
-from scheduler.bench.measure import BenchError, Kernel, Samples, faster, stats
+from scheduler.bench.measure import BenchError, Kernel, Samples, faster, spread_warnings, stats
 from scheduler.checks import execcheck
 from scheduler.checks.verify import straight_line
 from scheduler.cli import main
@@ -267,3 +267,29 @@ def test_the_alu_heavy_mix_shows_the_spill():
     nospill = calibrate(base, nospill_core, 8, 3)
     assert spill["mix:1c_I:42+4c2_M:6"] == 20.0 and nospill.figures["mix:1c_I:42+4c2_M:6"] == 21.0
     assert nospill.fits["4c2_M"].uops == [(frozenset({"M"}), 3)] and nospill.fits["1c_I"].uops[0][0] == {"S"}
+
+
+def test_spread_warnings():
+    core = _timer({f"k{i}": 100 for i in range(5)} | {"steady": 100}, jitter=0.0)
+    ks = [Kernel(f"k{i}", ()) for i in range(5)] + [Kernel("steady", ())]
+    m = core.measure(ks, 10, 5)
+    assert m.warnings == []
+    for s in m.samples[:5]:
+        s.cycles[:] = [90, 95, 100, 105, 110]  # noise 10 over median 100: 10%
+    lines = spread_warnings(m)
+    assert len(lines) == 4 and lines[0].startswith("warning: k0: spread 10.0% of the median is over 2%")
+    assert lines[3] == "warning: and 2 more of the 6 kernels have a spread over 2%"
+
+
+def test_judge_keeps_the_model_choice_when_the_harness_fails():
+    class Broken:
+        emulated = False
+
+        def measure(self, kernels, calls, repeats):
+            raise BenchError("bench: the harness stopped before running kernel best (it crashed)")
+
+    instrs = _block()
+    r = _result(instrs)
+    line = judge.judge_block(instrs, r, Broken(), k=8)
+    assert line is not None and "not measured" in line
+    assert r.order == [1, 0, 2] and r.measured is None and "model's choice is kept" in r.notes[-1]

@@ -172,7 +172,7 @@ def optimize_preflight(args, models) -> None:
     """Before the search: refuse --judge bench under emulation (exit 2), and warn about a model
     written by `calibrate` under emulation."""
     from scheduler.bench.calibrate import is_emulated
-    from scheduler.bench.harness import native
+    from scheduler.bench.harness import check_toolchain, native
 
     for m in models:
         if is_emulated(m):
@@ -182,6 +182,8 @@ def optimize_preflight(args, models) -> None:
         raise SchedulerError("optimize --judge bench: this is not an AArch64 host, so the harness would run "
                              "under qemu-user, whose timings mean nothing about speed; run it on the target "
                              "machine (docs/bench.md), or pass --allow-emulated (for tests)")
+    if getattr(args, "judge", "model") == "bench":
+        check_toolchain()  # before the search, not after it
 
 
 def judge_options(args, opts):

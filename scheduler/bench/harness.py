@@ -284,8 +284,7 @@ class HarnessExecutor:
         return not native()
 
     def measure(self, kernels: Sequence[Kernel], calls: int, repeats: int) -> Measurement:
-        gcc = "gcc" if native() else execcheck.GCC
-        _, runner = _toolchain(gcc)
+        gcc, runner = check_toolchain()
         lay, indexes = bench_layout(kernels, self.pointers or {})
         st, mem = prepared_state(lay, indexes, self.seed)
         with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as tmp:
@@ -347,11 +346,12 @@ class HarnessExecutor:
         return m
 
 
-def _toolchain(gcc: str) -> tuple[str, list[str]]:
+def check_toolchain() -> tuple[str, list[str]]:
+    """(gcc, command prefix that runs the harness); BenchError (exit 2) if something is missing."""
     import shutil
 
     if native():
-        path = shutil.which(gcc)
+        path = shutil.which("gcc")
         if path is None:
             raise BenchError("bench: gcc not found on PATH (the harness is built with the native gcc)")
         return path, []

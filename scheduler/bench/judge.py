@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scheduler.bench.measure import Executor, Kernel, faster
+from scheduler.bench.measure import BenchError, Executor, Kernel, faster
 from scheduler.frontend.ir import Instruction, Program
 from scheduler.search.options import Alternative, BlockResult
 
@@ -74,7 +74,11 @@ def judge_block(block_instrs: Sequence[Instruction], r: BlockResult, executor: E
         r.notes.append("--judge bench: not measured (the block has control flow inside)")
         return None
     kernels = [Kernel(e.name, tuple(b or ())) for e, b in zip(es, bodies, strict=True)]
-    m = executor.measure(kernels, calls, repeats)
+    try:
+        m = executor.measure(kernels, calls, repeats)
+    except BenchError as e:  # e.g. a kernel faults in the harness: the model's choice stands
+        r.notes.append(f"--judge bench: not measured ({e}); the model's choice is kept")
+        return f"block {r.index}: not measured: {e}"
     inp = m.samples[0]
     best_j = min(range(1, len(es)), key=lambda j: (m.samples[j].cycle_stats.median, j))
     win = faster(m.samples[best_j], inp)
