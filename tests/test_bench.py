@@ -26,7 +26,7 @@ from scheduler.search.options import Alternative, BlockResult
 ROOT = Path(__file__).resolve().parent.parent
 needs_toolchain = pytest.mark.skipif(not (harness.native() or execcheck.available()),
                                      reason="no aarch64-linux-gnu-gcc / qemu-aarch64 (scripts/setup-debian.sh)")
-emulated_host = pytest.mark.skipif(harness.native(), reason="an AArch64 host runs the harness natively")
+emulated_host = pytest.mark.skipif(not harness.emulated(), reason="an AArch64 core runs the harness natively")
 
 
 def run(capsys, *argv):
@@ -49,7 +49,7 @@ def test_harness_times_checked_kernels():
     assert m.timer in ("perf", "cntvct", "clock") and m.ghz and m.ghz > 0
     doc = m.to_json()
     assert set(doc["kernels"][0]) == {"name", "cycles", "ns", "spread"}
-    assert doc["emulated"] is (not harness.native())
+    assert doc["emulated"] is harness.emulated()
 
 
 @needs_toolchain
@@ -184,10 +184,10 @@ def test_judge_bench_through_optimize(capsys, tmp_path):
     assert code == 0, err
     doc = json.loads(out.with_suffix(".json").read_text())
     measured = doc["blocks"][0]["measured"]
-    assert measured["emulated"] is (not harness.native())
+    assert measured["emulated"] is harness.emulated()
     assert 2 <= len(measured["candidates"]) <= 4 and measured["candidates"][0]["name"] == "input"
     assert {"model_inorder", "model_ooo", "cycles", "ns"} <= set(measured["candidates"][1])
-    if not harness.native():
+    if harness.emulated():
         assert "warning: emulated" in err
     code, _, _ = run(capsys, "verify", ROOT / "inputs/add_8_walk.s", out)
     assert code == 0
@@ -293,3 +293,10 @@ def test_judge_keeps_the_model_choice_when_the_harness_fails():
     line = judge.judge_block(instrs, r, Broken(), k=8)
     assert line is not None and "not measured" in line
     assert r.order == [1, 0, 2] and r.measured is None and "model's choice is kept" in r.notes[-1]
+
+
+def test_emulation_is_detected():
+    arm = "processor\t: 0\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n"
+    assert not harness.emulated(arm, "aarch64")
+    assert harness.emulated(arm, "x86_64")  # qemu-user from an x86 Python
+    assert harness.emulated("vendor_id\t: GenuineIntel\nmodel name\t: Xeon\n", "aarch64")  # an arm64 container

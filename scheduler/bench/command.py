@@ -172,14 +172,14 @@ def optimize_preflight(args, models) -> None:
     """Before the search: refuse --judge bench under emulation (exit 2), and warn about a model
     written by `calibrate` under emulation."""
     from scheduler.bench.calibrate import is_emulated
-    from scheduler.bench.harness import check_toolchain, native
+    from scheduler.bench.harness import check_toolchain, emulated
 
     for m in models:
         if is_emulated(m):
             print(f"warning: model {m.name} ({m.path}) was calibrated under emulation (qemu-user): its "
                   "measured numbers say nothing about any core", file=sys.stderr)
-    if getattr(args, "judge", "model") == "bench" and not native() and not args.allow_emulated:
-        raise SchedulerError("optimize --judge bench: this is not an AArch64 host, so the harness would run "
+    if getattr(args, "judge", "model") == "bench" and emulated() and not args.allow_emulated:
+        raise SchedulerError("optimize --judge bench: this is not an AArch64 core, so the harness would run "
                              "under qemu-user, whose timings mean nothing about speed; run it on the target "
                              "machine (docs/bench.md), or pass --allow-emulated (for tests)")
     if getattr(args, "judge", "model") == "bench":

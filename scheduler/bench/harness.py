@@ -53,6 +53,24 @@ def native() -> bool:
     return platform.machine().lower() in ("aarch64", "arm64")
 
 
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def emulated(cpuinfo: str | None = None, machine: str | None = None) -> bool:
+    """Timings here are emulated: not an AArch64 host, or an AArch64 userland whose
+    /proc/cpuinfo has no Arm CPU in it (qemu-user under binfmt, e.g. an arm64 container on an
+    x86 host: Linux on Arm always lists `CPU implementer`)."""
+    machine = (machine if machine is not None else platform.machine()).lower()
+    if machine not in ("aarch64", "arm64"):
+        return True
+    info = (_cpuinfo() if cpuinfo is None else cpuinfo).lower()
+    return "cpu implementer" not in info
+
+
 ARM_PARTS = {0xD0C: "Neoverse N1", 0xD40: "Neoverse V1", 0xD4F: "Neoverse V2", 0xD49: "Neoverse N2",
              0xD05: "Cortex-A55", 0xD0B: "Cortex-A76", 0xD41: "Cortex-A78"}
 
@@ -61,10 +79,7 @@ def cpu_name(cpuinfo: str | None = None) -> str:
     """The CPU as /proc/cpuinfo names it: on AArch64 from the MIDR fields (implementer, part),
     elsewhere `qemu-aarch64 on <host model name>`."""
     if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            cpuinfo = ""
+        cpuinfo = _cpuinfo()
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         k, _, v = line.partition(":")
@@ -281,7 +296,7 @@ class HarnessExecutor:
 
     @property
     def emulated(self) -> bool:
-        return not native()
+        return emulated()
 
     def measure(self, kernels: Sequence[Kernel], calls: int, repeats: int) -> Measurement:
         gcc, runner = check_toolchain()
