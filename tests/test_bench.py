@@ -48,7 +48,8 @@ def test_harness_times_checked_kernels():
     assert all(len(s.cycles) == 5 and len(s.ns) == 5 for s in m.samples)
     assert m.timer in ("perf", "cntvct", "clock") and m.ghz and m.ghz > 0
     doc = m.to_json()
-    assert set(doc["kernels"][0]) == {"name", "cycles", "ns", "spread"}
+    assert set(doc["kernels"][0]) == {"name", "cycles", "ns", "spread", "samples"}
+    assert len(doc["kernels"][0]["samples"]) == 5
     assert doc["emulated"] is harness.emulated()
 
 

@@ -97,7 +97,8 @@ class Measurement:
         for name, s in zip(self.kernels, self.samples, strict=True):
             c = s.cycle_stats
             doc["kernels"].append({"name": name, "cycles": c.to_json(), "ns": s.ns_stats.to_json(),
-                                   "spread": round(c.spread, 4)})
+                                   "spread": round(c.spread, 4),
+                                   "samples": [round(x, 3) for x in s.cycles]})  # per call, one per repetition
         doc["warnings"] = list(self.warnings)
         return doc
 
