@@ -301,3 +301,23 @@ def test_emulation_is_detected():
     assert not harness.emulated(arm, "aarch64")
     assert harness.emulated(arm, "x86_64")  # qemu-user from an x86 Python
     assert harness.emulated("vendor_id\t: GenuineIntel\nmodel name\t: Xeon\n", "aarch64")  # an arm64 container
+
+
+def test_judge_choice_is_written_and_verified(capsys, tmp_path, monkeypatch):
+    """The fake timer makes the second candidate the fastest: that schedule (not the search's
+    best) is what optimize writes, it passes the whole-file check and `verify`, and the
+    report says so."""
+    figures = {"input": 100.0, "best": 95.0, "candidate 2": 60.0, "candidate 3": 90.0}
+    monkeypatch.setattr(harness, "HarnessExecutor", lambda seed=0: _timer(figures, jitter=0.5))
+    monkeypatch.setattr(harness, "check_toolchain", lambda: ("gcc", []))
+    out = tmp_path / "o.s"
+    code, _, err = run(capsys, "optimize", ROOT / "inputs/mul_4x4.s", "-o", out, "--judge", "bench",
+                       "--allow-emulated", "--judge-k", "3", "--time-limit", "1", "--quiet", "--seed", "1",
+                       "--deterministic")
+    assert code == 0, err
+    block = json.loads(out.with_suffix(".json").read_text())["blocks"][0]
+    names = [c["name"] for c in block["measured"]["candidates"]]
+    assert names == ["input", "best", "candidate 2", "candidate 3"]  # --judge-k 3 (--deterministic)
+    assert block["measured"]["chosen"] == "candidate 2" and block["measured"]["emulated"] is False
+    assert "kept candidate 2" in block["notes"][-1] and block["status"] == "FEASIBLE"
+    assert run(capsys, "verify", ROOT / "inputs/mul_4x4.s", out)[0] == 0
