@@ -122,7 +122,8 @@ def test_preprocessor_failure_shows_every_line(tmp_path, capsys):
     (tmp_path / "inc.h").write_text('#include "foo.h"\n')
     code, err = run_parse(tmp_path, capsys, "k.S", '#include "inc.h"\nadd x0, x0, #1\n')
     assert code == 2
-    assert err.startswith(f"{tmp_path / 'k.S'}: C preprocessor failed:")
+    # located at the main file's #include that leads to the failure
+    assert err.startswith(f"{tmp_path / 'k.S'}:1: C preprocessor failed:")
     assert "In file included from" in err
     assert "inc.h:1:10: fatal error: foo.h: No such file or directory" in err
 
