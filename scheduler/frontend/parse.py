@@ -111,8 +111,11 @@ def preprocess(path: Path, include_dirs=(), defines=(), files: set[str] | None =
         # Every line: the first is often just "In file included from ...".
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()] or ["(no message)"]
         line = _cpp_error_line(lines, str(path))
+        first = next((ln for ln in lines if _CPP_ERROR_RE.search(ln)), None)
         if len(lines) > MAX_CPP_MESSAGE_LINES:
             lines = lines[:MAX_CPP_MESSAGE_LINES] + [f"... ({len(lines) - MAX_CPP_MESSAGE_LINES} more lines)"]
+        if first is not None and first not in lines:  # the error itself, after a long include chain
+            lines.append(first)
         raise AsmError(SourceLoc(str(path), line) if line else None,
                        "C preprocessor failed:\n" + "\n".join(lines), file=str(path))
     if len(proc.stdout) > MAX_INPUT_BYTES:
@@ -130,6 +133,7 @@ def _cpp_command() -> list[str] | None:
 
 
 _MARKER_RE = re.compile(r'^#\s*(\d+)\s+"((?:[^"\\]|\\.)*)"((?:\s+\d+)*)\s*$')
+_CPP_ERROR_RE = re.compile(r":\d+(?::\d+)?: (?:fatal )?error:")
 _CPP_ESCAPE_RE = re.compile(r'\\([0-7]{1,3}|.)')
 
 
@@ -142,7 +146,7 @@ def _cpp_error_line(lines: list[str], main: str) -> int | None:
         m = at.match(ln)
         if m:
             last = int(m.group(1))
-        if re.search(r":\d+(?::\d+)?: (?:fatal )?error:", ln):
+        if _CPP_ERROR_RE.search(ln):
             return last
     return last
 
@@ -722,16 +726,16 @@ class Parser:
             head = stmt.split(None, 1)[0].lower() if stmt else ""
             head = DIRECTIVE_ALIASES.get(head, head)
             if head == ".rept" and "\\" not in stmt:
-                end, depth = i, 0
+                end, level = i, 0
                 while end < len(stmts):  # the matching .endr
                     h = stmts[end].split(None, 1)[0].lower() if stmts[end].strip() else ""
                     h = DIRECTIVE_ALIASES.get(h, h)
                     if h == ".rept":
-                        depth += 1
+                        level += 1
                     elif h == ".endr":
-                        if depth == 0:
+                        if level == 0:
                             break
-                        depth -= 1
+                        level -= 1
                     end += 1
                 inner = self._static_size(stmts[i:end], visiting, depth + 1)
                 try:
