@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.checks.verify import straight_line
 from scheduler.cli import main
 from scheduler.frontend.parse import parse_text
-from scheduler.checks.verify import straight_line
 
 INST_KERNEL = """\
 \tmul x2, x5, x6
