@@ -126,3 +126,12 @@ def test_dag_dot(tmp_path, capsys):
     code, out, _ = run(capsys, "dag", MUL, "--no-alias", "x0,x1,x2", "--dot", str(dot))
     assert code == 0 and "edges" in out
     assert dot.read_text().startswith("digraph")
+
+
+def test_optimize_help_says_how_backups_are_named(capsys):
+    """--in-place never overwrites a backup: FILE.orig, then FILE.orig.1, ... (issue 25)."""
+    with pytest.raises(SystemExit) as e:
+        main(["optimize", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "FILE.orig, or FILE.orig.1, FILE.orig.2, ... when that exists" in out
