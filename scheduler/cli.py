@@ -308,7 +308,10 @@ def cmd_parse(args) -> int:
 
 
 def cmd_dag(args) -> int:
+    dot_out = {"--dot": Path(args.dot)} if args.dot else {}
+    check_paths({"input": Path(args.file)}, dot_out, in_place_hint=False)  # never over the input
     prog = _load(args.file, args)
+    check_reads(dot_out, prog.sources[1:], args.file)
     noalias = set(_reg_list(args.no_alias)) | set(prog.noalias)
     out = []
     dot = ["digraph dag {", "  node [shape=box, fontname=monospace];"]
