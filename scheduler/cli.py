@@ -28,6 +28,7 @@ from scheduler.checks.verify import (
 )
 from scheduler.core.clock import clear_stop, install_interrupt_handler, stop_requested
 from scheduler.core.errors import SchedulerError
+from scheduler.frontend.cfg import is_straight_line
 from scheduler.frontend.dag import build_dag
 from scheduler.frontend.ir import Program
 from scheduler.frontend.isa.table import TABLE
@@ -411,6 +412,10 @@ def cmd_verify(args) -> int:
         raise InputError("verify: use --prove or --exec, not both")
     if orig_prog.opaque_code or cand_prog.opaque_code:
         return _verify_segments(args, orig_prog, cand_prog, chosen, noalias)
+    if not (is_straight_line(orig_prog) and is_straight_line(cand_prog)):  # branches: compare whole files
+        from scheduler.present.verify_files import verify_files
+
+        return verify_files(args, orig_prog, cand_prog, chosen, noalias)
     return _verify_pair(args, straight_line(orig_prog), straight_line(cand_prog), chosen, noalias)
 
 
