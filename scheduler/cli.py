@@ -403,7 +403,7 @@ def cmd_verify(args) -> int:
 
     orig_prog = _load(args.original, args)
     cand_prog = _load(args.candidate, args)
-    # one rule for every command (scheduler/outputs.py): --outputs, else `// @outputs` in the
+    # one rule for every command (scheduler/frontend/outputs.py): --outputs, else `// @outputs` in the
     # ORIGINAL, else x0 when the original ends in `ret` (AAPCS64), else every register and the
     # flags. A candidate's own `@outputs` is never trusted to shrink what is compared.
     chosen = choose_outputs(orig_prog, args.outputs, args.original)
@@ -537,7 +537,7 @@ def _verify_doc(args, proof, res, chosen, compared: str) -> dict:
 
 
 def _verify_exec(args, orig, cand, chosen, noalias) -> int:
-    """`verify --exec`: both kernels run as AArch64 code (scheduler/execcheck.py)."""
+    """`verify --exec`: both kernels run as AArch64 code (scheduler/checks/execcheck.py)."""
     from scheduler.checks.execcheck import exec_check
 
     res = exec_check(orig, cand, trials=args.trials, seed=args.seed, outputs=chosen.as_list(),

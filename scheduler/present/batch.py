@@ -3,7 +3,7 @@
 Tasks are kernel x seed x objective. Each runs in a Ray worker (`run_task`): parse, optimize
 with every block verified and proved (`Options(prove=True)`), emit, re-parse the emitted text,
 certificate, llvm-mca figures when llvm-mca-19+ is present. The driver (`run_batch`) is the only
-writer of the store (scheduler/store.py); it submits at most as many tasks as the cluster has
+writer of the store (scheduler/present/store.py); it submits at most as many tasks as the cluster has
 slots, so a task's time limit runs from when it starts, cancels overdue tasks, retries once a
 task whose worker crashed, was killed or timed out, and on Ctrl-C stops submitting, cancels
 what runs and keeps every finished result. At the end it writes the best output, report and
