@@ -46,6 +46,7 @@ from scheduler.machine.model import Model
 from scheduler.search.rename import (
     Allocation,
     RenameProblem,
+    UnpredictableRewrite,
     analyse,
     emission_order,
     renaming_edges,
@@ -478,6 +479,9 @@ def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, 
         emit = emission_order(issue, prob, alloc, order, raw)
         if emit is None:
             continue
-        body = rewrite(instrs, prob, alloc)
+        try:
+            body = rewrite(instrs, prob, alloc)
+        except UnpredictableRewrite:
+            continue  # (never expected: `pick` keeps `prob.apart` values apart)
         out.append(([body[k] for k in emit], list(emit)))
     return out

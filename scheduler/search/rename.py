@@ -46,7 +46,7 @@ from scheduler.frontend.abi import (
 )
 from scheduler.frontend.ir import FLAGS, Instruction
 from scheduler.frontend.isa.operands import GPR, Mem, Operand, VElem, VReg
-from scheduler.frontend.isa.unpredictable import unpredictable_operands
+from scheduler.frontend.isa.unpredictable import unpredictable, unpredictable_operands
 from scheduler.machine.evaluate import BlockTiming
 
 
@@ -524,8 +524,15 @@ def _renamed_operand(op, new_reg: str | None):
     return op
 
 
+class UnpredictableRewrite(Exception):
+    """The allocation would make an instruction UNPREDICTABLE (`isa.unpredictable`). The
+    allocators keep such values apart (`RenameProblem.apart`); this is the safety net behind
+    them: the caller drops the allocation and goes on with its next candidate."""
+
+
 def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocation) -> list[Instruction]:
-    """The block's instructions with registers replaced per the allocation."""
+    """The block's instructions with registers replaced per the allocation. Raises
+    UnpredictableRewrite rather than return an UNPREDICTABLE instruction."""
     out = []
     for k, ins in enumerate(instrs):
         new_ops: list[Operand] = []
@@ -547,5 +554,9 @@ def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocatio
             vid = table.get(res)
             new_ops.append(_renamed_operand(op, alloc.reg_of[vid]) if vid is not None else op)
         changed = tuple(new_ops) != ins.operands
-        out.append(Instruction(ins.mnemonic, tuple(new_ops), ins.form, ins.loc, "" if changed else ins.text))
+        new_ins = Instruction(ins.mnemonic, tuple(new_ops), ins.form, ins.loc, "" if changed else ins.text)
+        why = unpredictable(new_ins) if changed else None
+        if why is not None:
+            raise UnpredictableRewrite(f"'{new_ins}' (renamed from '{ins}'): {why}")
+        out.append(new_ins)
     return out
