@@ -191,8 +191,8 @@ def define(
     **kw,
 ) -> Form:
     """Declare one instruction form in the global table. A memory form's check also
-    refuses the UNPREDICTABLE register combinations (`unpredictable.py`), so the parser
-    rejects them and passes that test a rewrite with `check` see them too."""
+    refuses the UNPREDICTABLE register combinations (`unpredictable.py`): the parser
+    rejects them, and so does any pass that tests a rewritten instruction with `check`."""
     if kw.get("mem"):
         kw["check"] = _refusing_unpredictable(kw["mem"], kw.get("check"))
     return TABLE.add(Form(mnemonic, sig(signature), semantics, opclass, **kw))
