@@ -1,7 +1,7 @@
 """The optimisation of a file: per block, the pipeline of search stages, then the checks.
 
 For each straight-line block:
-  1. the search stages (scheduler/stages.py, run by scheduler/pipeline.py): list schedule,
+  1. the search stages (scheduler/search/stages.py, run by scheduler/search/pipeline.py): list schedule,
      CP-SAT reordering (and window passes for large blocks), diversity solves, a bound
      valid under renaming, CP-SAT with renaming, the out-of-order judge, renaming windows
      for large blocks, local search;
@@ -25,6 +25,7 @@ from scheduler.core.clock import WALL, Clock, stop_requested
 from scheduler.frontend.cfg import BlockContext, block_contexts, is_straight_line
 from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.ir import Block, Program
+from scheduler.frontend.isa.unpredictable import first_unpredictable
 from scheduler.frontend.outputs import ends_in_ret
 from scheduler.machine.evaluate import inorder, out_of_order, prepare, settles_within
 from scheduler.machine.model import Model
@@ -204,6 +205,10 @@ def check_schedule(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], l
     instrs, opts, block_index = p.instrs, p.opts, p.index
     if sorted(final.origin) != p.ident:
         raise VerificationFailed(f"block {block_index}: the schedule is not a permutation of the block")
+    # never write what the parser would refuse (an UNPREDICTABLE register combination): the
+    # allocators avoid it, this catches any pass that does not
+    if (why := first_unpredictable(final.instrs)) is not None:
+        raise VerificationFailed(f"block {block_index}: the schedule holds an UNPREDICTABLE form: {why}")
     if not final.renamed and not final.fixed and not is_valid_order(p.bt.dag, final.origin):
         raise VerificationFailed(f"block {block_index}: the schedule breaks a dependency")
     outputs = None if not final.renamed else sorted(p.live_out | {"sp"})
