@@ -357,6 +357,9 @@ class HarnessExecutor:
                         pinned, ghz, notes)
         if self.emulated:
             m.warnings.insert(0, EMULATED_WARNING)
+        if not pinned.startswith("cpu"):
+            m.warnings.append("warning: the harness could not pin itself to a CPU (sched_setaffinity refused): "
+                              "migrations add noise")
         m.warnings += spread_warnings(m)
         return m
 
