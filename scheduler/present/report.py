@@ -82,6 +82,9 @@ def per_model_totals(blocks: Sequence[BlockResult]) -> list[dict]:
 def _block_doc(b: BlockResult) -> dict:
     doc = asdict(b)
     doc.pop("instructions_after")
+    doc.pop("alternatives", None)  # (--judge bench: only what was measured is reported)
+    if doc.get("measured") is None:
+        doc.pop("measured", None)
     doc["gap"] = round(b.gap, 4)
     return doc
 
