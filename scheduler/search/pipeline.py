@@ -61,6 +61,8 @@ BUDGET: dict[str, Callable[[BlockProblem, SearchState, float], float]] = {
     "relaxed-bound": lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05)),
     "rename-windows": lambda p, s, left: max(1.0, left * 0.8),
     "regsched": lambda p, s, left: 0.0,  # cheap (charged per instruction), not limited
+    # moves aimed at back-to-back overlap: half of what is left (it also stops by evaluations)
+    "overlap": lambda p, s, left: max(0.5, left * 0.5),
     "local-search": lambda p, s, left: 0.5,  # at least this, else until the block's deadline
 }
 
