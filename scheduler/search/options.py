@@ -78,6 +78,7 @@ class BlockResult:
     # several models (--model a,b --objective worst|mean): per model its figures before and after,
     # its own best and the normalised figure (scheduler/search/multimodel.py)
     per_model: list[dict] = field(default_factory=list)
+    ooo_bound_reason: str = ""  # what binds ooo_lower_bound (bounds.OooBound.binding)
 
     @property
     def gap(self) -> float:
