@@ -24,7 +24,6 @@ than the start under the objective.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 
 from scheduler.core.clock import WALL, Clock
 from scheduler.machine.bounds import tails
@@ -36,24 +35,13 @@ MOVES = ("hoist", "sink", "block", "boundary")
 MAX_BLOCK = 8
 
 
-def _valid_block(bt: BlockTiming, order: Sequence[int], moved: Sequence[int]) -> bool:
-    """Every edge of the moved instructions is respected (the others keep their relative order)."""
-    pos = {k: j for j, k in enumerate(order)}
-    for k in moved:
-        p = pos[k]
-        if any(pos[u] >= p for u, _ in bt.raw[k]) or any(pos[u] >= p for u in bt.order[k]):
-            return False
-        if any(pos[v] <= p for v in bt.successors[k]):
-            return False
-    return True
-
-
 class _Mover:
     """Draws one candidate order from the current one, or None."""
 
     def __init__(self, bt: BlockTiming, rng: random.Random):
         self.bt, self.rng = bt, rng
         self.tail = tails(bt)
+        self.preds = [[u for u, _ in bt.raw[k]] + bt.order[k] for k in range(bt.n)]
         top = max(self.tail) or 1
         # hoisting weight: long tails first; sinking weight: short tails first
         self.w_hoist = [1 + 8 * t / top for t in self.tail]
@@ -69,12 +57,20 @@ class _Mover:
             size = rng.randint(2, min(MAX_BLOCK, n - 1))
             i = rng.randrange(n - size + 1)
             seg = order[i:i + size]
+            inside = set(seg)
             rest = order[:i] + order[i + size:]
-            j = min(max(0, i + rng.randint(-4 * n // 10, 4 * n // 10)), len(rest))
+            pos = {k: j for j, k in enumerate(rest)}
+            # the segment keeps its inner order: it may go anywhere between its outside
+            # predecessors and its outside successors
+            lo = max((pos[u] + 1 for k in seg for u in self.preds[k] if u not in inside), default=0)
+            hi = min((pos[v] for k in seg for v in bt.successors[k] if v not in inside), default=len(rest))
+            if hi - lo < 1:
+                return None
+            j = rng.randint(lo, hi)
             if j == i:
                 return None
             cand = rest[:j] + seg + rest[j:]
-            return cand if _valid_block(bt, cand, seg) else None
+            return cand
         if move == "boundary":
             q = max(1, n // 4)
             i = rng.randrange(n - q, n) if rng.random() < 0.5 else rng.randrange(q)

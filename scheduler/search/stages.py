@@ -288,7 +288,7 @@ def polish(p: BlockProblem, s: SearchState) -> None:
 
 
 OVERLAP_FROM = 150  # from this many instructions (small blocks: the local search is enough)
-OVERLAP_EVALS_PER_INSTR = 2  # at most this many scored candidates per instruction
+OVERLAP_EVALS_PER_INSTR = 2.0  # at most this many scored candidates per instruction
 
 
 def overlap(p: BlockProblem, s: SearchState) -> None:
@@ -302,7 +302,7 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     # its own generator: the stages after it draw the same numbers whether it ran or not
     rng = random.Random(p.opts.seed * 104729 + p.index)
     order, osc, used = overlap_search(cbt, p.model, list(range(cbt.n)), max(s.target, sc.inorder), rng,
-                                      OVERLAP_EVALS_PER_INSTR * cbt.n, deadline, clock=p.clock,
+                                      int(OVERLAP_EVALS_PER_INSTR * cbt.n), deadline, clock=p.clock,
                                       objective=p.opts.objective)
     s.evaluations += used
     if objective_key(osc, p.opts.objective) < objective_key(sc, p.opts.objective):
