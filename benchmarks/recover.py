@@ -37,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +143,7 @@ class Run:
     seconds: float  # wall time of the optimize run
     status: str
     notes: list[str]
+    stages: list[dict] = field(default_factory=list)  # per stage: time, best before and after (the report's)
 
 
 def optimize(src: Path, out: Path, units: float, model: str, seed: int) -> tuple[list[Instruction], dict, float]:
@@ -183,7 +184,7 @@ def one(kernel: str, start: str, seed: int | None, instrs: list[Instruction], bu
     after, doc, wall = optimize(src, tmp / f"{tag}.out.s", budget * len(instrs), model, seed or 0)
     notes = [n for b in doc["blocks"] for n in b.get("notes", []) if "overlap" in n or "skipped" in n]
     return Run(kernel, len(instrs), start, seed, budget, figures(instrs, model), figures(after, model), peer_fig,
-               round(wall, 1), doc["status"], notes)
+               round(wall, 1), doc["status"], notes, [st for b in doc["blocks"] for st in b.get("stages", [])])
 
 
 def _fmt(f: Figures) -> str:
