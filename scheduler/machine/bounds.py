@@ -266,11 +266,76 @@ def machine_bound(bt: BlockTiming, model: Model, head: list[int] | None = None) 
     return best, which_name
 
 
-def ooo_bound(bt: BlockTiming, model: Model) -> float:
-    """Cycles per iteration in steady state, at least: pipe work, decode and dispatch rates."""
+@dataclass(frozen=True)
+class OooBound:
+    """Cycles per iteration in steady state, at least, and the term that gives it."""
+
+    value: float
+    binding: str  # what binds: "pipes M", "decode", "dispatch", "window: chain ...", ...
+    terms: dict[str, float]  # every term, by name
+
+
+def window_chain(bt: BlockTiming, window: int) -> tuple[float, str]:
+    """The window's limit on overlapping back-to-back runs, for every valid order of `bt`.
+
+    Instruction y of run i issues no earlier than a cycle after its dispatch, and the chain of
+    true dependencies after it (its `tails` over RAW edges: only those wait in an out-of-order
+    core) completes tail(y) cycles later at least. The run's last instruction retires after
+    that (in-order retirement), and until it has, an instruction whose micro-ops would take
+    the window past `window` entries cannot dispatch. y's ancestors always come before it,
+    so y is at least A_y micro-ops (theirs) into its run; copy k of y (run i + k) is then
+    more than `window` micro-ops after run i's last instruction once
+    (k - 1) * U + A_y + min uops + uops(y) > window (U: micro-ops per run). So y dispatches
+    at least tail(y) + 2 cycles later every k runs: T >= (tail(y) + 2) / k. Returns the best
+    such bound and a description. `bt` should hold only edges every allowed schedule keeps
+    (true dependencies when renaming, offset fixups relaxed)."""
+    n = bt.n
+    if n == 0:
+        return 0.0, ""
+    raw_only = replace(bt, order=[[] for _ in range(n)])
+    tail = tails(raw_only)
+    uops = [t.n_uops for t in bt.timings]
+    total, least = sum(uops), min(uops)
+    anc = [0] * n  # ancestor sets as bit masks (the original order is topological)
+    for v in range(n):
+        m = 0
+        for u, _ in bt.raw[v]:
+            m |= anc[u] | (1 << u)
+        for u in bt.order[v]:
+            m |= anc[u] | (1 << u)
+        anc[v] = m
+    best, why = 0.0, ""
+    for y in range(n):
+        before = sum(uops[u] for u in range(n) if anc[y] >> u & 1) if anc[y] else 0
+        short = window - (before + least + uops[y])  # micro-ops still missing in the first run
+        k = 1 if short < 0 else 2 + short // max(total, 1)
+        b = (tail[y] + 2) / k
+        if b > best:
+            best, why = b, f"window: a {tail[y]}-cycle dependency chain after {before} micro-ops, every {k} run(s)"
+    return best, why
+
+
+def ooo_bound_detail(bt: BlockTiming, model: Model) -> OooBound:
+    """Cycles per iteration in steady state, at least: pipe work, decode and dispatch rates,
+    the window's occupancy (Little's law: every micro-op holds an entry from its dispatch
+    through a cycle to issue, its latency, and its retirement cycle) and the window's limit
+    on overlapping chains (`window_chain`)."""
     if bt.n == 0:
-        return 0.0
+        return OooBound(0.0, "", {})
     # not rounded: back to back, iterations share cycles
-    res, _ = resource_load(bt, model)
+    res, which = resource_load(bt, model)
     uops = sum(t.n_uops for t in bt.timings)
-    return max(float(res), bt.n / model.core.decode_width.value, uops / model.core.dispatch_width.value)
+    window = model.core.window.value
+    occupancy = sum(t.n_uops * (max(t.latency, 1) + 2) for t in bt.timings) / window
+    chain, chain_why = window_chain(bt, window)
+    terms = {f"pipes {which}": float(res), "decode": bt.n / model.core.decode_width.value,
+             "dispatch": uops / model.core.dispatch_width.value, "window occupancy": occupancy,
+             chain_why or "window: chains": chain}
+    # ties go to the first term: the pipes, as the bound always said
+    name = max(terms, key=lambda k: terms[k])
+    return OooBound(terms[name], name, terms)
+
+
+def ooo_bound(bt: BlockTiming, model: Model) -> float:
+    """Cycles per iteration in steady state, at least (`ooo_bound_detail`)."""
+    return ooo_bound_detail(bt, model).value

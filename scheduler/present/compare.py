@@ -122,7 +122,7 @@ def _mca(instrs: Sequence[Instruction], notes: list[str], where: str) -> dict | 
 
 def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> dict:
     """Every figure of one block under one model (see the module docstring)."""
-    from scheduler.machine.bounds import lower_bounds, ooo_bound, true_dependencies
+    from scheduler.machine.bounds import lower_bounds, ooo_bound_detail, true_dependencies
     from scheduler.machine.evaluate import inorder, out_of_order, prepare
     from scheduler.machine.stalls import attribute_stalls
     from scheduler.present.timeline import (
@@ -137,6 +137,7 @@ def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> di
     ooo = out_of_order(bt, ident, model)
     kernel = lower_bounds(true_dependencies(bt), model)
     written = lower_bounds(bt, model)
+    ooo_detail = ooo_bound_detail(true_dependencies(bt), model)  # holds for renamed reorderings too
     stalls = attribute_stalls(bt, ident, model, io.issue)
     busy = busy_per_type(assign_units(bt, io.issue, model), model)
     lb = kernel.best
@@ -148,7 +149,8 @@ def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> di
         "lower_bound": lb,
         "bound_reason": kernel.binding,
         "gap": round(io.cycles / lb - 1, 4) if lb else 0.0,
-        "ooo_lower_bound": round(ooo_bound(bt, model), 2),
+        "ooo_lower_bound": round(ooo_detail.value, 2),
+        "ooo_bound_reason": ooo_detail.binding,
         "critical_path": written.critical_path,
         "critical_instructions": sorted(critical_instructions(bt)),
         "pipes": {t: {"count": c, "busy": busy[t],

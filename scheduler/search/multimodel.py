@@ -240,6 +240,7 @@ def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_ma
         status=status, solve_seconds=round(sum(r.s.solve_time for r in runs), 3), seconds=round(seconds, 3),
         verified=True, ooo_cycles_before=p0.before_ooo.steady, ooo_cycles_after=a0["ooo"],
         ooo_single_before=p0.before_ooo.single, ooo_single_after=a0["single"], ooo_lower_bound=p0.ooo_bound,
+        ooo_bound_reason=p0.ooo_detail.binding,
         solver_cycles=None, solver_bound=None, proved=True, proof=proof, instructions_after=best.instrs,
         renamed=best.renamed,
         register_map=register_map([p0.instrs[k] for k in best.origin], best.instrs) if best.renamed else [],

@@ -87,6 +87,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         ooo_cycles_before=p.before_ooo.steady, ooo_cycles_after=after_ooo.steady,
         ooo_single_before=p.before_ooo.single, ooo_single_after=after_ooo.single,
         ooo_lower_bound=p.ooo_bound,  # (unrounded: 19/3 must compare above 6.33)
+        ooo_bound_reason=p.ooo_detail.binding,
         solver_cycles=s.claimed, solver_bound=s.proven, proved=True, proof=proof,
         instructions_after=final.instrs, renamed=final.renamed,
         register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],

@@ -100,6 +100,7 @@ class BlockResult:
     # the measured figures beside the model's once judged (None: not measured)
     alternatives: list[Alternative] = field(default_factory=list, repr=False)
     measured: dict | None = None
+    ooo_bound_reason: str = ""  # what binds ooo_lower_bound (bounds.OooBound.binding)
 
     @property
     def gap(self) -> float:

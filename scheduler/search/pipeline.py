@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from scheduler.core.clock import Clock
 from scheduler.frontend.ir import Instruction
-from scheduler.machine.bounds import Bounds, lower_bounds, ooo_bound, true_dependencies
+from scheduler.machine.bounds import Bounds, OooBound, lower_bounds, ooo_bound_detail, true_dependencies
 from scheduler.machine.evaluate import (
     BlockTiming,
     InOrderResult,
@@ -61,6 +61,8 @@ BUDGET: dict[str, Callable[[BlockProblem, SearchState, float], float]] = {
     "relaxed-bound": lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05)),
     "rename-windows": lambda p, s, left: max(1.0, left * 0.8),
     "regsched": lambda p, s, left: 0.0,  # cheap (charged per instruction), not limited
+    # moves aimed at back-to-back overlap: half of what is left (it also stops by evaluations)
+    "overlap": lambda p, s, left: max(0.5, left * 0.5),
     "local-search": lambda p, s, left: 0.5,  # at least this, else until the block's deadline
 }
 
@@ -86,13 +88,17 @@ class BlockProblem:
     sbt: BlockTiming  # bt with the edges offset fixups relax
     fextra: Callable | None  # CP-SAT constraints of the fixups
     bounds: Bounds
-    ooo_bound: float
+    ooo_detail: OooBound  # the steady-state bound with what binds it
     decomposing: bool
     whole: bool  # solve the whole block (not only windows)
 
     @property
     def ident(self) -> list[int]:
         return list(range(self.bt.n))
+
+    @property
+    def ooo_bound(self) -> float:
+        return self.ooo_detail.value
 
     def report(self, stage: str, **kw) -> None:
         if self.progress:
@@ -195,11 +201,12 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
         def fextra(m, issue):
             fixup.add_constraints(m, issue, fprob, gap)
     # with renaming only true dependencies bind: the bound must hold for renamed schedules too
-    bounds = lower_bounds(true_dependencies(sbt) if opts.rename else sbt, model)
+    kept = true_dependencies(sbt) if opts.rename else sbt  # the edges every allowed schedule keeps
+    bounds = lower_bounds(kept, model)
     decomposing = opts.decompose == "always" or (opts.decompose == "auto" and bt.n >= decompose_from)
     return BlockProblem(index, instrs, model, opts, budget, clock, live_out, movable, progress, start,
                         start + budget, bt, before_in, before_ooo, score(bt, ident, model), fprob, sbt,
-                        fextra, bounds, ooo_bound(bt, model), decomposing, opts.decompose != "always")
+                        fextra, bounds, ooo_bound_detail(kept, model), decomposing, opts.decompose != "always")
 
 
 def run(p: BlockProblem, stages: list[Stage]) -> SearchState:

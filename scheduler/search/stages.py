@@ -7,6 +7,8 @@ schedules, a proven bound and notes, and reports progress. Budgets come from
 
 from __future__ import annotations
 
+import random
+
 from scheduler.core.clock import stop_requested
 from scheduler.frontend.dag import is_valid_order
 from scheduler.machine.bounds import true_dependencies
@@ -16,6 +18,7 @@ from scheduler.search.candidates import Candidate
 from scheduler.search.decompose import decompose
 from scheduler.search.listsched import list_schedule
 from scheduler.search.localsearch import Score, local_search, objective_key, score
+from scheduler.search.overlap import overlap_search
 from scheduler.search.pipeline import BlockProblem, SearchState, Stage
 from scheduler.search.regsched import VARIANTS as REGSCHED_VARIANTS
 from scheduler.search.regsched import reschedule
@@ -275,12 +278,38 @@ def polish(p: BlockProblem, s: SearchState) -> None:
     cand, cbt, sc = s.chosen
     p.report("search", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
     deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
-    lorder, sc, s.evaluations = local_search(cbt, p.model, list(range(cbt.n)), s.target, s.rng,
-                                             p.opts.search_evaluations, deadline=deadline, clock=p.clock,
-                                             objective=p.opts.objective)
+    lorder, sc, used = local_search(cbt, p.model, list(range(cbt.n)), s.target, s.rng,
+                                    p.opts.search_evaluations, deadline=deadline, clock=p.clock,
+                                    objective=p.opts.objective)
+    s.evaluations += used
     s.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
                         cand.fixed)
     s.chosen = (s.final, cbt, sc)
+
+
+OVERLAP_FROM = 150  # from this many instructions (small blocks: the local search is enough)
+OVERLAP_EVALS_PER_INSTR = 2.0  # at most this many scored candidates per instruction
+
+
+def overlap(p: BlockProblem, s: SearchState) -> None:
+    """Large-neighbourhood moves aimed at the overlap of back-to-back runs
+    (scheduler/search/overlap.py): hoist chain heads, sink chain tails, move blocks, cross
+    the tail/head boundary; scored by the objective, in-order cycles within the target."""
+    assert s.chosen is not None  # the judge's pick
+    cand, cbt, sc = s.chosen
+    p.report("overlap", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
+    deadline = p.clock.now() + p.allowance("overlap", s)
+    # its own generator: the stages after it draw the same numbers whether it ran or not
+    rng = random.Random(p.opts.seed * 104729 + p.index)
+    order, osc, used = overlap_search(cbt, p.model, list(range(cbt.n)), max(s.target, sc.inorder), rng,
+                                      int(OVERLAP_EVALS_PER_INSTR * cbt.n), deadline, clock=p.clock,
+                                      objective=p.opts.objective)
+    s.evaluations += used
+    if objective_key(osc, p.opts.objective) < objective_key(sc, p.opts.objective):
+        s.notes.append(f"overlap moves: steady state {sc.ooo:g} -> {osc.ooo:g} ({used} evaluations)")
+        c = Candidate([cand.instrs[k] for k in order], [cand.origin[k] for k in order], cand.renamed, cand.fixed)
+        s.adopted.append(c)
+        s.chosen = (c, s.scored(c, p)[1], osc)
 
 
 def _small_renaming(p: BlockProblem) -> bool:
@@ -300,5 +329,8 @@ STAGES = [
     # search: CP-SAT re-solves windows, the out-of-order evaluator decides)
     Stage("rename-windows", rename_windows, optional=True, applies=lambda p: p.opts.rename and (
         p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24))),
+    # out-of-order objectives on large blocks: moves aimed at back-to-back overlap
+    Stage("overlap", overlap, optional=True,
+          applies=lambda p: p.opts.objective != "inorder" and p.bt.n >= OVERLAP_FROM),
     Stage("local-search", polish),
 ]
