@@ -571,9 +571,11 @@ def _verify_exec(args, orig, cand, chosen, noalias) -> int:
 
 
 def _default_output(path: Path) -> Path:
+    # a .S input keeps its suffix: the output keeps its #defines and goes through cpp too
+    suffix = ".S" if path.suffix == ".S" else ".s"
     if path.parent.name == "inputs":
-        return path.parent.parent / "outputs" / (path.stem + ".s")
-    return path.with_name(path.stem + ".sched.s")
+        return path.parent.parent / "outputs" / (path.stem + suffix)
+    return path.with_name(path.stem + ".sched" + suffix)
 
 
 class _Progress:
@@ -733,7 +735,9 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
             r.order == list(range(r.instructions)) and not r.renamed and not r.offset_fixups for r in results):
         header = old  # an earlier output of ours, and nothing better found: a fixed point
     # The emitter is checked too: the written text must parse back to the planned blocks.
-    text, problem = emitted(prog, results, str(out_path or "<stdout>"), header)
+    source_notes: list[str] = []
+    text, problem = emitted(prog, results, str(out_path or "<stdout>"), header, source_notes)
+    doc["source_notes"] = source_notes  # blocks written expanded instead of through their source lines
     if problem:
         print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
         return EXIT_FAIL
@@ -754,6 +758,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     print_summary(doc, console)
     if not args.quiet:
         print_stages(doc, console)
+    for note in source_notes:
+        console.print(f"note: {note}", highlight=False)
     console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
     return EXIT_OK
 

@@ -147,6 +147,17 @@ class SourceLine:
     expansion_from: int | None = None
 
 
+@dataclass(frozen=True)
+class SourceText:
+    """A `.S` file as written, before the C preprocessor, and how to run cpp on it again:
+    the emitter writes reordered blocks back into these lines (present/roundtrip.py)."""
+
+    path: str
+    lines: tuple[str, ...]
+    include_dirs: tuple[str, ...] = ()
+    defines: tuple[str, ...] = ()
+
+
 @dataclass
 class Block:
     """A maximal straight-line run of instructions (no labels, directives or branches inside)."""
@@ -164,6 +175,9 @@ class Program:
     noalias: frozenset[str] = frozenset()  # from `// @noalias` annotations
     outputs: tuple[str, ...] = ()  # from `// @outputs` annotations
     outputs_declared: bool = False  # an `@outputs` annotation exists (possibly `@outputs none`)
+    # every `.req` alias the file defines (name -> register), for writing renamed lines back
+    aliases: dict[str, str] = field(default_factory=dict)
+    source: SourceText | None = None  # the file as written, when it went through the C preprocessor
 
     @property
     def opaque_code(self) -> list[Directive]:

@@ -28,6 +28,7 @@ from scheduler.frontend.ir import (
     Label,
     Program,
     SourceLine,
+    SourceText,
     Statement,
 )
 from scheduler.frontend.isa.operands import (
@@ -238,6 +239,7 @@ class Parser:
         self.produced = 0  # statements processed so far, expansions included
         self.size_cache: dict[int, tuple[_Macro, int | None]] = {}  # see _macro_size
         self.aliases: dict[str, str] = {}
+        self.all_aliases: dict[str, str | None] = {}  # every alias ever defined; None: redefined differently
         self.symbols: dict[str, int] = {}
         self.labels: set[str] = set()
         self.macros: dict[str, _Macro] = {}
@@ -268,7 +270,8 @@ class Parser:
         if self.conds:
             raise AsmError(self.conds[-1].loc, f"'{self.conds[-1].head}' without matching '.endif'")
         return Program(self.filename, self.lines, self.statements,
-                       frozenset(self.noalias), tuple(self.outputs), self.outputs_declared)
+                       frozenset(self.noalias), tuple(self.outputs), self.outputs_declared,
+                       {k: v for k, v in self.all_aliases.items() if v is not None})
 
     def _annotations(self, comment: str, loc: SourceLoc) -> None:
         for m in _ANNOTATION_RE.finditer(comment):
@@ -501,6 +504,7 @@ class Parser:
         # GNU as ignores (with a warning) a redefinition of an alias or of a register name.
         if key not in self.aliases and not is_register_name(key):
             self.aliases[key] = target
+            self.all_aliases[key] = target if self.all_aliases.get(key, target) == target else None
         self.statements.append(Directive(f"{name} .req {reg.strip()}", loc))
 
     def _set_symbol(self, name: str, expr: str, loc: SourceLoc) -> None:
@@ -854,6 +858,30 @@ def parse_text(text: str, filename: str = "<input>", max_statements: int = DEFAU
     return Parser(filename, max_statements).parse_lines(lines)
 
 
+def parse_preprocessed_text(text: str, name: str, source: SourceText,
+                            max_statements: int = DEFAULT_MAX_STATEMENTS) -> Program:
+    """Parse `text` as a `.S` file that stands where `source.path` stands: through the C
+    preprocessor with the source's -I/-D and its directory (so its `#include "..."` resolve);
+    locations name `name`."""
+    import os
+    import tempfile
+
+    _check_text(text, name)
+    fd, tmp = tempfile.mkstemp(suffix=".S", prefix=".scheduler-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        dirs = (*source.include_dirs, str(Path(source.path).parent))
+        try:
+            lines = preprocess(Path(tmp), dirs, source.defines)
+        except AsmError as e:
+            raise AsmError(None, e.message.replace(tmp, name), file=name) from None
+    finally:
+        os.unlink(tmp)
+    lines = [(raw, SourceLoc(name, loc.line) if loc.file == tmp else loc) for raw, loc in lines]
+    return Parser(name, max_statements).parse_lines(lines)
+
+
 def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool | None = None,
                max_statements: int = DEFAULT_MAX_STATEMENTS) -> Program:
     """Parse an assembly file; `.S` files go through the C preprocessor first."""
@@ -864,8 +892,11 @@ def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool 
         for raw, loc in lines:
             if "\0" in raw:
                 raise AsmError(loc, "NUL byte in the preprocessed text: not a text file")
-    else:
-        lines = [(raw, SourceLoc(str(path), i + 1)) for i, raw in enumerate(text.splitlines())]
+        prog = Parser(str(path), max_statements).parse_lines(lines)
+        prog.source = SourceText(str(path), tuple(text.splitlines()), tuple(map(str, include_dirs)),
+                                 tuple(map(str, defines)))
+        return prog
+    lines = [(raw, SourceLoc(str(path), i + 1)) for i, raw in enumerate(text.splitlines())]
     return Parser(str(path), max_statements).parse_lines(lines)
 
 
