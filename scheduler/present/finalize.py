@@ -18,7 +18,7 @@ from scheduler.checks.wholefile import WholeFileResult, check_files
 from scheduler.core.errors import SchedulerError
 from scheduler.frontend.ir import Block, Program
 from scheduler.frontend.parse import parse_preprocessed_text, parse_text
-from scheduler.present.emit import emit
+from scheduler.present.emit import Scheduled, emit
 from scheduler.present.roundtrip import try_emit_source
 from scheduler.search.options import BlockResult, VerificationFailed
 
@@ -67,7 +67,7 @@ def _emit(prog: Program, results: Sequence[BlockResult], name: str, header: Sequ
           expanded: bool) -> tuple[str, Program | None, str, list[str]]:
     """(text, parsed back, problem, notes): the source kept when it can be (present/roundtrip.py)
     and parses back to the planned blocks, else the expanded text."""
-    blocks = {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results}
+    blocks: dict[int, Scheduled] = {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results}
     planned = [[str(i) for i in r.instructions_after] for r in results]
     notes: list[str] = []
     if not expanded:
