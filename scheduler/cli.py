@@ -62,6 +62,17 @@ class InputError(SchedulerError):
     pass
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """A bad option value (`--time-limit 0`, an unknown --objective) is one line, exit 2:
+    the usage, pages long, would bury it. Other usage errors still show the usage."""
+
+    def error(self, message: str):
+        if message.startswith("argument ") and ("invalid" in message or ": must be" in message
+                                               or "is not" in message):
+            self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        super().error(message)
+
+
 def _reg_list(text: str) -> list[str]:
     from scheduler.frontend.isa.operands import parse_register
 
@@ -264,7 +275,7 @@ def _verify_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _ArgumentParser(
         prog="scheduler",
         description="Instruction-scheduling superoptimizer for straight-line AArch64 kernels.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -82,6 +82,8 @@ _DATA_DIRECTIVES = _WORD_DIRECTIVES | {
     ".fill", ".skip", ".space", ".zero", ".ascii", ".asciz", ".string", ".incbin",
     ".float", ".single", ".double", ".sleb128", ".uleb128", ".inst.n", ".inst.w"}
 _COND_ENDS = (".else", ".elseif", ".endif")
+# a register name with a number (bad when out of range: see Parser._bad_register)
+_BAD_REG_RE = re.compile(r"(?<![\w.$#])([xwvqdsbhXWVQDSBH])(\d+)\b")
 
 
 # ------------------------------------------------------------ preprocessing
@@ -205,6 +207,7 @@ class _Macro:
     params: list[tuple[str, str | None, str]]  # (name, default, qualifier)
     body: list[str]
     loc: SourceLoc
+    body_locs: list[SourceLoc] = field(default_factory=list)  # where each body statement is written
 
 
 @dataclass
@@ -216,6 +219,7 @@ class _Collect:
     loc: SourceLoc
     header: _Macro | int | tuple[str, list[str]]  # the macro, the .rept count, or the .irp symbol and values
     body: list[str] = field(default_factory=list)
+    body_locs: list[SourceLoc] = field(default_factory=list)
     depth: int = 0
     line_index: int = -1  # the source line that opened it (Program.lines index)
 
@@ -254,6 +258,8 @@ class Parser:
         self.noalias: set[str] = set()
         self.outputs: list[str] = []
         self.outputs_declared = False
+        # the files as written (before cpp), for messages; None when the text is not preprocessed
+        self.original: dict[str, list[str]] | None = None
 
     # -- driver
     def parse_lines(self, lines: list[tuple[str, SourceLoc]]) -> Program:
@@ -351,26 +357,64 @@ class Parser:
         elif head in self.macros:
             self._expand_macro(self.macros[head], stmt[len(words[0]):].strip(), loc, depth)
         else:
-            self.statements.append(self._instruction(stmt, loc))
+            self.statements.append(self._instruction(stmt, loc, written=depth == 0))
 
-    def _instruction(self, stmt: str, loc: SourceLoc) -> Instruction:
+    def _instruction(self, stmt: str, loc: SourceLoc, written: bool = False) -> Instruction:
+        """`written`: the statement is on its source line (not made by a macro or .rept), so
+        messages quote that line as written, before the C preprocessor."""
         parts = stmt.split(None, 1)
         mnemonic = parts[0].lower()
+        shown = _clip(self._as_written(stmt, loc) if written else stmt)
         if mnemonic not in TABLE.forms:
             # Before decoding operands, so the message does not depend on them.
-            raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}'")
+            raise AsmError(loc, f"unsupported instruction '{shown}'")
         optext = parts[1] if len(parts) > 1 else ""
         try:
             ops = parse_operands(optext, self.symbols, self.aliases)
         except OperandError as e:
-            raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}': {e}") from None
+            raise AsmError(loc, self._bad_register(optext, shown) or f"unsupported instruction '{shown}': {e}") from None
         found = TABLE.lookup(mnemonic, ops)
         if isinstance(found, str):
             if found in ("unsupported instruction", "unsupported operand form"):
-                raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}'")
-            raise AsmError(loc, f"invalid operand in '{_clip(stmt)}': {found}")
+                raise AsmError(loc, self._bad_register(optext, shown) or f"unsupported instruction '{shown}'")
+            raise AsmError(loc, f"invalid operand in '{shown}': {found}")
         form, matched = found
         return Instruction(mnemonic, tuple(matched), form, loc, stmt)
+
+    def _bad_register(self, optext: str, shown: str) -> str | None:
+        """The message for an operand that looks like a register but has no such number
+        (`x32`, `v40`), or None: such a name is a bad register, not an unknown instruction."""
+        for m in _BAD_REG_RE.finditer(optext):
+            name = m.group(0)
+            if name in self.symbols or name.lower() in self.aliases or name in self.labels:
+                continue
+            top = 30 if m.group(1).lower() in "xw" else 31
+            if int(m.group(2)) > top:
+                return f"bad register '{name}' in '{shown}' ({m.group(1).lower()}0-{m.group(1).lower()}{top} exist)"
+        return None
+
+    def _as_written(self, stmt: str, loc: SourceLoc) -> str:
+        """`stmt` as its source line spells it before the C preprocessor (for messages): the
+        same statement of the line as written, or `stmt` when the line cannot be read."""
+        if self.original is None:
+            return stmt
+        lines = self.original.get(loc.file)
+        if lines is None:
+            try:
+                lines = Path(loc.file).read_text(errors="replace").splitlines()
+            except OSError:
+                lines = []
+            self.original[loc.file] = lines
+        if not 0 < loc.line <= len(lines):
+            return stmt
+        code = split_comments([(lines[loc.line - 1], loc)])[0][0]
+        parts = []
+        for part in split_statements(code):
+            while m := _LABEL_RE.match(part):
+                part = part[m.end():].strip()
+            if part:
+                parts.append(part)
+        return parts[0] if len(parts) == 1 else stmt
 
     # -- conditional assembly
     def _conditional(self, stmt: str, head: str, loc: SourceLoc) -> None:
@@ -564,12 +608,13 @@ class Parser:
                 return
             c.depth -= 1
         c.body.append(stmt)
+        c.body_locs.append(loc)
 
     def _finish_collect(self, c: _Collect, loc: SourceLoc, depth: int) -> None:
         if c.kind == "macro":
             macro = c.header
             assert isinstance(macro, _Macro)
-            macro.body = c.body
+            macro.body, macro.body_locs = c.body, c.body_locs
             self.macros[macro.name] = macro
             self.size_cache.clear()  # sizes of macros that call this name change
         elif c.kind == "rept":
@@ -595,7 +640,7 @@ class Parser:
         values = self._bind_args(macro, argtext, loc)
         values["@"] = str(self.macro_count)
         self.macro_count += 1
-        self._run_body(macro.body, values, loc, depth + 1)
+        self._run_body(macro.body, values, loc, depth + 1, macro)
 
     def _macro_size(self, macro: _Macro, visiting: frozenset[str]) -> int | None:
         """Statements one expansion of `macro` makes, when that can be known without
@@ -687,17 +732,24 @@ class Parser:
                 raise AsmError(loc, f"macro '{macro.name}': missing required argument '{name}'")
         return values
 
-    def _run_body(self, body: list[str], values: dict[str, str] | None, loc: SourceLoc, depth: int) -> None:
+    def _run_body(self, body: list[str], values: dict[str, str] | None, loc: SourceLoc, depth: int,
+                  macro: _Macro | None = None) -> None:
         """Process body lines; `values` (None for .rept, which substitutes nothing) maps
-        `\\name` to its text, and "@" to the value of `\\@`."""
+        `\\name` to its text, and "@" to the value of `\\@`. An error in a macro's body
+        points at the body line, and names the macro and the call."""
         if depth > MAX_EXPANSION_DEPTH:
             raise AsmError(loc, "macro expansion nested too deeply")
-        for line in body:
+        for k, line in enumerate(body):
             if values is not None:
                 line = re.sub(r"\\(\w+|@|\(\))", lambda m: _subst(m.group(1), values), line)
                 if len(line) > MAX_LINE_CHARS:  # e.g. a macro that doubles its argument at each level
                     raise AsmError(loc, f"macro expansion makes a line of over {MAX_LINE_CHARS} characters")
-            self._process_code(line, loc, depth)
+            try:
+                self._process_code(line, loc, depth)
+            except AsmError as e:
+                if macro is None or k >= len(macro.body_locs) or e.loc != loc:
+                    raise  # not this body's line (or already placed in an inner macro)
+                raise AsmError(macro.body_locs[k], f"{e.message} (in macro '{macro.name}' called at {loc})") from None
 
 
 _SECTION_DIRECTIVES = {".text", ".data", ".bss", ".rodata", ".section", ".pushsection", ".popsection",
@@ -892,7 +944,9 @@ def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool 
         for raw, loc in lines:
             if "\0" in raw:
                 raise AsmError(loc, "NUL byte in the preprocessed text: not a text file")
-        prog = Parser(str(path), max_statements).parse_lines(lines)
+        parser = Parser(str(path), max_statements)
+        parser.original = {str(path): text.splitlines()}
+        prog = parser.parse_lines(lines)
         prog.source = SourceText(str(path), tuple(text.splitlines()), tuple(map(str, include_dirs)),
                                  tuple(map(str, defines)))
         return prog
