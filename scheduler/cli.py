@@ -14,6 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from scheduler import __version__
@@ -637,6 +638,7 @@ def _main_thread() -> bool:
 
 
 def cmd_optimize(args) -> int:
+    from scheduler.core.budget import CommandClock, search_limit
     from scheduler.machine.model import DEFAULT_MODEL, load_models
     from scheduler.present.timeline import check_path as check_timeline_path
     from scheduler.search.multimodel import resolve_objective
@@ -646,6 +648,8 @@ def cmd_optimize(args) -> int:
         optimize_program,
     )
 
+    # --time-limit counts from the process's start (main), or from here when called in-process
+    command = CommandClock(getattr(args, "command_start", None) or time.monotonic())
     if args.timeline:
         check_timeline_path(args.timeline)
     out_path, report_path = _optimize_paths(args)
@@ -659,6 +663,9 @@ def cmd_optimize(args) -> int:
                              f"(opclass {missing[0].opclass})")
     args.objective = resolve_objective(args.objective, models)
     opts, chosen = _optimize_options(args, prog)
+    if not args.deterministic:  # (deterministic time is work, not seconds: the limit is the search's)
+        opts = replace(opts, time_limit=search_limit(args.time_limit, command.elapsed(), len(prog.instructions),
+                                                     len(models)))
     progress, restore = _start_progress(args, len(prog.blocks()))
     try:
         if len(models) > 1:
@@ -738,6 +745,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     results = fin.results
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
     doc["interrupted"] = interrupted
+    doc["options"]["search_time_limit"] = round(opts.time_limit, 3)  # what the search got of it
+    doc["options"]["time_limit"] = args.time_limit  # the whole command's (core/budget.py)
     doc["outputs"] = chosen.to_json()
     doc["whole_file_check"] = fin.to_json()
     header = header_lines(model, doc)
@@ -916,7 +925,13 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from scheduler.core.budget import process_age
+
+    # a command line counts its time from the process's start (start-up and imports included);
+    # a call from Python (argv given: tests, scripts) from this call
+    start = time.monotonic() - (process_age() if argv is None else 0.0)
     args = build_parser().parse_args(argv)
+    args.command_start = start
     try:
         return COMMANDS[args.command](args)
     except SchedulerError as e:

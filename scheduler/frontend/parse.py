@@ -372,7 +372,8 @@ class Parser:
         try:
             ops = parse_operands(optext, self.symbols, self.aliases)
         except OperandError as e:
-            raise AsmError(loc, self._bad_register(optext, shown) or f"unsupported instruction '{shown}': {e}") from None
+            raise AsmError(loc, self._bad_register(optext, shown)
+                           or f"unsupported instruction '{shown}': {e}") from None
         found = TABLE.lookup(mnemonic, ops)
         if isinstance(found, str):
             if found in ("unsupported instruction", "unsupported operand form"):
