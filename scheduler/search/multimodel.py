@@ -98,12 +98,15 @@ def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, pro
     return runs
 
 
-def _pool(runs: list[_Run], instrs) -> list[Candidate]:
-    """The input first, then per run its final and chosen schedule and its best candidates."""
+def _pool(runs: list[_Run], instrs, late: bool = False) -> list[Candidate]:
+    """The input first, then per run its final and chosen schedule and its best candidates
+    (not those when the block's time is up: each costs an evaluation per model)."""
     pool = [Candidate(list(instrs), list(range(len(instrs))))]
     for r in runs:
         assert r.s.final is not None and r.s.chosen is not None  # set by the local-search stage
         pool += [r.s.final, r.s.chosen[0]]
+        if late:
+            continue
         scored = [r.s.scored(c, r.p) for c in r.s.candidates(r.p) + r.s.adopted]
         scored.sort(key=lambda x: objective_key(x[2], r.p.opts.objective))
         pool += [c for c, _, _ in scored[:POOL_PER_MODEL]]
@@ -119,7 +122,7 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     deadline = clock.now() + budget
     combine = COMBINE[opts.objective]
     runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress)
-    pool = _pool(runs, instrs)
+    pool = _pool(runs, instrs, late=clock.left(deadline) <= 0)
     timed = {candidate_key(c): [figures(m, c.instrs, opts.alias) for m in models] for c in pool}
     table = {k: [f for f, _ in v] for k, v in timed.items()}
     cold = {k: sum(c for _, c in v) for k, v in timed.items()}
