@@ -748,9 +748,15 @@ class Parser:
             try:
                 self._process_code(line, loc, depth)
             except AsmError as e:
-                if macro is None or k >= len(macro.body_locs) or e.loc != loc:
-                    raise  # not this body's line (or already placed in an inner macro)
+                if macro is None or k >= len(macro.body_locs) or e.loc != loc or _about_expansion(e):
+                    raise  # not this body's line (or already placed in an inner macro, or about the call)
                 raise AsmError(macro.body_locs[k], f"{e.message} (in macro '{macro.name}' called at {loc})") from None
+
+
+def _about_expansion(e: AsmError) -> bool:
+    """An error about the expansion as a whole (its size, its depth): it belongs to the call."""
+    return any(k in e.message for k in ("nested too deeply", "statements after .rept/.irp/macro",
+                                         "macro expansion makes a line"))
 
 
 _SECTION_DIRECTIVES = {".text", ".data", ".bss", ".rodata", ".section", ".pushsection", ".popsection",
