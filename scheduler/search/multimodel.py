@@ -85,10 +85,13 @@ class _Run:
     s: SearchState
 
 
-def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress) -> list[_Run]:
+def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress,
+              deadline: float | None = None) -> list[_Run]:
     runs = []
     for k, m in enumerate(models):
         share = budget * OWN_SHARE / len(models)
+        if deadline is not None:  # an earlier core's run that overran takes from the later ones
+            share = min(share, max(0.0, clock.left(deadline) * OWN_SHARE) / (len(models) - k))
         mopts = replace(opts, objective=natural_objective(m))
         p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM)
         runs.append(_Run(m, p, run(p, STAGES)))
@@ -121,7 +124,7 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     clock = clock or Clock(opts.deterministic)
     deadline = clock.now() + budget
     combine = COMBINE[opts.objective]
-    runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress)
+    runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress, deadline)
     pool = _pool(runs, instrs, late=clock.left(deadline) <= 0)
     timed = {candidate_key(c): [figures(m, c.instrs, opts.alias) for m in models] for c in pool}
     table = {k: [f for f, _ in v] for k, v in timed.items()}
