@@ -76,7 +76,12 @@ def main() -> int:
     ap.add_argument("--configs", default=";".join(CONFIGS), help="model configurations, ';'-separated")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--json", default=None, help="append the rows to this JSON-lines file")
+    ap.add_argument("--render", default=None, metavar="JSONL", help="only print the table of these rows")
     args = ap.parse_args()
+    if args.render:
+        rows = [json.loads(line) for line in Path(args.render).read_text().splitlines() if line.strip()]
+        print("\n".join(table(rows, {r["kernel"]: instructions(r["kernel"]) for r in rows})))
+        return 0
     kernels = [KERNELS[int(i)] for i in args.pick.split(",")] if args.pick else KERNELS[: args.kernels]
     sizes = {k: instructions(k) for k in kernels}
     rows = []
