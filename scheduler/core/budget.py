@@ -7,7 +7,8 @@ search that runs to its deadline still leaves the checks their time.
 
 The reserve: CHECK_FIXED seconds plus CHECK_PER_INSTRUCTION per instruction (the verify
 trials, the dataflow certificate, the whole-file check's 32 trials and the emitter's parse
-back all grow with the instruction count; a quarter more per extra model, for scoring), at
+back all grow with the instruction count; as much again per extra model, for each core's
+setup and the scoring of the joint pool), at
 least MIN_SHARE and at most MAX_SHARE of the limit. A 2 s limit cannot hold the start-up and
 the checks of a 1,000-instruction kernel on a loaded machine: outputs/TIME_LIMITS.md
 (benchmarks/time_limits.py) says where the limit is met and where not.
@@ -38,8 +39,9 @@ def process_age() -> float:
 
 def check_reserve(limit: float, instructions: int, models: int = 1) -> float:
     """Seconds kept back from the search for what follows it."""
-    # several models: the checks run once, the scoring of candidates per model
-    want = CHECK_FIXED + CHECK_PER_INSTRUCTION * instructions * (1 + 0.25 * (max(1, models) - 1))
+    # several models: the checks run once, but each core's setup (timings, bounds) and the
+    # scoring of the joint pool run per model (the three-model rows of TIME_LIMITS.md)
+    want = CHECK_FIXED + CHECK_PER_INSTRUCTION * instructions * max(1, models)
     return min(MAX_SHARE * limit, max(MIN_SHARE * limit, want))
 
 

@@ -101,14 +101,14 @@ def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, pro
     return runs
 
 
-def _pool(runs: list[_Run], instrs, late: bool = False) -> list[Candidate]:
-    """The input first, then per run its final and chosen schedule and its best candidates
-    (not those when the block's time is up: each costs an evaluation per model)."""
+def _pool(runs: list[_Run], instrs, extras: bool = True) -> list[Candidate]:
+    """The input first, then per run its final and chosen schedule and (`extras`) its best
+    candidates."""
     pool = [Candidate(list(instrs), list(range(len(instrs))))]
     for r in runs:
         assert r.s.final is not None and r.s.chosen is not None  # set by the local-search stage
         pool += [r.s.final, r.s.chosen[0]]
-        if late:
+        if not extras:
             continue
         scored = [r.s.scored(c, r.p) for c in r.s.candidates(r.p) + r.s.adopted]
         scored.sort(key=lambda x: objective_key(x[2], r.p.opts.objective))
@@ -125,8 +125,18 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     deadline = clock.now() + budget
     combine = COMBINE[opts.objective]
     runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress, deadline)
-    pool = _pool(runs, instrs, late=clock.left(deadline) <= 0)
-    timed = {candidate_key(c): [figures(m, c.instrs, opts.alias) for m in models] for c in pool}
+    # every candidate costs an evaluation per model (seconds on a 1,000-instruction block): the
+    # input and each core's picks always, the others while the block's time lasts
+    essential = _pool(runs, instrs, extras=False)
+    keys = {candidate_key(c) for c in essential}
+    pool = essential + [c for c in _pool(runs, instrs) if candidate_key(c) not in keys]
+    timed: dict = {}
+    for c in pool:
+        if candidate_key(c) not in keys and clock.left(deadline) <= 0:
+            break
+        if candidate_key(c) not in timed:
+            timed[candidate_key(c)] = [figures(m, c.instrs, opts.alias) for m in models]
+    pool = [c for c in pool if candidate_key(c) in timed]
     table = {k: [f for f, _ in v] for k, v in timed.items()}
     cold = {k: sum(c for _, c in v) for k, v in timed.items()}
     own = [min(t[j] for t in table.values()) for j in range(len(models))]
