@@ -149,3 +149,11 @@ def test_changed_immediate_writes_the_instruction(tmp_path):
     moved = parse_text("ldr x1, [x2, #16]").instructions[0]
     text, _ = emit_source(prog, {0: [(1, b.instructions[1]), (0, moved)]})
     assert text.splitlines()[1:] == ["\tadd\tx3, x4, #1", "\tldr x1, [x2, #16]"]
+
+
+def test_hex_immediate_is_not_a_register_name(tmp_path):
+    prog = _program("\tadd\tx10, x2, #0x10\n\tadd\tx3, x4, #1\n", tmp_path, "k.s")
+    b = prog.blocks()[0]
+    renamed = parse_text("add x11, x2, #0x10").instructions[0]
+    text, _ = emit_source(prog, {0: [(1, b.instructions[1]), (0, renamed)]})
+    assert text.splitlines() == ["\tadd\tx3, x4, #1", "\tadd\tx11, x2, #0x10"]

@@ -34,7 +34,7 @@ from scheduler.frontend.isa.operands import register_resource
 from scheduler.frontend.parse import split_comments, split_statements
 from scheduler.present.emit import Scheduled, _block_lines, _carry_comment, _register_changes, own_header
 
-_IDENT = re.compile(r"[A-Za-z_.$][\w.$]*")
+_IDENT = re.compile(r"(?<![\w.$])[A-Za-z_.$][\w.$]*")  # a whole name (not the x10 of 0x10)
 _REG_NUM = re.compile(r"^([a-z]+)(\d+)")
 
 
