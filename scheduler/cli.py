@@ -14,6 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from scheduler import __version__
@@ -62,6 +63,17 @@ exit codes: 0 ok, 1 check failed (e.g. not equivalent), 2 bad input, 3 unknown (
 
 class InputError(SchedulerError):
     pass
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """A bad option value (`--time-limit 0`, an unknown --objective) is one line, exit 2:
+    the usage, pages long, would bury it. Other usage errors still show the usage."""
+
+    def error(self, message: str):
+        if message.startswith("argument ") and ("invalid" in message or ": must be" in message
+                                               or "is not" in message):
+            self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        super().error(message)
 
 
 def _reg_list(text: str) -> list[str]:
@@ -268,7 +280,7 @@ def _verify_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _ArgumentParser(
         prog="scheduler",
         description="Instruction-scheduling superoptimizer for straight-line AArch64 kernels.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -583,9 +595,11 @@ def _verify_exec(args, orig, cand, chosen, noalias) -> int:
 
 
 def _default_output(path: Path) -> Path:
+    # a .S input keeps its suffix: the output keeps its #defines and goes through cpp too
+    suffix = ".S" if path.suffix == ".S" else ".s"
     if path.parent.name == "inputs":
-        return path.parent.parent / "outputs" / (path.stem + ".s")
-    return path.with_name(path.stem + ".sched.s")
+        return path.parent.parent / "outputs" / (path.stem + suffix)
+    return path.with_name(path.stem + ".sched" + suffix)
 
 
 class _Progress:
@@ -636,6 +650,7 @@ def _main_thread() -> bool:
 
 
 def cmd_optimize(args) -> int:
+    from scheduler.core.budget import CommandClock, search_limit
     from scheduler.machine.model import DEFAULT_MODEL, load_models
     from scheduler.present.timeline import check_path as check_timeline_path
     from scheduler.search.multimodel import resolve_objective
@@ -645,6 +660,8 @@ def cmd_optimize(args) -> int:
         optimize_program,
     )
 
+    # --time-limit counts from the process's start (main), or from here when called in-process
+    command = CommandClock(getattr(args, "command_start", None) or time.monotonic())
     if args.timeline:
         check_timeline_path(args.timeline)
     out_path, report_path = _optimize_paths(args)
@@ -661,6 +678,9 @@ def cmd_optimize(args) -> int:
     args.objective = resolve_objective(args.objective, models)
     bench_command.optimize_preflight(args, models)
     opts, chosen = _optimize_options(args, prog)
+    if not args.deterministic:  # (deterministic time is work, not seconds: the limit is the search's)
+        opts = replace(opts, time_limit=search_limit(args.time_limit, command.elapsed(), len(prog.instructions),
+                                                     len(models)))
     opts = bench_command.judge_options(args, opts)
     progress, restore = _start_progress(args, len(prog.blocks()))
     try:
@@ -742,6 +762,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     results = fin.results
     doc = report_json(args.file, str(out_path) if out_path else "-", model, opts, results)
     doc["interrupted"] = interrupted
+    doc["options"]["search_time_limit"] = round(opts.time_limit, 3)  # what the search got of it
+    doc["options"]["time_limit"] = args.time_limit  # the whole command's (core/budget.py)
     doc["outputs"] = chosen.to_json()
     doc["whole_file_check"] = fin.to_json()
     header = header_lines(model, doc)
@@ -750,7 +772,9 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
             r.order == list(range(r.instructions)) and not r.renamed and not r.offset_fixups for r in results):
         header = old  # an earlier output of ours, and nothing better found: a fixed point
     # The emitter is checked too: the written text must parse back to the planned blocks.
-    text, problem = emitted(prog, results, str(out_path or "<stdout>"), header)
+    source_notes: list[str] = []
+    text, problem = emitted(prog, results, str(out_path or "<stdout>"), header, source_notes)
+    doc["source_notes"] = source_notes  # blocks written expanded instead of through their source lines
     if problem:
         print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
         return EXIT_FAIL
@@ -772,6 +796,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     print_summary(doc, console)
     if not args.quiet:
         print_stages(doc, console)
+    for note in source_notes:
+        console.print(f"note: {note}", highlight=False)
     console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else "")
                   + (f"; the input was saved as {backup}" if backup else ""))
     return EXIT_OK
@@ -913,7 +939,13 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from scheduler.core.budget import process_age
+
+    # a command line counts its time from the process's start (start-up and imports included);
+    # a call from Python (argv given: tests, scripts) from this call
+    start = time.monotonic() - (process_age() if argv is None else 0.0)
     args = build_parser().parse_args(argv)
+    args.command_start = start
     try:
         return COMMANDS[args.command](args)
     except SchedulerError as e:

@@ -147,6 +147,17 @@ class SourceLine:
     expansion_from: int | None = None
 
 
+@dataclass(frozen=True)
+class SourceText:
+    """A `.S` file as written, before the C preprocessor, and how to run cpp on it again:
+    the emitter writes reordered blocks back into these lines (present/roundtrip.py)."""
+
+    path: str
+    lines: tuple[str, ...]
+    include_dirs: tuple[str, ...] = ()
+    defines: tuple[str, ...] = ()
+
+
 @dataclass
 class Block:
     """A maximal straight-line run of instructions (no labels, directives or branches inside)."""
@@ -167,6 +178,9 @@ class Program:
     # every file the parse read: the input, headers the C preprocessor included, `.incbin`
     # files (as named; relative to the working directory) -- no output may overwrite one
     sources: tuple[str, ...] = ()
+    # every `.req` alias the file defines (name -> register), for writing renamed lines back
+    aliases: dict[str, str] = field(default_factory=dict)
+    source: SourceText | None = None  # the file as written, when it went through the C preprocessor
 
     @property
     def opaque_code(self) -> list[Directive]:

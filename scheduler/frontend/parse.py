@@ -28,6 +28,7 @@ from scheduler.frontend.ir import (
     Label,
     Program,
     SourceLine,
+    SourceText,
     Statement,
 )
 from scheduler.frontend.isa.operands import (
@@ -87,6 +88,8 @@ _DATA_DIRECTIVES = _WORD_DIRECTIVES | {
     ".fill", ".skip", ".space", ".zero", ".ascii", ".asciz", ".string", ".incbin",
     ".float", ".single", ".double", ".sleb128", ".uleb128", ".inst.n", ".inst.w"}
 _COND_ENDS = (".else", ".elseif", ".endif")
+# a register name with a number (bad when out of range: see Parser._bad_register)
+_BAD_REG_RE = re.compile(r"(?<![\w.$#])([xwvqdsbhXWVQDSBH])(\d+)\b")
 
 
 # ------------------------------------------------------------ preprocessing
@@ -244,6 +247,7 @@ class _Macro:
     params: list[tuple[str, str | None, str]]  # (name, default, qualifier)
     body: list[str]
     loc: SourceLoc
+    body_locs: list[SourceLoc] = field(default_factory=list)  # where each body statement is written
 
 
 @dataclass
@@ -255,6 +259,7 @@ class _Collect:
     loc: SourceLoc
     header: _Macro | int | tuple[str, list[str]]  # the macro, the .rept count, or the .irp symbol and values
     body: list[str] = field(default_factory=list)
+    body_locs: list[SourceLoc] = field(default_factory=list)
     depth: int = 0
     line_index: int = -1  # the source line that opened it (Program.lines index)
 
@@ -282,6 +287,7 @@ class Parser:
         self.produced = 0  # statements processed so far, expansions included
         self.size_cache: dict[int, tuple[_Macro, int | None]] = {}  # see _macro_size
         self.aliases: dict[str, str] = {}
+        self.all_aliases: dict[str, str | None] = {}  # every alias ever defined; None: redefined differently
         self.symbols: dict[str, int] = {}
         self.labels: set[str] = set()
         self.macros: dict[str, _Macro] = {}
@@ -296,6 +302,8 @@ class Parser:
         self.noalias: set[str] = set()
         self.outputs: list[str] = []
         self.outputs_declared = False
+        # the files as written (before cpp), for messages; None when the text is not preprocessed
+        self.original: dict[str, list[str]] | None = None
 
     # -- driver
     def parse_lines(self, lines: list[tuple[str, SourceLoc]]) -> Program:
@@ -316,7 +324,7 @@ class Parser:
             raise AsmError(self.conds[-1].loc, f"'{self.conds[-1].head}' without matching '.endif'")
         return Program(self.filename, self.lines, self.statements,
                        frozenset(self.noalias), tuple(self.outputs), self.outputs_declared,
-                       tuple(self.sources))
+                       tuple(self.sources), {k: v for k, v in self.all_aliases.items() if v is not None})
 
     def _annotations(self, comment: str, loc: SourceLoc) -> None:
         for m in _ANNOTATION_RE.finditer(comment):
@@ -403,26 +411,65 @@ class Parser:
         elif head in self.macros:
             self._expand_macro(self.macros[head], stmt[len(words[0]):].strip(), loc, depth)
         else:
-            self.statements.append(self._instruction(stmt, loc))
+            self.statements.append(self._instruction(stmt, loc, written=depth == 0))
 
-    def _instruction(self, stmt: str, loc: SourceLoc) -> Instruction:
+    def _instruction(self, stmt: str, loc: SourceLoc, written: bool = False) -> Instruction:
+        """`written`: the statement is on its source line (not made by a macro or .rept), so
+        messages quote that line as written, before the C preprocessor."""
         parts = stmt.split(None, 1)
         mnemonic = parts[0].lower()
+        shown = _clip(self._as_written(stmt, loc) if written else stmt)
         if mnemonic not in TABLE.forms:
             # Before decoding operands, so the message does not depend on them.
-            raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}'")
+            raise AsmError(loc, f"unsupported instruction '{shown}'")
         optext = _hash_offsets(parts[1], self.aliases) if len(parts) > 1 else ""
         try:
             ops = parse_operands(optext, self.symbols, self.aliases)
         except OperandError as e:
-            raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}': {e}") from None
+            raise AsmError(loc, self._bad_register(optext, shown)
+                           or f"unsupported instruction '{shown}': {e}") from None
         found = TABLE.lookup(mnemonic, ops)
         if isinstance(found, str):
             if found in ("unsupported instruction", "unsupported operand form"):
-                raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}'")
-            raise AsmError(loc, f"invalid operand in '{_clip(stmt)}': {found}")
+                raise AsmError(loc, self._bad_register(optext, shown) or f"unsupported instruction '{shown}'")
+            raise AsmError(loc, f"invalid operand in '{shown}': {found}")
         form, matched = found
         return Instruction(mnemonic, tuple(matched), form, loc, stmt)
+
+    def _bad_register(self, optext: str, shown: str) -> str | None:
+        """The message for an operand that looks like a register but has no such number
+        (`x32`, `v40`), or None: such a name is a bad register, not an unknown instruction."""
+        for m in _BAD_REG_RE.finditer(optext):
+            name = m.group(0)
+            if name in self.symbols or name.lower() in self.aliases or name in self.labels:
+                continue
+            top = 30 if m.group(1).lower() in "xw" else 31
+            if int(m.group(2)) > top:
+                return f"bad register '{name}' in '{shown}' ({m.group(1).lower()}0-{m.group(1).lower()}{top} exist)"
+        return None
+
+    def _as_written(self, stmt: str, loc: SourceLoc) -> str:
+        """`stmt` as its source line spells it before the C preprocessor (for messages): the
+        same statement of the line as written, or `stmt` when the line cannot be read."""
+        if self.original is None:
+            return stmt
+        lines = self.original.get(loc.file)
+        if lines is None:
+            try:
+                lines = Path(loc.file).read_text(errors="replace").splitlines()
+            except OSError:
+                lines = []
+            self.original[loc.file] = lines
+        if not 0 < loc.line <= len(lines):
+            return stmt
+        code = split_comments([(lines[loc.line - 1], loc)])[0][0]
+        parts = []
+        for part in split_statements(code):
+            while m := _LABEL_RE.match(part):
+                part = part[m.end():].strip()
+            if part:
+                parts.append(part)
+        return parts[0] if len(parts) == 1 else stmt
 
     # -- conditional assembly
     def _conditional(self, stmt: str, head: str, loc: SourceLoc) -> None:
@@ -601,6 +648,7 @@ class Parser:
         # GNU as ignores (with a warning) a redefinition of an alias or of a register name.
         if key not in self.aliases and not is_register_name(key):
             self.aliases[key] = target
+            self.all_aliases[key] = target if self.all_aliases.get(key, target) == target else None
         self.statements.append(Directive(f"{name} .req {reg.strip()}", loc))
 
     def _set_symbol(self, name: str, expr: str, loc: SourceLoc) -> None:
@@ -662,12 +710,13 @@ class Parser:
                 return
             c.depth -= 1
         c.body.append(stmt)
+        c.body_locs.append(loc)
 
     def _finish_collect(self, c: _Collect, loc: SourceLoc, depth: int) -> None:
         if c.kind == "macro":
             macro = c.header
             assert isinstance(macro, _Macro)
-            macro.body = c.body
+            macro.body, macro.body_locs = c.body, c.body_locs
             self.macros[macro.name] = macro
             self.size_cache.clear()  # sizes of macros that call this name change
         elif c.kind == "rept":
@@ -693,7 +742,7 @@ class Parser:
         values = self._bind_args(macro, argtext, loc)
         values["@"] = str(self.macro_count)
         self.macro_count += 1
-        self._run_body(macro.body, values, loc, depth + 1, f"macro '{macro.name}'")
+        self._run_body(macro.body, values, loc, depth + 1, f"macro '{macro.name}'", macro)
 
     def _macro_size(self, macro: _Macro, visiting: frozenset[str], depth: int = 0) -> int | None:
         """Statements one expansion of `macro` makes, when that can be known without
@@ -789,18 +838,30 @@ class Parser:
         return values
 
     def _run_body(self, body: list[str], values: dict[str, str] | None, loc: SourceLoc, depth: int,
-                  what: str) -> None:
+                  what: str, macro: _Macro | None = None) -> None:
         """Process body lines; `values` (None for .rept, which substitutes nothing) maps
-        `\\name` to its text, and "@" to the value of `\\@`. `what`: the macro or directive, for messages."""
+        `\\name` to its text, and "@" to the value of `\\@`. `what`: the macro or directive, for
+        messages; an error in a macro's body points at the body line, and names the macro and the call."""
         if depth > MAX_NESTING_DEPTH:
             raise AsmError(loc, f"{what}: expansions nested more than {MAX_NESTING_DEPTH} deep (macros "
                                 "calling macros, or a recursion that does not end)")
-        for line in body:
+        for k, line in enumerate(body):
             if values is not None:
                 line = re.sub(r"\\(\w+|@|\(\))", lambda m: _subst(m.group(1), values), line)
                 if len(line) > MAX_LINE_CHARS:  # e.g. a macro that doubles its argument at each level
                     raise AsmError(loc, f"macro expansion makes a line of over {MAX_LINE_CHARS} characters")
-            self._process_code(line, loc, depth)
+            try:
+                self._process_code(line, loc, depth)
+            except AsmError as e:
+                if macro is None or k >= len(macro.body_locs) or e.loc != loc or _about_expansion(e):
+                    raise  # not this body's line (or already placed in an inner macro, or about the call)
+                raise AsmError(macro.body_locs[k], f"{e.message} (in macro '{macro.name}' called at {loc})") from None
+
+
+def _about_expansion(e: AsmError) -> bool:
+    """An error about the expansion as a whole (its size, its depth): it belongs to the call."""
+    return any(k in e.message for k in ("nested too deeply", "expansions nested more than",
+                                         "statements after .rept/.irp/macro", "macro expansion makes a line"))
 
 
 _SECTION_DIRECTIVES = {".text", ".data", ".bss", ".rodata", ".section", ".pushsection", ".popsection",
@@ -998,6 +1059,30 @@ def parse_text(text: str, filename: str = "<input>", max_statements: int = DEFAU
     return Parser(filename, max_statements).parse_lines(lines)
 
 
+def parse_preprocessed_text(text: str, name: str, source: SourceText,
+                            max_statements: int = DEFAULT_MAX_STATEMENTS) -> Program:
+    """Parse `text` as a `.S` file that stands where `source.path` stands: through the C
+    preprocessor with the source's -I/-D and its directory (so its `#include "..."` resolve);
+    locations name `name`."""
+    import os
+    import tempfile
+
+    _check_text(text, name)
+    fd, tmp = tempfile.mkstemp(suffix=".S", prefix=".scheduler-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        dirs = (*source.include_dirs, str(Path(source.path).parent))
+        try:
+            lines = preprocess(Path(tmp), dirs, source.defines)
+        except AsmError as e:
+            raise AsmError(None, e.message.replace(tmp, name), file=name) from None
+    finally:
+        os.unlink(tmp)
+    lines = [(raw, SourceLoc(name, loc.line) if loc.file == tmp else loc) for raw, loc in lines]
+    return Parser(name, max_statements).parse_lines(lines)
+
+
 def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool | None = None,
                max_statements: int = DEFAULT_MAX_STATEMENTS) -> Program:
     """Parse an assembly file; `.S` files go through the C preprocessor first."""
@@ -1009,8 +1094,13 @@ def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool 
         for raw, loc in lines:
             if "\0" in raw:
                 raise AsmError(loc, "NUL byte in the preprocessed text: not a text file")
-    else:
-        lines = [(raw, SourceLoc(str(path), i + 1)) for i, raw in enumerate(text.splitlines())]
+        parser = Parser(str(path), max_statements, include_dirs, sorted(files))
+        parser.original = {str(path): text.splitlines()}
+        prog = parser.parse_lines(lines)
+        prog.source = SourceText(str(path), tuple(text.splitlines()), tuple(map(str, include_dirs)),
+                                 tuple(map(str, defines)))
+        return prog
+    lines = [(raw, SourceLoc(str(path), i + 1)) for i, raw in enumerate(text.splitlines())]
     return Parser(str(path), max_statements, include_dirs, sorted(files)).parse_lines(lines)
 
 

@@ -84,10 +84,18 @@ def resource_load(bt: BlockTiming, model: Model) -> tuple[Fraction, str]:
     cycles over its pipes (exact, so a steady state of 5/3 per iteration is not rounded up)."""
     names = list(model.pipes)
     best, which = Fraction(0), ""
+    # the busy cycles per set of pipes a uop may use, summed once: the subsets below (2^pipes
+    # of them) then look at a few sets, not at every uop of the block
+    by_pipes: dict[frozenset[str], int] = {}
+    for t in bt.timings:
+        for pipes, busy in t.uops:
+            key = frozenset(pipes)
+            by_pipes[key] = by_pipes.get(key, 0) + busy
     for r in range(1, len(names) + 1):
         for subset in combinations(names, r):
             cap = sum(model.pipes[p] for p in subset)
-            work = sum(busy for t in bt.timings for pipes, busy in t.uops if set(pipes) <= set(subset))
+            within = set(subset)
+            work = sum(busy for pipes, busy in by_pipes.items() if pipes <= within)
             if Fraction(work, cap) > best:
                 best, which = Fraction(work, cap), "+".join(subset)
     return best, which

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from scheduler import __version__
+from scheduler.core.budget import search_limit
 from scheduler.core.errors import SchedulerError
 from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
 from scheduler.present.batch_report import print_table, write_html
@@ -165,6 +166,15 @@ def _window_notes(ex: RayWindows | None, doc: dict) -> None:
         doc.setdefault("notes", []).append(f"a window task failed, its window was left unchanged: {e}")
 
 
+# A task keeps to its --time-limit (core/budget.py); the timeout only catches a task that hangs:
+# the limit with 25% to spare, plus the start of a worker process and its imports.
+TASK_TIMEOUT_FACTOR, TASK_TIMEOUT_SLACK = 1.25, 20.0
+
+
+def task_timeout(time_limit: float) -> float:
+    return time_limit * TASK_TIMEOUT_FACTOR + TASK_TIMEOUT_SLACK
+
+
 def run_task(spec: dict) -> dict:
     """Optimize one kernel for one seed and objective. Never raises for a kernel's own problems:
     the result says ok (with the emitted text, report and certificate) or failed (with the error)."""
@@ -173,6 +183,7 @@ def run_task(spec: dict) -> dict:
     if inject == "hang":
         time.sleep(3600)
     out: dict[str, object] = {"status": "failed", "host": socket.gethostname(), "error": None}
+    task_start = time.monotonic()  # the task's --time-limit counts from here (core/budget.py)
     api = _api()
     try:
         api.clear_stop()
@@ -187,7 +198,8 @@ def run_task(spec: dict) -> dict:
                         raise BatchError(f"{i.loc}: model {m.name} cannot place '{i}' (opclass {i.opclass})")
         # the outputs rule `optimize` and `verify` share (frontend/outputs.py)
         chosen = api.choose_outputs(prog, None, spec["path"])
-        opts = api.Options(time_limit=spec["time_limit"], workers=spec["workers"], seed=spec["seed"],
+        search = search_limit(spec["time_limit"], time.monotonic() - task_start, len(prog.instructions), len(models))
+        opts = api.Options(time_limit=search, workers=spec["workers"], seed=spec["seed"],
                            noalias=prog.noalias, prove=True, objective=spec["objective"],
                            outputs=frozenset(chosen.registers or ()), all_outputs=chosen.every)
         windows = _window_executor(spec, api.WINDOW_FROM)
@@ -439,7 +451,7 @@ class _Driver:
         self.remote = ray.remote(run_task).options(num_cpus=args.workers_per_task, max_retries=0)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.slots = max(1, cpus // max(1, args.workers_per_task))
-        self.timeout = args.task_timeout if args.task_timeout else 2 * args.time_limit + 120
+        self.timeout = args.task_timeout if args.task_timeout else task_timeout(args.time_limit)
         self.queue = list(self.tasks)
         self.running: dict[object, Task] = {}
         self.left = {k: 0 for k in self.kernels}
@@ -706,7 +718,8 @@ def add_parser(sub) -> None:
                    help="what faster means, as for optimize (repeatable: one task per objective; default ooo)")
     p.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="seconds per kernel task (default 30)")
     p.add_argument("--task-timeout", type=float, default=None, metavar="S",
-                   help="cancel a task running longer than this (default 2 x time limit + 120)")
+                   help="cancel a task running longer than this (default: the time limit x "
+                        f"{TASK_TIMEOUT_FACTOR} + {TASK_TIMEOUT_SLACK:g} s for starting a worker)")
     p.add_argument("--model", default=None, metavar="NAME[,NAME...]",
                    help="machine model; several, comma-separated: one schedule for all under --objective "
                         "worst or mean")

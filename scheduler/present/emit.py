@@ -165,3 +165,11 @@ def _line_text(line: SourceLine, texts: dict[int, str]) -> list[str]:
     if line.comment and len(line.statements) > 1:
         text[0] = f"{text[0]}  {line.comment}"
     return text
+
+
+def _block_lines(lines: list[SourceLine], block: Block, sched: Scheduled,
+                 line_of: dict[int, int]) -> dict[int, list[str]]:
+    """Source line index -> what it holds once this block alone is rewritten (the source
+    round trip writes blocks one at a time)."""
+    texts = _block_texts(lines, block, sched, line_of)
+    return {li: _line_text(lines[li], texts) for li in sorted({line_of[id(i)] for i in block.instructions})}

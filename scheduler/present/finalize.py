@@ -22,8 +22,9 @@ from scheduler.checks.wholefile_exec import ExecWholeFileResult, exec_check_file
 from scheduler.core.errors import SchedulerError
 from scheduler.frontend.cfg import is_straight_line
 from scheduler.frontend.ir import Block, Program
-from scheduler.frontend.parse import parse_text
-from scheduler.present.emit import emit
+from scheduler.frontend.parse import parse_preprocessed_text, parse_text
+from scheduler.present.emit import Scheduled, emit
+from scheduler.present.roundtrip import try_emit_source
 from scheduler.search.options import BlockResult, VerificationFailed
 
 WHOLE_FILE_TRIALS = 32
@@ -59,18 +60,61 @@ def revert(r: BlockResult, block: Block, why: str) -> BlockResult:
                    ooo_single_after=r.ooo_single_before, per_model=per_model, notes=[*r.notes, why])
 
 
-def emitted(prog: Program, results: Sequence[BlockResult], name: str, header: Sequence[str] = ()) -> tuple[str, str]:
-    """(text, problem): the kernel's text, and "" if it parses back to the planned blocks, else
-    what went wrong (never blaming a file that does not exist)."""
-    text = emit(prog, {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results}, header)
+def expanded_output(prog: Program, name: str) -> bool:
+    """An output named `*.s` of a `.S` input is written expanded (the preprocessor's text):
+    GNU as would read its `#define`s as comments. Every other output keeps the source."""
+    return prog.source is not None and name.endswith(".s")
+
+
+def parse_back(prog: Program, text: str, name: str, expanded: bool = False) -> Program:
+    """`text` parsed as the written file will be read: through cpp when it keeps a `.S` source."""
+    if prog.source is not None and not expanded:
+        return parse_preprocessed_text(text, name, prog.source)
+    return parse_text(text, name)
+
+
+def _emit(prog: Program, results: Sequence[BlockResult], name: str, header: Sequence[str],
+          expanded: bool) -> tuple[str, Program | None, str, list[str]]:
+    """(text, parsed back, problem, notes): the source kept when it can be (present/roundtrip.py)
+    and parses back to the planned blocks, else the expanded text."""
+    blocks: dict[int, Scheduled] = {r.index: list(zip(r.order, r.instructions_after, strict=True)) for r in results}
+    planned = [[str(i) for i in r.instructions_after] for r in results]
+    notes: list[str] = []
+    if not expanded:
+        got = try_emit_source(prog, blocks, header)
+        if got is None:
+            notes.append("the whole file written expanded: a changed block's lines are shared with "
+                         "another block or come from an included file")
+        else:
+            text, notes = got
+            try:
+                back = parse_back(prog, text, name)
+                if planned == [[str(i) for i in b.instructions] for b in back.blocks()]:
+                    return text, back, "", notes
+                notes = ["the whole file written expanded: the source with the new order does not "
+                         "give the planned blocks when parsed back"]
+            except SchedulerError as e:
+                notes = [f"the whole file written expanded: the source with the new order does not parse "
+                         f"back ({str(e).replace(name, 'the emitted text')})"]
+    text = emit(prog, blocks, header)
     try:
         back = parse_text(text, name)
     except SchedulerError as e:
-        return text, f"the emitted text does not parse back: {str(e).replace(name, 'the emitted text')}"
-    planned = [[str(i) for i in r.instructions_after] for r in results]
+        return text, None, f"the emitted text does not parse back: {str(e).replace(name, 'the emitted text')}", notes
     if planned != [[str(i) for i in b.instructions] for b in back.blocks()]:
-        return text, "the emitted text does not give the planned blocks when parsed back"
-    return text, ""
+        return text, None, "the emitted text does not give the planned blocks when parsed back", notes
+    return text, back, "", notes
+
+
+def emitted(prog: Program, results: Sequence[BlockResult], name: str, header: Sequence[str] = (),
+            notes: list[str] | None = None) -> tuple[str, str]:
+    """(text, problem): the kernel's text, and "" if it parses back to the planned blocks, else
+    what went wrong (never blaming a file that does not exist). `notes` receives what the
+    source round trip says (blocks written expanded, and why)."""
+    text, _, problem, said = _emit(prog, results, name, header, expanded_output(prog, name))
+    if notes is not None:
+        notes.extend(said)
+    return text, problem
 
 
 @dataclass
@@ -81,13 +125,12 @@ class _Checked:
 
 
 def _check(prog: Program, results: Sequence[BlockResult], outputs, noalias, seed: int) -> _Checked:
-    """Check the file emitted from `results` as a whole: in the simulator, and under qemu when
-    the file has control flow and the toolchain is there (a straight-line file is a block,
-    which the block checks and `--exec` cover)."""
-    text, problem = emitted(prog, results, "<emitted>")
-    if problem:
+    """Check the file emitted from `results` (as it will be written, source round trip included)
+    as a whole: in the simulator, and under qemu when the file has control flow and the
+    toolchain is there (a straight-line file is a block, which the block checks and `--exec` cover)."""
+    _, cand, problem, _ = _emit(prog, results, "<emitted>", (), False)
+    if problem or cand is None:
         return _Checked(problem, WholeFileResult())
-    cand = parse_text(text, "<emitted>")
     moved = {r: m for b in results for r, m in b.output_map.items()}  # (straight-line kernels only)
     res = check_files(prog, cand, trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
                       noalias=noalias, output_map=moved)

@@ -92,6 +92,12 @@ def local_search(
                        deadline, patience, clock)
 
 
+# Draws per instruction without a move to evaluate before the search gives up: a block with no
+# legal move would otherwise spin until the deadline, forever under --deterministic (its clock
+# advances only with evaluations).
+IDLE_DRAWS = 50
+
+
 def move_search(bt: BlockTiming, start: list[int], first: tuple[tuple, Any],
                 evaluate: Callable[[list[int]], tuple[tuple, Any] | None], rng: random.Random,
                 evaluations: int, deadline: float, patience: int = 40,
@@ -107,7 +113,9 @@ def move_search(bt: BlockTiming, start: list[int], first: tuple[tuple, Any],
     stale = 0  # evaluations since the last strict improvement
     if bt.n < 2:
         return best, best_payload, used
-    while used < evaluations and stale < patience and clock.left(deadline) > 0:
+    idle = 0  # draws in a row that gave no move to evaluate (none may exist: a dependency chain)
+    while used < evaluations and stale < patience and clock.left(deadline) > 0 and idle < IDLE_DRAWS * bt.n:
+        idle += 1
         i = rng.randrange(bt.n)
         lo, hi = _window(bt, best, i)
         if hi <= lo:
@@ -121,6 +129,7 @@ def move_search(bt: BlockTiming, start: list[int], first: tuple[tuple, Any],
         got = evaluate(cand)
         if got is None:
             continue
+        idle = 0
         used += 1
         stale += 1
         if got[0] < best_key:

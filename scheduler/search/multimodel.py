@@ -85,10 +85,13 @@ class _Run:
     s: SearchState
 
 
-def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress) -> list[_Run]:
+def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress,
+              deadline: float | None = None) -> list[_Run]:
     runs = []
     for k, m in enumerate(models):
         share = budget * OWN_SHARE / len(models)
+        if deadline is not None:  # an earlier core's run that overran takes from the later ones
+            share = min(share, max(0.0, clock.left(deadline) * OWN_SHARE) / (len(models) - k))
         mopts = replace(opts, objective=natural_objective(m))
         p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM)
         runs.append(_Run(m, p, run(p, STAGES)))
@@ -98,12 +101,15 @@ def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, pro
     return runs
 
 
-def _pool(runs: list[_Run], instrs) -> list[Candidate]:
-    """The input first, then per run its final and chosen schedule and its best candidates."""
+def _pool(runs: list[_Run], instrs, extras: bool = True) -> list[Candidate]:
+    """The input first, then per run its final and chosen schedule and (`extras`) its best
+    candidates."""
     pool = [Candidate(list(instrs), list(range(len(instrs))))]
     for r in runs:
         assert r.s.final is not None and r.s.chosen is not None  # set by the local-search stage
         pool += [r.s.final, r.s.chosen[0]]
+        if not extras:
+            continue
         scored = [r.s.scored(c, r.p) for c in r.s.candidates(r.p) + r.s.adopted]
         scored.sort(key=lambda x: objective_key(x[2], r.p.opts.objective))
         pool += [c for c, _, _ in scored[:POOL_PER_MODEL]]
@@ -118,9 +124,19 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     clock = clock or Clock(opts.deterministic)
     deadline = clock.now() + budget
     combine = COMBINE[opts.objective]
-    runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress)
-    pool = _pool(runs, instrs)
-    timed = {candidate_key(c): [figures(m, c.instrs, opts.alias) for m in models] for c in pool}
+    runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress, deadline)
+    # every candidate costs an evaluation per model (seconds on a 1,000-instruction block): the
+    # input and each core's picks always, the others while the block's time lasts
+    essential = _pool(runs, instrs, extras=False)
+    keys = {candidate_key(c) for c in essential}
+    pool = essential + [c for c in _pool(runs, instrs) if candidate_key(c) not in keys]
+    timed: dict = {}
+    for c in pool:
+        if candidate_key(c) not in keys and clock.left(deadline) <= 0:
+            break
+        if candidate_key(c) not in timed:
+            timed[candidate_key(c)] = [figures(m, c.instrs, opts.alias) for m in models]
+    pool = [c for c in pool if candidate_key(c) in timed]
     table = {k: [f for f, _ in v] for k, v in timed.items()}
     cold = {k: sum(c for _, c in v) for k, v in timed.items()}
     own = [min(t[j] for t in table.values()) for j in range(len(models))]

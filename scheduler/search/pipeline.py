@@ -105,7 +105,11 @@ class BlockProblem:
             self.progress(self.index, stage, kw)
 
     def allowance(self, stage: str, state: SearchState) -> float:
-        return BUDGET[stage](self, state, self.clock.left(self.deadline))
+        """The stage's time: its share, but never past the block's deadline (a stage's minimum
+        must not stretch the time limit); 0.0 for regsched means not limited."""
+        left = self.clock.left(self.deadline)
+        share = BUDGET[stage](self, state, left)
+        return share if stage == "regsched" else min(share, max(left, 0.01))
 
 
 @dataclass
@@ -219,6 +223,9 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
         before = s.best(p)
         if stage.optional and s.closed(p, before):
             s.notes.append(f"stage {stage.name} skipped: the gap is closed")
+            continue
+        if stage.optional and p.clock.left(p.deadline) <= 0:
+            s.notes.append(f"stage {stage.name} skipped: the block's time is up")
             continue
         t0 = time.monotonic()
         stage.run(p, s)

@@ -460,17 +460,20 @@ VARIANTS = ((10, None, False), (120, None, False), (30, 5.0, False), (120, 2.0, 
 
 
 def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, noalias=(),
-               variants=VARIANTS) -> list[tuple[list[Instruction], list[int]]]:
+               variants=VARIANTS, time_up=None) -> list[tuple[list[Instruction], list[int]]]:
     """Renamed schedules of `instrs` (in its given order, the base): per variant that
     succeeds, the rewritten instructions in emission order and, for each, the index of the
-    instruction it came from. The caller times and verifies them."""
+    instruction it came from. The caller times and verifies them. `time_up()` true: no
+    further variant is tried once one succeeded (the time limit is the command's)."""
     bt = prepare(instrs, model, noalias)
     prob = analyse(instrs, live_out, reserved)
     raw, order = renaming_edges(bt, prob)
     rbt = replace(bt, raw=raw, order=order)
     tl = tails(rbt)
-    out = []
+    out: list[tuple[list[Instruction], list[int]]] = []
     for lookahead, w, free in variants:
+        if out and time_up is not None and time_up():
+            break
         prio = [-k if w is None else tl[k] - w * k for k in range(bt.n)]
         res = pressure_schedule(rbt, prob, model, list(range(bt.n)), lookahead, prio, free_chains=free)
         if res is None:

@@ -183,8 +183,13 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
     # solver's (p256_montsqr_neon: in-order 82 from the input, 109 from the reorder optimum)
     bases = [cand] + ([Candidate(p.instrs, p.ident)] if from_input and cand.origin != p.ident else [])
     tries: list[Candidate] = []
+    def time_up() -> bool:
+        return p.clock.left(p.deadline) <= 0
+
     for base in bases:
-        got = reschedule(base.instrs, p.model, p.live_out, p.opts.reserve, p.opts.alias)
+        if tries and time_up():
+            break
+        got = reschedule(base.instrs, p.model, p.live_out, p.opts.reserve, p.opts.alias, time_up=time_up)
         p.clock.charge(REGSCHED_COST * len(base.instrs) * len(REGSCHED_VARIANTS))
         tries += [Candidate(body, [base.origin[k] for k in src], True, base.fixed) for body, src in got]
     for c in tries:

@@ -1,0 +1,76 @@
+"""`--time-limit` is the whole command's wall-clock limit (core/budget.py): the search gets
+what is left after a reserve for the checks. No wall-clock asserts: fake clocks only."""
+
+from __future__ import annotations
+
+from scheduler.core import budget
+from scheduler.core.budget import CommandClock, check_reserve, search_limit
+from scheduler.present.batch import task_timeout
+from scheduler.search.pipeline import BUDGET
+
+
+def test_search_leaves_the_check_reserve():
+    for limit in (2.0, 10.0, 60.0):
+        for n in (50, 300, 1000):
+            for models in (1, 3):
+                elapsed = 0.7  # start-up and parsing so far
+                search = search_limit(limit, elapsed, n, models)
+                reserve = check_reserve(limit, n, models)
+                assert elapsed + search + reserve <= limit + 1e-9 or search == budget.MIN_SEARCH
+                assert reserve >= budget.MIN_SHARE * limit
+                assert reserve <= budget.MAX_SHARE * limit
+
+
+def test_reserve_grows_with_size_and_models():
+    assert check_reserve(10, 1000) > check_reserve(10, 100)
+    assert check_reserve(10, 1000, 3) > check_reserve(10, 1000, 1)
+
+
+def test_late_start_gets_the_minimum_search():
+    assert search_limit(2.0, 5.0, 100) == budget.MIN_SEARCH
+
+
+def test_command_clock_counts_from_its_start(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(budget.time, "monotonic", lambda: now[0])
+    clock = CommandClock(t0=97.5)
+    assert clock.elapsed() == 2.5
+    monkeypatch.setattr(budget, "process_age", lambda: 1.25)
+    assert CommandClock().elapsed() == 1.25
+    now[0] += 3
+    assert CommandClock().elapsed() == 1.25
+
+
+def test_process_age_is_plausible():
+    assert 0.0 <= budget.process_age() < 10 * 24 * 3600
+
+
+class _FakeClock:
+    deterministic = False
+
+    def __init__(self, t: float):
+        self.t = t
+
+    def left(self, deadline: float) -> float:
+        return deadline - self.t
+
+
+def test_stage_allowance_never_passes_the_block_deadline():
+    from types import SimpleNamespace
+
+    from scheduler.search.pipeline import BlockProblem
+
+    p = SimpleNamespace(clock=_FakeClock(9.9), deadline=10.0, budget=5.0,
+                        opts=SimpleNamespace(rename=True), decomposing=False)
+    state = SimpleNamespace(res=SimpleNamespace(seconds=1.0))
+    for stage in BUDGET:
+        got = BlockProblem.allowance(p, stage, state)  # type: ignore[arg-type]
+        if stage == "regsched":
+            assert got == 0.0  # not limited by time (charged per instruction)
+        else:
+            assert got <= 0.1 + 1e-9, stage  # the minimums (0.2, 0.3, 0.5 s) yield to the deadline
+
+
+def test_batch_task_timeout_follows_the_limit():
+    assert task_timeout(3) < task_timeout(30) < 2 * 30 + 120
+    assert task_timeout(3) > 3
