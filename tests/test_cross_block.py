@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scheduler.checks.state import MachineState
 from scheduler.checks.wholefile import check_files, code_of, run_file
 from scheduler.cli import main
 from scheduler.frontend.cfg import block_contexts
@@ -225,3 +226,10 @@ def test_random_multiblock_kernels_stay_equivalent_as_whole_files(seed: int):
     assert not problem
     res = check_files(prog, parse_text(out), trials=48, seed=seed, outputs=chosen.as_list())
     assert res.equivalent, (text, out, res.mismatch, res.problem)
+
+
+def test_a_loop_of_branches_alone_stops_at_the_step_limit():
+    """`0: b 0b` executes no other instruction: the step limit must still end the run."""
+    prog = parse_text("\t.text\nk:\n\tadd x1, x1, #1\n0:\tb 0b\n")
+    run = run_file(code_of(prog), MachineState(), max_steps=1000)
+    assert not run.ended and run.steps == 1000

@@ -46,7 +46,7 @@ DIRECTIVES = [
     ('.print "hello"\n', True, 0, ""),
     (".if 0\n.err\n.error \"no\"\n.endif\nadd x0, x0, #1\n", True, 0, ""),  # skipped by .if
     ('.macro m\n.error "in m"\n.endm\nadd x0, x0, #1\n', True, 0, ""),  # never expanded
-    ('.macro m\n.error "in m"\n.endm\nadd x0, x0, #1\nm\n', False, 5, "'.error': in m"),
+    ('.macro m\n.error "in m"\n.endm\nadd x0, x0, #1\nm\n', False, 2, "'.error': in m"),  # the body line (issue 28), naming the call
     (".rept 2\n.err\n.endr\n", False, 1, "'.err' encountered"),  # GNU as: line 2 (we locate expansions
     # at their opening line)
 ]

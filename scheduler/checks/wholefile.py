@@ -181,6 +181,7 @@ def run_file(code: Code, state: MachineState, max_steps: int = DEFAULT_STEPS,
             continue
         if run.steps >= max_steps:
             return run
+        run.steps += 1  # branches count: `0: b 0b` must stop too
         pc = _branch(code, run, pc, ins, call_sites, stub, marks)
         if pc < 0:
             run.ended = pc == -1

@@ -17,9 +17,10 @@ Design
   1 + k belongs to the k-th branch of the file and jumps to the instruction after it. `bl L`
   becomes `movz/movk x30, <trampoline>; b L`, which changes no flag and no other register.
 * External callees (`bl` to a label outside the file, `blr`, tail calls) run one stub that
-  logs x0-x29, sp, NZCV and q0-q31 to a call log in the arena (768 bytes a call), and
-  returns a fold of x0-x17 in x0; every other register and the flags are kept. The Python
-  twin of that stub (`_log_call`) lets the simulator run the same program first.
+  logs x0-x29, sp, NZCV and q0-q31 to a call log in the arena (768 bytes a call) and keeps
+  every register and the flags (x0 too: code after a call may use it as a pointer, which a
+  fingerprint would send outside the arena; the log already holds every argument). The
+  Python twin of that stub (`_log_call`) lets the simulator run the same program first.
 * The arena holds one slot per incoming pointer register, one for the stack and one for the
   call log. Loops may walk pointers anywhere and loops counted by a random register may not
   end, so only trials whose original run ends in the simulator within the step limit with
@@ -55,7 +56,7 @@ from scheduler.checks.execcheck import (
     initial_states,
     toolchain,
 )
-from scheduler.checks.state import MASK64, MachineState, Memory
+from scheduler.checks.state import MachineState, Memory
 from scheduler.checks.verify import Mismatch, compare, compared_registers
 from scheduler.checks.wholefile import DEFAULT_STEPS, CannotRun, Code, code_of, incoming_pointers, run_file
 from scheduler.frontend.ir import Instruction, Program
@@ -123,7 +124,7 @@ def _branch_lines(code: Code, k: int, ins: Instruction) -> list[str]:
 
 
 def _ext_stub() -> list[str]:
-    """The external callee: logs the registers, returns a fold of x0-x17 in x0, keeps the rest."""
+    """The external callee: logs the registers and keeps them all."""
     a = ["sched_ext:", "msr tpidr_el0, x16", "adrp x16, sched_log", "add x16, x16, :lo12:sched_log",
          "str x17, [x16, #8]", "ldr x17, [x16]"]
     a += [f"stp x{i}, x{i + 1}, [x17, #{8 * i}]" for i in range(0, 16, 2)]
@@ -131,10 +132,8 @@ def _ext_stub() -> list[str]:
     a += [f"stp x{i}, x{i + 1}, [x17, #{8 * i}]" for i in range(18, 30, 2)]
     a += ["mov x0, sp", "mrs x1, nzcv", "stp x0, x1, [x17, #240]"]
     a += [f"stp q{i}, q{i + 1}, [x17, #{256 + 16 * i}]" for i in range(0, 32, 2)]
-    a += [f"add x1, x17, #{LOG_ENTRY}", "str x1, [x16]", "movz x0, #0x5eed"]
-    for i in range(18):
-        a += [f"ldr x1, [x17, #{8 * i}]", f"eor x0, x0, x1, ror #{i}" if i else "eor x0, x0, x1"]
-    a += ["ldr x1, [x17, #8]", "ldr x16, [x17, #128]", "ldr x17, [x17, #136]", "ret"]
+    a += [f"add x1, x17, #{LOG_ENTRY}", "str x1, [x16]"]
+    a += ["ldp x0, x1, [x17]", "ldr x16, [x17, #128]", "ldr x17, [x17, #136]", "ret"]
     return a
 
 
@@ -216,7 +215,7 @@ def _build(code: Code, branches: int, work: Path, name: str) -> Path:
 # ------------------------------------------------------------------ trials
 
 def _log_call(log_base: int):
-    """The stub's twin for the simulator (same log layout, same x0)."""
+    """The stub's twin for the simulator (the same log, every register kept)."""
     def stub(st: MachineState, name: str, calls: int) -> None:
         at = log_base + LOG_ENTRY * calls
         for i in range(30):
@@ -225,11 +224,6 @@ def _log_call(log_base: int):
         st.mem.write(at + 248, 8, st.nzcv << 28)
         for i in range(32):
             st.mem.write(at + 256 + 16 * i, 16, st.v[i])
-        x0 = 0x5EED
-        for i in range(18):
-            v = st.get(f"x{i}")
-            x0 ^= ((v >> i) | (v << (64 - i))) & MASK64 if i else v
-        st.set("x0", x0)
     return stub
 
 

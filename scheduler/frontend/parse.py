@@ -860,7 +860,7 @@ class Parser:
 
 def _about_expansion(e: AsmError) -> bool:
     """An error about the expansion as a whole (its size, its depth): it belongs to the call."""
-    return any(k in e.message for k in ("nested too deeply", "expansions nested more than",
+    return any(k in e.message for k in ("nested too deeply", "nested more than",
                                          "statements after .rept/.irp/macro", "macro expansion makes a line"))
 
 
