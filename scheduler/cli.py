@@ -712,7 +712,9 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
 
     from scheduler.present.emit import own_header
     from scheduler.present.finalize import emitted, finalize
+    from scheduler.machine.model import DEFAULT_MODEL, load_models
     from scheduler.present.report import (
+        add_mca,
         header_lines,
         print_stages,
         print_summary,
@@ -727,6 +729,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     doc["interrupted"] = interrupted
     doc["outputs"] = chosen.to_json()
     doc["whole_file_check"] = fin.to_json()
+    # llvm-mca beside the objective's figure, for every model's -mcpu (present/figures.py)
+    add_mca(doc, [b.instructions for b in prog.blocks()], results, load_models(args.model or DEFAULT_MODEL))
     header = header_lines(model, doc)
     old = own_header(prog)
     if old and old[0].startswith(header[0].split(" (")[0] + " (") and all(
@@ -751,9 +755,9 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
         print(json.dumps(doc, indent=2), file=sys.stderr if out_path is None else sys.stdout)
         return EXIT_OK
     console = Console(stderr=out_path is None)
-    print_summary(doc, console)
     if not args.quiet:
         print_stages(doc, console)
+    print_summary(doc, console)
     console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
     return EXIT_OK
 
