@@ -501,13 +501,26 @@ def cmd_compare(args) -> int:
             print_diff(doc, console)
     if args.text_timeline:
         out = sys.stderr if args.json else sys.stdout
+        width = Console(stderr=args.json).width  # COLUMNS (80 when not a terminal)
         for v in views:
-            print(text_timeline(v), file=out)
+            print(text_timeline(v, args.cycles, width), file=out)
             print(file=out)
     if args.timeline:
         p = draw(views, model, args.timeline)
         print(f"wrote {p}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of cycles, got '{text}'")
+    return n
 
 
 def add_parser(sub) -> None:
@@ -529,7 +542,10 @@ def add_parser(sub) -> None:
     p.add_argument("--no-alias", default="", metavar="REGS", help="base registers that point to disjoint buffers")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.add_argument("--timeline", metavar="FILE", help="draw the schedules as Gantt charts (.html, .svg or .png)")
-    p.add_argument("--text-timeline", action="store_true", help="print a text timeline of each schedule")
+    p.add_argument("--text-timeline", action="store_true",
+                   help="print a text timeline of each schedule, fitted to COLUMNS")
+    p.add_argument("--cycles", type=_positive, metavar="N",
+                   help="--text-timeline: show at most the first N cycles (as llvm-mca's -timeline-max-cycles)")
     p.add_argument("--diff", action="store_true", help="aligned listing of where each instruction moved")
     p.add_argument("--no-mca", action="store_true", help="do not run llvm-mca even if it is on PATH")
     add_input_options(p)

@@ -100,7 +100,8 @@ def _block_doc(b: BlockResult, objective: str) -> dict:
     return doc
 
 
-def add_mca(doc: dict, blocks_before: Sequence[Sequence], results: Sequence[BlockResult], models: Sequence[Model]) -> None:
+def add_mca(doc: dict, blocks_before: Sequence[Sequence], results: Sequence[BlockResult],
+            models: Sequence[Model]) -> None:
     """llvm-mca's before and after beside the objective's figure (when llvm-mca-19 is on PATH),
     and the headline again with them."""
     notes: list[str] = []
@@ -132,7 +133,7 @@ def header_lines(model: Model, doc: dict) -> list[str]:
     checked = "verified and proved" if doc.get("proved") else "verified"
     target = f"model {model.name}"
     if doc.get("models"):
-        target = f"models {', '.join(m['model'] for m in doc['models'])}"
+        target = f"{len(doc['models'])} models"  # (each named on its own line below)
     h = figures.headline(doc)
     objective = doc["options"]["objective"]
     lines = [f"// Scheduled by {doc['tool']} for {target} ({doc['status']}, {checked}).",
@@ -168,7 +169,7 @@ def _summary_columns(doc: dict) -> list[tuple[str, Callable[[dict], str]]]:
         (f"{name}\nafter", lambda d: f"{fig(d, 'after'):g}"),
         ("gain", lambda d: f"{d['gain']:.1%}" if "blocks" not in d else f"{h.lines[0].gain:.1%}"),
         ("bound", lambda d: "-" if fig(d, "bound") is None else f"{fig(d, 'bound'):g}"),
-        ("gap", lambda d: "-" if d["gap"] is None else f"{d['gap']:.1%}"),
+        ("gap", lambda d: _pct(figures.gap(fig(d, "after"), fig(d, "bound")))),
         ("status", lambda d: d["status"]),
     ]
     if objective != "inorder" and not h.in_order:
@@ -178,6 +179,10 @@ def _summary_columns(doc: dict) -> list[tuple[str, Callable[[dict], str]]]:
         cols += [("OoO\nbefore", lambda d: f"{d['ooo_cycles_before']:.1f}"),
                  ("OoO\nafter", lambda d: f"{d['ooo_cycles_after']:.1f}")]
     return cols + [("total\ns", lambda d: f"{d['seconds']:.1f}")]
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 def print_headline(doc: dict, console: Console) -> None:
@@ -195,10 +200,12 @@ def print_summary(doc: dict, console: Console) -> None:
 
     t = Table(title=f"{doc['input']} on {doc['model']}", show_lines=False, box=box.SIMPLE_HEAD,
               padding=(0, 0), pad_edge=False)
-    t.caption = ("gain and gap of the objective's figure against its own bound; status under the "
-                 "objective (docs/figures.md); in-ord: cycles of one run under the in-order issue "
-                 "model; OoO: steady-state cycles per iteration; s: seconds")
     cols = _summary_columns(doc)
+    shown = " ".join(c for c, _ in cols)
+    t.caption = ("gain and gap of the objective's figure against its own bound; status under the "
+                 "objective (docs/figures.md)" + ("; in-ord: cycles of one run under the in-order issue model"
+                                                  if "in-ord" in shown else "")
+                 + ("; OoO: steady-state cycles per iteration" if "OoO" in shown else "") + "; s: seconds")
     for col, _ in cols:
         t.add_column(col, justify="right", overflow="fold")
     for b in doc["blocks"]:
