@@ -69,19 +69,23 @@ def print_table(rows: list[dict], console) -> None:
 def write_html(path: Path, rows: list[dict], title: str = "scheduler batch") -> None:
     import plotly.graph_objects as go
 
-    ok = [r for r in rows if r["status"] == "ok"]
+    ok = [r for r in rows if figure_rows(r)]
     names = [r["name"] for r in ok]
+    first = [figure_rows(r)[0] for r in ok]  # the (first) model's objective figure
     figs = []
-    f = go.Figure([go.Bar(name="before", x=names, y=[r["cycles_before"] for r in ok]),
-                   go.Bar(name="after", x=names, y=[r["cycles_after"] for r in ok]),
-                   go.Scatter(name="lower bound", x=names, y=[r["lower_bound"] for r in ok], mode="markers")])
-    f.update_layout(title="In-order cycles before / after per kernel", barmode="group", yaxis_title="cycles")
+    f = go.Figure([go.Bar(name="before", x=names, y=[ln["before"] for ln in first]),
+                   go.Bar(name="after", x=names, y=[ln["after"] for ln in first]),
+                   go.Scatter(name="lower bound", x=names, y=[ln["bound"] for ln in first], mode="markers")])
+    f.update_layout(title="The objective's figure before / after per kernel (its unit in the table)",
+                    barmode="group", yaxis_title="cycles")
     figs.append(f)
-    f = go.Figure([go.Bar(name="before", x=names, y=[r["ooo_before"] for r in ok]),
-                   go.Bar(name="after", x=names, y=[r["ooo_after"] for r in ok])])
-    f.update_layout(title="Out-of-order cycles/iteration before / after", barmode="group", yaxis_title="cycles")
-    figs.append(f)
-    gaps = [figure_rows(r)[0]["gap"] if figure_rows(r) else None for r in ok]
+    with_mca = [(n, ln["mca"]) for n, ln in zip(names, first, strict=True) if ln.get("mca")]
+    if with_mca:
+        f = go.Figure([go.Bar(name="before", x=[n for n, _ in with_mca], y=[m["before"] for _, m in with_mca]),
+                       go.Bar(name="after", x=[n for n, _ in with_mca], y=[m["after"] for _, m in with_mca])])
+        f.update_layout(title="llvm-mca before / after (the model's -mcpu)", barmode="group", yaxis_title="cycles")
+        figs.append(f)
+    gaps = [ln["gap"] for ln in first]
     f = go.Figure([go.Bar(x=names, y=[None if g is None else 100 * g for g in gaps])])
     f.update_layout(title="Gap of the objective's figure to its bound (docs/figures.md)", yaxis_title="%")
     figs.append(f)
