@@ -48,7 +48,7 @@ def print_table(rows: list[dict], console) -> None:
     several = any(len(figure_rows(r)) > 1 for r in rows)
     cols = [Col("kernel", "left", 0, "name", min_width=8), Col("obj", "left"),
             Col("model", "left", 0 if several else 3),
-            Col("figure", "left", 4), Col("status", "left", 1), Col("before"), Col("after"), Col("gain"),
+            Col("figure", "left", 4), Col("status", "left"), Col("before"), Col("after"), Col("gain"),
             Col("bound", priority=2), Col("gap"), Col("llvm-mca"), Col("s", priority=5)]
     table_rows, styles = [], []
     for r in rows:

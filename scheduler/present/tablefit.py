@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+NAME_FLOOR = 24  # a name is shortened to this before columns that say more are dropped
 ELLIPSIS = "..."  # (ASCII: `…` reads as rich's own truncation mark)
 
 
@@ -46,8 +47,8 @@ def _table(cols: Sequence[Col], rows: Sequence[Sequence[str]], title: str | None
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=escape(title) if title else None, caption=caption, box=box.SIMPLE_HEAD, padding=(0, 1),
-              pad_edge=False, collapse_padding=True)
+    t = Table(title=escape(title) if title else None, caption=caption, box=box.SIMPLE_HEAD, padding=(0, 0),
+              pad_edge=False, show_edge=False)  # (columns one space apart: the box's own separator)
     for c in cols:
         t.add_column(escape(c.header), justify=c.justify,  # type: ignore[arg-type]
                      no_wrap=c.kind != "prose", overflow="fold", min_width=c.min_width or None)
@@ -65,27 +66,44 @@ def fit_table(console, cols: Sequence[Col], rows: Sequence[Sequence[str]], title
               caption: str | None = None, styles: Sequence[str | None] | None = None):
     """A rich Table of the rows that fits `console.width`: optional columns dropped by priority,
     names shortened, prose wrapped."""
-    from rich.measure import Measurement
-
     styles = list(styles) if styles is not None else [None] * len(rows)
     keep = list(range(len(cols)))
-    wide = console.options.update_width(10_000)
 
     def build(name_width: int | None):
         return _table([cols[i] for i in keep], [[r[i] for i in keep] for r in rows], title, caption,
                       name_width, styles)
 
-    def width(t) -> int:
-        return Measurement.get(console, wide, t).minimum  # (prose columns wrap at spaces)
+    def width(_t) -> int:
+        """The kept columns' width, one space apart: values and names whole (at the current
+        limit), headers whole, prose at its longest word."""
+        total = len(keep) - 1
+        for i in keep:
+            cells = [r[i] for r in rows]
+            if cols[i].kind == "prose":
+                w = max((len(x) for v in cells for x in v.split()), default=0)
+            else:
+                w = max((min(len(v), limit) if cols[i].kind == "name" else len(v) for v in cells), default=0)
+            total += max(w, len(cols[i].header), cols[i].min_width)
+        return total
 
-    t = build(None)
-    while width(t) > console.width and any(cols[i].priority for i in keep):
-        drop = max(keep, key=lambda i: (cols[i].priority, i))
-        keep.remove(drop)
-        t = build(None)
-    names = [r[i] for r in rows for i in keep if cols[i].kind == "name"]
-    if width(t) > console.width and names:
-        longest = max(len(n) for n in names)
-        excess = width(t) - console.width
-        t = build(max(8, longest - excess))
+    names = [len(r[i]) for r in rows for i in range(len(cols)) if cols[i].kind == "name"]
+    limit = max(names, default=0)
+
+    def drop(at_least: int) -> None:
+        nonlocal t
+        while width(t) > console.width and any(cols[i].priority >= at_least for i in keep):
+            keep.remove(max((i for i in keep if cols[i].priority >= at_least), key=lambda i: (cols[i].priority, i)))
+            t = build(limit)
+
+    def shrink(floor: int) -> None:
+        nonlocal t, limit
+        if width(t) > console.width and limit > floor:
+            limit = max(floor, limit - (width(t) - console.width))
+            t = build(limit)
+
+    t = build(limit)
+    drop(4)  # the least useful columns first,
+    shrink(NAME_FLOOR)  # then long names down to a readable length,
+    drop(1)  # then the other optional columns,
+    shrink(8)  # then names as far as it takes
     return t
