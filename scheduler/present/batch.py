@@ -483,12 +483,14 @@ class _Driver:
             return
         self.counts[res["status"]] += 1
         if res["status"] == "ok":
-            gain = 1 - res["cycles_after"] / res["cycles_before"] if res["cycles_before"] else 0.0
-            self.best_gain = gain if self.best_gain is None else max(self.best_gain, gain)
+            h = json.loads(res["report_json"])["headline"]  # the objective's figures (present/figures.py)
+            self.best_gain = h["gain"] if self.best_gain is None else max(self.best_gain, h["gain"])
             if progress.bar is None:
                 wt = f", {res['window_tasks']} window tasks" if res.get("window_tasks") else ""
-                progress.log(f"{t.name} seed {t.seed} {t.objective}: in-order {res['cycles_before']} -> "
-                             f"{res['cycles_after']} (bound {res['lower_bound']}), {res['wall_seconds']:.1f} s{wt}")
+                figs = "; ".join(f"{ln['model']} {ln['figure']} {ln['before']:g} -> {ln['after']:g}"
+                                 + ("" if ln["bound"] is None else f" (bound {ln['bound']:g})") for ln in h["lines"])
+                progress.log(f"{t.name} seed {t.seed} {t.objective}: {h['status']}, {figs}, "
+                             f"{res['wall_seconds']:.1f} s{wt}")
         else:
             progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']}: "
                          f"{(res['error'] or '').splitlines()[0] if res['error'] else ''}")

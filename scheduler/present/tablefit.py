@@ -88,6 +88,7 @@ def fit_table(console, cols: Sequence[Col], rows: Sequence[Sequence[str]], title
 
     names = [len(r[i]) for r in rows for i in range(len(cols)) if cols[i].kind == "name"]
     limit = max(names, default=0)
+    t = build(limit)
 
     def drop(at_least: int) -> None:
         nonlocal t
@@ -101,7 +102,6 @@ def fit_table(console, cols: Sequence[Col], rows: Sequence[Sequence[str]], title
             limit = max(floor, limit - (width(t) - console.width))
             t = build(limit)
 
-    t = build(limit)
     drop(4)  # the least useful columns first,
     shrink(NAME_FLOOR)  # then long names down to a readable length,
     drop(1)  # then the other optional columns,
