@@ -163,6 +163,7 @@ class Headline:
     status: str
     lines: list[Line]
     in_order: bool  # every model an in-order core: out-of-order figures are not shown
+    others: tuple[str, ...] = ()  # the other figures that mean something for the core, before -> after
 
     @property
     def gain(self) -> float:
@@ -185,13 +186,14 @@ class Headline:
             out.append(f"  {ln.text(named)}")
             if (mca := ln.mca_text(named)) is not None:
                 out.append(f"  {mca}")
+        out += [f"  also (not the objective): {o}" for o in self.others]
         out += [w for ln in self.lines if (w := ln.warning())]
         return out
 
     def to_json(self) -> dict:
         return {"objective": self.objective, "status": self.status, "gain": round(self.gain, 4),
                 "gap": None if self.gap is None else round(self.gap, 4), "in_order": self.in_order,
-                "lines": [ln.to_json() for ln in self.lines]}
+                "lines": [ln.to_json() for ln in self.lines], "others": list(self.others)}
 
 
 def _mca_of(doc: dict, model: str) -> McaFigure | None:
@@ -216,16 +218,20 @@ def headline(doc: dict) -> Headline:
             lines.append(Line(row["model"], FIGURES[key].label, row["before"][key], row["after"][key],
                               row["bound"], _mca_of(doc, row["model"])))
         in_order = all(figure_key(r["figure"]) == "inorder" for r in doc["models"])
+        others: tuple[str, ...] = ()
     else:
         kind = FIGURES[objective]
         lines = [Line(doc["model"], kind.label, doc[kind.before], doc[kind.after],
                       doc[kind.bound] if kind.bound else None, _mca_of(doc, doc["model"]))]
         in_order = bool(doc.get("in_order"))
+        others = tuple(f"{k.label} {doc[k.before]:g} -> {doc[k.after]:g} ({change(doc[k.before], doc[k.after])})"
+                       for name, k in FIGURES.items()
+                       if name != objective and not (in_order and k.out_of_order) and k.before in doc)
     claimed = doc.get("search_status", doc["status"])
     shown = claimed
     for ln in lines:
         shown = status(shown, ln.gap)
-    return Headline(objective, shown, lines, in_order)
+    return Headline(objective, shown, lines, in_order, others)
 
 
 def block_figure(block: dict, objective: str) -> tuple[float, float, float | None]:
