@@ -111,6 +111,10 @@ def test_optimize_headline_header_and_json_agree(tmp_path, capsys, fake_mca):
     assert f"{h['status']} under --objective ooo" in screen
     assert "llvm-mca -mcpu=neoverse-n1 cycles/iteration 70 -> 75 (+7.1%)" in screen
     assert "warning: neoverse-n1: our model and llvm-mca disagree" in screen
+    # the figures that are not the objective are on screen too, below it
+    assert (f"also (not the objective): in-order cycles {doc['cycles_before']} -> {doc['cycles_after']} "
+            in screen.replace("\n", " "))
+    assert "also (not the objective): OoO single run cycles" in screen
     # the header quotes the same line
     head = kernel.splitlines()[:4]
     text = figures.Line("neoverse-n1", line["figure"], line["before"], line["after"], line["bound"]).text(False)
