@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -127,8 +128,8 @@ def main(argv=None) -> int:
         if cheap:
             small = minimize(c, work / (c.name + "-min"), still, args.minimize_seconds)
         elif c.added and len(c.added) < len(c.data) and still(
-                Case(c.name + "-min", c.kind, c.added + b"\n", c.suffix, c.command), work / (c.name + "-min")):
-            small = Case(c.name + "-min", c.kind, c.added + b"\n", c.suffix, c.command)
+                replace(c, name=c.name + "-min", data=c.added + b"\n"), work / (c.name + "-min")):
+            small = replace(c, name=c.name + "-min", data=c.added + b"\n")
         else:
             small = c
         if len(small.data) < 1 << 20:

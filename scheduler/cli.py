@@ -28,6 +28,7 @@ from scheduler.checks.verify import (
 )
 from scheduler.core.clock import clear_stop, install_interrupt_handler, stop_requested
 from scheduler.core.errors import SchedulerError
+from scheduler.frontend.cfg import is_straight_line
 from scheduler.frontend.dag import build_dag
 from scheduler.frontend.ir import Program
 from scheduler.frontend.isa.table import TABLE
@@ -37,7 +38,7 @@ from scheduler.present.batch import cmd_batch
 from scheduler.present.cliopts import add_input_options, int_at_least, parse_kwargs, positive_float
 from scheduler.present.compare import add_parser as add_compare_parser
 from scheduler.present.compare import cmd_compare, draw_optimized
-from scheduler.present.outfiles import check_paths, write_atomic
+from scheduler.present.outfiles import atomic_path, check_paths, check_reads, write_atomic
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -103,7 +104,8 @@ def _optimize_parser(sub) -> None:
                    help="total seconds (default 30)")
     p.add_argument("--workers", type=int_at_least(0), default=0, help="CP-SAT workers (default: all cores)")
     p.add_argument("--in-place", action="store_true",
-                   help="replace the input file with the scheduled kernel (keeps a backup FILE.orig); "
+                   help="replace the input file with the scheduled kernel, keeping a backup: FILE.orig, or "
+                        "FILE.orig.1, FILE.orig.2, ... when that exists (a backup is never overwritten); "
                         "without it, no output may name an input")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--objective", choices=["ooo", "single", "inorder", "worst", "mean"], default=None,
@@ -307,7 +309,10 @@ def cmd_parse(args) -> int:
 
 
 def cmd_dag(args) -> int:
+    dot_out = {"--dot": Path(args.dot)} if args.dot else {}
+    check_paths({"input": Path(args.file)}, dot_out, in_place_hint=False)  # never over the input
     prog = _load(args.file, args)
+    check_reads(dot_out, prog.sources[1:], args.file)
     noalias = set(_reg_list(args.no_alias)) | set(prog.noalias)
     out = []
     dot = ["digraph dag {", "  node [shape=box, fontname=monospace];"]
@@ -398,7 +403,7 @@ def cmd_verify(args) -> int:
 
     orig_prog = _load(args.original, args)
     cand_prog = _load(args.candidate, args)
-    # one rule for every command (scheduler/outputs.py): --outputs, else `// @outputs` in the
+    # one rule for every command (scheduler/frontend/outputs.py): --outputs, else `// @outputs` in the
     # ORIGINAL, else x0 when the original ends in `ret` (AAPCS64), else every register and the
     # flags. A candidate's own `@outputs` is never trusted to shrink what is compared.
     chosen = choose_outputs(orig_prog, args.outputs, args.original)
@@ -407,6 +412,10 @@ def cmd_verify(args) -> int:
         raise InputError("verify: use --prove or --exec, not both")
     if orig_prog.opaque_code or cand_prog.opaque_code:
         return _verify_segments(args, orig_prog, cand_prog, chosen, noalias)
+    if not (is_straight_line(orig_prog) and is_straight_line(cand_prog)):  # branches: compare whole files
+        from scheduler.present.verify_files import verify_files
+
+        return verify_files(args, orig_prog, cand_prog, chosen, noalias)
     return _verify_pair(args, straight_line(orig_prog), straight_line(cand_prog), chosen, noalias)
 
 
@@ -528,7 +537,7 @@ def _verify_doc(args, proof, res, chosen, compared: str) -> dict:
 
 
 def _verify_exec(args, orig, cand, chosen, noalias) -> int:
-    """`verify --exec`: both kernels run as AArch64 code (scheduler/execcheck.py)."""
+    """`verify --exec`: both kernels run as AArch64 code (scheduler/checks/execcheck.py)."""
     from scheduler.checks.execcheck import exec_check
 
     res = exec_check(orig, cand, trials=args.trials, seed=args.seed, outputs=chosen.as_list(),
@@ -642,6 +651,8 @@ def cmd_optimize(args) -> int:
     models = load_models(args.model or DEFAULT_MODEL)
     model = models[0]  # the certificate's and the summary's model (the first named)
     prog = _load(args.file, args)
+    # and none may name a file the input reads (a header it #includes, an .incbin file)
+    check_reads(_output_files(args, out_path, report_path), prog.sources[1:], args.file)
     for m in models:
         missing = [i for b in prog.blocks() for i in b.instructions if i.opclass not in m.spec.opclasses]
         if missing:
@@ -744,10 +755,11 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     if problem:
         print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
         return EXIT_FAIL
+    backup = None
     if out_path is None:
         sys.stdout.write(text)
     else:
-        write_atomic(out_path, text, backup=args.in_place)
+        backup = write_atomic(out_path, text, backup=args.in_place)
     if args.certificate:
         _write_certificate(args, prog, results, model, opts)
     if report_path is not None:
@@ -761,7 +773,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     if not args.quiet:
         print_stages(doc, console)
     print_summary(doc, console)
-    console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else ""))
+    console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else "")
+                  + (f"; the input was saved as {backup}" if backup else ""))
     return EXIT_OK
 
 
@@ -798,27 +811,21 @@ def _optimize_paths(args) -> tuple[Path | None, Path | None]:
     report_path = Path(args.report) if args.report else (
         out_path.with_name(out_path.name + ".json") if args.in_place and out_path
         else out_path.with_suffix(".json") if out_path else None)
-    outputs = {name: Path(p) for name, p in (("-o", out_path), ("--report", report_path),
-                                             ("--certificate", args.certificate),
-                                             ("--timeline", args.timeline)) if p is not None}
+    outputs = _output_files(args, out_path, report_path)
     check_paths({"input": Path(args.file)}, outputs, in_place="-o" if args.in_place else None)
     return out_path, report_path
 
 
+def _output_files(args, out_path: Path | None, report_path: Path | None) -> dict[str, Path]:
+    return {name: Path(p) for name, p in (("-o", out_path), ("--report", report_path),
+                                          ("--certificate", args.certificate),
+                                          ("--timeline", args.timeline)) if p is not None}
+
+
 def _draw_atomic(path: str, blocks, results, model, noalias) -> None:
     """Draw into a temporary file beside `path`, then rename it into place."""
-    import os
-    import tempfile
-
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.resolve().parent)
-    os.close(fd)
-    try:
+    with atomic_path(Path(path)) as tmp:
         draw_optimized(tmp, blocks, results, model, noalias)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _write_certificate(args, prog, results, model, opts) -> None:

@@ -126,3 +126,21 @@ def test_dag_dot(tmp_path, capsys):
     code, out, _ = run(capsys, "dag", MUL, "--no-alias", "x0,x1,x2", "--dot", str(dot))
     assert code == 0 and "edges" in out
     assert dot.read_text().startswith("digraph")
+
+
+def test_optimize_help_says_how_backups_are_named(capsys):
+    """--in-place never overwrites a backup: FILE.orig, then FILE.orig.1, ... (issue 25)."""
+    with pytest.raises(SystemExit) as e:
+        main(["optimize", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "FILE.orig, or FILE.orig.1, FILE.orig.2, ... when that exists" in out
+
+
+def test_dag_dot_never_overwrites_the_input(tmp_path, capsys):
+    """`dag --dot` is an output too: naming the input (or a header it includes) is refused."""
+    src = tmp_path / "k.s"
+    src.write_text(Path(MUL).read_text())
+    code, _, err = run(capsys, "dag", str(src), "--dot", str(src))
+    assert code == 2 and "names the input file" in err
+    assert src.read_text() == Path(MUL).read_text()

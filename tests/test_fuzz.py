@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.fuzz import (
-    Case, generate, huge_file, optimize_case, reproducer, run_case, seed_files, table_kernel,
+    NEST_FORMS, Case, _nest, generate, huge_file, m_include_nesting, m_output_over_input, optimize_case,
+    reproducer, run_case, seed_files, table_kernel,
 )
 from tests.support.kernels import kernel
 
@@ -51,6 +52,34 @@ def test_huge_file_is_parsed_or_refused_in_time(tmp_path):
     case = Case("huge-file", "huge-file", huge_file(seed_files()[0].read_bytes()), may_hang=True)
     out = run_case(case, tmp_path)
     assert not out.problems, f"{'; '.join(out.problems)} (stderr: {out.stderr[-300:]!r})"
+
+
+@pytest.mark.parametrize("form", NEST_FORMS)
+@pytest.mark.parametrize("depth", [64, 65, 3000])
+def test_deep_block_nesting_never_crashes(form, depth, tmp_path, capsys):
+    """Issue 25: blocks nested thousands deep (a RecursionError, exit 4, before): exit 0 or a
+    located exit 2, in-process here (a recursion would show as exit 4), quickly."""
+    data = b" add x0, x0, #1\n" + _nest(form, depth) + b"\n ret\n"
+    case = Case(f"nest-{form}-{depth}", "block-nesting", data, needs_line=True)
+    out = run_case(case, tmp_path, capsys)
+    assert not out.problems, reproducer(case, out)
+    assert out.seconds < 2.0
+    # 65 levels of one kind are one too many (a mix of 65 has fewer of each kind); a body left open too
+    if depth == 3000 or (depth == 65 and form != "mixed") or form == "unterminated":
+        assert out.rc == 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_include_nesting_and_outputs_over_inputs(seed, tmp_path, capsys):
+    """#include chains and self-inclusion end in a located exit 2 or parse; an output that names
+    a file the input reads (a header, an .incbin file, the input) is refused with every file kept."""
+    rng = random.Random(seed)
+    data = seed_files()[0].read_bytes()
+    for n, mutate in enumerate((m_include_nesting, m_output_over_input)):
+        out_data, _, more = mutate(rng, data)
+        case = Case(f"files-{seed}-{n}", mutate.__name__, out_data, **more)
+        out = run_case(case, tmp_path / case.name, capsys)
+        assert not out.problems, reproducer(case, out)
 
 
 def test_generation_is_deterministic():

@@ -122,7 +122,8 @@ def test_preprocessor_failure_shows_every_line(tmp_path, capsys):
     (tmp_path / "inc.h").write_text('#include "foo.h"\n')
     code, err = run_parse(tmp_path, capsys, "k.S", '#include "inc.h"\nadd x0, x0, #1\n')
     assert code == 2
-    assert err.startswith(f"{tmp_path / 'k.S'}: C preprocessor failed:")
+    # located at the main file's #include that leads to the failure
+    assert err.startswith(f"{tmp_path / 'k.S'}:1: C preprocessor failed:")
     assert "In file included from" in err
     assert "inc.h:1:10: fatal error: foo.h: No such file or directory" in err
 
@@ -147,3 +148,113 @@ def test_max_instructions_in_compare_and_batch(tmp_path, capsys):
             "seed": 0, "objective": "ooo", "include": [], "define": [], "window_tasks": False, "max_statements": 5}
     res = run_task(spec)
     assert res["status"] == "failed" and "more than 5 statements" in res["error"]
+
+
+# ------------------------------------------------------------- deep nesting (issue 25)
+
+def _chain(n: int) -> str:
+    """Macros m1..mn, each calling the one before; m0 is an instruction."""
+    return "".join(f".macro m{k}\n{'add x0, x0, #1' if k == 1 else f'm{k - 1}'}\n.endm\n"
+                   for k in range(1, n + 1)) + f"m{n}\n"
+
+
+DEEP = {
+    "rept-1000": (".rept 1\n" * 1000 + "add x0, x0, #1\n" + ".endr\n" * 1000, 65, "'.rept' blocks nested more than 64"),
+    "rept-500": (".rept 1\n" * 500 + "add x0, x0, #1\n" + ".endr\n" * 500, 65, "'.rept' blocks nested more than 64"),
+    "irp-1000": (".irp r, x1\n" * 1000 + "add \\r, \\r, #1\n" + ".endr\n" * 1000, 65, "'.irp' blocks nested"),
+    "irpc-3000": (".irpc c, 1\n" * 3000 + "add x1, x1, #\\c\n" + ".endr\n" * 3000, 65, "'.irpc' blocks nested"),
+    "unterminated-5000": (".rept 1\n" * 5000, 65, "'.rept' blocks nested"),
+    "macro-defs-1000": (".macro a\n" * 1000 + ".endm\n" * 1000, 65, "'.macro' blocks nested"),
+    "if-5000": (".if 1\n" * 5000 + "add x0, x0, #1\n" + ".endif\n" * 5000, 65, "'.if' blocks nested more than 64"),
+    "if-skipped-5000": (".if 0\n" * 5000 + "add x0, x0, #1\n" + ".endif\n" * 5000, 65, "'.if' blocks nested"),
+    "macro-chain-1000": (_chain(1000), 3001, "macro 'm936': expansions nested more than 64 deep"),
+    "macro-chain-3000": (_chain(3000), 9001, "expansions nested more than 64 deep"),
+    "macro-recursive": (".macro r\nr\n.endm\nr\n", 4, "macro 'r': expansions nested more than 64 deep"),
+    "macro-recursive-args": (".macro r n\n.if \\n\nadd x0, x0, #1\nr (\\n - 1)\n.endif\n.endm\nr 1000\n", 7,
+                             "nested more than 64 deep"),
+    "rept-in-macro-1000": (".macro m\n" + ".rept 1\n" * 1000 + "add x0, x0, #1\n" + ".endr\n" * 1000
+                           + ".endm\nm\n", 2004, "'.rept' blocks nested more than 64"),
+    "mixed-3000": ("".join((".rept 1\n", ".if 1\n", ".irp r, x1\n")[k % 3] for k in range(3000)) + "add x0, x0, #1\n"
+                   + "".join((".endr\n", ".endif\n", ".endr\n")[k % 3] for k in reversed(range(3000))), 97,
+                   "'.rept' blocks nested more than 64"),  # .if inside a body counts when it runs
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP))
+def test_deep_nesting_is_a_quick_located_error(tmp_path, capsys, name):
+    """Issue 25: `.rept 1` nested 1,000 deep exited 4 (RecursionError) after 13-33 s, and at
+    depth 500 the message spoke of '1 x 250000 statements'. Every kind of nesting now stops at
+    the 65th level with FILE:LINE, exit 2, within 2 s."""
+    content, line, message = DEEP[name]
+    start = time.monotonic()
+    code, err = run_parse(tmp_path, capsys, "k.s", content)
+    assert time.monotonic() - start < 2.0
+    assert code == 2, err
+    assert err.startswith(f"{tmp_path / 'k.s'}:{line}: "), err
+    assert message in err
+    assert "250000" not in err and "RecursionError" not in err
+
+
+@pytest.mark.parametrize("depth, ok", [(64, True), (65, False)])
+def test_nesting_limit_is_64(depth, ok):
+    """64 levels of every construct parse (GNU as allows 100 nested expansions); 65 do not."""
+    texts = [".rept 1\n" * depth + "add x0, x0, #1\n" + ".endr\n" * depth,
+             ".if 1\n" * depth + "add x0, x0, #1\n" + ".endif\n" * depth,
+             _chain(depth)]
+    for text in texts:
+        if ok:
+            assert len(parse_text(text).instructions) == 1
+        else:
+            with pytest.raises(AsmError, match="nested more than 64 deep"):
+                parse_text(text)
+
+
+def test_budget_message_says_what_the_statements_are():
+    """A .rept whose body holds nested blocks is counted with the nested lines read again at
+    each level; the message says so instead of claiming a body of that many statements."""
+    text = ".rept 3\n" + ".rept 1\n" * 30 + "add x0, x0, #1\n" + ".endr\n" * 30 + ".endr\n"
+    with pytest.raises(AsmError) as e:
+        parse_text(text, max_statements=1000)
+    msg = str(e.value)
+    assert msg.startswith("<input>:1: '.rept' expands to 3 x ") and "a body of 61 statements" in msg
+
+
+def test_deep_nesting_in_optimize_is_a_quick_located_error(tmp_path):
+    """The same through `optimize` in a fresh process (imports included)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "k.s"
+    path.write_text(DEEP["rept-1000"][0])
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "optimize", str(path), "-o", str(tmp_path / "o.s")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"{path}:65: '.rept' blocks nested more than 64 deep")
+    assert time.monotonic() - start < 10  # about 2 s of it is starting Python and importing the solver
+    assert not (tmp_path / "o.s").exists()
+
+
+@pytest.mark.skipif(not (shutil.which("gcc") or shutil.which("cpp")), reason="no C preprocessor")
+@pytest.mark.parametrize("how", ["self", "chain"])
+def test_deep_includes_are_a_quick_located_error(tmp_path, capsys, how):
+    """A file that #includes itself, or a chain of 1,000 headers: the C preprocessor stops at
+    200 levels; the error is located at the main file's #include line."""
+    if how == "self":
+        content = "add x0, x0, #1\n#include \"k.S\"\n"
+    else:
+        for k in range(1000):
+            (tmp_path / f"h{k}.h").write_text(f'#include "h{k + 1}.h"\n' if k < 999 else "add x0, x0, #1\n")
+        content = "add x0, x0, #1\n#include \"h0.h\"\n"
+    start = time.monotonic()
+    code, err = run_parse(tmp_path, capsys, "k.S", content)
+    assert time.monotonic() - start < 2.0
+    assert code == 2
+    assert err.startswith(f"{tmp_path / 'k.S'}:2: C preprocessor failed:"), err[:300]
+    assert "nested depth 200" in err
+
+
+def test_include_directive_is_refused_even_when_nested(tmp_path, capsys):
+    (tmp_path / "a.s").write_text('.include "a.s"\n')
+    code, err = run_parse(tmp_path, capsys, "k.s", 'add x0, x0, #1\n.include "a.s"\n')
+    assert code == 2 and err.startswith(f"{tmp_path / 'k.s'}:2: unsupported directive '.include'")

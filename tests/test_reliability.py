@@ -3,14 +3,19 @@ atomic writes, option checks, tidy and idempotent output."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from scheduler.checks.verify import straight_line
 from scheduler.cli import main
 from scheduler.frontend.parse import parse_text
-from scheduler.checks.verify import straight_line
 
 INST_KERNEL = """\
 \tmul x2, x5, x6
@@ -189,3 +194,202 @@ def test_comments_follow_renamed_registers(tmp_path, capsys):
             dest = code.split()[1].rstrip(",")
             lhs = comment.split("=")[0].strip()
             assert lhs == dest or "stale" in comment, line
+
+
+# ------------------------------------------------------------------ issue 25: files
+
+needs_cpp = pytest.mark.skipif(not (shutil.which("gcc") or shutil.which("cpp")), reason="no C preprocessor")
+HEADER = "#define ACC x7\n"
+S_KERNEL = '#include "inc/hdr.h"\n\tmul x2, x5, x6\n\tadd ACC, x2, x2\n\tmul x3, x5, x5\n\tadd x8, x8, x3\n'
+
+
+@needs_cpp
+@pytest.mark.parametrize("opt", ["-o", "--report", "--certificate", "--timeline"])
+@pytest.mark.parametrize("spelling", ["plain", "dotted", "symlink"])
+def test_output_naming_an_included_header_is_refused(tmp_path, capsys, monkeypatch, opt, spelling):
+    """The report: `-o inc/hdr.h`, a header the .S input #includes, silently overwrote it (exit 0)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inc").mkdir()
+    header = tmp_path / "inc" / "hdr.h"
+    header.write_text(HEADER)
+    _write(tmp_path, "k.S", S_KERNEL)
+    target = {"plain": "inc/hdr.h", "dotted": "./inc/../inc/hdr.h", "symlink": "link.h"}[spelling]
+    if spelling == "symlink":
+        (tmp_path / "link.h").symlink_to(header)
+    if opt == "--timeline":
+        target_path = tmp_path / "inc" / "hdr.html"  # a timeline must end in .html/.svg/.png
+        target_path.write_text(HEADER)
+        (tmp_path / "k.S").write_text(S_KERNEL + '#include "inc/hdr.html"\n')
+        target = "inc/hdr.html"
+    argv = ["optimize", "k.S", *FAST] + (["-o", "out.s"] if opt != "-o" else []) + [opt, target]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{opt} names" in err and "a file that k.S reads" in err and "block 1/1" not in err, err
+    assert header.read_text() == HEADER
+    assert not (tmp_path / "out.s").exists() and not (tmp_path / "out.json").exists()
+
+
+def test_output_naming_an_incbin_file_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "table.bin").write_bytes(b"\x01\x02")
+    _write(tmp_path, "k.s", '\tmul x2, x5, x6\n\tadd x7, x2, x2\n\t.section .rodata\n\t.incbin "table.bin"\n')
+    assert main(["optimize", "k.s", "-o", "table.bin", *FAST]) == 2
+    assert "a file that k.s reads" in capsys.readouterr().err
+    assert (tmp_path / "table.bin").read_bytes() == b"\x01\x02"
+
+
+def test_in_place_twice_keeps_the_original(tmp_path, capsys):
+    """The report: a second --in-place overwrote FILE.orig with the first output."""
+    src = _write(tmp_path, "k.s", INST_KERNEL)
+    assert main(["optimize", str(src), "--in-place", *FAST]) == 0
+    first = src.read_text()
+    assert main(["optimize", str(src), "--in-place", *FAST]) == 0
+    assert main(["optimize", str(src), "--in-place", *FAST]) == 0
+    assert (tmp_path / "k.s.orig").read_text() == INST_KERNEL
+    assert (tmp_path / "k.s.orig.1").read_text() == first
+    assert (tmp_path / "k.s.orig.2").read_text() == src.read_text()  # a fixed point by then
+    assert f"the input was saved as {tmp_path / 'k.s.orig.2'}" in " ".join(capsys.readouterr().out.split())
+    assert not (tmp_path / "k.s.orig.3").exists()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_new_files_get_the_umask_mode(tmp_path, capsys, umask, mode):
+    """The report: every output was 0600 whatever the umask (tempfile.mkstemp)."""
+    from scheduler.present.batch_report import write_html
+
+    src = _write(tmp_path, "k.s", INST_KERNEL)
+    old = os.umask(umask)
+    try:
+        outs = [tmp_path / n for n in ("o.s", "o.json", "c.json", "t.html")]
+        assert main(["optimize", str(src), "-o", str(outs[0]), "--report", str(outs[1]),
+                     "--certificate", str(outs[2]), "--timeline", str(outs[3]), *FAST]) == 0
+        write_html(tmp_path / "report.html", [])  # what `scheduler batch` writes
+        outs.append(tmp_path / "report.html")
+    finally:
+        os.umask(old)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in outs} == {p.name: oct(mode) for p in outs}
+
+
+def test_replaced_files_keep_their_mode(tmp_path, capsys):
+    from scheduler.present.outfiles import write_atomic
+
+    src = _write(tmp_path, "k.s", INST_KERNEL)
+    out = _write(tmp_path, "o.s", "old\n")
+    os.chmod(out, 0o640)
+    os.chmod(src, 0o604)
+    old = os.umask(0o077)
+    try:
+        assert main(["optimize", str(src), "-o", str(out), *FAST]) == 0
+        assert main(["optimize", str(src), "--in-place", *FAST]) == 0
+        write_atomic(tmp_path / "new.txt", "x\n")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert src.stat().st_mode & 0o777 == 0o604
+    assert (tmp_path / "k.s.orig").stat().st_mode & 0o777 == 0o604  # the backup: the input's mode
+    assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o600
+
+
+# ------------------------------------------------------------------ issue 25: the emitter
+
+TWO_BLOCKS_ON_A_LINE = """\
+// @outputs x7, x10, x12, x14
+\tmul x2, x5, x6
+\tadd x7, x2, x2
+\tmul x12, x4, x4; mid: mul x13, x7, x12
+\tadd x14, x13, x13
+\tmul x9, x1, x3
+\tadd x10, x9, x9
+"""
+REPT_LOCAL_LABEL = """\
+\t.rept 2
+\tmul x2, x5, x6
+\tadd x7, x7, x2
+\tmul x3, x5, x5
+\tadd x8, x8, x3
+\tcbz x8, 0f
+0:
+\tb 0b
+\t.endr
+\tret
+"""
+
+
+def _blocks(text: str) -> list[list[str]]:
+    return [[str(i) for i in b.instructions] for b in parse_text(text).blocks()]
+
+
+def test_two_blocks_on_one_line_are_both_written(tmp_path, capsys):
+    """The report: `mul x12, x4, x4; mid: add x13, x7, x12` (a label between two statements, so
+    two blocks on one line): optimize exited 1, 'emitted text does not match the schedule'."""
+    src = _write(tmp_path, "k.s", TWO_BLOCKS_ON_A_LINE)
+    out = tmp_path / "o.s"
+    assert main(["optimize", str(src), "-o", str(out), *FAST]) == 0
+    text = out.read_text()
+    before, after = _blocks(TWO_BLOCKS_ON_A_LINE), _blocks(text)
+    assert [sorted(b) for b in before] == [sorted(b) for b in after] and before != after  # both reordered
+    assert "mid:" in text
+    capsys.readouterr()
+    assert main(["verify", "--prove", str(src), str(out)]) == 0
+
+
+def test_rept_with_a_local_label_is_written(tmp_path, capsys):
+    """The report: a .rept body with a local label (`0:`, `0b`/`0f`) exited 1 for the same reason.
+    The expansion is written out; every block of it is proved equal to the input's."""
+    from scheduler.checks.prove import prove
+
+    src = _write(tmp_path, "k.s", REPT_LOCAL_LABEL)
+    out = tmp_path / "o.s"
+    assert main(["optimize", str(src), "-o", str(out), *FAST]) == 0
+    text = out.read_text()
+    assert ".rept" not in text and text.count("0:") == 2 and text.count("b 0b") == 2
+    before, after = parse_text(REPT_LOCAL_LABEL).blocks(), parse_text(text).blocks()
+    assert [len(b.instructions) for b in before] == [len(b.instructions) for b in after]
+    assert [[str(i) for i in b.instructions] for b in before] != [[str(i) for i in b.instructions] for b in after]
+    for b, a in zip(before, after, strict=True):
+        assert prove(b.instructions, a.instructions).status == "proved"
+    if shutil.which("aarch64-linux-gnu-as"):
+        from scheduler.frontend.assemble import assemble_text
+
+        assert len(assemble_text(text, assembler=("gnu-as", shutil.which("aarch64-linux-gnu-as")))) == 4 * 13
+
+
+# ------------------------------------------------------------------ issue 25: Ray after kill -9
+
+def _session_members(sid: int, exclude: int) -> list[str]:
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,sid=,args="], capture_output=True, text=True).stdout
+    rows = [line.split(None, 2) for line in out.splitlines()]
+    return [" ".join(r) for r in rows if len(r) == 3 and int(r[1]) == sid and int(r[0]) != exclude
+            and "<defunct>" not in r[2]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs ray")
+def test_no_ray_process_outlives_a_killed_batch_driver(tmp_path):
+    """The report: after `kill -9` of a `scheduler batch` driver two Ray processes (the dashboard
+    and runtime-env agents) were left running. The driver runs in a session of its own here, so
+    every process it starts (Ray's included) is found by session id."""
+    shutil.copy(Path(__file__).resolve().parent.parent / "inputs" / "mul_4x4.s", tmp_path / "k.s")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    driver = subprocess.Popen([sys.executable, "-m", "scheduler", "batch", "k.s", "--out", "out", "--store", "s.db",
+                               "--time-limit", "60", "--num-cpus", "1", "--json"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # until the task runs in a Ray worker
+            members = _session_members(driver.pid, driver.pid)
+            if any("run_task" in m for m in members):
+                break
+            assert driver.poll() is None, "the batch ended before it could be killed"
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"no Ray worker started: {members}")
+        assert any("raylet" in m for m in members) and any("Agent" in m for m in members), members
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + 5
+        while _session_members(driver.pid, driver.pid) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert _session_members(driver.pid, driver.pid) == []
+    finally:
+        if driver.poll() is None:
+            driver.kill()

@@ -29,7 +29,7 @@ class SimulationError(SchedulerError):
 
 
 # Each condition as a 0/1 function of the flag bits, without Python branching, so the
-# symbolic executor (scheduler/symbolic.py) evaluates the same table over symbolic bits.
+# symbolic executor (scheduler/checks/symbolic.py) evaluates the same table over symbolic bits.
 COND_EVAL = {
     "eq": lambda n, z, c, v: z, "ne": lambda n, z, c, v: z ^ 1,
     "hs": lambda n, z, c, v: c, "lo": lambda n, z, c, v: c ^ 1,

@@ -1,6 +1,6 @@
 """Equivalence of two straight-line programs for all inputs, bit-precisely.
 
-Both programs run symbolically (`scheduler.symbolic`) from the same initial state.
+Both programs run symbolically (`scheduler.checks.symbolic`) from the same initial state.
 Every output location is then compared, cheapest first:
 
 1. structural identity of the z3 terms (hash-consed: a reordering with renaming

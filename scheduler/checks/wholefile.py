@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from scheduler.checks.simulate import COND_EVAL, step
@@ -50,6 +50,9 @@ EXIT = 0x00E7_17E7_0000_0000  # the caller's return address: `ret` to it ends th
 CALL_MARK = 0x00CA_11CA_0000_0000  # + call-site ordinal: return address of a local call
 CALL_LOG = 0x00C0_FFEE_0000_0000  # the stubs' call log (8 bytes a call)
 DEFAULT_STEPS = 200_000
+
+
+Stub = Callable[[MachineState, str, int], None]  # (state, callee name, calls so far)
 
 
 class CannotRun(SchedulerError):
@@ -155,10 +158,17 @@ def _taken(st: MachineState, ins: Instruction) -> bool:
 
 
 def run_file(code: Code, state: MachineState, max_steps: int = DEFAULT_STEPS,
-             call_reads: Iterable[str] | None = None) -> Run:
-    """Run `code` from its entry on a copy of `state` (x30 is set to the caller's return address)."""
+             call_reads: Iterable[str] | None = None, stub: Stub | None = None,
+             exit_address: int = EXIT, call_mark: int = CALL_MARK, call_stride: int = 1) -> Run:
+    """Run `code` from its entry on a copy of `state` (x30 is set to the caller's return address).
+    `stub(state, name, calls)` plays an external callee (default: the fingerprint stub);
+    `exit_address` and `call_mark + call_stride * ordinal` are the return addresses the run
+    uses (the qemu check passes its own trampolines' addresses, so both see the same values)."""
     st = state.copy()
-    st.set("x30", EXIT)
+    st.set("x30", exit_address)
+    if stub is None:
+        stub = lambda s, name, calls: _stub(s, name, calls, call_reads)  # noqa: E731
+    marks = (exit_address, call_mark, call_stride)
     run = Run(st)
     pc = code.entry
     call_sites = {o: k for k, o in code.ordinals.items()}
@@ -171,7 +181,7 @@ def run_file(code: Code, state: MachineState, max_steps: int = DEFAULT_STEPS,
             continue
         if run.steps >= max_steps:
             return run
-        pc = _branch(code, run, pc, ins, call_sites, call_reads)
+        pc = _branch(code, run, pc, ins, call_sites, stub, marks)
         if pc < 0:
             run.ended = pc == -1
             return run
@@ -180,9 +190,10 @@ def run_file(code: Code, state: MachineState, max_steps: int = DEFAULT_STEPS,
 
 
 def _branch(code: Code, run: Run, pc: int, ins: Instruction, call_sites: dict[int, int],
-            call_reads: Iterable[str] | None) -> int:
+            stub: Stub, marks: tuple[int, int, int]) -> int:
     """Execute the branch at `pc`; the next pc, -1 when the run ended, -2 when it left to unknown code."""
     st, m = run.state, ins.mnemonic.lower()
+    exit_address, call_mark, stride = marks
     ordinal = code.ordinals[pc]
     target = code.targets.get(pc)
     if m in ("ret", "br"):
@@ -190,22 +201,22 @@ def _branch(code: Code, run: Run, pc: int, ins: Instruction, call_sites: dict[in
         assert isinstance(reg, GPR)
         to = st.get(f"x{reg.num}")
         run.path.append((ordinal, True))
-        if to == EXIT:
+        if to == exit_address:
             return -1
-        if CALL_MARK <= to < CALL_MARK + len(call_sites):
-            return call_sites[to - CALL_MARK] + 1
+        if call_mark <= to < call_mark + stride * len(call_sites) and (to - call_mark) % stride == 0:
+            return call_sites[(to - call_mark) // stride] + 1
         if m == "br":  # a computed jump or tail call out of the file
-            _stub(st, f"*{to:#x}", run.calls, call_reads)
+            stub(st, f"*{to:#x}", run.calls)
             run.calls += 1
         return -2
     if m in ("bl", "blr"):
         run.path.append((ordinal, True))
         if m == "bl" and target is not None:
-            st.set("x30", CALL_MARK + ordinal)
+            st.set("x30", call_mark + stride * ordinal)
             return target
         name = str(ins.operands[0])
-        st.set("x30", CALL_MARK + ordinal)
-        _stub(st, name, run.calls, call_reads)
+        st.set("x30", call_mark + stride * ordinal)
+        stub(st, name, run.calls)
         run.calls += 1
         return pc + 1
     taken = True if m == "b" else _taken(st, ins)
@@ -213,7 +224,7 @@ def _branch(code: Code, run: Run, pc: int, ins: Instruction, call_sites: dict[in
     if not taken:
         return pc + 1
     if target is None:  # a tail call out of the file
-        _stub(st, str(next(o for o in ins.operands if isinstance(o, Sym))), run.calls, call_reads)
+        stub(st, str(next(o for o in ins.operands if isinstance(o, Sym))), run.calls)
         run.calls += 1
         return -1
     return target

@@ -164,6 +164,9 @@ class Program:
     noalias: frozenset[str] = frozenset()  # from `// @noalias` annotations
     outputs: tuple[str, ...] = ()  # from `// @outputs` annotations
     outputs_declared: bool = False  # an `@outputs` annotation exists (possibly `@outputs none`)
+    # every file the parse read: the input, headers the C preprocessor included, `.incbin`
+    # files (as named; relative to the working directory) -- no output may overwrite one
+    sources: tuple[str, ...] = ()
 
     @property
     def opaque_code(self) -> list[Directive]:

@@ -35,11 +35,16 @@ from scheduler.frontend.isa.operands import (
     is_register_name,
     parse_operands,
     register_resource,
+    split_operands,
     wrap64,
 )
 from scheduler.frontend.isa.table import TABLE
 
-MAX_EXPANSION_DEPTH = 64
+# How deep blocks may nest: .rept/.irp/.irpc/.macro bodies inside each other, macro, .rept and
+# .irp expansions in progress (a macro calling a macro, recursion), and .if blocks. GNU as
+# stops at 100 nested expansions ("macros nested too deeply"); 64 keeps the parser, which
+# expands recursively, far from Python's recursion limit wherever it runs.
+MAX_NESTING_DEPTH = 64
 MAX_LINE_CHARS = 1 << 16  # one statement after macro substitution
 # Default bound on the statements a file may produce, counting every statement of
 # every .rept/.irp/macro expansion (the CLI's --max-instructions).
@@ -55,6 +60,7 @@ _BLOCK_DIRECTIVES = {".rept", ".irp", ".irpc", ".macro", ".endm", ".endr", ".pur
 _LABEL_RE = re.compile(r"^\s*([A-Za-z_.$][\w.$]*|\d+)\s*:(?!:)")
 _IDENT_RE = re.compile(r"[A-Za-z_.$][\w.$]*")
 _ANNOTATION_RE = re.compile(r"@(noalias|outputs)\b[:\s]*([\w\s,]*)")
+_STRING_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 UNSUPPORTED_DIRECTIVES = {
     ".include": "run the file through the C preprocessor (#include) instead",
     ".exitm": "'.exitm' is not supported",
@@ -85,8 +91,11 @@ _COND_ENDS = (".else", ".elseif", ".endif")
 
 # ------------------------------------------------------------ preprocessing
 
-def preprocess(path: Path, include_dirs=(), defines=()) -> list[tuple[str, SourceLoc]]:
-    """Run the C preprocessor; return lines with their original locations."""
+def preprocess(path: Path, include_dirs=(), defines=(), files: set[str] | None = None
+               ) -> list[tuple[str, SourceLoc]]:
+    """Run the C preprocessor; return lines with their original locations. `files`, when
+    given, receives every file the preprocessor read (its line markers name each one it
+    enters, an empty header or a system header too)."""
     cmd = _cpp_command()
     if cmd is None:
         raise AsmError(SourceLoc(str(path), 1), "a .S file needs the C preprocessor (gcc or cpp), none found")
@@ -101,13 +110,18 @@ def preprocess(path: Path, include_dirs=(), defines=()) -> list[tuple[str, Sourc
     if proc.returncode != 0:
         # Every line: the first is often just "In file included from ...".
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()] or ["(no message)"]
+        line = _cpp_error_line(lines, str(path))
+        first = next((ln for ln in lines if _CPP_ERROR_RE.search(ln)), None)
         if len(lines) > MAX_CPP_MESSAGE_LINES:
             lines = lines[:MAX_CPP_MESSAGE_LINES] + [f"... ({len(lines) - MAX_CPP_MESSAGE_LINES} more lines)"]
-        raise AsmError(None, "C preprocessor failed:\n" + "\n".join(lines), file=str(path))
+        if first is not None and first not in lines:  # the error itself, after a long include chain
+            lines.append(first)
+        raise AsmError(SourceLoc(str(path), line) if line else None,
+                       "C preprocessor failed:\n" + "\n".join(lines), file=str(path))
     if len(proc.stdout) > MAX_INPUT_BYTES:
         raise AsmError(None, f"preprocessed text too large ({len(proc.stdout)} characters, "
                              f"at most {MAX_INPUT_BYTES})", file=str(path))
-    return _map_line_markers(proc.stdout, str(path))
+    return _map_line_markers(proc.stdout, str(path), files)
 
 
 def _cpp_command() -> list[str] | None:
@@ -119,16 +133,42 @@ def _cpp_command() -> list[str] | None:
 
 
 _MARKER_RE = re.compile(r'^#\s*(\d+)\s+"((?:[^"\\]|\\.)*)"((?:\s+\d+)*)\s*$')
+_CPP_ERROR_RE = re.compile(r":\d+(?::\d+)?: (?:fatal )?error:")
+_CPP_ESCAPE_RE = re.compile(r'\\([0-7]{1,3}|.)')
 
 
-def _map_line_markers(text: str, main: str) -> list[tuple[str, SourceLoc]]:
+def _cpp_error_line(lines: list[str], main: str) -> int | None:
+    """The line of the main file a preprocessor failure comes from: the line of its first
+    error when that is in the main file, else the main file's `#include` that led to it."""
+    at = re.compile(r"(?:^In file included from |^\s+from |^)" + re.escape(main) + r":(\d+)[:,]")
+    last = None
+    for ln in lines:
+        m = at.match(ln)
+        if m:
+            last = int(m.group(1))
+        if _CPP_ERROR_RE.search(ln):
+            return last
+    return last
+
+
+def _cpp_file_name(quoted: str) -> str:
+    """A file name as a line marker spells it (C escapes: backslash, quote, octal bytes)."""
+    def unescape(m: re.Match) -> str:
+        code = m.group(1)
+        return chr(int(code, 8)) if code[0] in "01234567" else code
+    return _CPP_ESCAPE_RE.sub(unescape, quoted)
+
+
+def _map_line_markers(text: str, main: str, files: set[str] | None = None) -> list[tuple[str, SourceLoc]]:
     out: list[tuple[str, SourceLoc]] = []
     file, line, system = main, 1, False
     for raw in text.splitlines():
         m = _MARKER_RE.match(raw)
         if m:
-            file, line = m.group(2), int(m.group(1))
+            file, line = _cpp_file_name(m.group(2)), int(m.group(1))
             system = "3" in m.group(3).split()
+            if files is not None and not file.startswith("<"):
+                files.add(file)
             continue
         if not system and not file.startswith("<"):
             out.append((raw, SourceLoc(file, line)))
@@ -232,8 +272,12 @@ class _Cond:
 
 
 class Parser:
-    def __init__(self, filename: str, max_statements: int = DEFAULT_MAX_STATEMENTS):
+    def __init__(self, filename: str, max_statements: int = DEFAULT_MAX_STATEMENTS,
+                 include_dirs=(), sources=()):
         self.filename = filename
+        self.include_dirs = [str(d) for d in include_dirs]
+        # every file the input reads (the file, its #include'd headers, .incbin files), in order
+        self.sources: list[str] = list(dict.fromkeys([filename, *sources]))
         self.max_statements = max_statements
         self.produced = 0  # statements processed so far, expansions included
         self.size_cache: dict[int, tuple[_Macro, int | None]] = {}  # see _macro_size
@@ -260,7 +304,10 @@ class Parser:
             self.lines.append(line)
             self._annotations(comment, loc)
             before = len(self.statements)
-            self._process_code(code, loc, depth=0)
+            try:
+                self._process_code(code, loc, depth=0)
+            except RecursionError:  # a safety net: the nesting limits below should come first
+                raise AsmError(loc, "blocks or expansions nested too deeply to parse") from None
             line.statements = self.statements[before:]
         if self.collect is not None:
             end = ".endm" if self.collect.kind == "macro" else ".endr"
@@ -268,11 +315,15 @@ class Parser:
         if self.conds:
             raise AsmError(self.conds[-1].loc, f"'{self.conds[-1].head}' without matching '.endif'")
         return Program(self.filename, self.lines, self.statements,
-                       frozenset(self.noalias), tuple(self.outputs), self.outputs_declared)
+                       frozenset(self.noalias), tuple(self.outputs), self.outputs_declared,
+                       tuple(self.sources))
 
     def _annotations(self, comment: str, loc: SourceLoc) -> None:
         for m in _ANNOTATION_RE.finditer(comment):
             regs = [r for r in re.split(r"[\s,]+", m.group(2).strip()) if r]
+            if not regs:  # never a silent "none": that would compare no register at all
+                hint = "; for no register write '// @outputs none'" if m.group(1) == "outputs" else ""
+                raise AsmError(loc, f"@{m.group(1)} names no register{hint}")
             if m.group(1) == "outputs":
                 self.outputs_declared = True
                 if regs == ["none"]:  # `// @outputs none`: no register is live after the code
@@ -301,7 +352,11 @@ class Parser:
         size = self._static_size(body, frozenset())
         each = max(1, len(body) if size is None else size)  # an empty body still costs its iterations
         if count * each > self.max_statements - self.produced:
-            raise self._too_many(loc, f"'{head}' expands to {count} x {each} statements: ")
+            lines = sum(len(split_statements(line)) for line in body)
+            what = (f"{count} x {each} statements" if each <= max(lines, 1) else
+                    f"{count} x {each} statements (a body of {lines} statements whose nested "
+                    ".rept/.irp/macro blocks are read again at each level)")
+            raise self._too_many(loc, f"'{head}' expands to {what}: ")
 
     @property
     def _active(self) -> bool:
@@ -356,7 +411,7 @@ class Parser:
         if mnemonic not in TABLE.forms:
             # Before decoding operands, so the message does not depend on them.
             raise AsmError(loc, f"unsupported instruction '{_clip(stmt)}'")
-        optext = parts[1] if len(parts) > 1 else ""
+        optext = _hash_offsets(parts[1], self.aliases) if len(parts) > 1 else ""
         try:
             ops = parse_operands(optext, self.symbols, self.aliases)
         except OperandError as e:
@@ -375,6 +430,8 @@ class Parser:
         is assembled) so that blocks, and so reordering, never cross them."""
         arg = stmt[len(head):].strip()
         if head in _IF_TESTS:
+            if len(self.conds) >= MAX_NESTING_DEPTH:
+                raise AsmError(loc, f"'{head}' blocks nested more than {MAX_NESTING_DEPTH} deep")
             outer = self._active
             chosen = outer and self._condition(head, arg, loc)
             self.conds.append(_Cond(head, loc, outer, chosen, chosen))
@@ -422,6 +479,10 @@ class Parser:
     # -- directives
     def _directive(self, stmt: str, head: str, loc: SourceLoc, depth: int) -> None:
         rest = stmt[len(head):].strip()
+        if head in (".err", ".error", ".fail"):
+            self._error_directive(head, rest, loc)
+        elif head == ".incbin":
+            self._incbin(rest)
         if head in _SECTION_DIRECTIVES:
             self._switch_section(head, rest)
         elif head in _DATA_DIRECTIVES and _is_code_section(self.section):
@@ -439,7 +500,7 @@ class Parser:
                 raise AsmError(loc, f"'.equiv': symbol '{name}' is already defined")
             self._set_symbol(name, expr, loc)
         elif head == ".unreq":
-            self.aliases.pop(rest.lower(), None)
+            self._unreq(rest, loc)
         elif head == ".req":
             raise AsmError(loc, "'.req' needs the form 'name .req register'")
         elif head == ".macro":
@@ -492,6 +553,45 @@ class Parser:
             return None
         # emitted as written while its operands are unchanged (emit uses `text`)
         return Instruction(ins.mnemonic, ins.operands, ins.form, loc, f"{head} {word:#010x}")
+
+    def _error_directive(self, head: str, rest: str, loc: SourceLoc) -> None:
+        """`.err`, `.error "text"` and `.fail N` (N < 500) stop the assembly, as in GNU as;
+        `.fail N` with N >= 500, like `.warning`, is only a warning there and passes."""
+        if head == ".err":
+            raise AsmError(loc, "'.err' encountered")
+        if head == ".fail":
+            value = self._eval(rest, loc, signed=True)
+            if value < 500:
+                raise AsmError(loc, f"'.fail {value}' encountered")
+            return
+        if not rest:
+            raise AsmError(loc, "'.error' directive invoked in source file")
+        m = _STRING_RE.fullmatch(rest)
+        if not m:
+            raise AsmError(loc, f"'.error' argument must be a string, got '{_clip(rest)}'")
+        raise AsmError(loc, "'.error': " + re.sub(r"\\(.)", r"\1", m.group(1)))
+
+    def _unreq(self, name: str, loc: SourceLoc) -> None:
+        """Drop a `.req` alias. GNU as: an unknown name is an error, a register name a warning."""
+        key = name.strip().lower()
+        if not key or not _IDENT_RE.fullmatch(key):
+            raise AsmError(loc, "invalid syntax for '.unreq': it needs an alias name")
+        if key in self.aliases:
+            del self.aliases[key]
+        elif not is_register_name(key):
+            raise AsmError(loc, f"'.unreq': unknown register alias '{name.strip()}'")
+
+    def _incbin(self, rest: str) -> None:
+        """Record the file `.incbin "FILE"` reads (GNU as looks in the current directory, then
+        in each -I directory), so that no output may overwrite it."""
+        m = _STRING_RE.match(rest)
+        if not m:
+            return
+        name = m.group(1)
+        candidates = [name] + ([str(Path(d) / name) for d in self.include_dirs] if not Path(name).is_absolute() else [])
+        for c in candidates:
+            if c not in self.sources:
+                self.sources.append(c)
 
     def _req(self, name: str, reg: str, loc: SourceLoc) -> None:
         target = self.aliases.get(reg.strip().lower(), reg.strip().lower())
@@ -547,6 +647,8 @@ class Parser:
         closing = {"macro": ".endm", "rept": ".endr", "irp": ".endr"}
         if head in opening and (opening[head] == "macro") == (c.kind == "macro"):
             c.depth += 1
+            if depth + c.depth >= MAX_NESTING_DEPTH:
+                raise AsmError(loc, f"'{head}' blocks nested more than {MAX_NESTING_DEPTH} deep")
         elif head == closing[c.kind]:
             if c.depth == 0:
                 self.collect = None
@@ -575,14 +677,14 @@ class Parser:
                 raise AsmError(c.loc, f"negative count {count} for '{c.head}'")
             self._budget(count, c.body, c.head, c.loc)
             for _ in range(count):
-                self._run_body(c.body, None, c.loc, depth + 1)
+                self._run_body(c.body, None, c.loc, depth + 1, f"'{c.head}'")
         else:
             assert isinstance(c.header, tuple)
             name, values = c.header
             self._budget(len(values), c.body, c.head, c.loc)
             for v in values:
                 # .irp/.irpc substitute \@ with the current macro count, not incrementing it.
-                self._run_body(c.body, {name: v, "@": str(self.macro_count)}, c.loc, depth + 1)
+                self._run_body(c.body, {name: v, "@": str(self.macro_count)}, c.loc, depth + 1, f"'{c.head}'")
 
     def _expand_macro(self, macro: _Macro, argtext: str, loc: SourceLoc, depth: int) -> None:
         size = self._macro_size(macro, frozenset())
@@ -591,25 +693,28 @@ class Parser:
         values = self._bind_args(macro, argtext, loc)
         values["@"] = str(self.macro_count)
         self.macro_count += 1
-        self._run_body(macro.body, values, loc, depth + 1)
+        self._run_body(macro.body, values, loc, depth + 1, f"macro '{macro.name}'")
 
-    def _macro_size(self, macro: _Macro, visiting: frozenset[str]) -> int | None:
+    def _macro_size(self, macro: _Macro, visiting: frozenset[str], depth: int = 0) -> int | None:
         """Statements one expansion of `macro` makes, when that can be known without
         expanding it (see _static_size); memoised per definition."""
         cached = self.size_cache.get(id(macro))
         if cached is not None and cached[0] is macro:
             return cached[1]
-        size = self._static_size(macro.body, visiting | {macro.name})
+        size = self._static_size(macro.body, visiting | {macro.name}, depth)
         self.size_cache[id(macro)] = (macro, size)
         return size
 
-    def _static_size(self, body: list[str], visiting: frozenset[str]) -> int | None:
+    def _static_size(self, body: list[str], visiting: frozenset[str], depth: int = 0) -> int | None:
         """Statements `body` makes, counted as _process_code counts them, when every
         line is plain (an instruction, a directive without a block, or a call of a
         known macro whose size is known): lets an exponential nest of macros fail
         before it runs; a nested `.rept` with a constant count counts its copies. None
         when a line could make a different number (conditionals, other blocks, heads
-        made by substitution, symbol assignments, recursion); the running count then applies."""
+        made by substitution, symbol assignments, recursion, nesting deeper than
+        MAX_NESTING_DEPTH); the running count then applies."""
+        if depth > MAX_NESTING_DEPTH:
+            return None
         stmts = [st for line in body for st in split_statements(line)]
         total, i = 0, 0
         while i < len(stmts):
@@ -621,18 +726,18 @@ class Parser:
             head = stmt.split(None, 1)[0].lower() if stmt else ""
             head = DIRECTIVE_ALIASES.get(head, head)
             if head == ".rept" and "\\" not in stmt:
-                end, depth = i, 0
+                end, level = i, 0
                 while end < len(stmts):  # the matching .endr
                     h = stmts[end].split(None, 1)[0].lower() if stmts[end].strip() else ""
                     h = DIRECTIVE_ALIASES.get(h, h)
                     if h == ".rept":
-                        depth += 1
+                        level += 1
                     elif h == ".endr":
-                        if depth == 0:
+                        if level == 0:
                             break
-                        depth -= 1
+                        level -= 1
                     end += 1
-                inner = self._static_size(stmts[i:end], visiting)
+                inner = self._static_size(stmts[i:end], visiting, depth + 1)
                 try:
                     count = wrap64(eval_expr(stmt.split(None, 1)[1], self.symbols))
                 except (OperandError, IndexError):
@@ -648,7 +753,7 @@ class Parser:
             if head in self.macros:
                 if head in visiting:
                     return None
-                size = self._macro_size(self.macros[head], visiting)
+                size = self._macro_size(self.macros[head], visiting, depth + 1)
                 if size is None:
                     return None
                 total += size
@@ -683,11 +788,13 @@ class Parser:
                 raise AsmError(loc, f"macro '{macro.name}': missing required argument '{name}'")
         return values
 
-    def _run_body(self, body: list[str], values: dict[str, str] | None, loc: SourceLoc, depth: int) -> None:
+    def _run_body(self, body: list[str], values: dict[str, str] | None, loc: SourceLoc, depth: int,
+                  what: str) -> None:
         """Process body lines; `values` (None for .rept, which substitutes nothing) maps
-        `\\name` to its text, and "@" to the value of `\\@`."""
-        if depth > MAX_EXPANSION_DEPTH:
-            raise AsmError(loc, "macro expansion nested too deeply")
+        `\\name` to its text, and "@" to the value of `\\@`. `what`: the macro or directive, for messages."""
+        if depth > MAX_NESTING_DEPTH:
+            raise AsmError(loc, f"{what}: expansions nested more than {MAX_NESTING_DEPTH} deep (macros "
+                                "calling macros, or a recursion that does not end)")
         for line in body:
             if values is not None:
                 line = re.sub(r"\\(\w+|@|\(\))", lambda m: _subst(m.group(1), values), line)
@@ -740,6 +847,43 @@ def _disassemble(word: int) -> str | None:
         return None
     _, _, mnemonic, op_str = found[0]
     return f"{mnemonic} {op_str}".strip()
+
+
+def _is_register(text: str, aliases: dict[str, str]) -> bool:
+    low = text.strip().lower()
+    return is_register_name(aliases.get(low, low))
+
+
+def _hash_offsets(optext: str, aliases: dict[str, str]) -> str:
+    """Operand text with a `#` before an address offset written without one: GNU as reads
+    `[x1, OFF - 16]`, `[x1, OFF*2]!` and `[x1], OFF` as immediates, like `[x1, #OFF - 16]`.
+    An offset that is a register (or a `.req` alias), a relocation (`:lo12:`) or already
+    starts with `#` is left alone; so is text that does not split into operands."""
+    try:
+        parts = split_operands(optext)
+    except OperandError:
+        return optext
+    out, changed = [], False
+    for k, part in enumerate(parts):
+        after_address = k > 0 and parts[k - 1].startswith("[") and parts[k - 1].endswith("]")
+        if part.startswith("[") and part.rstrip("!").rstrip().endswith("]"):
+            inner = part[1:part.rindex("]")]
+            try:
+                fields = split_operands(inner) if inner.strip() else []
+            except OperandError:
+                fields = []
+            if len(fields) == 2 and _bare_offset(fields[1], aliases):
+                part = "[" + fields[0] + ", #" + fields[1] + part[part.rindex("]"):]
+                changed = True
+        elif after_address and _bare_offset(part, aliases):
+            part, changed = "#" + part, True
+        out.append(part)
+    return ", ".join(out) if changed else optext
+
+
+def _bare_offset(text: str, aliases: dict[str, str]) -> bool:
+    t = text.strip()
+    return bool(t) and t[0] not in "#:" and not _is_register(t, aliases)
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -859,14 +1003,15 @@ def parse_file(path: str | Path, include_dirs=(), defines=(), preprocess_: bool 
     """Parse an assembly file; `.S` files go through the C preprocessor first."""
     path = Path(path)
     text = read_source(path)
+    files: set[str] = set()
     if preprocess_ if preprocess_ is not None else path.suffix == ".S":
-        lines = preprocess(path, include_dirs, defines)
+        lines = preprocess(path, include_dirs, defines, files)
         for raw, loc in lines:
             if "\0" in raw:
                 raise AsmError(loc, "NUL byte in the preprocessed text: not a text file")
     else:
         lines = [(raw, SourceLoc(str(path), i + 1)) for i, raw in enumerate(text.splitlines())]
-    return Parser(str(path), max_statements).parse_lines(lines)
+    return Parser(str(path), max_statements, include_dirs, sorted(files)).parse_lines(lines)
 
 
 def read_source(path: Path) -> str:

@@ -3,7 +3,7 @@
 Tasks are kernel x seed x objective. Each runs in a Ray worker (`run_task`): parse, optimize
 with every block verified and proved (`Options(prove=True)`), emit, re-parse the emitted text,
 certificate, llvm-mca figures when llvm-mca-19+ is present. The driver (`run_batch`) is the only
-writer of the store (scheduler/store.py); it submits at most as many tasks as the cluster has
+writer of the store (scheduler/present/store.py); it submits at most as many tasks as the cluster has
 slots, so a task's time limit runs from when it starts, cancels overdue tasks, retries once a
 task whose worker crashed, was killed or timed out, and on Ctrl-C stops submitting, cancels
 what runs and keeps every finished result. At the end it writes the best output, report and
@@ -34,6 +34,8 @@ from scheduler.present import figures
 from scheduler.present.batch_report import print_table, write_html
 from scheduler.present.cliopts import add_input_options
 from scheduler.present.outfiles import check_paths, write_atomic
+from scheduler.present.reaper import ENV as REAPER_ENV
+from scheduler.present.reaper import Reaper
 from scheduler.present.store import Store
 from scheduler.present.tablefit import Col, fit_table
 from scheduler.search import parallel
@@ -295,17 +297,40 @@ class Task:
 # ------------------------------------------------------------------ the driver
 
 
+_REAPERS: list[Reaper] = []  # the reaper of the local Ray this process started, while it runs
+
+
 def _start_ray(address: str | None, num_cpus: int | None) -> bool:
-    """Join a cluster (`address`) or start a local Ray; False if Ray was already up (not ours to stop)."""
+    """Join a cluster (`address`) or start a local Ray; False if Ray was already up (not ours to stop).
+    A local Ray's processes are marked for a reaper (scheduler/present/reaper.py) that kills
+    them when this process exits, however it ends: none outlives a `kill -9` of the driver."""
     ray = _ray()
     if ray.is_initialized():
         return False
     kw = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address:
         ray.init(address=address, **kw)
-    else:
+        return True
+    reaper = Reaper()
+    os.environ[REAPER_ENV] = reaper.token  # inherited by every process Ray starts
+    try:
         ray.init(num_cpus=num_cpus or os.cpu_count() or 1, **kw)
+    except BaseException:
+        reaper.close()
+        raise
+    finally:
+        del os.environ[REAPER_ENV]  # later subprocesses of the driver are not Ray's
+    _REAPERS.append(reaper)
     return True
+
+
+def _stop_ray(ray) -> None:
+    """Shut down the Ray `_start_ray` started; its reaper then kills any straggler."""
+    try:
+        ray.shutdown()
+    finally:
+        while _REAPERS:
+            _REAPERS.pop().close()
 
 
 class _Progress:
@@ -417,7 +442,7 @@ class _Driver:
         finally:
             self.progress.stop()
             if ours:
-                ray.shutdown()
+                _stop_ray(ray)
         if self.interrupted:
             self.err.print(f"interrupted: {len(self.queue)} task(s) not started, running tasks "
                            f"cancelled; finished results are in {args.store}", highlight=False)

@@ -54,13 +54,17 @@ def emit(program: Program, new_blocks: dict[int, Scheduled], header: Sequence[st
     for li, line in enumerate(program.lines):
         for stmt in line.statements:
             line_of[id(stmt)] = li
-    replaced: dict[int, list[str]] = {}  # source line index -> lines to emit instead
+    texts: dict[int, str] = {}  # id(instruction) -> what its place holds now (comment included)
     for b, sched in new_blocks.items():
         block = blocks[b]
         if [i for i, _ in sched] == list(range(len(block.instructions))) and all(
                 ins is block.instructions[i] for i, ins in sched):
             continue
-        replaced.update(_block_lines(program.lines, block, sched, line_of))
+        texts.update(_block_texts(program.lines, block, sched, line_of))
+    # source line index -> lines to emit instead; a line may hold instructions of several
+    # blocks (`mul ...; mid: add ...`, a .rept expansion), each block fills its own places
+    replaced = {li: _line_text(line, texts) for li, line in enumerate(program.lines)
+                if any(id(stmt) in texts for stmt in line.statements)}
     # a rewritten .rept/.irp expansion replaces its template lines too: only the opening
     # line's own statements (labels before the directive) are kept
     template: dict[int, list[str]] = {}
@@ -133,26 +137,31 @@ def _comment_for(line: SourceLine) -> str:
     return line.comment if len(line.statements) == 1 and line.comment else ""
 
 
-def _block_lines(lines: list[SourceLine], block: Block, sched: Scheduled,
-                 line_of: dict[int, int]) -> dict[int, list[str]]:
-    instrs = block.instructions
-    members = {id(i) for i in instrs}
-    new = iter(sched)
-    out: dict[int, list[str]] = {}
-    for li in sorted({line_of[id(i)] for i in instrs}):
-        line = lines[li]
-        text = []
-        for stmt in line.statements:
-            if id(stmt) in members:
-                k, instr = next(new)
-                comment = _carry_comment(_comment_for(lines[line_of[id(instrs[k])]]), instrs[k], instr)
-                body = _indent(line.raw) + _instruction_text(instr)
-                text.append(f"{body}  {comment}" if comment else body)
-            else:
-                # a label, directive or branch sharing the line stays, on its own line
-                body = str(stmt) if not isinstance(stmt, Instruction) else _instruction_text(stmt)
-                text.append(_indent(line.raw) + body if isinstance(stmt, Instruction) else body)
-        if line.comment and len(line.statements) > 1:
-            text[0] = f"{text[0]}  {line.comment}"
-        out[li] = text
+def _block_texts(lines: list[SourceLine], block: Block, sched: Scheduled,
+                 line_of: dict[int, int]) -> dict[int, str]:
+    """id(instruction) -> the text its place in the block holds after scheduling: the k-th
+    instruction of the new order, with the comment its own line carried when it was the only
+    statement there (registers in it renamed along)."""
+    out: dict[int, str] = {}
+    for place, (k, instr) in zip(block.instructions, sched, strict=True):
+        original = block.instructions[k]
+        comment = _carry_comment(_comment_for(lines[line_of[id(original)]]), original, instr)
+        body = _instruction_text(instr)
+        out[id(place)] = f"{body}  {comment}" if comment else body
     return out
+
+
+def _line_text(line: SourceLine, texts: dict[int, str]) -> list[str]:
+    """A source line holding rewritten places, one statement per output line: instructions
+    (new or kept) indented as the line was, labels and directives as they print."""
+    text = []
+    for stmt in line.statements:
+        if id(stmt) in texts:
+            text.append(_indent(line.raw) + texts[id(stmt)])
+        elif isinstance(stmt, Instruction):
+            text.append(_indent(line.raw) + _instruction_text(stmt))
+        else:
+            text.append(str(stmt))  # a label or directive sharing the line stays, on its own line
+    if line.comment and len(line.statements) > 1:
+        text[0] = f"{text[0]}  {line.comment}"
+    return text

@@ -3,7 +3,9 @@
 Each block was checked on its own under what the control-flow analysis said of its context
 (live registers after it, facts at its entry). Here the emitted text is parsed back (it must
 give the planned blocks) and run against the input as a whole file, branches, loops and calls
-included (`checks/wholefile.py`), so that a wrong fact about the context shows up. When that
+included, in the simulator (`checks/wholefile.py`) and, for a file with control flow when
+GNU as and qemu are there, natively (`checks/wholefile_exec.py`), so that a wrong fact about
+the context shows up. When that
 fails, the blocks are put back in their input order until the file passes: first each changed
 block on its own, then all that passed alone together, else every block. The notes say which;
 a file whose blocks are all back in input order is the input, which cannot fail.
@@ -14,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from scheduler.checks import execcheck
 from scheduler.checks.wholefile import WholeFileResult, check_files
+from scheduler.checks.wholefile_exec import ExecWholeFileResult, exec_check_files
 from scheduler.core.errors import SchedulerError
+from scheduler.frontend.cfg import is_straight_line
 from scheduler.frontend.ir import Block, Program
 from scheduler.frontend.parse import parse_text
 from scheduler.present.emit import emit
@@ -29,11 +34,16 @@ class Finalized:
     results: list[BlockResult]
     check: WholeFileResult
     notes: list[str] = field(default_factory=list)
+    native: ExecWholeFileResult | None = None  # the qemu run of the whole file (files with control flow)
 
     def to_json(self) -> dict:
-        c = self.check
-        return {"trials": c.trials, "runs_ended": c.ended, "equal": c.equivalent and not c.not_run,
-                "not_run": c.not_run or None, "notes": self.notes}
+        c, n = self.check, self.native
+        doc: dict[str, object] = {"trials": c.trials, "runs_ended": c.ended, "equal": c.equivalent and not c.not_run,
+               "not_run": c.not_run or None, "notes": self.notes}
+        if n is not None:
+            doc["native"] = {"runner": n.runner, "trials": n.trials, "of": n.candidates,
+                             "equal": n.equivalent and not n.not_run, "not_run": n.not_run or None}
+        return doc
 
 
 def changed(r: BlockResult) -> bool:
@@ -63,46 +73,68 @@ def emitted(prog: Program, results: Sequence[BlockResult], name: str, header: Se
     return text, ""
 
 
-def _check(prog: Program, results: Sequence[BlockResult], outputs, noalias, seed: int) -> tuple[str, WholeFileResult]:
-    """"" and the check's result when the file emitted from `results` passes, else the reason."""
+@dataclass
+class _Checked:
+    problem: str  # "" when the emitted file passed
+    sim: WholeFileResult
+    native: ExecWholeFileResult | None = None
+
+
+def _check(prog: Program, results: Sequence[BlockResult], outputs, noalias, seed: int) -> _Checked:
+    """Check the file emitted from `results` as a whole: in the simulator, and under qemu when
+    the file has control flow and the toolchain is there (a straight-line file is a block,
+    which the block checks and `--exec` cover)."""
     text, problem = emitted(prog, results, "<emitted>")
     if problem:
-        return problem, WholeFileResult()
+        return _Checked(problem, WholeFileResult())
+    cand = parse_text(text, "<emitted>")
     moved = {r: m for b in results for r, m in b.output_map.items()}  # (straight-line kernels only)
-    res = check_files(prog, parse_text(text, "<emitted>"), trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
+    res = check_files(prog, cand, trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
                       noalias=noalias, output_map=moved)
-    if res.equivalent:
-        return "", res
-    where = res.problem or (f"trial {res.mismatch.trial}: {res.mismatch.location} differs" if res.mismatch else "")
-    return f"the whole file differs from the input ({where})", res
+    if not res.equivalent:
+        where = res.problem or (f"trial {res.mismatch.trial}: {res.mismatch.location} differs" if res.mismatch else "")
+        return _Checked(f"the whole file differs from the input ({where})", res)
+    if is_straight_line(prog) or not execcheck.available():
+        return _Checked("", res)
+    native = exec_check_files(prog, cand, trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
+                              noalias=noalias, output_map=moved)
+    if native.equivalent:
+        return _Checked("", res, native)
+    where = native.problem or (f"trial {native.mismatch.trial}: {native.mismatch.location} differs"
+                               if native.mismatch else "")
+    return _Checked(f"the whole file differs from the input under {native.runner} ({where})", res, native)
 
 
 def finalize(prog: Program, results: list[BlockResult], outputs, noalias, seed: int = 0) -> Finalized:
     """`results` that emit a file equal to the input as a whole, reverting blocks as needed.
     Raises VerificationFailed only if the input order itself fails (a bug in the checker)."""
     blocks = prog.blocks()
-    problem, res = _check(prog, results, outputs, noalias, seed)
-    if not problem:
-        return Finalized(results, res, [f"whole file not run: {res.not_run}"] if res.not_run else [])
-    notes = [f"the optimized file failed the whole-file check: {problem}"]
-    keep = [r for r in results]
-    suspects = [r.index for r in results if changed(r)]
-    alone_ok = []
-    for i in suspects:
+    first = _check(prog, results, outputs, noalias, seed)
+    if not first.problem:
+        return _finalized(results, first, [])
+    notes = [f"the optimized file failed the whole-file check: {first.problem}"]
+    keep = list(results)
+    for i in [r.index for r in results if changed(r)]:
         trial = [r if r.index == i or not changed(r) else revert(r, blocks[r.index], "") for r in results]
-        bad, _ = _check(prog, trial, outputs, noalias, seed)
+        bad = _check(prog, trial, outputs, noalias, seed).problem
         if bad:
             keep[i] = revert(results[i], blocks[i], f"block {i} back in input order: with it the whole file "
                                                     f"differs from the input ({bad})")
             notes.append(f"block {i} kept in input order")
-        else:
-            alone_ok.append(i)
-    problem, res = _check(prog, keep, outputs, noalias, seed)
-    if problem:
+    last = _check(prog, keep, outputs, noalias, seed)
+    if last.problem:
         keep = [revert(r, blocks[r.index], "block back in input order: the whole-file check failed")
                 if changed(r) else r for r in keep]
         notes.append("every block kept in input order")
-        problem, res = _check(prog, keep, outputs, noalias, seed)
-        if problem:
-            raise VerificationFailed(f"the input order itself fails the whole-file check: {problem}")
-    return Finalized(keep, res, notes)
+        last = _check(prog, keep, outputs, noalias, seed)
+        if last.problem:
+            raise VerificationFailed(f"the input order itself fails the whole-file check: {last.problem}")
+    return _finalized(keep, last, notes)
+
+
+def _finalized(results: list[BlockResult], checked: _Checked, notes: list[str]) -> Finalized:
+    if checked.sim.not_run:
+        notes.append(f"whole file not run: {checked.sim.not_run}")
+    if checked.native is not None and checked.native.not_run:
+        notes.append(f"whole file not run under {checked.native.runner}: {checked.native.not_run}")
+    return Finalized(results, checked.sim, notes, checked.native)

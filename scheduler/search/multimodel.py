@@ -3,7 +3,7 @@
 A library ships one binary for every core it runs on, so a schedule that is fastest on one
 core and much slower on another is a bad trade. Per block:
 
-  1. each model's own search: the whole stage pipeline (scheduler/stages.py) with that model
+  1. each model's own search: the whole stage pipeline (scheduler/search/stages.py) with that model
      and its natural objective (steady-state out-of-order cycles; in-order cycles for an
      in-order core such as the Cortex-A55), on an equal share of the block's budget;
   2. a pool: each run's final and chosen schedule and its best few candidates, plus the input.

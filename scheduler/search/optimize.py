@@ -1,7 +1,7 @@
 """The optimisation of a file: per block, the pipeline of search stages, then the checks.
 
 For each straight-line block:
-  1. the search stages (scheduler/stages.py, run by scheduler/pipeline.py): list schedule,
+  1. the search stages (scheduler/search/stages.py, run by scheduler/search/pipeline.py): list schedule,
      CP-SAT reordering (and window passes for large blocks), diversity solves, a bound
      valid under renaming, CP-SAT with renaming, the out-of-order judge, renaming windows
      for large blocks, local search;

@@ -30,7 +30,7 @@ class Options:
     # what "faster" means: ooo (back-to-back runs), single (one cold run), inorder; with several
     # models worst or mean (of each model's figure over its own best)
     objective: str = "ooo"
-    prove: bool = False  # also prove each block by symbolic execution (scheduler/prove.py) before writing
+    prove: bool = False  # also prove each block by symbolic execution (scheduler/checks/prove.py) before writing
     # the block being optimised: what its memory-dependency analysis may assume (frontend/cfg.py's
     # entry facts); None at the program level (every block starts at the function's entry)
     facts: AliasFacts | None = None

@@ -3,7 +3,7 @@
 A `BlockProblem` holds what does not change while one block is optimised (its
 instructions, DAG and timings, the fixup problem, bounds, options, clock and deadline);
 a `SearchState` holds what the stages build (candidate orders and schedules, the chosen
-schedule, the best proven bound, notes). Each stage (scheduler/stages.py) has one job
+schedule, the best proven bound, notes). Each stage (scheduler/search/stages.py) has one job
 and reads the state, adds candidates or a bound, and reports progress. This module alone
 decides how much time each stage may use (`BUDGET`, one table) and when to stop: a stage
 marked optional is skipped once the gap is closed under both evaluators. The final checks

@@ -1,8 +1,8 @@
-"""The stages of the block optimiser, in the order the pipeline runs them (scheduler/pipeline.py).
+"""The stages of the block optimiser, in the order the pipeline runs them (scheduler/search/pipeline.py).
 
 Each stage has one job: it reads the problem and the state, adds candidate orders or
 schedules, a proven bound and notes, and reports progress. Budgets come from
-`pipeline.BUDGET`; the final checks are not a stage (scheduler/optimize.py).
+`pipeline.BUDGET`; the final checks are not a stage (scheduler/search/optimize.py).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def reorder(p: BlockProblem, s: SearchState) -> None:
 
 
 def windows(p: BlockProblem, s: SearchState) -> None:
-    """Large blocks: window passes over the best order (scheduler/decompose.py)."""
+    """Large blocks: window passes over the best order (scheduler/search/decompose.py)."""
     res = s.res
     assert s.hint_res is not None  # set by warm_start
     start_order = s.hint_order
@@ -170,7 +170,7 @@ def better(p: BlockProblem, s: SearchState, new: Score, cur: Score, sideways: bo
 
 def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bool = False) -> bool:
     """Long-range moves the windows cannot make: the register-aware list scheduler over the
-    whole block, from the current schedule (scheduler/regsched.py) and, with `from_input`,
+    whole block, from the current schedule (scheduler/search/regsched.py) and, with `from_input`,
     from the order as written. True if one was adopted."""
     assert s.chosen is not None  # the judge's pick
     cand, _, sc = s.chosen

@@ -1,15 +1,20 @@
 """Fuzz cases for the CLI and the checks every run must pass.
 
-A case is a file (bytes), a file name suffix and a command (`parse` or `optimize`). Cases
-come from the bundled kernels in `inputs/` by mutation (truncation, line edits, token
-garbage, swapped register kinds, huge immediates, bad brackets, deep nesting, bad bytes,
-`.rept`/`.irp`/macro bombs, data directives in code, a huge file) and from random valid
-kernels built from the instruction table's forms and the property-test templates.
+A case is a file (bytes), a file name suffix and a command (`parse` or `optimize`), with
+any files beside it that it reads (headers, `.incbin` data). Cases come from the bundled
+kernels in `inputs/` by mutation (truncation, line edits, token garbage, swapped register
+kinds, huge immediates, bad brackets, deeply nested expressions, blocks nested up to
+thousands deep (.rept/.irp/.if, macros calling macros, recursion), #include chains, bad
+bytes, `.rept`/`.irp`/macro bombs, data directives in code, outputs that name a file the
+input reads, a huge file) and from random valid kernels built from the instruction table's
+forms and the property-test templates.
 
 The contract checked (scheduler/cli.py): exit 0, 1, 2 or 3 -- never 4 (internal error), never
 a traceback, never a signal or a timeout; an exit-2 message starts with `FILE:LINE:` or
-`FILE:` for the input path; the input file is unchanged; memory stays under a 2 GiB
-address-space limit; and every optimized output is proved equivalent by `verify --prove`.
+`FILE:` for the input path (an output refused: says it refuses to overwrite it); the input
+file and every file it reads are unchanged; a case that must be refused exits 2; memory stays
+under a 2 GiB address-space limit; and every optimized output is proved equivalent by
+`verify --prove`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +52,11 @@ class Case:
     # for cases whose offending line is known: an exit-2 message must carry FILE:LINE
     needs_line: bool = False
     added: bytes = b""  # the lines the mutation added or changed (a first guess at a reproducer)
+    extra: dict[str, bytes] = field(default_factory=dict)  # more files beside it (headers, .incbin data)
+    # optimize: the output options instead of the default `-o`/`--report` ({file}: the case's file);
+    # paths are relative to the case's directory, where the command runs
+    argv: tuple[str, ...] = ()
+    expect_rc: int | None = None  # the one exit code the case must end with
 
     @property
     def filename(self) -> str:
@@ -320,15 +330,125 @@ def m_data_directive(rng, data):
     return _join(lines), False
 
 
+NEST_DEPTHS = [2, 16, 63, 64, 65, 100, 500, 1000, 2000, 5000]
+
+
+def _macro_chain(n: int) -> bytes:
+    return b"".join(b".macro fz%d\n %s\n.endm\n" % (k, b"add x1, x1, #1" if k == 1 else b"fz%d" % (k - 1))
+                    for k in range(1, n + 1)) + b"fz%d" % n
+
+
+def _nest(form: str, n: int) -> bytes:
+    """`n` levels of one kind of block nesting (see m_block_nesting)."""
+    body = b" add x1, x1, #1\n"
+    if form == "rept":
+        return b".rept 1\n" * n + body + b".endr\n" * n
+    if form == "irp":
+        return b".irp r, x1\n" * n + b" add \\r, \\r, #1\n" + b".endr\n" * n
+    if form == "irpc":
+        return b".irpc c, 1\n" * n + b" add x1, x1, #\\c\n" + b".endr\n" * n
+    if form == "if":
+        heads = (b".if 1\n", b".ifndef nosuch\n", b".ifnb x\n")
+        return b"".join(heads[k % 3] for k in range(n)) + body + b".endif\n" * n
+    if form == "if-skipped":
+        return b".if 0\n" * n + body + b".endif\n" * n
+    if form == "macro-chain":
+        return _macro_chain(n)
+    if form == "macro-recursive":
+        return b".macro fzr n\n.if \\n\n add x1, x1, #1\n fzr (\\n - 1)\n.endif\n.endm\nfzr %d" % n
+    if form == "macro-defs":
+        return b"".join(b".macro fzd%d\n" % k for k in range(n)) + b".endm\n" * n
+    if form == "rept-in-macro":
+        return b".macro fzm\n" + _nest("rept", n) + b".endm\nfzm"
+    if form == "mixed":
+        opens = [(b".rept 1\n", b".endr\n"), (b".if 1\n", b".endif\n"), (b".irp r, x1\n", b".endr\n")]
+        return (b"".join(opens[k % 3][0] for k in range(n)) + body
+                + b"".join(opens[k % 3][1] for k in reversed(range(n))))
+    if form == "unterminated":
+        return b".rept 1\n" * n + body
+    return b".rept 2\n" * min(n, 64) + body + b".endr\n" * min(n, 64)  # "doubling"
+
+
+NEST_FORMS = ["rept", "irp", "irpc", "if", "if-skipped", "macro-chain", "macro-recursive", "macro-defs",
+              "rept-in-macro", "mixed", "unterminated", "doubling"]
+
+
+def m_block_nesting(rng, data):
+    """Blocks nested up to thousands deep: .rept/.irp/.irpc/.if, macros calling macros (a chain,
+    a recursion), macro definitions, a mix; the parser stops at 64 levels (exit 2, FILE:LINE)."""
+    lines = data.split(b"\n")
+    i = _pick_code_line(rng, lines)
+    lines[i:i] = _nest(rng.choice(NEST_FORMS), rng.choice(NEST_DEPTHS)).split(b"\n")
+    return _join(lines), True
+
+
+def m_include_nesting(rng, data):
+    """#include chains (the C preprocessor stops at 200 levels), a file including itself, and
+    `.include`, which the tool refuses: the case is a .S file with headers beside it."""
+    lines = data.split(b"\n")
+    i = _pick_code_line(rng, lines)
+    form = rng.choice(["chain", "chain", "self", "directive", "guarded"])
+    extra: dict[str, bytes] = {}
+    if form == "chain":
+        n = rng.choice([2, 50, 199, 200, 201, 500, 1000])
+        for k in range(n):
+            extra[f"inc/h{k}.h"] = b'#include "h%d.h"\n' % (k + 1) if k < n - 1 else b" add x1, x1, #1\n"
+        line = b'#include "inc/h0.h"'
+    elif form == "self":
+        line = b"#include __FILE__"
+    elif form == "directive":
+        extra["inc/a.s"] = b'.include "inc/a.s"\n'
+        line = b'.include "inc/a.s"'
+    else:  # an include guard: the same header many times, read once
+        extra["inc/g.h"] = b"#ifndef G_H\n#define G_H\n add x1, x1, #1\n#endif\n"
+        line = b'#include "inc/g.h"\n' * rng.choice([2, 100, 3000])
+    lines[i:i] = line.rstrip(b"\n").split(b"\n")
+    return _join(lines), False, {"suffix": ".S", "extra": extra}
+
+
+def m_output_over_input(rng, data):
+    """`optimize` told to write over a file the input reads: an #include'd header (-o, --report,
+    --certificate, --timeline; spelled plainly or through `..`), an .incbin file, the input:
+    it must exit 2 before any work, every file unchanged."""
+    form = rng.choice(["-o", "--report", "--certificate", "--timeline", "dotted", "nested", "incbin", "input"])
+    header = b"#ifndef FZ_H\n#define FZ_H\n#define FZ_UNUSED 1\n#endif\n"
+    extra = {"inc/hdr.h": header}
+    head = b'#include "inc/hdr.h"\n'
+    suffix = ".S"
+    if form in ("-o", "dotted"):
+        argv: tuple[str, ...] = ("-o", "inc/hdr.h" if form == "-o" else "./inc/../inc/hdr.h")
+    elif form in ("--report", "--certificate"):
+        argv = ("-o", "out.s", form, "inc/hdr.h")
+    elif form == "--timeline":
+        extra["inc/t.html"] = b"// a header named like a timeline\n"
+        head += b'#include "inc/t.html"\n'
+        argv = ("-o", "out.s", "--timeline", "inc/t.html")
+    elif form == "nested":
+        extra["inc/hdr.h"] = b'#include "inner.h"\n'
+        extra["inc/inner.h"] = header
+        argv = ("-o", "out.s", "--report", "inc/inner.h")
+    elif form == "incbin":
+        extra = {"table.bin": bytes(range(16))}
+        head, suffix = b"", ".s"
+        data = data + b"\n\t.section .rodata\n\t.incbin \"table.bin\"\n"
+        argv = ("-o", "table.bin")
+    else:
+        head, argv = b"", ("-o", "{file}")
+    return head + data, False, {"suffix": suffix, "extra": extra, "argv": argv, "command": "optimize",
+                                "expect_rc": 2}
+
+
 MUTATORS = {
     "truncate": m_truncate, "delete-line": m_delete_line, "duplicate-line": m_duplicate_line,
     "swap-lines": m_swap_lines, "token-garbage": m_token_garbage, "register-kind": m_register_kind,
     "huge-immediate": m_huge_immediate, "bad-bracket": m_bad_bracket, "deep-nesting": m_deep_nesting,
     "non-utf8": m_non_utf8, "nul-bytes": m_nul_bytes, "control-chars": m_control_chars, "bomb": m_bomb,
-    "data-directive": m_data_directive,
+    "data-directive": m_data_directive, "block-nesting": m_block_nesting, "include-nesting": m_include_nesting,
+    "output-over-input": m_output_over_input,
 }
 # cases that might hang or blow up: never run in-process
-MAY_HANG = {"huge-immediate", "deep-nesting", "bomb", "data-directive", "token-garbage", "huge-file"}
+MAY_HANG = {"huge-immediate", "deep-nesting", "bomb", "data-directive", "token-garbage", "huge-file",
+            "block-nesting", "include-nesting"}
 
 
 def huge_file(seed_data: bytes, size: int = 40 << 20) -> bytes:
@@ -376,9 +496,12 @@ def mutation_case(rng: random.Random, index: int, kind: str | None = None, comma
     seeds = _seeds()
     kind = kind or rng.choice(sorted(MUTATORS))
     stem, data, suffix = rng.choice(seeds)
-    out, needs_line = MUTATORS[kind](rng, data)
-    return Case(f"{kind}-{index:04d}", kind, out, suffix, command, kind in MAY_HANG, needs_line,
+    out, needs_line, *more = MUTATORS[kind](rng, data)
+    case = Case(f"{kind}-{index:04d}", kind, out, suffix, command, kind in MAY_HANG, needs_line,
                 added_lines(data, out))
+    for key, value in (more[0] if more else {}).items():  # a mutation that needs more than a file
+        setattr(case, key, value)
+    return case
 
 
 def added_lines(before: bytes, after: bytes) -> bytes:
@@ -465,8 +588,8 @@ class _Alarm(BaseException):
     """Raised by the in-process timer (not an Exception: the CLI must not swallow it)."""
 
 
-def run_in_process(args: list[str], timeout: float, capsys) -> Outcome:
-    """`scheduler.cli.main(ARGS)` in this process, output captured by pytest's capsys."""
+def run_in_process(args: list[str], timeout: float, capsys, cwd: str | None = None) -> Outcome:
+    """`scheduler.cli.main(ARGS)` in this process (in directory `cwd`), output captured by pytest's capsys."""
     import signal
 
     from scheduler.cli import main
@@ -477,6 +600,9 @@ def run_in_process(args: list[str], timeout: float, capsys) -> Outcome:
     old = signal.signal(signal.SIGALRM, ring)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     start = time.monotonic()
+    here = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
     try:
         try:
             rc: int | None = main(args)
@@ -485,6 +611,7 @@ def run_in_process(args: list[str], timeout: float, capsys) -> Outcome:
         except _Alarm:
             rc = None
     finally:
+        os.chdir(here)
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     cap = capsys.readouterr()
@@ -529,7 +656,11 @@ def check(case: Case, path: str, out: Outcome, original: bytes, limit: float) ->
         problems.append("traceback on stderr")
     if "MemoryError" in out.stderr:
         problems.append("MemoryError")
-    if out.rc == 2:
+    if out.rc == 2 and case.argv:  # an output refused: the message names it and says why
+        first = out.stderr.strip().splitlines()[0] if out.stderr.strip() else ""
+        if "refusing to overwrite" not in first:
+            problems.append(f"exit-2 message does not say it refuses to overwrite: {first[:200]!r}")
+    elif out.rc == 2:
         first = out.stderr.strip().splitlines()[0] if out.stderr.strip() else ""
         if not first.startswith(path + ":"):
             problems.append(f"exit-2 message without FILE: prefix: {first[:200]!r}")
@@ -537,6 +668,12 @@ def check(case: Case, path: str, out: Outcome, original: bytes, limit: float) ->
             problems.append(f"exit-2 message without a line number: {first[:200]!r}")
     if out.rc is not None and out.seconds > limit:
         problems.append(f"took {out.seconds:.1f} s (limit {limit:.0f} s)")
+    if case.expect_rc is not None and out.rc is not None and out.rc >= 0 and out.rc != case.expect_rc:
+        problems.append(f"exit {out.rc}, expected {case.expect_rc}: {out.stderr.strip()[-200:]!r}")
+    for name, content in case.extra.items():  # headers and data the input reads: never written
+        other = Path(path).parent / name
+        if not other.is_file() or other.read_bytes() != content:
+            problems.append(f"{name} (read by the input) changed")
     try:
         now = Path(path).read_bytes()
     except OSError as e:
@@ -552,23 +689,28 @@ def run_case(case: Case, workdir: Path, capsys=None) -> Outcome:
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / case.filename
     path.write_bytes(case.data)
+    for name, content in case.extra.items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).write_bytes(content)
     spath = str(path)
+    in_process = capsys is not None and not case.may_hang
     if case.command == "parse":
         args = ["parse", spath]
         limit = PARSE_TIMEOUT
-        if capsys is not None and not case.may_hang:
-            out = run_in_process(args, limit, capsys)
-        else:
-            out = run_cli(args, limit)
     else:
         result = workdir / f"{case.name}.out.s"
-        args = ["optimize", spath, "-o", str(result), "--report", str(workdir / f"{case.name}.json"),
-                "--time-limit", OPTIMIZE_TIME_LIMIT, "--workers", "1", "--seed", "1"]
+        outputs = [a.replace("{file}", spath) for a in case.argv] or [
+            "-o", str(result), "--report", str(workdir / f"{case.name}.json")]
+        args = ["optimize", spath, *outputs, "--time-limit", OPTIMIZE_TIME_LIMIT, "--workers", "1", "--seed", "1"]
         limit = OPTIMIZE_TIMEOUT
-        out = run_cli(args, limit)
+        in_process = in_process and bool(case.argv)  # refused before the solve: safe in-process
+    if in_process:
+        out = run_in_process(args, limit, capsys, cwd=str(workdir))
+    else:
+        out = run_cli(args, limit, cwd=str(workdir))
     out.problems = check(case, spath, out, case.data, limit)
     out.message_kind = message_kind(out, spath)
-    if case.command == "optimize" and out.rc == 0 and not out.problems:
+    if case.command == "optimize" and out.rc == 0 and not out.problems and not case.argv:
         result = workdir / f"{case.name}.out.s"
         if not result.exists():
             out.problems.append("exit 0 but no output written")
@@ -589,8 +731,7 @@ def reproducer(case: Case, out: Outcome) -> str:
 def minimize(case: Case, workdir: Path, still_fails, budget: float = 60.0) -> Case:
     """Line-wise delta debugging: the smallest prefix-free subset of lines that `still_fails`."""
     if case.added and len(case.added) < len(case.data):
-        alone = Case(case.name + "-min", case.kind, case.added + b"\n", case.suffix, case.command,
-                     case.may_hang, case.needs_line, case.added)
+        alone = replace(case, name=case.name + "-min", data=case.added + b"\n")
         if still_fails(alone, workdir):
             case = alone
     lines = case.data.split(b"\n")
@@ -600,12 +741,11 @@ def minimize(case: Case, workdir: Path, still_fails, budget: float = 60.0) -> Ca
         i, changed = 0, False
         while i < len(lines) and time.monotonic() < deadline:
             trial = lines[:i] + lines[i + chunk:]
-            if trial and still_fails(Case(case.name + "-min", case.kind, b"\n".join(trial), case.suffix,
-                                          case.command, case.may_hang, case.needs_line), workdir):
+            if trial and still_fails(replace(case, name=case.name + "-min", data=b"\n".join(trial), added=b""),
+                                     workdir):
                 lines, changed = trial, True
             else:
                 i += chunk
         if not changed:
             chunk //= 2
-    return Case(case.name + "-min", case.kind, b"\n".join(lines), case.suffix, case.command, case.may_hang,
-                case.needs_line)
+    return replace(case, name=case.name + "-min", data=b"\n".join(lines), added=b"")

@@ -3,7 +3,7 @@
 The semantics never branch in Python on data values: a data-dependent choice is
 `select(cond, a, b)` and a truth value used as a number is `bit(cond)`. On ints
 these are the obvious expressions; they also accept the symbolic values of
-`scheduler.symbolic` (which provide `select`, `bit` and `sext` methods), so the
+`scheduler.checks.symbolic` (which provide `select`, `bit` and `sext` methods), so the
 same semantics run concretely in the simulator and symbolically in the prover.
 """
 

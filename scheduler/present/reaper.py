@@ -1,0 +1,103 @@
+"""No Ray process outlives the `scheduler batch` driver that started the local Ray.
+
+Ray ties its head processes (GCS, raylet, monitors) to the driver that started them, but
+the processes those start (the dashboard and runtime-env agents, workers) notice a killed
+driver only after tens of seconds, if at all. So the driver (`scheduler.present.batch`)
+starts this reaper before it starts Ray, and marks the environment Ray's processes inherit
+with a token of its own. The reaper waits for the end of a pipe the driver holds: the kernel
+closes it when the driver exits, however it ends (normal exit, exception, `kill -9`). Then it
+sends SIGTERM to every process whose environment carries the token, SIGKILL to those still
+there a second later, looks again until none is left (at most a few seconds), and exits.
+
+Linux only (it reads /proc); elsewhere the reaper does nothing and Ray's own cleanup applies.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ENV = "SCHEDULER_BATCH_RAY_RUN"
+GRACE = 1.0  # seconds between SIGTERM and SIGKILL
+ROUNDS = 5  # looks for late processes (a worker the raylet was starting)
+
+
+class Reaper:
+    """The reaper process of one local Ray; `close()` when Ray has been shut down (or never:
+    the driver's exit closes the pipe all the same)."""
+
+    def __init__(self) -> None:
+        self.token = secrets.token_hex(8)
+        root = str(Path(__file__).resolve().parents[2])
+        env = {k: v for k, v in os.environ.items() if k != ENV}
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        # its own session: a Ctrl-C or hangup of the terminal must not stop it before the driver
+        self.proc = subprocess.Popen([sys.executable, "-m", "scheduler.present.reaper", self.token],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+
+    def close(self) -> None:
+        """Let the reaper clean up now (the driver is done with Ray) and exit."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+
+
+def marked(token: str, skip: int) -> list[int]:
+    """Processes whose environment has ENV=token (not `skip`)."""
+    needle = f"{ENV}={token}".encode()
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit() or int(entry.name) == skip:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def reap(token: str) -> int:
+    """Kill the marked processes: SIGTERM, then SIGKILL after GRACE; returns how many were found."""
+    me = os.getpid()
+    seen: set[int] = set()
+    for _ in range(ROUNDS):
+        pids = marked(token, me)
+        if not pids:
+            break
+        seen.update(pids)
+        _signal(pids, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE
+        while time.monotonic() < deadline and any(p in marked(token, me) for p in pids):
+            time.sleep(0.1)
+        _signal(marked(token, me), signal.SIGKILL)
+        time.sleep(0.2)
+    return len(seen)
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    token = argv[0]
+    while sys.stdin.buffer.read(4096):  # the driver never writes: this returns at its exit
+        pass
+    reap(token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
