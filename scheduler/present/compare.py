@@ -202,12 +202,36 @@ def _outputs_rule(ref: Loaded, nfiles: int, notes: list[str]):
     return chosen
 
 
+def _totals(blocks: list[dict], models: Sequence[Model], mca: bool) -> tuple[dict, dict | None]:
+    """A file's figures summed over its blocks, per model (gaps as present/figures.py defines
+    them), and llvm-mca's per -mcpu."""
+    from scheduler.present.figures import gap
+
+    totals = {}
+    for m in models:
+        per = [b["models"][m.name] for b in blocks]
+        lb = sum(x["lower_bound"] for x in per)
+        cyc = sum(x["inorder_cycles"] for x in per)
+        ooo, olb = sum(x["ooo_cycles"] for x in per), sum(x["ooo_lower_bound"] for x in per)
+        totals[m.name] = {"inorder_cycles": cyc, "ooo_cycles": round(ooo, 2),
+                          "ooo_single": sum(x["ooo_single"] for x in per), "lower_bound": lb,
+                          "gap": _round(gap(cyc, lb)), "ooo_lower_bound": round(olb, 2),
+                          "ooo_gap": _round(gap(ooo, olb)), "in_order": m.in_order,
+                          "stalls": sum(x["stalls"]["total"] for x in per)}
+    mca_tot = None
+    if mca and blocks and all(b["llvm_mca"] for b in blocks):
+        mca_tot = {c: {it: {"total_cycles": sum(b["llvm_mca"][c][it]["total_cycles"] for b in blocks),
+                            "block_rthroughput": round(sum(b["llvm_mca"][c][it]["block_rthroughput"]
+                                                           for b in blocks), 2)}
+                       for it in blocks[0]["llvm_mca"][c]} for c in blocks[0]["llvm_mca"]}
+    return totals, mca_tot
+
+
 def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), define=(), noalias=frozenset(),
             mca: bool = True, diff: bool = False, max_statements: int = DEFAULT_MAX_STATEMENTS) -> dict:
     """The whole comparison as a JSON-able document."""
     from scheduler.machine.mca import find_llvm_mca, mcpu_for
     from scheduler.machine.model import DEFAULT_MODEL, load_model
-    from scheduler.present.figures import gap
 
     names = list(dict.fromkeys(model_names)) or [DEFAULT_MODEL]
     models = [load_model(n) for n in names]
@@ -263,23 +287,7 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
         if relation == "different kernel" and fi > 0 and len(f.blocks) == len(ref.blocks):
             notes.append(f"{f.path}: not the same kernel as {ref.path} (different instructions): "
                          "compared by the numbers only")
-        totals = {}
-        for m in models:
-            per = [b["models"][m.name] for b in blocks]
-            lb = sum(x["lower_bound"] for x in per)
-            cyc = sum(x["inorder_cycles"] for x in per)
-            ooo, olb = sum(x["ooo_cycles"] for x in per), sum(x["ooo_lower_bound"] for x in per)
-            totals[m.name] = {"inorder_cycles": cyc, "ooo_cycles": round(ooo, 2),
-                              "ooo_single": sum(x["ooo_single"] for x in per), "lower_bound": lb,
-                              "gap": _round(gap(cyc, lb)), "ooo_lower_bound": round(olb, 2),
-                              "ooo_gap": _round(gap(ooo, olb)), "in_order": m.in_order,
-                              "stalls": sum(x["stalls"]["total"] for x in per)}
-        mca_tot = None
-        if mca_path and blocks and all(b["llvm_mca"] for b in blocks):
-            mca_tot = {c: {it: {"total_cycles": sum(b["llvm_mca"][c][it]["total_cycles"] for b in blocks),
-                                "block_rthroughput": round(sum(b["llvm_mca"][c][it]["block_rthroughput"]
-                                                               for b in blocks), 2)}
-                           for it in blocks[0]["llvm_mca"][c]} for c in blocks[0]["llvm_mca"]}
+        totals, mca_tot = _totals(blocks, models, bool(mca_path))
         docs.append({"path": f.path, "relation": relation, "instructions": sum(len(b) for b in f.blocks),
                      "blocks": blocks, "totals": totals, "llvm_mca": mca_tot})
     from scheduler import __version__
