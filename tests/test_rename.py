@@ -3,6 +3,7 @@ every renamed schedule verified."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -188,6 +189,7 @@ DEAD_FLAGS_2 = (
 )
 
 
+@pytest.mark.slow  # about 9 s
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=kernel(min_size=6, max_size=30), seed=st.integers(0, 100))
 @example(text=DEAD_FLAGS_1, seed=0)
