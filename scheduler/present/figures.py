@@ -14,8 +14,8 @@ report, `compare` — reads its figures here, so they all mean the same thing:
   it for that objective), FALLBACK when the input order was kept, FEASIBLE otherwise.
 
 llvm-mca (when on PATH) is a second opinion on the same figure: cycles per iteration over
-100 iterations for the steady state, total cycles of one iteration for a single run; a line
-whose two opinions point in different directions carries a warning.
+100 iterations for the steady state, total cycles of one iteration for a single run or an
+in-order core; when one of the two says slower and the other does not, a warning says so.
 """
 
 from __future__ import annotations
