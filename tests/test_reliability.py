@@ -363,6 +363,7 @@ def _session_members(sid: int, exclude: int) -> list[str]:
             and "<defunct>" not in r[2]]
 
 
+@pytest.mark.slow  # starts and kills a local Ray
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs ray")
 def test_no_ray_process_outlives_a_killed_batch_driver(tmp_path):
     """The report: after `kill -9` of a `scheduler batch` driver two Ray processes (the dashboard
