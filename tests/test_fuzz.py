@@ -34,9 +34,11 @@ QUICK_OPTIMIZE_CASES = 3  # the others (5-16 s each) are marked slow: `-m "not s
 
 
 def _params(cases: list[Case], slow_from: int | None = None):
+    """`slow_from`: cases from this index on are marked slow; expansion bombs (up to 17 s) are too."""
     return [pytest.param(c, id=c.name, marks=([pytest.mark.xfail(strict=False, reason=KNOWN_FAILURES[c.name])]
                                               if c.name in KNOWN_FAILURES else [])
-                         + ([pytest.mark.slow] if slow_from is not None and k >= slow_from else []))
+                         + ([pytest.mark.slow] if (slow_from is not None and k >= slow_from)
+                            or c.name.startswith("bomb-") else []))
             for k, c in enumerate(cases)]
 
 
