@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scheduler import __version__
+from scheduler.bench import command as bench_command
 from scheduler.checks.simulate import run_instructions
 from scheduler.checks.verify import (
     live_ins,
@@ -156,6 +157,7 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true",
                    help="no live progress and no per-stage summary (the table and the paths still print)")
     p.add_argument("--timeline", metavar="FILE", help="draw before/after Gantt charts (.html, .svg or .png)")
+    bench_command.add_judge_options(p)
     add_input_options(p)
 
 
@@ -276,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     _optimize_parser(sub)
     add_compare_parser(sub)
     add_batch_parser(sub)
+    bench_command.add_parsers(sub)
     for add in (_check_certificate_parser, _models_parser, _parse_parser, _dag_parser, _simulate_parser,
                 _verify_parser):
         add(sub)
@@ -659,7 +662,9 @@ def cmd_optimize(args) -> int:
             raise InputError(f"{missing[0].loc}: model {m.name} cannot place '{missing[0]}' "
                              f"(opclass {missing[0].opclass})")
     args.objective = resolve_objective(args.objective, models)
+    bench_command.optimize_preflight(args, models)
     opts, chosen = _optimize_options(args, prog)
+    opts = bench_command.judge_options(args, opts)
     progress, restore = _start_progress(args, len(prog.blocks()))
     try:
         if len(models) > 1:
@@ -679,6 +684,7 @@ def cmd_optimize(args) -> int:
         if restore is not None:
             restore()
     interrupted = stop_requested()
+    bench_command.judge_results(args, prog, results)
     problem = _exec_blocks(prog, results, opts) if args.exec else None
     if problem:
         print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
@@ -924,6 +930,7 @@ COMMANDS = {
     "dag": cmd_dag, "simulate": cmd_simulate, "verify": cmd_verify,
     "check-certificate": cmd_check_certificate,
     "batch": cmd_batch,
+    **bench_command.COMMANDS,
 }
 
 

@@ -77,3 +77,17 @@ def test_one_register_read_under_two_spellings_is_renamed_consistently():
     d = parse_text("mov x1, #5\nmov x2, #7\nldr x3, [x2, w1, uxtw]\n").instructions
     assert prove(c, d, symbolic=False).status == "unknown"
     assert prove(c, d).status == "refuted"
+
+
+def test_equal_values_renamed_crosswise_still_pair_up():
+    """Fuzz case table-kernel-0599: two instructions computing the same value into w5 and w15,
+    renamed crosswise by the optimizer. The k-th-to-k-th pairing crosses them; pairing by
+    destination as well proves it."""
+    from scheduler.checks.prove import certificate_proof
+    from scheduler.frontend.parse import parse_text
+
+    orig = parse_text("sxth w5, wzr\nadd x7, x1, x2\nsxth w15, wzr\n").blocks()[0].instructions
+    cand = parse_text("sxth w15, wzr\nadd x7, x1, x2\nsxth w5, wzr\n").blocks()[0].instructions
+    assert certificate_proof(orig, cand).status == "proved"
+    wrong = parse_text("sxth w15, wzr\nadd x7, x1, x2\nsxth w5, w1\n").blocks()[0].instructions
+    assert certificate_proof(orig, wrong).status != "proved"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.checks import execcheck
 from scheduler.checks.wholefile import WholeFileResult, code_of
@@ -15,6 +17,7 @@ from scheduler.frontend.parse import parse_text
 from scheduler.machine.model import load_model
 from scheduler.present import finalize as finalize_mod
 from scheduler.search.optimize import Options, optimize_program
+from tests.support.multiblock import multiblock_kernel
 from tests.test_cross_block import LOOP_CARRIED, REPRODUCERS, WRONG_OUTPUTS
 
 pytestmark = pytest.mark.skipif(not execcheck.available(), reason="needs aarch64-linux-gnu-gcc and qemu-aarch64")
@@ -99,3 +102,21 @@ def test_verify_cli_compares_files_with_loops_as_whole_files(tmp_path, capsys):
     assert main(["verify", str(src), str(bad), "--json", "--exec", "--trials", "16"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["mode"] == "whole-file" and doc["equivalent"] is False and doc["simulator"]["mismatch"]
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(min_value=0, max_value=10**6))
+def test_random_multiblock_kernels_stay_equivalent_under_qemu(seed: int):
+    """The multi-block property of test_cross_block, judged natively instead of by the simulator."""
+    from scheduler.present.finalize import emitted
+
+    prog = parse_text(multiblock_kernel(seed))
+    chosen = choose_outputs(prog)
+    opts = Options(time_limit=0.3 * len(prog.blocks()), deterministic=True, workers=1, seed=seed % 7,
+                   noalias=prog.noalias, outputs=frozenset(chosen.registers or ()), all_outputs=chosen.every)
+    results = optimize_program(prog, load_model("neoverse-n1"), opts)
+    out, problem = emitted(prog, results, "<out>")
+    assert not problem
+    res = exec_check_files(prog, parse_text(out), trials=16, seed=seed, outputs=chosen.as_list())
+    assert not res.not_run and res.trials > 0
+    assert res.equivalent, (out, res.mismatch, res.problem)

@@ -65,6 +65,15 @@ def prove(original: Sequence[Instruction], candidate: Sequence[Instruction],
                        None, sym.stats)
 
 
+def _checked(original, candidate, origin: list[int], noalias, outputs) -> tuple[dict, list[Violation]]:
+    """The certificate of the pairing `origin` (candidate position -> original position), checked."""
+    inst_map = [k + 1 for k in origin]
+    regmaps = register_map([original[k] for k in origin], list(candidate))
+    cert = {"inst_map": inst_map, "register_map": regmaps, "offset_fixups": [],
+            "assumptions": {**alias_facts(noalias).to_json(), "outputs": None if outputs is None else list(outputs)}}
+    return cert, check_block(original, candidate, cert)
+
+
 def certificate_proof(original: Sequence[Instruction], candidate: Sequence[Instruction],
                       noalias: AliasFacts | Iterable[str] = (), outputs: Sequence[str] | None = None) -> ProofResult:
     """The reordering/renaming proof: a value-numbering pairing checked as a certificate."""
@@ -81,11 +90,17 @@ def certificate_proof(original: Sequence[Instruction], candidate: Sequence[Instr
         origin = pair(sa, sb)
     else:
         return ProofResult("unknown", reason="no one-to-one pairing of instructions: not a reordering")
-    inst_map = [k + 1 for k in origin]
-    regmaps = register_map([original[k] for k in (i - 1 for i in inst_map)], list(candidate))
-    cert = {"inst_map": inst_map, "register_map": regmaps, "offset_fixups": [],
-            "assumptions": {**alias_facts(noalias).to_json(), "outputs": None if outputs is None else list(outputs)}}
-    problems = check_block(original, candidate, cert)
+    cert, problems = _checked(original, candidate, origin, noalias, outputs)
+    if problems:
+        # equal values computed twice (`sxth w5, wzr` ... `sxth w15, wzr`): the k-th-to-k-th
+        # pairing may cross them over; pairing those by destination register as well can
+        # line them up again
+        kd_a = [(k, tuple(sorted(i.writes))) for k, i in zip(ka, original, strict=True)]
+        kd_b = [(k, tuple(sorted(i.writes))) for k, i in zip(kb, candidate, strict=True)]
+        if Counter(kd_a) == Counter(kd_b) and (other := pair(kd_a, kd_b)) != origin:
+            cert2, problems2 = _checked(original, candidate, other, noalias, outputs)
+            if not problems2:
+                cert, problems = cert2, problems2
     if problems:
         # a dataflow difference is not a proof of inequivalence (the two may still agree);
         # the caller looks for a concrete counterexample

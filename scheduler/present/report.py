@@ -90,6 +90,9 @@ def per_model_totals(blocks: Sequence[BlockResult]) -> list[dict]:
 def _block_doc(b: BlockResult, objective: str) -> dict:
     doc = asdict(b)
     doc.pop("instructions_after")
+    doc.pop("alternatives", None)  # (--judge bench: only what was measured is reported)
+    if doc.get("measured") is None:
+        doc.pop("measured", None)
     doc["inorder_gap"] = round(b.gap, 4)
     before, after, bound = figures.block_figure(doc, objective)
     gap = figures.gap(after, bound)

@@ -25,6 +25,7 @@ from scheduler.core.clock import WALL, Clock, stop_requested
 from scheduler.frontend.cfg import BlockContext, block_contexts, is_straight_line
 from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.ir import Block, Program
+from scheduler.frontend.isa.unpredictable import first_unpredictable
 from scheduler.frontend.outputs import ends_in_ret
 from scheduler.machine.evaluate import inorder, out_of_order, prepare, settles_within
 from scheduler.machine.model import Model
@@ -32,6 +33,7 @@ from scheduler.search import fixup
 from scheduler.search.candidates import Candidate, candidate_key
 from scheduler.search.localsearch import OBJECTIVES, objective_key
 from scheduler.search.options import (
+    Alternative,
     BlockResult,
     Options,
     ProofUnknown,
@@ -90,7 +92,8 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
         offset_fixups=fixups, output_map=output_map, live_out=sorted(live_out),
         entry_facts=opts.alias.to_json()["entry"],
-        candidates=len(s.candidates(p)) + len(s.adopted) + s.evaluations, notes=s.notes, stages=s.records)
+        candidates=len(s.candidates(p)) + len(s.adopted) + s.evaluations, notes=s.notes, stages=s.records,
+        alternatives=_alternatives(p, s, final, opts.judge_k - 1) if opts.judge_k > 1 else [])
 
 
 def _no_worse(p: BlockProblem, s: SearchState):
@@ -152,6 +155,33 @@ def _next_verified(p: BlockProblem, s: SearchState, failed: Candidate, why: str)
     return keep, check_schedule(p, keep)
 
 
+def _alternatives(p: BlockProblem, s: SearchState, final: Candidate, k: int) -> list[Alternative]:
+    """`--judge bench`: up to k candidates besides `final` and the input, best first by the
+    objective, no slower than the input under either evaluator, that pass every check and keep
+    the outputs in place."""
+    tried = {candidate_key(final), candidate_key(Candidate(p.instrs, p.ident))}
+    pool = sorted((s.scored(c, p) for c in [*s.candidates(p), *s.adopted]),
+                  key=lambda t: objective_key(t[2], p.opts.objective if p.opts.objective in OBJECTIVES else "ooo"))
+    out: list[Alternative] = []
+    for c, _, sc in pool:
+        if len(out) >= k or stop_requested():
+            break
+        if candidate_key(c) in tried or sc.inorder > p.before_in.cycles or sc.ooo > p.before_ooo.steady:
+            continue
+        tried.add(candidate_key(c))
+        try:
+            output_map, fixups, proof = check_schedule(p, c)
+        except (ProofUnknown, VerificationFailed):
+            continue
+        if output_map:
+            continue
+        cycles, ooo = _figures(p, c)
+        rmap = register_map([p.instrs[j] for j in c.origin], c.instrs) if c.renamed else []
+        out.append(Alternative(list(c.instrs), list(c.origin), c.renamed, rmap, fixups, proof, cycles,
+                               ooo.steady, ooo.single))
+    return out
+
+
 def _ooo_at_bound(p: BlockProblem, s: SearchState, final: Candidate, measured: float) -> bool:
     """Steady state proven at the out-of-order bound: measured there, and the run shown to
     repeat at exactly that rate (the finite measurement alone can read below the rate the
@@ -175,6 +205,10 @@ def check_schedule(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], l
     instrs, opts, block_index = p.instrs, p.opts, p.index
     if sorted(final.origin) != p.ident:
         raise VerificationFailed(f"block {block_index}: the schedule is not a permutation of the block")
+    # never write what the parser would refuse (an UNPREDICTABLE register combination): the
+    # allocators avoid it, this catches any pass that does not
+    if (why := first_unpredictable(final.instrs)) is not None:
+        raise VerificationFailed(f"block {block_index}: the schedule holds an UNPREDICTABLE form: {why}")
     if not final.renamed and not final.fixed and not is_valid_order(p.bt.dag, final.origin):
         raise VerificationFailed(f"block {block_index}: the schedule breaks a dependency")
     outputs = None if not final.renamed else sorted(p.live_out | {"sp"})

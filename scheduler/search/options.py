@@ -34,11 +34,29 @@ class Options:
     # the block being optimised: what its memory-dependency analysis may assume (frontend/cfg.py's
     # entry facts); None at the program level (every block starts at the function's entry)
     facts: AliasFacts | None = None
+    # `optimize --judge bench`: besides the best schedule, keep up to judge_k - 1 other distinct
+    # candidates that pass every check (BlockResult.alternatives), for the harness to measure
+    judge_k: int = 0
 
     @property
     def alias(self) -> AliasFacts:
         """The memory-dependency assumptions of the block being optimised."""
         return self.facts if self.facts is not None else AliasFacts(self.noalias)
+
+
+@dataclass
+class Alternative:
+    """A verified candidate other than the best (what BlockResult needs to switch to it)."""
+
+    instrs: list[Instruction]
+    order: list[int]
+    renamed: bool
+    register_map: list[dict[str, dict[str, str]]]
+    offset_fixups: list[dict]
+    proof: str
+    cycles: int  # in-order
+    ooo_steady: float
+    ooo_single: int
 
 
 @dataclass
@@ -78,6 +96,10 @@ class BlockResult:
     # several models (--model a,b --objective worst|mean): per model its figures before and after,
     # its own best and the normalised figure (scheduler/search/multimodel.py)
     per_model: list[dict] = field(default_factory=list)
+    # `--judge bench` (scheduler/bench/judge.py): other verified candidates (Alternative), and
+    # the measured figures beside the model's once judged (None: not measured)
+    alternatives: list[Alternative] = field(default_factory=list, repr=False)
+    measured: dict | None = None
 
     @property
     def gap(self) -> float:

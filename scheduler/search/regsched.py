@@ -46,6 +46,7 @@ from scheduler.machine.model import Model
 from scheduler.search.rename import (
     Allocation,
     RenameProblem,
+    UnpredictableRewrite,
     analyse,
     emission_order,
     renaming_edges,
@@ -288,31 +289,37 @@ class _PressureRun:
         return issued
 
     def pick(self, k: int, freed: list[int]) -> dict[int, str] | None:
-        """Registers for k's new values, or None if one is not free."""
+        """Registers for k's new values, or None if one is not free. Tied values first (they
+        keep their register), and no value in the register of a value it must stay apart
+        from (`RenameProblem.apart`: k would be UNPREDICTABLE)."""
         reg_of, holder, released = self.reg_of, self.holder, self.released
         mine = {reg_of[x] for x in freed if x in reg_of}
         taken: set[str] = set()
         out: dict[int, str] = {}
-        for x in self.writes[k]:
-            v = self.values[x]
+        values, apart = self.values, self.prob.apart
+        for x in sorted(self.writes[k], key=lambda x: values[x].tied_to is None):
+            v = values[x]
             if v.cls == FLAGS:
                 out[x] = FLAGS
                 continue
+            # registers this value may not take: its partners' (read by k, or written by k already)
+            shun = taken | {reg_of[y] for y in apart.get(x, ()) if y in reg_of} | \
+                {out[y] for y in apart.get(x, ()) if y in out}
             if v.tied_to is not None and v.tied_to in reg_of:
                 r = reg_of[v.tied_to]
-                if r in mine or holder.get(r) is None:
+                if (r in mine or holder.get(r) is None) and r not in shun:
                     out[x] = r
                     taken.add(r)
                     continue
                 return None
             if v.fixed:
                 r = v.reg
-                if ((holder.get(r) is None and r not in released) or r in mine) and r not in taken:
+                if ((holder.get(r) is None and r not in released) or r in mine) and r not in shun:
                     out[x] = r
                     taken.add(r)
                     continue
                 return None
-            free = [r for r in self.prob.available[v.cls] if r not in taken
+            free = [r for r in self.prob.available[v.cls] if r not in shun
                     and ((holder.get(r) is None and r not in released) or r in mine)]
             if not free:
                 return None
@@ -472,6 +479,9 @@ def reschedule(instrs: Sequence[Instruction], model: Model, live_out, reserved, 
         emit = emission_order(issue, prob, alloc, order, raw)
         if emit is None:
             continue
-        body = rewrite(instrs, prob, alloc)
+        try:
+            body = rewrite(instrs, prob, alloc)
+        except UnpredictableRewrite:
+            continue  # (never expected: `pick` keeps `prob.apart` values apart)
         out.append(([body[k] for k in emit], list(emit)))
     return out

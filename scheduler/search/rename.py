@@ -23,6 +23,11 @@ are re-assigned after solving:
     dropped (and the reorder-only schedule remains as a candidate).
   * flags are one register: the flag values' intervals may not overlap, which is
     exactly "a carry chain is never interleaved with another flag writer".
+  * values that must never share a register (`RenameProblem.apart`): those that would
+    make their instruction UNPREDICTABLE in one register (`isa.unpredictable`: a
+    writeback access's transfer register and base, a load pair's two destinations).
+    Such values are always live together at their instruction, so the cumulative counts
+    them apart already; the colouring (and regsched's allocator) refuse to join them.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from scheduler.frontend.abi import (
 )
 from scheduler.frontend.ir import FLAGS, Instruction
 from scheduler.frontend.isa.operands import GPR, Mem, Operand, VElem, VReg
+from scheduler.frontend.isa.unpredictable import unpredictable, unpredictable_operands
 from scheduler.machine.evaluate import BlockTiming
 
 
@@ -71,6 +77,8 @@ class RenameProblem:
     writes: list[dict[str, int]]  # per instruction: original register -> value id written
     available: dict[str, list[str]]  # per class: registers free values may take
     margin: dict[str, int] = field(default_factory=dict)  # registers held back from the CP model
+    # value -> values it may never share a register with (its instruction would be UNPREDICTABLE)
+    apart: dict[int, set[int]] = field(default_factory=dict)
 
     def capacity(self, cls: str) -> int:
         """Registers shared by the free values (and the fixed values that sit in them)."""
@@ -92,6 +100,60 @@ def _tied(instr: Instruction, res: str) -> bool:
     return False
 
 
+def _slots(instr: Instruction, rd: dict[str, int], wr: dict[str, int]) -> list[tuple[int, str, set[int]]]:
+    """The register operands of `instr` renaming may change: (operand index, "reg", "base" or
+    "index", the values read or written through it)."""
+    out: list[tuple[int, str, set[int]]] = []
+    for i, (op, pat) in enumerate(zip(instr.operands, instr.form.operands, strict=False)):
+        if isinstance(op, Mem):
+            for part, reg in (("base", op.base), ("index", op.index)):
+                res = reg.resource if reg is not None else None
+                vals = {t[res] for t in (rd, wr) if res in t}  # a written base is its writeback
+                if vals:
+                    out.append((i, part, vals))
+            continue
+        res = getattr(op, "resource", None)
+        if res is None or reg_class(res) in (None, FLAGS):
+            continue
+        vals = {t[res] for t, role in ((rd, "r"), (wr, "w")) if role in pat.role and res in t}
+        if vals:
+            out.append((i, "reg", vals))
+    return out
+
+
+def _probe(op, num: int, part: str):
+    """Operand `op` with the register in `part` replaced by register number `num`."""
+    if isinstance(op, Mem):
+        if part == "base":
+            return Mem(GPR(num, 64), op.offset, op.mode, op.index, op.modifier, op.offset_text)
+        assert op.index is not None  # an index slot
+        return Mem(op.base, op.offset, op.mode, GPR(num, op.index.bits), op.modifier, op.offset_text)
+    return _renamed_operand(op, f"r{num}")
+
+
+def _apart(instr: Instruction, rd: dict[str, int], wr: dict[str, int]) -> list[tuple[int, int]]:
+    """Pairs of values of `instr` that may not share a register: giving their operands one
+    register would make the instruction UNPREDICTABLE (asked of `isa.unpredictable`)."""
+    mem = instr.form.mem
+    if not mem or unpredictable_operands(mem, instr.operands) is not None:
+        return []
+    slots = _slots(instr, rd, wr)
+    used = {o.num for o in instr.operands if isinstance(o, (GPR, VReg, VElem))}
+    used |= {r.num for o in instr.operands if isinstance(o, Mem) for r in (o.base, o.index) if r is not None}
+    num = min(set(range(31)) - used)  # a register the instruction does not name
+    pairs = []
+    for a, (i, pi, va) in enumerate(slots):
+        for j, pj, vb in slots[a + 1:]:
+            if va & vb:
+                continue  # one value in both operands: in one register anyway
+            ops = list(instr.operands)
+            ops[i] = _probe(ops[i], num, pi)
+            ops[j] = _probe(ops[j], num, pj)
+            if unpredictable_operands(mem, ops) is not None:
+                pairs += [(x, y) for x in va for y in vb]
+    return pairs
+
+
 def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: Iterable[str] = DEFAULT_RESERVED,
             movable_outputs: Iterable[str] = ()) -> RenameProblem:
     """`movable_outputs`: live-out registers whose final value may end in another register
@@ -104,6 +166,7 @@ def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: It
     writes: list[dict[str, int]] = []
     cur: dict[str, int] = {}
     used: set[str] = set()
+    apart: dict[int, set[int]] = {}
     for k, ins in enumerate(instrs):
         rd, wr = {}, {}
         for r in sorted(ins.reads):
@@ -128,6 +191,9 @@ def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: It
         used |= ins.reads | ins.writes
         reads.append(rd)
         writes.append(wr)
+        for x, y in _apart(ins, rd, wr):
+            apart.setdefault(x, set()).add(y)
+            apart.setdefault(y, set()).add(x)
     for r, vid in cur.items():
         if r in live_out:
             values[vid].live_out = True
@@ -159,7 +225,7 @@ def analyse(instrs: Sequence[Instruction], live_out: Iterable[str], reserved: It
             if v.tied_to is not None and v.fixed != values[v.tied_to].fixed:
                 v.fixed = values[v.tied_to].fixed = True
                 changed = True
-    return RenameProblem(values, reads, writes, avail)
+    return RenameProblem(values, reads, writes, avail, apart=apart)
 
 
 # ----------------------------------------------------------------- CP-SAT part
@@ -338,7 +404,10 @@ class _Colouring:
         """The in-cycle edges placing `members` in `reg` needs, or None if it cannot."""
         extra: dict[int, set[int]] = {}
         for a in members:
+            apart = self.prob.apart.get(a, ())
             for b in self.busy.get(reg, ()):
+                if b in apart:
+                    return None
                 edges = self.needed_edges(a, b)
                 if edges is None:
                     return None
@@ -455,8 +524,15 @@ def _renamed_operand(op, new_reg: str | None):
     return op
 
 
+class UnpredictableRewrite(Exception):
+    """The allocation would make an instruction UNPREDICTABLE (`isa.unpredictable`). The
+    allocators keep such values apart (`RenameProblem.apart`); this is the safety net behind
+    them: the caller drops the allocation and goes on with its next candidate."""
+
+
 def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocation) -> list[Instruction]:
-    """The block's instructions with registers replaced per the allocation."""
+    """The block's instructions with registers replaced per the allocation. Raises
+    UnpredictableRewrite rather than return an UNPREDICTABLE instruction."""
     out = []
     for k, ins in enumerate(instrs):
         new_ops: list[Operand] = []
@@ -478,5 +554,9 @@ def rewrite(instrs: Sequence[Instruction], prob: RenameProblem, alloc: Allocatio
             vid = table.get(res)
             new_ops.append(_renamed_operand(op, alloc.reg_of[vid]) if vid is not None else op)
         changed = tuple(new_ops) != ins.operands
-        out.append(Instruction(ins.mnemonic, tuple(new_ops), ins.form, ins.loc, "" if changed else ins.text))
+        new_ins = Instruction(ins.mnemonic, tuple(new_ops), ins.form, ins.loc, "" if changed else ins.text)
+        why = unpredictable(new_ins) if changed else None
+        if why is not None:
+            raise UnpredictableRewrite(f"'{new_ins}' (renamed from '{ins}'): {why}")
+        out.append(new_ins)
     return out

@@ -11,6 +11,7 @@ from scheduler.search import fixup
 from scheduler.search.candidates import Candidate, fixed_candidate
 from scheduler.search.rename import (
     ColouringFailed,
+    UnpredictableRewrite,
     add_register_constraints,
     analyse,
     colour,
@@ -90,8 +91,12 @@ def _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out: list) 
         order_ = emission_order(issue, prob, alloc, order, raw)
         if order_ is None:
             continue
+        try:
+            body = rewrite(instrs, prob, alloc)
+        except UnpredictableRewrite:
+            continue  # (never expected: the colouring keeps `prob.apart` values apart)
         best_coloured = best_coloured or n == 0
-        out.append(fixed_candidate(rewrite(instrs, prob, alloc), fprob, issue, order_, renamed=True))
+        out.append(fixed_candidate(body, fprob, issue, order_, renamed=True))
         if len(out) >= MAX_RENAMED:
             break
     return failed, best_coloured

@@ -3,7 +3,8 @@
 The memory operand (kind MEM) always comes last. Its base register is read;
 pre/post-index forms also write it (writeback). `mem_size` is the number of
 bytes accessed in total; the dependency analysis derives the address from the
-operand.
+operand. Every form here also refuses the UNPREDICTABLE register combinations
+(`table.define` adds `unpredictable.py`'s test to its check).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scheduler.frontend.isa.bits import sext
-from scheduler.frontend.isa.operands import GPR, Extend, Mem, Operand, VReg
+from scheduler.frontend.isa.operands import Extend, Mem, Operand
 from scheduler.frontend.isa.table import OpClassVariant, define
 
 # register kinds per access size for the data operand(s)
@@ -61,27 +62,6 @@ def check_pair(size: int):
             return f"pair offset {m.offset} must be a multiple of {size} in {lo}..{hi}"
         return None
     return check
-
-
-def check_writeback_overlap(is_load: bool, nregs: int):
-    """Writeback into a register that is also transferred is UNPREDICTABLE: reject it."""
-    def check(o: Sequence[Operand]) -> str | None:
-        m = o[-1]
-        assert isinstance(m, Mem)
-        data = [r for r in o[:nregs] if isinstance(r, GPR)]
-        if m.writeback and not m.base.sp and any(r.num == m.base.num for r in data):
-            return "writeback base register is also a transfer register (unpredictable)"
-        if is_load and nregs == 2:
-            r0, r1 = o[0], o[1]
-            assert isinstance(r0, (GPR, VReg)) and isinstance(r1, (GPR, VReg))  # the signature's two registers
-            if r0.resource == r1.resource:
-                return "load pair into the same register twice (unpredictable)"
-        return None
-    return check
-
-
-def both(a, b):
-    return lambda o: a(o) or b(o)
 
 
 ADDRESSING = ("", "_unscaled", "_regoff", "_wb")
@@ -138,25 +118,25 @@ def _declare() -> None:
         Rz = R + "z"
         single, pair = check_single(size), check_pair(size)
         define("ldr", f">{Rz}, MEM", _mem_class("load_gpr", size), _sem_load(size, 1), mem="load",
-               mem_size=size, check=both(single, check_writeback_overlap(True, 1)))
+               mem_size=size, check=single)
         define("str", f"{Rz}, MEM", _mem_class("store_gpr", size), _sem_store(size, 1), mem="store",
-               mem_size=size, check=both(single, check_writeback_overlap(False, 1)))
+               mem_size=size, check=single)
         define("ldur", f">{Rz}, MEM", _mem_class("load_gpr", size, True), _sem_load(size, 1), mem="load", mem_size=size,
                check=check_single(size, unscaled_only=True))
         define("stur", f"{Rz}, MEM", _mem_class("store_gpr", size, True), _sem_store(size, 1), mem="store", mem_size=size,
                check=check_single(size, unscaled_only=True))
         pair_kind = "_pair" if R == "X" else "_pair_w"
         define("ldp", f">{Rz}, >{Rz}, MEM", _mem_class("load_gpr" + pair_kind, size), _sem_load(size, 2),
-               mem="load", mem_size=2 * size, check=both(pair, check_writeback_overlap(True, 2)))
+               mem="load", mem_size=2 * size, check=pair)
         define("stp", f"{Rz}, {Rz}, MEM", _mem_class("store_gpr" + pair_kind, size), _sem_store(size, 2),
-               mem="store", mem_size=2 * size, check=both(pair, check_writeback_overlap(False, 2)))
+               mem="store", mem_size=2 * size, check=pair)
     define("ldrsw", ">Xz, MEM", _mem_class("load_gpr", 4), _sem_load(4, 1, signed=True), mem="load",
-           mem_size=4, check=both(check_single(4), check_writeback_overlap(True, 1)))
+           mem_size=4, check=check_single(4))
     for name, size in (("b", 1), ("h", 2)):
         define(f"ldr{name}", ">Wz, MEM", _mem_class("load_gpr", size), _sem_load(size, 1), mem="load",
-               mem_size=size, check=both(check_single(size), check_writeback_overlap(True, 1)))
+               mem_size=size, check=check_single(size))
         define(f"str{name}", "Wz, MEM", _mem_class("store_gpr", size), _sem_store(size, 1), mem="store",
-               mem_size=size, check=both(check_single(size), check_writeback_overlap(False, 1)))
+               mem_size=size, check=check_single(size))
         define(f"ldur{name}", ">Wz, MEM", _mem_class("load_gpr", size, True), _sem_load(size, 1), mem="load",
                mem_size=size, check=check_single(size, unscaled_only=True))
         define(f"stur{name}", "Wz, MEM", _mem_class("store_gpr", size, True), _sem_store(size, 1), mem="store",
@@ -173,8 +153,7 @@ def _declare() -> None:
                check=check_single(size, unscaled_only=True))
         if size >= 4:
             define("ldp", f">{V}, >{V}, MEM", _mem_class("load_vec_pair" + q, size), _sem_load(size, 2),
-                   mem="load", mem_size=2 * size,
-                   check=both(check_pair(size), check_writeback_overlap(True, 2)))
+                   mem="load", mem_size=2 * size, check=check_pair(size))
             define("stp", f"{V}, {V}, MEM", _mem_class("store_vec_pair" + q, size), _sem_store(size, 2),
                    mem="store", mem_size=2 * size, check=check_pair(size))
 

@@ -31,6 +31,7 @@ from scheduler.frontend.isa.operands import (
     Sym,
     kind,
 )
+from scheduler.frontend.isa.unpredictable import unpredictable_operands
 
 SHORTHANDS = {
     "Xz": ("X", "ZR"), "Xs": ("X", "SP"), "Wz": ("W", "WZR"), "Ws": ("W", "WSP"),
@@ -189,5 +190,15 @@ def define(
     semantics: Semantics | None = None,
     **kw,
 ) -> Form:
-    """Declare one instruction form in the global table."""
+    """Declare one instruction form in the global table. A memory form's check also
+    refuses the UNPREDICTABLE register combinations (`unpredictable.py`): the parser
+    rejects them, and so does any pass that tests a rewritten instruction with `check`."""
+    if kw.get("mem"):
+        kw["check"] = _refusing_unpredictable(kw["mem"], kw.get("check"))
     return TABLE.add(Form(mnemonic, sig(signature), semantics, opclass, **kw))
+
+
+def _refusing_unpredictable(mem: str, check: Check | None) -> Check:
+    def both(ops: Sequence[Operand]) -> str | None:
+        return (check(ops) if check else None) or unpredictable_operands(mem, ops)
+    return both
