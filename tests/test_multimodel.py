@@ -50,6 +50,7 @@ def multi(request):
     return prog, models, opts, optimize_program_multi(prog, models, opts)
 
 
+@pytest.mark.slow  # a three-model optimize (5-6 s)
 def test_result_is_equivalent_and_per_model_figures_are_true(multi):
     prog, models, opts, results = multi
     (r,) = results
@@ -79,6 +80,7 @@ def test_objective_no_worse_than_the_input(multi):
     assert objective(r.instructions_after) <= objective(block) + 1e-9
 
 
+@pytest.mark.slow  # a three-model optimize (5-6 s)
 def test_cli_reports_every_model(tmp_path):
     out = tmp_path / "k.s"
     rc = main(["optimize", str(KERNEL), "-o", str(out), "--model", ",".join(MODELS), "--time-limit", "4",

@@ -51,7 +51,8 @@ def check_result(instrs, res, model=MODEL, noalias=()):
 
 
 # 7-25 s each (--durations): `-m "not slow"` optimizes the smaller examples only
-SLOW_EXAMPLES = {"mul_8x8_neon.s", "mul_6x6_stack.s", "montmul_p256.S", "mul_4x4.s", "mix64_x2_reuse.s"}
+SLOW_EXAMPLES = {"mul_8x8_neon.s", "mul_6x6_stack.s", "montmul_p256.S", "mul_4x4.s", "mix64_x2_reuse.s",
+                 "mul_4x4_reuse.s"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name,

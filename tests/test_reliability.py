@@ -172,6 +172,7 @@ def test_irp_expansion_is_written_expanded(tmp_path, capsys):
     assert main(["verify", str(src), str(out), "--prove"]) == 0
 
 
+@pytest.mark.slow  # two optimizes per kernel (about 11 s)
 @pytest.mark.parametrize("kernel", ["mul_4x4.s", "sqr_4x4.s"])
 def test_reoptimizing_an_output_is_a_fixed_point(tmp_path, kernel, capsys):
     root = Path(__file__).resolve().parent.parent

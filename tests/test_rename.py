@@ -106,6 +106,7 @@ def test_carry_chains_are_not_interleaved():
     assert res.verified
 
 
+@pytest.mark.slow  # about 5 s
 def test_whole_carry_chains_may_swap_and_the_bound_allows_it():
     """The second chain does not wait for the umulh: the renaming model moves it, whole, in
     front of the first (NZCV holds one value at a time, not one order). The renaming lower
