@@ -67,6 +67,7 @@ def test_result_is_equivalent_and_per_model_figures_are_true(multi):
         assert d["bound"] <= d["own_best"] + 1e-9  # a bound holds for the core's own best too
 
 
+@pytest.mark.slow  # the three-model optimize of the module fixture (about 3 s per objective)
 def test_objective_no_worse_than_the_input(multi):
     prog, models, opts, results = multi
     (r,) = results
@@ -128,6 +129,7 @@ def test_batch_task_with_several_models():
         assert [ln["mca"]["mcpu"] for ln in doc["headline"]["lines"]] == ["neoverse-n1", "neoverse-v1"]
 
 
+@pytest.mark.slow  # the three-model optimize of the module fixture (about 3 s per objective)
 def test_meets_bound_means_proven_for_every_core(multi):
     """An out-of-order core meets its bound only if the run is shown to settle there (the
     measured figure alone is not a proof); OPTIMAL only if every core meets its bound."""
