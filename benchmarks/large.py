@@ -103,7 +103,7 @@ def main() -> int:
             doc = optimize(path, limit * scale, tmp)
             row = {"kernel": kernel, "instructions": doc["instructions"], "limit": limit * scale,
                    "before": doc["cycles_before"], "after": doc["cycles_after"], "bound": doc["lower_bound"],
-                   "gap": doc["gap"], "ooo_before": doc["ooo_cycles_before"], "ooo_after": doc["ooo_cycles_after"],
+                   "gap": doc["inorder_gap"], "ooo_before": doc["ooo_cycles_before"], "ooo_after": doc["ooo_cycles_after"],
                    "mca_before": mca(path), "mca_after": mca(Path(doc["output_path"])),
                    "wall": doc["wall"], "peak_mib": doc["peak_mib"], "status": doc["status"],
                    "verified": doc["verified"], "proved": doc["proved"],

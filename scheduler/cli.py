@@ -630,7 +630,10 @@ class _Progress:
         elif stage == "rename":
             win = (f" round {info['round']}, sweep {info['sweep']}, window {info['window']}/{info['of']}"
                    f" ({info['accepted']} improved),")
-        text = (f"block {block + 1}/{self.total} {stage}:{win} in-order {best}, bound {bound}, gap {gap}{ooo}, "
+        # which bound: CP-SAT's while it solves holds for reorderings only (renaming may beat it,
+        # so the next stages show a lower one); the others hold for every schedule searched
+        which = "reorder-only bound" if stage == "solve" else "lower bound"
+        text = (f"block {block + 1}/{self.total} {stage}:{win} in-order {best}, {which} {bound}, gap {gap}{ooo}, "
                 f"{time.monotonic() - self.start:.1f}s")
         if self.live is not None:
             self.live.update(text)
@@ -747,9 +750,11 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     and the timeline, and print the summary."""
     from rich.console import Console
 
+    from scheduler.machine.model import DEFAULT_MODEL, load_models
     from scheduler.present.emit import own_header
     from scheduler.present.finalize import emitted, finalize
     from scheduler.present.report import (
+        add_mca,
         header_lines,
         print_stages,
         print_summary,
@@ -766,6 +771,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     doc["options"]["time_limit"] = args.time_limit  # the whole command's (core/budget.py)
     doc["outputs"] = chosen.to_json()
     doc["whole_file_check"] = fin.to_json()
+    # llvm-mca beside the objective's figure, for every model's -mcpu (present/figures.py)
+    add_mca(doc, [b.instructions for b in prog.blocks()], results, load_models(args.model or DEFAULT_MODEL))
     header = header_lines(model, doc)
     old = own_header(prog)
     if old and old[0].startswith(header[0].split(" (")[0] + " (") and all(
@@ -793,9 +800,9 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
         print(json.dumps(doc, indent=2), file=sys.stderr if out_path is None else sys.stdout)
         return EXIT_OK
     console = Console(stderr=out_path is None)
-    print_summary(doc, console)
     if not args.quiet:
         print_stages(doc, console)
+    print_summary(doc, console)
     for note in source_notes:
         console.print(f"note: {note}", highlight=False)
     console.print(f"wrote {out_path or 'stdout'}" + (f" and {report_path}" if report_path else "")
@@ -888,6 +895,13 @@ def cmd_check_certificate(args) -> int:
     return EXIT_OK
 
 
+def _console():
+    """stdout as rich sees it: COLUMNS wide (80 when not a terminal), no colour codes in pipes."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
 def cmd_models(args) -> int:
     from scheduler.machine.model import DEFAULT_MODEL, available_models, load_model
 
@@ -899,9 +913,12 @@ def cmd_models(args) -> int:
         if args.json:
             print(json.dumps({n: {"file": str(p), "variant": v} for n, (p, v) in models.items()}, indent=2))
         else:
-            for n, (p, v) in models.items():
-                desc = load_model(n).spec.description if v is None else load_model(n).spec.variants[v].description
-                print(f"{n:24s} {p.name:20s} {desc}")
+            from scheduler.present.tablefit import Col, fit_table
+
+            rows = [[n, p.name, load_model(n).spec.description if v is None
+                     else load_model(n).spec.variants[v].description] for n, (p, v) in models.items()]
+            _console().print(fit_table(_console(), [Col("model", "left"), Col("file", "left", 1),
+                                                    Col("description", "left", kind="prose")], rows))
         return EXIT_OK
     model = load_model(args.name or DEFAULT_MODEL)
     if args.action == "show":
@@ -909,13 +926,18 @@ def cmd_models(args) -> int:
         if args.json:
             print(json.dumps(spec.model_dump(by_alias=True), indent=2))
             return EXIT_OK
-        print(f"{model.name}: {spec.description}\nfile: {model.path}")
-        print("core: " + ", ".join(f"{k}={getattr(spec.core, k).value}" for k in type(spec.core).model_fields))
-        print("pipes: " + ", ".join(f"{k}x{v}" for k, v in model.pipes.items())
-              + "; groups: " + ", ".join(f"{g}={'+'.join(x.pipes)}" for g, x in spec.groups.items()))
-        for name, c in spec.classes.items():
-            uops = " ".join(f"{u.pipe}" + (f"/{u.busy}" if u.busy > 1 else "") for u in c.uops)
-            print(f"  {name:14s} latency {c.latency:2d}  uops {uops:24s} {c.source}")
+        from scheduler.present.tablefit import Col, fit_table, shorten
+
+        console = _console()
+        for line in (f"{model.name}: {spec.description}", f"file: {shorten(str(model.path), console.width - 6)}",
+                     "core: " + ", ".join(f"{k}={getattr(spec.core, k).value}" for k in type(spec.core).model_fields),
+                     "pipes: " + ", ".join(f"{k}x{v}" for k, v in model.pipes.items())
+                     + "; groups: " + ", ".join(f"{g}={'+'.join(x.pipes)}" for g, x in spec.groups.items())):
+            console.print(line, highlight=False, markup=False)
+        rows = [[name, str(c.latency), " ".join(f"{u.pipe}" + (f"/{u.busy}" if u.busy > 1 else "") for u in c.uops),
+                 c.source] for name, c in spec.classes.items()]
+        console.print(fit_table(console, [Col("class", "left"), Col("latency"), Col("uops", "left"),
+                                          Col("source", "left", kind="prose")], rows))
         return EXIT_OK
     missing = model.coverage()
     classes = sum(len(f.opclasses) for f in TABLE)

@@ -58,6 +58,7 @@ def _rows(tmp_path, sql="SELECT * FROM runs ORDER BY id"):
         db.close()
 
 
+@pytest.mark.slow  # a local Ray (about 18 s to start) and whole batches
 def test_batch_outputs_store_skip_force(local_ray, lib, tmp_path, capsys):
     assert _run(tmp_path) == 0
     summary = _summary(capsys)
@@ -113,6 +114,7 @@ def test_batch_outputs_store_skip_force(local_ray, lib, tmp_path, capsys):
     assert "history of" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a local Ray (about 18 s to start) and whole batches
 def test_crashed_task_is_retried(local_ray, lib, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv(batch.INJECT_ENV, "crash:k_b")  # first attempt of k_b's task: os._exit in the worker
     assert _run(tmp_path, "--seeds", "2", paths=[str(lib / "k_a.s"), str(lib / "k_b.s")]) == 0
@@ -127,6 +129,7 @@ def test_crashed_task_is_retried(local_ray, lib, tmp_path, capsys, monkeypatch):
     assert (tmp_path / "out" / "k_b.s").exists()
 
 
+@pytest.mark.slow  # a local Ray (about 18 s to start) and whole batches
 def test_timeout_is_recorded_and_retried(local_ray, lib, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv(batch.INJECT_ENV, "hang:k_a")
     rc = main(["batch", str(lib / "k_a.s"), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"),
@@ -137,6 +140,7 @@ def test_timeout_is_recorded_and_retried(local_ray, lib, tmp_path, capsys, monke
     assert [(r["status"], r["attempt"]) for r in _rows(tmp_path)] == [("timeout", 0), ("ok", 1)]
 
 
+@pytest.mark.slow  # a local Ray (about 18 s to start) and whole batches
 def test_interrupt_keeps_finished_results(local_ray, lib, tmp_path, capsys, monkeypatch):
     def interrupt():
         raise KeyboardInterrupt
@@ -163,6 +167,7 @@ def test_interrupt_keeps_finished_results(local_ray, lib, tmp_path, capsys, monk
     assert len(_rows(tmp_path)) == 6
 
 
+@pytest.mark.slow  # a local Ray (about 18 s to start) and whole batches
 def test_failed_kernel_does_not_stop_the_others(local_ray, lib, tmp_path, capsys):
     (lib / "bad.s").write_text("frobnicate x1, x2\n")
     assert _run(tmp_path) == 1

@@ -86,6 +86,7 @@ def _verified(mid, new) -> bool:
     return verify(instrs, new, trials=30, outputs=sorted(live | {"sp"}), noalias=opts.noalias).equivalent
 
 
+@pytest.mark.slow  # window sweeps over a large block (5-90 s)
 def test_serial_executor_keeps_the_sequential_sweeps(mid):
     """(a) No executor, the serial one, or one whose threshold the block is under: the same
     sequential sweeps, byte for byte (deterministic clock)."""
@@ -120,6 +121,7 @@ def test_pack_round_trip(mid):
     assert disjoint_windows(100, 40, 5) == [(0, 45), (45, 85), (85, 100)]
 
 
+@pytest.mark.slow  # window sweeps over a large block (5-90 s)
 @pytest.mark.parametrize("kind", ["reverse", "threads"])
 def test_parallel_sweeps_are_verified(mid, kind):
     """(b) Disjoint windows solved as independent jobs (in reverse order through pickle, or on
@@ -134,6 +136,7 @@ def test_parallel_sweeps_are_verified(mid, kind):
         assert ex.jobs >= 4 and ex.failed == 0
 
 
+@pytest.mark.slow  # window sweeps over a large block (5-90 s)
 def test_failed_job_leaves_its_window_unchanged(mid):
     """(b) Every job of a window starting at the block's first instruction raises: those windows
     stay as they are (the first half window is never touched), the others still improve."""
@@ -168,6 +171,7 @@ def local_ray():
         ray.shutdown()
 
 
+@pytest.mark.slow  # window sweeps over a large block (5-90 s)
 def test_batch_runs_window_solves_as_ray_tasks(local_ray, tmp_path, capsys, monkeypatch):
     """(c) A 304-instruction kernel: its renaming windows run as Ray tasks; the first one's worker
     dies (test hook), which leaves that window unchanged and does not fail the kernel."""

@@ -289,14 +289,15 @@ def test_mca_columns_when_present(tmp_path, capsys):
     a = write(tmp_path, "a.s", PRODUCTS)
     code, text, _ = run(capsys, "compare", a, a, "--json")
     doc = json.loads(text)
-    assert doc["llvm_mca"] and doc["mca_iterations"] == [1, 100]
+    assert doc["llvm_mca"] and doc["mca_iterations"] == [1, 100] and doc["mcpus"] == ["neoverse-n1"]
     for f in doc["files"]:
-        mca = f["blocks"][0]["llvm_mca"]
+        mca = f["blocks"][0]["llvm_mca"]["neoverse-n1"]  # per the -mcpu of each model
         assert set(mca) == {"1", "100"}
         assert mca["100"]["total_cycles"] > mca["1"]["total_cycles"] > 0
         assert mca["1"]["block_rthroughput"] > 0
     code, text, _ = run(capsys, "compare", a, a)
-    assert code == 0 and "llvm-mca 100 iter: total cycles" in text and "llvm-mca 1 iter: RThroughput" in text
+    assert code == 0 and "llvm-mca -mcpu=neoverse-n1 100 iter: cycles" in text
+    assert "llvm-mca -mcpu=neoverse-n1 RThroughput" in text
 
 
 def test_mca_absent_is_a_note(tmp_path, capsys, monkeypatch):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from scheduler.cli import main
 from scheduler.frontend.parse import parse_text
 from scheduler.checks.prove import prove
@@ -31,6 +33,7 @@ def _write(tmp_path, name, text):
     return str(p)
 
 
+@pytest.mark.slow  # z3 searches (about 3 s)
 def test_rare_input_after_carry_chain_is_refuted(tmp_path, capsys):
     orig = _write(tmp_path, "orig.s", carry_chain_kernel("csel x9, x9, x9, ne"))
     cand = _write(tmp_path, "cand.s", carry_chain_kernel("csel x9, x9, x10, ne"))
@@ -45,6 +48,7 @@ def test_rare_input_after_carry_chain_is_refuted(tmp_path, capsys):
     assert seconds < 30  # within the default time limit (in practice a few seconds)
 
 
+@pytest.mark.slow  # z3 searches (about 3 s)
 def test_counterexample_has_the_rare_word_and_replays():
     a = parse_text(carry_chain_kernel("csel x9, x9, x9, ne")).instructions
     b = parse_text(carry_chain_kernel("csel x9, x9, x10, ne")).instructions

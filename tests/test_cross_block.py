@@ -128,7 +128,11 @@ def _outputs(prog):
     return choose_outputs(prog).as_list()
 
 
-@pytest.mark.parametrize("name", sorted(REPRODUCERS))
+QUICK_REPRODUCERS = 2  # the others are marked slow (each a full optimize and whole-file check)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if k < QUICK_REPRODUCERS else [pytest.mark.slow])
+                                  for k, n in enumerate(sorted(REPRODUCERS))])
 def test_reproducers_come_back_equivalent(tmp_path: Path, name: str):
     text, extra = REPRODUCERS[name]
     src = tmp_path / "k.s"
@@ -209,6 +213,7 @@ def test_finalize_reverts_a_block_that_makes_the_file_differ():
     assert any("block 1" in n for n in fin.notes) and fin.check.equivalent
 
 
+@pytest.mark.slow  # twelve multi-block optimizes
 @settings(max_examples=12, deadline=None)
 @given(st.integers(min_value=0, max_value=10**6))
 def test_random_multiblock_kernels_stay_equivalent_as_whole_files(seed: int):

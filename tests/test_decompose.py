@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.checks.verify import verify
 from scheduler.core.clock import Clock
 from scheduler.frontend.dag import is_valid_order
-from scheduler.search.decompose import decompose, pipe_work, window_pass
-from scheduler.machine.evaluate import inorder, prepare
-from scheduler.search.listsched import list_schedule
-from scheduler.machine.model import load_model
 from scheduler.frontend.parse import parse_file
-from scheduler.checks.verify import verify
+from scheduler.machine.evaluate import inorder, prepare
+from scheduler.machine.model import load_model
+from scheduler.search.decompose import decompose, pipe_work, window_pass
+from scheduler.search.listsched import list_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = load_model("neoverse-n1")
@@ -35,6 +35,7 @@ def neon():
     return instrs, prepare(instrs, MODEL)
 
 
+@pytest.mark.slow  # window passes over large blocks (8-40 s)
 @pytest.mark.parametrize("size", [24, 60])
 def test_windows_compose_exactly(neon, size):
     """Every committed instruction issues, under the evaluator, exactly when the window's
@@ -50,6 +51,7 @@ def test_windows_compose_exactly(neon, size):
     assert claimed < inorder(bt, start, MODEL).cycles  # and the windows did improve the block
 
 
+@pytest.mark.slow  # window passes over large blocks (8-40 s)
 def test_decompose_never_worse_and_valid(neon):
     instrs, bt = neon
     ls = list_schedule(bt, MODEL)
@@ -88,6 +90,7 @@ def _cli(*args, **kw):
                           cwd=ROOT, **kw)
 
 
+@pytest.mark.slow  # window passes over large blocks (8-40 s)
 def test_deterministic_runs_are_identical(tmp_path):
     """--deterministic --seed --workers 1: the same output, byte for byte, with window passes too."""
     outs = []
@@ -102,6 +105,7 @@ def test_deterministic_runs_are_identical(tmp_path):
     assert outs[0] == outs[1]
 
 
+@pytest.mark.slow  # window passes over large blocks (8-40 s)
 def test_ctrl_c_writes_best_verified_result(tmp_path):
     out = tmp_path / "n.s"
     proc = subprocess.Popen([sys.executable, "-m", "scheduler", "optimize", "inputs/mul_8x8_neon.s", "-o", str(out),

@@ -392,6 +392,7 @@ def test_walk_uses_fixups(walk_runs):
     assert ren["blocks"][0]["offset_fixups"]
 
 
+@pytest.mark.slow  # about 6 s
 def test_fixups_beat_no_fixup(tmp_path, capsys):
     src = tmp_path / "k.s"
     src.write_text(WALK_KERNELS["stp_writeback"])
@@ -619,6 +620,7 @@ def walk_kernel(draw, max_updates: int = fixup.MAX_CROSS, boundary_writes: bool 
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow  # about 6 s
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=walk_kernel(), rename=st.booleans(), seed=st.integers(0, 50))
 def test_random_pointer_walks(text, rename, seed):

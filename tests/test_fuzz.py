@@ -30,9 +30,16 @@ OPTIMIZE_CASES = [optimize_case(random.Random(SEED + i), i) for i in range(15)]
 KNOWN_FAILURES: dict[str, str] = {}  # case name -> reason, for bugs not fixed yet
 
 
-def _params(cases: list[Case]):
-    return [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=False, reason=KNOWN_FAILURES[c.name])]
-                         if c.name in KNOWN_FAILURES else []) for c in cases]
+QUICK_OPTIMIZE_CASES = 3  # the others (5-16 s each) are marked slow: `-m "not slow"` runs these
+
+
+def _params(cases: list[Case], slow_from: int | None = None):
+    """`slow_from`: cases from this index on are marked slow; expansion bombs (up to 17 s) are too."""
+    return [pytest.param(c, id=c.name, marks=([pytest.mark.xfail(strict=False, reason=KNOWN_FAILURES[c.name])]
+                                              if c.name in KNOWN_FAILURES else [])
+                         + ([pytest.mark.slow] if (slow_from is not None and k >= slow_from)
+                            or c.name.startswith("bomb-") else []))
+            for k, c in enumerate(cases)]
 
 
 @pytest.mark.parametrize("case", _params(PARSE_CASES))
@@ -41,7 +48,7 @@ def test_parse_never_crashes(case, tmp_path, capsys):
     assert not out.problems, reproducer(case, out)
 
 
-@pytest.mark.parametrize("case", _params(OPTIMIZE_CASES))
+@pytest.mark.parametrize("case", _params(OPTIMIZE_CASES, slow_from=QUICK_OPTIMIZE_CASES))
 def test_optimize_never_crashes_and_output_is_proved(case, tmp_path):
     out = run_case(case, tmp_path)
     assert not out.problems, reproducer(case, out)

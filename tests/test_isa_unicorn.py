@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from scheduler.frontend.parse import parse_text
 from scheduler.checks.simulate import run_instructions
+from scheduler.frontend.parse import parse_text
 from tests.support.instances import simulable_forms
 from tests.support.states import point_bases, random_state
 
@@ -29,7 +29,11 @@ def describe(a, b) -> str:
     return "; ".join(diffs)
 
 
-@pytest.mark.parametrize("form", FORMS, ids=[f.key for f in FORMS])
+QUICK_SAMPLE = 8  # `-m "not slow"` checks every 8th form (the whole table takes about 4 minutes)
+
+
+@pytest.mark.parametrize("form", [pytest.param(f, id=f.key, marks=[] if k % QUICK_SAMPLE == 0 else [pytest.mark.slow])
+                                  for k, f in enumerate(FORMS)])
 def test_form_matches_unicorn(form, encoded_forms):
     cases = encoded_forms.get(form.key)
     assert cases, f"no instance generated for {form.key}"

@@ -163,6 +163,7 @@ def test_generator_main(tmp_path, capsys):
     assert all(gen.modulus(n) == p for n, p in PRIMES.items())
 
 
+@pytest.mark.slow  # a full optimize (about 8 s)
 def test_optimize_montmul_4(tmp_path, capsys):
     """The optimizer accepts the naive P-256 kernel, verifies its schedule, and the schedule still computes a*b/R."""
     import json

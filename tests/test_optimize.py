@@ -50,7 +50,14 @@ def check_result(instrs, res, model=MODEL, noalias=()):
     assert verify(instrs, after, trials=30, seed=7, noalias=noalias, outputs=outputs).equivalent
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+# 7-25 s each (--durations): `-m "not slow"` optimizes the smaller examples only
+SLOW_EXAMPLES = {"mul_8x8_neon.s", "mul_6x6_stack.s", "montmul_p256.S", "mul_4x4.s", "mix64_x2_reuse.s",
+                 "mul_4x4_reuse.s"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name,
+                                               marks=[pytest.mark.slow] if p.name in SLOW_EXAMPLES else [])
+                                  for p in EXAMPLES])
 def test_examples_optimize_verified_and_faster(path):
     prog = parse_file(path)
     code = straight_line(prog)
@@ -62,6 +69,7 @@ def test_examples_optimize_verified_and_faster(path):
     assert res.status in ("OPTIMAL", "FEASIBLE")
 
 
+@pytest.mark.slow  # about 9 s
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=kernel(min_size=3, max_size=25), seed=st.integers(0, 1000))
 def test_random_kernels_optimize_to_verified_never_slower(text, seed):

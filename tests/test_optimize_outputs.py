@@ -40,12 +40,14 @@ needs_toolchain = pytest.mark.skipif(
 
 
 @needs_toolchain
+@pytest.mark.slow  # optimize and qemu (6-8 s)
 def test_optimize_exec_runs_the_output(tmp_path, capsys):
     out = tmp_path / "o.s"
     assert main(["optimize", str(ROOT / "inputs" / "mul_4x4.s"), "-o", str(out), "--exec", *FAST]) == 0
     assert "executed as AArch64 code" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # optimize and qemu (6-8 s)
 def test_optimize_exec_failure_writes_nothing(tmp_path, capsys, monkeypatch):
     from scheduler.checks import execcheck
 

@@ -178,6 +178,7 @@ def test_generator_main(tmp_path, capsys):
     assert gen.default_path("p256_montmul_neon") == MONT / "p256_montmul_neon.s"
 
 
+@pytest.mark.slow  # a full optimize of a P-256 kernel (about 12 s each)
 @pytest.mark.parametrize("name", NAMES)
 def test_optimize(name, tmp_path, capsys):
     """A short optimize run exits 0 with a verified schedule that still computes a*b/R mod p."""

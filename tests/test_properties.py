@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from scheduler.frontend.parse import parse_text
 from tests.support.kernels import kernel
 
 
+@pytest.mark.slow  # Hypothesis over many kernels (6-9 s)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=kernel(), seed=st.integers(0, 2**32 - 1))
 def test_every_dag_order_is_equivalent(text, seed):
@@ -25,6 +27,7 @@ def test_every_dag_order_is_equivalent(text, seed):
     assert res.equivalent, (res.mismatch, res.problems, [str(instrs[i]) for i in order])
 
 
+@pytest.mark.slow  # Hypothesis over many kernels (6-9 s)
 @settings(max_examples=40, deadline=None)
 @given(text=kernel(min_size=6), seed=st.integers(0, 2**32 - 1))
 def test_noalias_orders_are_equivalent_when_buffers_are_disjoint(text, seed):

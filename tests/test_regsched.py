@@ -8,18 +8,18 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.checks.certificate import check_block
-from scheduler.machine.evaluate import inorder, prepare
-from scheduler.frontend.ir import FLAGS
-from scheduler.machine.model import load_model
-from scheduler.frontend.parse import parse_file, parse_text
-from scheduler.search.regsched import VARIANTS, flag_chains, pressure_schedule, reschedule
-from scheduler.checks.certificate import register_map
-from scheduler.search.rename import (DEFAULT_RESERVED, analyse, lifetimes, renaming_edges)
+from scheduler.checks.certificate import check_block, register_map
 from scheduler.checks.verify import verify
+from scheduler.frontend.ir import FLAGS
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.machine.evaluate import inorder, prepare
+from scheduler.machine.model import load_model
+from scheduler.search.regsched import VARIANTS, flag_chains, pressure_schedule, reschedule
+from scheduler.search.rename import DEFAULT_RESERVED, analyse, lifetimes, renaming_edges
 from tests.support.kernels import kernel
 
 MODEL = load_model("neoverse-n1")
@@ -197,6 +197,7 @@ def assert_certified(instrs, body, src, live, noalias=frozenset()):
     assert check_block(instrs, body, cert) == []
 
 
+@pytest.mark.slow  # about 13 s
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=kernel(min_size=4, max_size=40), lookahead=st.sampled_from([1, 3, 10, 50]), seed=st.integers(0, 50),
        free=st.booleans())

@@ -172,6 +172,7 @@ def test_irp_expansion_is_written_expanded(tmp_path, capsys):
     assert main(["verify", str(src), str(out), "--prove"]) == 0
 
 
+@pytest.mark.slow  # two optimizes per kernel (about 11 s)
 @pytest.mark.parametrize("kernel", ["mul_4x4.s", "sqr_4x4.s"])
 def test_reoptimizing_an_output_is_a_fixed_point(tmp_path, kernel, capsys):
     root = Path(__file__).resolve().parent.parent
@@ -363,6 +364,7 @@ def _session_members(sid: int, exclude: int) -> list[str]:
             and "<defunct>" not in r[2]]
 
 
+@pytest.mark.slow  # starts and kills a local Ray
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs ray")
 def test_no_ray_process_outlives_a_killed_batch_driver(tmp_path):
     """The report: after `kill -9` of a `scheduler batch` driver two Ray processes (the dashboard

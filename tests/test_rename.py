@@ -3,6 +3,7 @@ every renamed schedule verified."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +106,7 @@ def test_carry_chains_are_not_interleaved():
     assert res.verified
 
 
+@pytest.mark.slow  # about 5 s
 def test_whole_carry_chains_may_swap_and_the_bound_allows_it():
     """The second chain does not wait for the umulh: the renaming model moves it, whole, in
     front of the first (NZCV holds one value at a time, not one order). The renaming lower
@@ -188,6 +190,7 @@ DEAD_FLAGS_2 = (
 )
 
 
+@pytest.mark.slow  # about 9 s
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=kernel(min_size=6, max_size=30), seed=st.integers(0, 100))
 @example(text=DEAD_FLAGS_1, seed=0)

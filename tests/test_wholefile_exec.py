@@ -69,6 +69,7 @@ def test_computed_jumps_are_not_run_and_say_why():
     assert res.not_run and not res.trials
 
 
+@pytest.mark.slow  # about 6 s
 def test_finalize_reverts_what_only_qemu_refutes(monkeypatch):
     """With the simulator's whole-file check blinded, the native run alone catches a wrong block."""
     prog = parse_text(LOOP_CARRIED)
@@ -104,6 +105,7 @@ def test_verify_cli_compares_files_with_loops_as_whole_files(tmp_path, capsys):
     assert doc["mode"] == "whole-file" and doc["equivalent"] is False and doc["simulator"]["mismatch"]
 
 
+@pytest.mark.slow  # a Hypothesis sweep under qemu (minutes)
 @settings(max_examples=6, deadline=None)
 @given(st.integers(min_value=0, max_value=10**6))
 def test_random_multiblock_kernels_stay_equivalent_under_qemu(seed: int):

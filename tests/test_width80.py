@@ -77,17 +77,20 @@ def test_compare_table_of_a_multi_block_kernel_fits(tmp_path):
 def test_optimize_summary_fits_80_columns():
     def block(i):
         return {"index": i, "instructions": 12345, "cycles_before": 123456, "cycles_after": 120000,
-                "lower_bound": 110000, "gap": 0.1234, "status": "FEASIBLE", "ooo_cycles_before": 12345.5,
-                "ooo_cycles_after": 12000.25, "solve_seconds": 1234.5, "seconds": 1300.1,
+                "lower_bound": 110000, "gap": 0.1234, "gain": 0.0279, "status": "FEASIBLE",
+                "ooo_cycles_before": 12345.5, "ooo_cycles_after": 12000.25, "ooo_lower_bound": 10682.9,
+                "solve_seconds": 1234.5, "seconds": 1300.1,
                 "notes": ["a rather long note about what happened in this block " * 3]}
 
     doc = {"input": "inputs/some/rather/long/path/to/a_kernel_name.S", "model": "neoverse-n1",
            "blocks": [block(0), block(11)], "instructions": 24690, "cycles_before": 246912,
            "cycles_after": 240000, "lower_bound": 220000, "gap": 0.09, "status": "FALLBACK",
-           "ooo_cycles_before": 24691.0, "ooo_cycles_after": 24000.5, "solve_seconds": 2469.0, "seconds": 2600.2}
+           "ooo_cycles_before": 24691.0, "ooo_cycles_after": 24000.5, "ooo_lower_bound": 22000.0,
+           "solve_seconds": 2469.0, "seconds": 2600.2, "options": {"objective": "ooo"}, "in_order": False}
     console = Console(width=80, record=True)
     print_summary(doc, console)
     text = _check(console)
-    for header in ("block", "instrs", "before", "after", "bound", "gap", "status", "OoO", "solve", "total"):
+    for header in ("block", "instrs", "before", "after", "gain", "bound", "gap", "status", "OoO", "in-ord",
+                   "total"):
         assert header in text
     assert "FALLBACK" in text and "12000.2" in text

@@ -31,12 +31,14 @@ from scheduler import __version__
 from scheduler.core.budget import search_limit
 from scheduler.core.errors import SchedulerError
 from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
+from scheduler.present import figures
 from scheduler.present.batch_report import print_table, write_html
 from scheduler.present.cliopts import add_input_options
 from scheduler.present.outfiles import check_paths, write_atomic
 from scheduler.present.reaper import ENV as REAPER_ENV
 from scheduler.present.reaper import Reaper
 from scheduler.present.store import Store
+from scheduler.present.tablefit import Col, fit_table
 from scheduler.search import parallel
 
 
@@ -46,19 +48,18 @@ def _api() -> SimpleNamespace:
     from scheduler.core.clock import clear_stop
     from scheduler.frontend.outputs import choose_outputs
     from scheduler.frontend.parse import parse_file, parse_text
-    from scheduler.machine.mca import find_llvm_mca, mcpu_for, run_mca
     from scheduler.machine.model import DEFAULT_MODEL, load_model, load_models
     from scheduler.present.emit import emit
     from scheduler.present.finalize import emitted, finalize
-    from scheduler.present.report import header_lines, model_digest, report_json
+    from scheduler.present.report import add_mca, header_lines, model_digest, report_json
     from scheduler.search.multimodel import optimize_program_multi, resolve_objective
     from scheduler.search.optimize import Options, VerificationFailed, optimize_program
     from scheduler.search.stages import WINDOW_FROM
 
     # named one by one (not `locals()`): a linter's unused-import fix cannot drop them
     return SimpleNamespace(block_certificate=block_certificate, clear_stop=clear_stop, emit=emit,
-                           find_llvm_mca=find_llvm_mca, run_mca=run_mca, DEFAULT_MODEL=DEFAULT_MODEL,
-                           load_model=load_model, load_models=load_models, mcpu_for=mcpu_for,
+                           DEFAULT_MODEL=DEFAULT_MODEL, add_mca=add_mca,
+                           load_model=load_model, load_models=load_models,
                            optimize_program_multi=optimize_program_multi, resolve_objective=resolve_objective,
                            Options=Options, VerificationFailed=VerificationFailed,
                            optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
@@ -217,17 +218,21 @@ def run_task(spec: dict) -> dict:
         doc["interrupted"] = False
         doc["whole_file_check"] = fin.to_json()
         _window_notes(windows, doc)
+        # llvm-mca beside the objective's figure, per model's -mcpu (present/figures.py), before
+        # the header is written: it quotes them
+        api.add_mca(doc, [b.instructions for b in prog.blocks()], results, models)
+        mca = (doc["mca"] or [{}])[0]
         text, problem = api.emitted(prog, results, spec["out_name"], api.header_lines(model, doc))
         if problem:  # the emitter is checked too
             raise BatchError(problem)
         cert = {"input": spec["path"],
                 "blocks": [api.block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]}
-        mca_before, mca_after = _mca_figures(api, prog, results, models, doc)
         if inject == "crash":  # test hook: the worker dies after the work, before returning it
             os._exit(17)
         out.update(status="ok", cycles_before=doc["cycles_before"], cycles_after=doc["cycles_after"],
                    ooo_before=doc["ooo_cycles_before"], ooo_after=doc["ooo_cycles_after"],
-                   lower_bound=doc["lower_bound"], gap=doc["gap"], mca_before=mca_before, mca_after=mca_after,
+                   lower_bound=doc["lower_bound"], gap=doc["gap"], mca_before=mca.get("before"),
+                   mca_after=mca.get("after"),
                    single_after=sum(r.ooo_single_after for r in results), multi_after=_multi_figure(doc),
                    window_tasks=windows.jobs if windows else 0,
                    proof=",".join(sorted({r.proof for r in results})) or "empty",
@@ -239,31 +244,6 @@ def run_task(spec: dict) -> dict:
         out["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
     out["wall_seconds"] = round(time.monotonic() - start, 3)
     return out
-
-
-def _mca_figures(api, prog, results, models, doc) -> tuple[int | None, int | None]:
-    """llvm-mca's Total Cycles (100 iterations) before and after, summed over the blocks, with the
-    first model's -mcpu; with several models also each model's own -mcpu in doc["models"]."""
-    if api.find_llvm_mca() is None or not results:
-        return None, None
-    blocks = prog.blocks()
-    figures = []
-    try:
-        for m in models:
-            mcpu = api.mcpu_for(m.name)
-            if mcpu is None:
-                figures.append((None, None))
-                continue
-            before = sum(api.run_mca([str(i) for i in blocks[r.index].instructions], mcpu=mcpu).total_cycles
-                         for r in results)
-            after = sum(api.run_mca([str(i) for i in r.instructions_after], mcpu=mcpu).total_cycles for r in results)
-            figures.append((before, after))
-    except (RuntimeError, OSError, AttributeError) as e:
-        doc.setdefault("notes", []).append(f"llvm-mca failed: {e}")
-        return None, None
-    for row, (before, after) in zip(doc.get("models", []), figures, strict=False):
-        row["mca_before"], row["mca_after"] = before, after
-    return figures[0]
 
 
 def _multi_figure(doc) -> float | None:
@@ -540,12 +520,14 @@ class _Driver:
             return
         self.counts[res["status"]] += 1
         if res["status"] == "ok":
-            gain = 1 - res["cycles_after"] / res["cycles_before"] if res["cycles_before"] else 0.0
-            self.best_gain = gain if self.best_gain is None else max(self.best_gain, gain)
+            h = json.loads(res["report_json"])["headline"]  # the objective's figures (present/figures.py)
+            self.best_gain = h["gain"] if self.best_gain is None else max(self.best_gain, h["gain"])
             if progress.bar is None:
                 wt = f", {res['window_tasks']} window tasks" if res.get("window_tasks") else ""
-                progress.log(f"{t.name} seed {t.seed} {t.objective}: in-order {res['cycles_before']} -> "
-                             f"{res['cycles_after']} (bound {res['lower_bound']}), {res['wall_seconds']:.1f} s{wt}")
+                figs = "; ".join(f"{ln['model']} {ln['figure']} {ln['before']:g} -> {ln['after']:g}"
+                                 + ("" if ln["bound"] is None else f" (bound {ln['bound']:g})") for ln in h["lines"])
+                progress.log(f"{t.name} seed {t.seed} {t.objective}: {h['status']}, {figs}, "
+                             f"{res['wall_seconds']:.1f} s{wt}")
         else:
             progress.log(f"{t.name} seed {t.seed} {t.objective}: {res['status']}: "
                          f"{(res['error'] or '').splitlines()[0] if res['error'] else ''}")
@@ -566,9 +548,7 @@ def _summary(args, batch_id: str, kernels: list[Path], tasks: list[Task], skippe
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        console = Console()
-        if not console.is_terminal:
-            console.width = 160
+        console = Console()  # COLUMNS wide (80 when not a terminal)
         print_table(rows, console)
         print(f"ok {counts['ok']}, failed {counts['failed']}, timeout {counts['timeout']}, "
               f"retried {counts['retried']}, skipped {skipped}; wrote {args.out} and {args.out}/report.html")
@@ -646,10 +626,22 @@ def _write_outputs(store: Store, kernels, names, objectives, out: Path, wall: di
                        cycles_after=b["cycles_after"], ooo_before=b["ooo_before"], ooo_after=b["ooo_after"],
                        lower_bound=b["lower_bound"], gap=b["gap"], mca_before=b["mca_before"],
                        mca_after=b["mca_after"], seconds=round(wall.get(k, b["wall_seconds"] or 0.0), 3),
-                       output=str(out / f"{base}.s"),
+                       output=str(out / f"{base}.s"), headline=_headline(b["report_json"]),
                        window_tasks=json.loads(b["report_json"]).get("window_tasks", {}).get("jobs", 0))
             rows.append(row)
     return rows
+
+
+def _headline(report_json: str) -> dict | None:
+    """The objective's figures of a stored report (present/figures.py); None for a report of an
+    older version without them."""
+    doc = json.loads(report_json)
+    if "headline" in doc:
+        return doc["headline"]
+    try:
+        return figures.headline(doc).to_json()
+    except KeyError:
+        return None
 
 
 def print_history(args) -> int:
@@ -673,23 +665,34 @@ def print_history(args) -> int:
         print(json.dumps(out, indent=2))
         return 0
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table(title=f"history of {', '.join(kernels)}")
-    for col in ("run", "when", "content", "model", "seed", "obj", "try", "status", "before", "after", "bound",
-                "gap", "OoO after", "mca after", "proof", "wall s", "best"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for d in out:
-        t.add_row(str(d["id"]), time.strftime("%Y-%m-%d %H:%M", time.localtime(d["finished"])),
-                  d["content_sha256"][:8], d["model"], str(d["seed"]), d["objective"], str(d["attempt"]),
-                  d["status"], _s(d["cycles_before"]), _s(d["cycles_after"]), _s(d["lower_bound"]),
-                  "-" if d["gap"] is None else f"{d['gap']:.1%}", _s(d["ooo_after"]), _s(d["mca_after"]),
-                  d["proof"] or "-", _s(d["wall_seconds"]), "*" if d["best"] else "")
     console = Console()
-    if not console.is_terminal:
-        console.width = 200
-    console.print(t)
+    console.print(history_table(kernels, out, console))
     return 0
+
+
+HISTORY_FIGURES = {"inorder": ("cycles_before", "cycles_after"), "ooo": ("ooo_before", "ooo_after")}
+
+
+def history_table(kernels: list[str], runs: list[dict], console):
+    """Every run of the kernels, fitted to the console: the objective's figure before and
+    after with its gain (present/figures.py); less important columns go first when narrow."""
+    cols = [Col("run"), Col("when", priority=3), Col("content", priority=5), Col("model", "left", 4, "name"),
+            Col("seed"), Col("obj"), Col("try", priority=6), Col("status"), Col("before"), Col("after"),
+            Col("gain"), Col("gap"), Col("mca after", priority=2), Col("proof", priority=7),
+            Col("wall s", priority=1), Col("best")]
+    rows = []
+    for d in runs:
+        keys = HISTORY_FIGURES.get(d["objective"])
+        before, after = (d[keys[0]], d[keys[1]]) if keys else (None, None)
+        gain = "-" if before is None or after is None else f"{figures.gain(before, after):.1%}"
+        rows.append([str(d["id"]), time.strftime("%m-%d %H:%M", time.localtime(d["finished"])),
+                     d["content_sha256"][:8], d["model"], str(d["seed"]), d["objective"], str(d["attempt"]),
+                     d["status"], _s(before), _s(after), gain, "-" if d["gap"] is None else f"{d['gap']:.1%}",
+                     _s(d["mca_after"]), d["proof"] or "-", _s(d["wall_seconds"]), "*" if d["best"] else ""])
+    return fit_table(console, cols, rows, title=f"history of {', '.join(kernels)}",
+                     caption="before/after: the objective's figure (in-order cycles, OoO cycles/iteration); "
+                             "gain and gap as defined in docs/figures.md")
 
 
 def _s(v) -> str:

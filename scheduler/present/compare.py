@@ -103,20 +103,23 @@ def displacement(origin: Sequence[int]) -> dict:
 # ------------------------------------------------------------------ analysis
 
 
-def _mca(instrs: Sequence[Instruction], notes: list[str], where: str) -> dict | None:
+def _mca(instrs: Sequence[Instruction], notes: list[str], where: str, mcpus: Sequence[str]) -> dict | None:
+    """llvm-mca's figures for each -mcpu (of the selected models): {mcpu: {iterations: ...}}."""
     from scheduler.machine.mca import find_llvm_mca, run_mca
 
-    if find_llvm_mca() is None or not instrs:
+    if find_llvm_mca() is None or not instrs or not mcpus:
         return None
-    out = {}
-    for it in MCA_ITERATIONS:
-        try:
-            r = run_mca([str(i) for i in instrs], iterations=it)
-        except (RuntimeError, OSError) as e:
-            notes.append(f"{where}: llvm-mca failed: {e}")
-            return None
-        assert r is not None  # None only without llvm-mca, checked above
-        out[str(it)] = {"total_cycles": r.total_cycles, "block_rthroughput": r.block_rthroughput}
+    out: dict[str, dict] = {}
+    for mcpu in mcpus:
+        out[mcpu] = {}
+        for it in MCA_ITERATIONS:
+            try:
+                r = run_mca([str(i) for i in instrs], iterations=it, mcpu=mcpu)
+            except (RuntimeError, OSError) as e:
+                notes.append(f"{where}: llvm-mca -mcpu={mcpu} failed: {e}")
+                return None
+            assert r is not None  # None only without llvm-mca, checked above
+            out[mcpu][str(it)] = {"total_cycles": r.total_cycles, "block_rthroughput": r.block_rthroughput}
     return out
 
 
@@ -125,6 +128,7 @@ def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> di
     from scheduler.machine.bounds import lower_bounds, ooo_bound_detail, true_dependencies
     from scheduler.machine.evaluate import inorder, out_of_order, prepare
     from scheduler.machine.stalls import attribute_stalls
+    from scheduler.present.figures import gap
     from scheduler.present.timeline import (
         assign_units,
         busy_per_type,
@@ -148,9 +152,11 @@ def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> di
         "ooo_iterations": ooo.iterations,
         "lower_bound": lb,
         "bound_reason": kernel.binding,
-        "gap": round(io.cycles / lb - 1, 4) if lb else 0.0,
+        "gap": _round(gap(io.cycles, lb)),  # present/figures.py: the one definition
         "ooo_lower_bound": round(ooo_detail.value, 2),
         "ooo_bound_reason": ooo_detail.binding,
+        "ooo_gap": _round(gap(ooo.steady, ooo_detail.value)),
+        "in_order": model.in_order,
         "critical_path": written.critical_path,
         "critical_instructions": sorted(critical_instructions(bt)),
         "pipes": {t: {"count": c, "busy": busy[t],
@@ -161,6 +167,10 @@ def analyse_block(instrs: Sequence[Instruction], model: Model, noalias=()) -> di
                    "pipe_types": dict(sorted(stalls.pipe_types.items(), key=lambda x: -x[1]))},
         "issue": io.issue,
     }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
 
 
 @dataclass
@@ -194,10 +204,35 @@ def _outputs_rule(ref: Loaded, nfiles: int, notes: list[str]):
     return chosen
 
 
+def _totals(blocks: list[dict], models: Sequence[Model], mca: bool) -> tuple[dict, dict | None]:
+    """A file's figures summed over its blocks, per model (gaps as present/figures.py defines
+    them), and llvm-mca's per -mcpu."""
+    from scheduler.present.figures import gap
+
+    totals = {}
+    for m in models:
+        per = [b["models"][m.name] for b in blocks]
+        lb = sum(x["lower_bound"] for x in per)
+        cyc = sum(x["inorder_cycles"] for x in per)
+        ooo, olb = sum(x["ooo_cycles"] for x in per), sum(x["ooo_lower_bound"] for x in per)
+        totals[m.name] = {"inorder_cycles": cyc, "ooo_cycles": round(ooo, 2),
+                          "ooo_single": sum(x["ooo_single"] for x in per), "lower_bound": lb,
+                          "gap": _round(gap(cyc, lb)), "ooo_lower_bound": round(olb, 2),
+                          "ooo_gap": _round(gap(ooo, olb)), "in_order": m.in_order,
+                          "stalls": sum(x["stalls"]["total"] for x in per)}
+    mca_tot = None
+    if mca and blocks and all(b["llvm_mca"] for b in blocks):
+        mca_tot = {c: {it: {"total_cycles": sum(b["llvm_mca"][c][it]["total_cycles"] for b in blocks),
+                            "block_rthroughput": round(sum(b["llvm_mca"][c][it]["block_rthroughput"]
+                                                           for b in blocks), 2)}
+                       for it in blocks[0]["llvm_mca"][c]} for c in blocks[0]["llvm_mca"]}
+    return totals, mca_tot
+
+
 def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), define=(), noalias=frozenset(),
             mca: bool = True, diff: bool = False, max_statements: int = DEFAULT_MAX_STATEMENTS) -> dict:
     """The whole comparison as a JSON-able document."""
-    from scheduler.machine.mca import find_llvm_mca
+    from scheduler.machine.mca import find_llvm_mca, mcpu_for
     from scheduler.machine.model import DEFAULT_MODEL, load_model
 
     names = list(dict.fromkeys(model_names)) or [DEFAULT_MODEL]
@@ -208,6 +243,9 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
     if mca and mca_path is None:
         notes.append("llvm-mca-19 (or newer) not found on PATH: no llvm-mca columns "
                      "(bash scripts/setup-debian.sh --with-llvm-mca installs it)")
+    mcpus = list(dict.fromkeys(c for m in models if (c := mcpu_for(m.name)) is not None))
+    if mca_path and len(mcpus) < len(models):
+        notes.append("llvm-mca: no -mcpu known for " + ", ".join(m.name for m in models if mcpu_for(m.name) is None))
     ref = files[0]
     if not any(f.blocks for f in files):
         notes.append("no instructions in any file")
@@ -246,39 +284,27 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
                 if RELATION_RANK[rel] > RELATION_RANK[relation]:
                     relation = rel
             bdoc["models"] = {m.name: analyse_block(instrs, m, f.noalias) for m in models}
-            bdoc["llvm_mca"] = _mca(instrs, notes, f"{f.path} block {bi}") if mca_path else None
+            bdoc["llvm_mca"] = _mca(instrs, notes, f"{f.path} block {bi}", mcpus) if mca_path else None
             blocks.append(bdoc)
         if relation == "different kernel" and fi > 0 and len(f.blocks) == len(ref.blocks):
             notes.append(f"{f.path}: not the same kernel as {ref.path} (different instructions): "
                          "compared by the numbers only")
-        totals = {}
-        for m in models:
-            per = [b["models"][m.name] for b in blocks]
-            lb = sum(x["lower_bound"] for x in per)
-            cyc = sum(x["inorder_cycles"] for x in per)
-            totals[m.name] = {"inorder_cycles": cyc, "ooo_cycles": round(sum(x["ooo_cycles"] for x in per), 2),
-                              "ooo_single": sum(x["ooo_single"] for x in per), "lower_bound": lb,
-                              "gap": round(cyc / lb - 1, 4) if lb else 0.0,
-                              "stalls": sum(x["stalls"]["total"] for x in per)}
-        mca_tot = None
-        if mca_path and blocks and all(b["llvm_mca"] for b in blocks):
-            mca_tot = {it: {"total_cycles": sum(b["llvm_mca"][it]["total_cycles"] for b in blocks),
-                            "block_rthroughput": round(sum(b["llvm_mca"][it]["block_rthroughput"] for b in blocks), 2)}
-                       for it in blocks[0]["llvm_mca"]}
+        totals, mca_tot = _totals(blocks, models, bool(mca_path))
         docs.append({"path": f.path, "relation": relation, "instructions": sum(len(b) for b in f.blocks),
                      "blocks": blocks, "totals": totals, "llvm_mca": mca_tot})
     from scheduler import __version__
 
     return {"tool": f"scheduler {__version__}", "reference": ref.path, "models": names,
             "llvm_mca": mca_path, "mca_iterations": list(MCA_ITERATIONS) if mca_path else [],
+            "mcpus": mcpus if mca_path else [],
             "files": docs, "notes": notes}
 
 
 # ------------------------------------------------------------------ output
 
 
-def _pct(x: float) -> str:
-    return f"{x:.1%}"
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 def _best_marks(vals: list[float | None], fmt) -> list[str]:
@@ -324,12 +350,17 @@ def _stall_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
 
 
 def _model_rows(t: _Rows, p: str, ms: list[dict | None]) -> None:
-    """One block's figures under one model (`p`: the model's tag)."""
+    """One block's figures under one model (`p`: the model's tag); no out-of-order figures for
+    an in-order core. Gaps as defined in present/figures.py."""
     t.row(f"{p}in-order cycles", _best_marks([x["inorder_cycles"] if x else None for x in ms], str), style=None)
-    t.row(f"{p}OoO cycles/iter", _best_marks([x["ooo_cycles"] if x else None for x in ms], lambda v: f"{v:.2f}"))
-    t.row(f"{p}OoO single run", _best_marks([x["ooo_single"] if x else None for x in ms], str))
     t.row(f"{p}lower bound", [f"{x['lower_bound']} ({x['bound_reason']})" if x else "-" for x in ms])
     t.row(f"{p}gap", [_pct(x["gap"]) if x else "-" for x in ms])
+    if not any(x and x.get("in_order") for x in ms):
+        t.row(f"{p}OoO cycles/iter", _best_marks([x["ooo_cycles"] if x else None for x in ms],
+                                                 lambda v: f"{v:.2f}"))
+        t.row(f"{p}OoO bound", [f"{x['ooo_lower_bound']:g}" if x else "-" for x in ms])
+        t.row(f"{p}OoO gap", [_pct(x["ooo_gap"]) if x else "-" for x in ms])
+        t.row(f"{p}OoO single run", _best_marks([x["ooo_single"] if x else None for x in ms], str))
     t.row(f"{p}critical path", [str(x["critical_path"]) if x else "-" for x in ms])
     t.row(f"{p}stalls", _best_marks([x["stalls"]["total"] if x else None for x in ms], str))
     _stall_rows(t, p, ms)
@@ -356,11 +387,11 @@ def _block_rows(t: _Rows, doc: dict, bi: int, nblocks: int, tags: dict[str, str]
             if b and "displacement" in b else "-" for b in blocks])
     for m in doc["models"]:
         _model_rows(t, tags[m], [b["models"][m] if b else None for b in blocks])
-    if doc["llvm_mca"]:
+    for c in doc.get("mcpus", []) if doc["llvm_mca"] else []:
         for it in doc["mca_iterations"]:
-            mc = [b["llvm_mca"][str(it)] if b and b["llvm_mca"] else None for b in blocks]
-            t.row(f"llvm-mca {it} iter: total cycles", _best_marks([x and x["total_cycles"] for x in mc], str))
-            t.row(f"llvm-mca {it} iter: RThroughput", [f"{x['block_rthroughput']:.2f}" if x else "-" for x in mc])
+            mc = [b["llvm_mca"][c][str(it)] if b and b["llvm_mca"] else None for b in blocks]
+            t.row(f"llvm-mca -mcpu={c} {it} iter: cycles", _best_marks([x and x["total_cycles"] for x in mc], str))
+        t.row(f"llvm-mca -mcpu={c} RThroughput", [f"{x['block_rthroughput']:.2f}" if x else "-" for x in mc])
 
 
 def _total_rows(t: _Rows, doc: dict, tags: dict[str, str]) -> None:
@@ -372,28 +403,52 @@ def _total_rows(t: _Rows, doc: dict, tags: dict[str, str]) -> None:
     t.row("relation", [f["relation"] for f in files])
     for m in doc["models"]:
         p = tags[m]
-        t.row(f"{p}in-order cycles", _best_marks([f["totals"][m]["inorder_cycles"] for f in files], str))
-        t.row(f"{p}OoO cycles/iter", _best_marks([f["totals"][m]["ooo_cycles"] for f in files],
-                                                 lambda v: f"{v:.2f}"))
-        t.row(f"{p}lower bound", [str(f["totals"][m]["lower_bound"]) for f in files])
-        t.row(f"{p}stalls", [str(f["totals"][m]["stalls"]) for f in files])
-    if doc["llvm_mca"]:
+        tot = [f["totals"][m] for f in files]
+        t.row(f"{p}in-order cycles", _best_marks([x["inorder_cycles"] for x in tot], str))
+        t.row(f"{p}lower bound", [str(x["lower_bound"]) for x in tot])
+        t.row(f"{p}gap", [_pct(x["gap"]) for x in tot])
+        if not any(x.get("in_order") for x in tot):  # (an in-order core has no out-of-order figures)
+            t.row(f"{p}OoO cycles/iter", _best_marks([x["ooo_cycles"] for x in tot], lambda v: f"{v:.2f}"))
+            t.row(f"{p}OoO gap", [_pct(x["ooo_gap"]) for x in tot])
+        t.row(f"{p}stalls", [str(x["stalls"]) for x in tot])
+    for c in doc.get("mcpus", []) if doc["llvm_mca"] else []:
         for it in doc["mca_iterations"]:
-            t.row(f"llvm-mca {it} iter: total cycles",
-                  [str(f["llvm_mca"][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
+            t.row(f"llvm-mca -mcpu={c} {it} iter: cycles",
+                  [str(f["llvm_mca"][c][str(it)]["total_cycles"]) if f["llvm_mca"] else "-" for f in files])
 
 
-def _table(doc: dict, rows: list, cols: Sequence[int]):
-    """A rich Table of the rows with the files `cols` side by side."""
+def _tag(i: int) -> str:
+    return chr(65 + i) if i < 26 else str(i)
+
+
+def _share(rows: list, cols: Sequence[int], width: int) -> int:
+    """The characters a file's column gets in a table of `width` (labels, borders and padding out)."""
+    label = max((len(r[0]) for r in rows if r is not None), default=0)
+    return (width - label - 4 - 3 * len(cols)) // len(cols)
+
+
+def _header(path: str, i: int, share: int) -> str:
+    """`A: .../dir/k.s` when at least the file's own name fits, else `A` (named in the legend)."""
+    from scheduler.present.tablefit import shorten
+
+    name = shorten(path, share - 3)
+    return f"{_tag(i)}: {name}" if name.endswith(path.rsplit("/", 1)[-1]) else _tag(i)
+
+
+def _table(doc: dict, rows: list, cols: Sequence[int], width: int = 10_000):
+    """A rich Table of the rows with the files `cols` side by side; file names shortened from
+    the left (`.../dir/k.s`) to the share of `width` their column gets, never cut mid-word."""
     from rich.markup import escape
     from rich.table import Table
 
+    from scheduler.present.tablefit import shorten
+
     files = doc["files"]
-    title = f"compare ({', '.join(doc['models'])}; reference {doc['reference']})"
+    title = f"compare ({', '.join(doc['models'])}; reference {shorten(doc['reference'], max(20, width - 40))})"
     t = Table(title=escape(title), show_lines=False)
     t.add_column("", no_wrap=True)  # labels stay whole; the values wrap
     for i in cols:
-        t.add_column(escape(f"{chr(65 + i) if i < 26 else i}: {files[i]['path']}"), justify="right",
+        t.add_column(escape(_header(files[i]["path"], i, _share(rows, cols, width))), justify="right",
                      overflow="fold")
     for r in rows:
         if r is None:
@@ -422,14 +477,19 @@ def print_table(doc: dict, console) -> None:
     # as many files side by side as fit the console (80 columns: the reference and one
     # other file at least); the others in further tables below, each with the reference
     others = list(range(1, len(files)))
-    tables = [_table(doc, rows, [0])]
+    tables = [_table(doc, rows, [0], console.width)]
     wide = console.options.update_width(10_000)  # natural widths, unclamped
     for k in range(len(others), 0, -1):
-        tables = [_table(doc, rows, [0, *others[j:j + k]]) for j in range(0, len(others), k)]
+        tables = [_table(doc, rows, [0, *others[j:j + k]], console.width) for j in range(0, len(others), k)]
         if all(Measurement.get(console, wide, x).maximum <= console.width for x in tables):
             break
+    from scheduler.present.tablefit import shorten
+
     for x in tables:
         console.print(x)
+    for i, f in enumerate(files):  # the files whose header is only their letter
+        if _header(f["path"], i, _share(rows, [0, *others[:1]], console.width)) == _tag(i):
+            console.print(escape(f"{_tag(i)}: {shorten(f['path'], console.width - 3)}"), highlight=False)
     console.print("in-order: cycles of one run, in-order issue model; OoO: steady-state cycles per iteration of "
                   "the out-of-order model; waiting: cycles an instruction issued after the previous one, by cause "
                   "(docs/compare.md); green: best", style="dim", highlight=False)
@@ -503,13 +563,26 @@ def cmd_compare(args) -> int:
             print_diff(doc, console)
     if args.text_timeline:
         out = sys.stderr if args.json else sys.stdout
+        width = Console(stderr=args.json).width  # COLUMNS (80 when not a terminal)
         for v in views:
-            print(text_timeline(v), file=out)
+            print(text_timeline(v, args.cycles, width), file=out)
             print(file=out)
     if args.timeline:
         p = draw(views, model, args.timeline)
         print(f"wrote {p}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of cycles, got '{text}'")
+    return n
 
 
 def add_parser(sub) -> None:
@@ -531,7 +604,10 @@ def add_parser(sub) -> None:
     p.add_argument("--no-alias", default="", metavar="REGS", help="base registers that point to disjoint buffers")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.add_argument("--timeline", metavar="FILE", help="draw the schedules as Gantt charts (.html, .svg or .png)")
-    p.add_argument("--text-timeline", action="store_true", help="print a text timeline of each schedule")
+    p.add_argument("--text-timeline", action="store_true",
+                   help="print a text timeline of each schedule, fitted to COLUMNS")
+    p.add_argument("--cycles", type=_positive, metavar="N",
+                   help="--text-timeline: show at most the first N cycles (as llvm-mca's -timeline-max-cycles)")
     p.add_argument("--diff", action="store_true", help="aligned listing of where each instruction moved")
     p.add_argument("--no-mca", action="store_true", help="do not run llvm-mca even if it is on PATH")
     add_input_options(p)

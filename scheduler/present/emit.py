@@ -31,7 +31,7 @@ Scheduled = Sequence[tuple[int, Instruction]]  # (original index in the block, i
 
 
 HEADER_START = "// Scheduled by scheduler "
-_HEADER_NEXT = ("// In-order cycles ", "// @outputs ", "// output ")
+_HEADER_NEXT = ("// In-order cycles ", "// Objective ", "// llvm-mca ", "// @outputs ", "// output ")
 
 
 def own_header(program: Program) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
 from rich.console import Console
@@ -12,6 +12,7 @@ from rich.table import Table
 from scheduler import __version__
 from scheduler.frontend.abi import ALWAYS_LIVE_OUT
 from scheduler.machine.model import Model
+from scheduler.present import figures
 from scheduler.search.options import BlockResult, Options
 
 STATUS_RANK = {"OPTIMAL": 0, "FEASIBLE": 1, "FALLBACK": 2}
@@ -32,7 +33,8 @@ def report_json(input_path: str, output_path: str | None, model: Model, opts: Op
 
     lb = total("lower_bound")
     after = total("cycles_after")
-    return {
+    block_docs = [_block_doc(b, opts.objective) for b in blocks]
+    doc = {
         "tool": f"scheduler {__version__}",
         "input": input_path,
         "output": output_path,
@@ -49,17 +51,23 @@ def report_json(input_path: str, output_path: str | None, model: Model, opts: Op
         "cycles_before": total("cycles_before"),
         "cycles_after": after,
         "lower_bound": lb,
-        "gap": round(after / lb - 1, 4) if lb else 0.0,
-        "status": overall_status(blocks),
+        "inorder_gap": round(after / lb - 1, 4) if lb else 0.0,
+        "status": max((b["status"] for b in block_docs), key=STATUS_RANK.__getitem__, default="OPTIMAL"),
+        "search_status": overall_status(blocks),
+        "in_order": model.in_order,
         "verified": all(b.verified for b in blocks),
         "proved": all(b.proved for b in blocks),
         "ooo_cycles_before": round(total("ooo_cycles_before"), 2),
         "ooo_cycles_after": round(total("ooo_cycles_after"), 2),
         "ooo_lower_bound": round(total("ooo_lower_bound"), 2),
+        "ooo_single_before": total("ooo_single_before"),
+        "ooo_single_after": total("ooo_single_after"),
         "solve_seconds": round(total("solve_seconds"), 3),
         "seconds": round(total("seconds"), 3),
-        "blocks": [_block_doc(b) for b in blocks],
+        "blocks": block_docs,
     } | ({"models": per_model_totals(blocks)} if any(b.per_model for b in blocks) else {})
+    figures.attach(doc)  # status, gain and gap of the objective's figure (present/figures.py)
+    return doc
 
 
 def per_model_totals(blocks: Sequence[BlockResult]) -> list[dict]:
@@ -79,14 +87,33 @@ def per_model_totals(blocks: Sequence[BlockResult]) -> list[dict]:
     return out
 
 
-def _block_doc(b: BlockResult) -> dict:
+def _block_doc(b: BlockResult, objective: str) -> dict:
     doc = asdict(b)
     doc.pop("instructions_after")
     doc.pop("alternatives", None)  # (--judge bench: only what was measured is reported)
     if doc.get("measured") is None:
         doc.pop("measured", None)
-    doc["gap"] = round(b.gap, 4)
+    doc["inorder_gap"] = round(b.gap, 4)
+    before, after, bound = figures.block_figure(doc, objective)
+    gap = figures.gap(after, bound)
+    doc["gain"] = round(figures.gain(before, after), 4)
+    doc["gap"] = None if gap is None else round(gap, 4)
+    doc["search_status"] = b.status
+    doc["status"] = figures.status(b.status, gap)
     return doc
+
+
+def add_mca(doc: dict, blocks_before: Sequence[Sequence], results: Sequence[BlockResult],
+            models: Sequence[Model]) -> None:
+    """llvm-mca's before and after beside the objective's figure (when llvm-mca-19 is on PATH),
+    and the headline again with them."""
+    notes: list[str] = []
+    doc["mca"] = figures.mca_figures([blocks_before[r.index] for r in results],
+                                     [r.instructions_after for r in results], models,
+                                     doc["options"]["objective"], notes)
+    if notes:
+        doc.setdefault("notes", []).extend(notes)
+    figures.attach(doc)
 
 
 def register_order(name: str) -> tuple[str, int, str]:
@@ -109,46 +136,91 @@ def header_lines(model: Model, doc: dict) -> list[str]:
     checked = "verified and proved" if doc.get("proved") else "verified"
     target = f"model {model.name}"
     if doc.get("models"):
-        target = (f"models {', '.join(m['model'] for m in doc['models'])} (--objective "
-                  f"{doc['options']['objective']}; figures below for {model.name})")
-    return [
-        f"// Scheduled by {doc['tool']} for {target} ({doc['status']}, {checked}).",
-        (f"// In-order cycles {doc['cycles_before']} -> {doc['cycles_after']} (lower bound "
-         f"{doc['lower_bound']}); out-of-order cycles/iteration {doc['ooo_cycles_before']} -> "
-         f"{doc['ooo_cycles_after']}."),
-    ] + outputs
+        target = f"{len(doc['models'])} models"  # (each named on its own line below)
+    h = figures.headline(doc)
+    objective = doc["options"]["objective"]
+    lines = [f"// Scheduled by {doc['tool']} for {target} ({doc['status']}, {checked}).",
+             *[f"// Objective {objective}: {ln.text(len(h.lines) > 1)}." for ln in h.lines],
+             *[f"// {text}." for ln in h.lines if (text := ln.mca_text(False))]]
+    if not h.in_order and not doc.get("models") and doc["options"]["objective"] != "inorder":
+        # an out-of-order core: the issue model's cycles (what CP-SAT optimises) as well
+        lines.append(f"// In-order cycles {doc['cycles_before']} -> {doc['cycles_after']} "
+                     f"(lower bound {doc['lower_bound']}).")
+    return lines + outputs
 
 
-SUMMARY_COLUMNS = ("block", "instrs", "cycles\nbefore", "cycles\nafter", "lower\nbound", "gap", "status",
-                   "OoO\nbefore", "OoO\nafter", "solve\ns", "total\ns")
+def _summary_columns(doc: dict) -> list[tuple[str, Callable[[dict], str]]]:
+    """(header, cell of a block or the totals) of the summary table: the objective's figure
+    first, then the other figures that mean something for the core (no out-of-order figure
+    for an in-order core)."""
+    objective = doc["options"]["objective"]
+    h = figures.headline(doc)
+    one = len(h.lines) == 1
+    short = {"inorder": "in-order", "ooo": "OoO", "single": "single"}
+    name = short.get(objective, "figure") if one else h.lines[0].model.split("-")[-1]
+
+    def fig(d, when):
+        if "blocks" in d:  # the totals: the headline's (first) line
+            return getattr(h.lines[0], when)
+        before, after, bound = figures.block_figure(d, objective)
+        return {"before": before, "after": after, "bound": bound}[when]
+
+    cols: list[tuple[str, Callable[[dict], str]]] = [
+        ("block", lambda d: "total" if "blocks" in d else str(d["index"])),
+        ("instrs", lambda d: str(d["instructions"])),
+        (f"{name}\nbefore", lambda d: f"{fig(d, 'before'):g}"),
+        (f"{name}\nafter", lambda d: f"{fig(d, 'after'):g}"),
+        ("gain", lambda d: f"{d['gain']:.1%}" if "blocks" not in d else f"{h.lines[0].gain:.1%}"),
+        ("bound", lambda d: "-" if fig(d, "bound") is None else f"{fig(d, 'bound'):g}"),
+        ("gap", lambda d: _pct(figures.gap(fig(d, "after"), fig(d, "bound")))),
+        ("status", lambda d: d["status"]),
+    ]
+    if objective != "inorder" and not h.in_order:
+        cols += [("in-ord\nbefore", lambda d: str(d["cycles_before"])),
+                 ("in-ord\nafter", lambda d: str(d["cycles_after"]))]
+    if objective not in ("ooo", "inorder") and not h.in_order and not doc.get("models"):
+        cols += [("OoO\nbefore", lambda d: f"{d['ooo_cycles_before']:.1f}"),
+                 ("OoO\nafter", lambda d: f"{d['ooo_cycles_after']:.1f}")]
+    return cols + [("total\ns", lambda d: f"{d['seconds']:.1f}")]
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def print_headline(doc: dict, console: Console) -> None:
+    """The run's answer: the objective's figure before -> after, its bound, llvm-mca's opinion,
+    and a warning when the two disagree."""
+    for i, line in enumerate(figures.headline(doc).text()):
+        console.print(line, style="bold yellow" if line.startswith("warning") else "bold" if i == 0 else None,
+                      highlight=False)
 
 
 def print_summary(doc: dict, console: Console) -> None:
-    """The per-block table; fits 80 columns (two-line headers, one space between columns,
-    cells wrap rather than being cut)."""
+    """The per-block table (fits 80 columns: two-line headers, one space between columns, cells
+    wrap rather than being cut), then the headline."""
     from rich import box
 
     t = Table(title=f"{doc['input']} on {doc['model']}", show_lines=False, box=box.SIMPLE_HEAD,
               padding=(0, 0), pad_edge=False)
-    t.caption = ("cycles: of one run under the in-order issue model (what CP-SAT optimises); "
-                 "OoO: steady-state cycles per iteration under the out-of-order model; status: "
-                 "under the objective (ooo: against the OoO bound, in the notes); s: seconds")
-    for col in SUMMARY_COLUMNS:
+    cols = _summary_columns(doc)
+    shown = " ".join(c for c, _ in cols)
+    t.caption = ("gain and gap of the objective's figure against its own bound; status under the "
+                 "objective (docs/figures.md)" + ("; in-ord: cycles of one run under the in-order issue model"
+                                                  if "in-ord" in shown else "")
+                 + ("; OoO: steady-state cycles per iteration" if "OoO" in shown else "") + "; s: seconds")
+    for col, _ in cols:
         t.add_column(col, justify="right", overflow="fold")
     for b in doc["blocks"]:
-        t.add_row(str(b["index"]), str(b["instructions"]), str(b["cycles_before"]), str(b["cycles_after"]),
-                  str(b["lower_bound"]), f"{b['gap']:.1%}", b["status"], f"{b['ooo_cycles_before']:.1f}",
-                  f"{b['ooo_cycles_after']:.1f}", f"{b['solve_seconds']:.1f}", f"{b['seconds']:.1f}")
-    t.add_row("total", str(doc["instructions"]), str(doc["cycles_before"]), str(doc["cycles_after"]),
-              str(doc["lower_bound"]), f"{doc['gap']:.1%}", doc["status"], f"{doc['ooo_cycles_before']:.1f}",
-              f"{doc['ooo_cycles_after']:.1f}", f"{doc['solve_seconds']:.1f}", f"{doc['seconds']:.1f}",
-              style="bold")
+        t.add_row(*[cell(b) for _, cell in cols])
+    t.add_row(*[cell(doc) for _, cell in cols], style="bold")
     console.print(t)
     if doc.get("models"):
         print_models(doc, console)
     for b in doc["blocks"]:
         for n in b["notes"]:
             console.print(f"block {b['index']}: {n}")
+    print_headline(doc, console)
 
 
 def print_models(doc: dict, console: Console) -> None:

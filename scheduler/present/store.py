@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS runs (
     cycles_before INTEGER, cycles_after INTEGER,          -- in-order model
     ooo_before REAL, ooo_after REAL,                      -- out-of-order, cycles/iteration
     lower_bound INTEGER, gap REAL,
-    mca_before INTEGER, mca_after INTEGER,                -- llvm-mca Total Cycles (100 iterations)
+    mca_before REAL, mca_after REAL,                      -- llvm-mca's figure (present/figures.py)
     proof TEXT,
     wall_seconds REAL,
     host TEXT,

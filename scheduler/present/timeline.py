@@ -362,31 +362,57 @@ def _draw_matplotlib(views: Sequence[ScheduleView], model: Model, path: Path) ->
 # ------------------------------------------------------------------ text timeline
 
 
-def text_timeline(view: ScheduleView) -> str:
-    """An llvm-mca-style timeline of one schedule (legend in the module docstring)."""
+MIN_INSTRUCTION_TEXT = 24  # characters of the instruction kept beside the cycles when narrow
+
+
+def text_timeline(view: ScheduleView, cycles: int | None = None, width: int | None = None) -> str:
+    """An llvm-mca-style timeline of one schedule (legend in the module docstring): at most
+    `cycles` cycles (as llvm-mca's -timeline-max-cycles), and every line at most `width`
+    characters (the cycles shown are cut to fit first, then the wait causes are left out,
+    then long instructions are shortened)."""
     n = len(view.instrs)
     end = max([view.cycles] + [view.issue[k] + view.bt.timings[k].latency for k in range(n)])
-    cols = end + 1
+    total = end + 1
     idx_w = len(f"[{max(n - 1, 0)}]")
-    lines = [f"{view.title}: {view.cycles} cycles in order",
-             " " * idx_w + " " + "".join(str(c // 10 % 10) if c % 10 == 0 else " " for c in range(cols)),
-             " " * idx_w + " " + "".join(str(c % 10) for c in range(cols))]
+    shown = total if cycles is None else max(1, min(cycles, total))
+    texts = [str(ins) for ins in view.instrs]
+    if width is not None:
+        longest = min(max((len(t) for t in texts), default=0), MIN_INSTRUCTION_TEXT)
+        shown = max(1, min(shown, width - idx_w - 4 - longest))
+    lines = [f"{view.title}: {view.cycles} cycles in order"
+             + (f" (cycles 0-{shown - 1} of {total} shown)" if shown < total else ""),
+             " " * idx_w + " " + "".join(str(c // 10 % 10) if c % 10 == 0 else " " for c in range(shown)),
+             " " * idx_w + " " + "".join(str(c % 10) for c in range(shown))]
     prev = 0
-    for k, ins in enumerate(view.instrs):
-        t = view.issue[k]
-        lat = view.bt.timings[k].latency
-        row = [" "] * cols
-        for c in range(prev, t):
-            row[c] = "."
-        for c in range(t + 1, t + lat):
-            row[c] = "e"
-        if lat >= 1:
-            row[t + lat] = "E"
-        row[t] = "D"
-        w = view.waits[k] if view.waits else None
-        wait = _wait_text(w)
-        mark = "*" if k in view.critical else " "
-        lines.append(f"{f'[{k}]':<{idx_w}} {''.join(row)}  {mark}{ins}" + (f"   ({wait})" if wait else ""))
-        prev = t
+    for k, text in enumerate(texts):
+        line = f"{f'[{k}]':<{idx_w}} {_row(view, k, prev, total)[:shown]}  {'*' if k in view.critical else ' '}"
+        wait = _wait_text(view.waits[k]) if view.waits else ""
+        if width is not None and len(line) + len(text) > width:
+            text = text[: max(4, width - len(line) - 3)] + "..."
+        line += text
+        if wait and (width is None or len(line) + len(wait) + 5 <= width):
+            line += f"   ({wait})"
+        lines.append(line)
+        prev = view.issue[k]
     lines.append("legend: D issue, e in flight, E result ready, . waiting to issue, * critical path")
+    if width is not None:
+        lines = [ln[:width] if len(ln) > width and not ln.startswith("legend") else ln for ln in lines]
+        if len(lines[-1]) > width:
+            lines[-1:] = ["legend: D issue, e in flight, E result ready,",
+                          "        . waiting to issue, * critical path"]
     return "\n".join(lines)
+
+
+def _row(view: ScheduleView, k: int, prev: int, cols: int) -> str:
+    """Instruction k's cycles: waiting since the previous issue, issue, in flight, ready."""
+    t = view.issue[k]
+    lat = view.bt.timings[k].latency
+    row = [" "] * cols
+    for c in range(prev, t):
+        row[c] = "."
+    for c in range(t + 1, t + lat):
+        row[c] = "e"
+    if lat >= 1:
+        row[t + lat] = "E"
+    row[t] = "D"
+    return "".join(row)
