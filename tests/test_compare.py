@@ -344,3 +344,14 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
     assert err.strip() and err.strip().count("\n") == 0
     assert {"missing": "nope.s", "unsupported": "bad.s:2", "model": "no-such-core",
             "directory": str(tmp_path)}[case] in err
+
+
+def test_a_model_given_by_path_is_compared(tmp_path, capsys):
+    """`--model FILE.toml` (a calibrated model, say) works like a registry name (was a KeyError, exit 4)."""
+    from scheduler.cli import main
+
+    text = (ROOT / "models" / "neoverse-n1.toml").read_text()
+    mine = tmp_path / "my-core.toml"
+    mine.write_text(re.sub(r'(?m)^name = .*$', 'name = "my-core"', text, count=1))
+    assert main(["compare", str(ROOT / "inputs" / "mul_4x4.s"), "--model", str(mine), "--json", "--no-mca"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == ["my-core"]

@@ -294,7 +294,7 @@ def compare(paths: Sequence[str], model_names: Sequence[str] = (), include=(), d
                      "blocks": blocks, "totals": totals, "llvm_mca": mca_tot})
     from scheduler import __version__
 
-    return {"tool": f"scheduler {__version__}", "reference": ref.path, "models": names,
+    return {"tool": f"scheduler {__version__}", "reference": ref.path, "models": [m.name for m in models],
             "llvm_mca": mca_path, "mca_iterations": list(MCA_ITERATIONS) if mca_path else [],
             "mcpus": mcpus if mca_path else [],
             "files": docs, "notes": notes}
@@ -530,7 +530,7 @@ def views_for(paths_blocks: Sequence[tuple[str, Sequence[Instruction]]], model: 
 def cmd_compare(args) -> int:
     from rich.console import Console
 
-    from scheduler.machine.model import load_model
+    from scheduler.machine.model import DEFAULT_MODEL, load_model
     from scheduler.present.timeline import check_path, draw, text_timeline
 
     if args.timeline:
@@ -544,7 +544,7 @@ def cmd_compare(args) -> int:
     noalias = frozenset(r.strip().lower() for r in args.no_alias.split(",") if r.strip())
     doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff,
                   max_statements=args.max_instructions)
-    model = load_model(doc["models"][0])
+    model = load_model(names[0] if names else DEFAULT_MODEL)
     files = [load(p, [model], args.include, args.define, noalias, args.max_instructions) for p in args.files] \
         if (args.timeline or args.text_timeline) else []
     views = []
