@@ -22,7 +22,7 @@ import networkx as nx
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scheduler"
-LAYERS = ["core", "frontend", "machine", "checks", "search", "present", "bench", "cli"]
+LAYERS = ["core", "frontend", "machine", "checks", "search", "present", "bench", "commands", "cli"]
 MAX_FUNCTION_LINES = 80
 
 

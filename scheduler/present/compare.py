@@ -23,19 +23,15 @@ original, which gives displacement statistics and, with --diff, an aligned listi
 
 from __future__ import annotations
 
-import json
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scheduler.checks.pairing import final_values, meaning, pair, shape, value_keys
 from scheduler.checks.verify import CALLEE_SAVED, CALLEE_SAVED_SIMD
 from scheduler.core.errors import SchedulerError
 from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
-from scheduler.present.cliopts import add_input_options
 
 if TYPE_CHECKING:  # the evaluators and models are imported when used: `scheduler --help` stays quick
     from rich.console import JustifyMethod
@@ -525,92 +521,6 @@ def views_for(paths_blocks: Sequence[tuple[str, Sequence[Instruction]]], model: 
     from scheduler.present.timeline import build_view
 
     return [build_view(title, instrs, model, noalias) for title, instrs in paths_blocks]
-
-
-def cmd_compare(args) -> int:
-    from rich.console import Console
-
-    from scheduler.machine.model import DEFAULT_MODEL, load_model
-    from scheduler.present.timeline import check_path, draw, text_timeline
-
-    if args.timeline:
-        check_path(args.timeline)
-        from scheduler.present.outfiles import check_paths
-
-        # never draw over one of the kernels being compared
-        check_paths({f"file {i + 1}": Path(f) for i, f in enumerate(args.files)}, {"--timeline": Path(args.timeline)},
-                    in_place_hint=False)
-    names = [n.strip() for item in (args.model or []) for n in item.split(",") if n.strip()]
-    noalias = frozenset(r.strip().lower() for r in args.no_alias.split(",") if r.strip())
-    doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff,
-                  max_statements=args.max_instructions)
-    model = load_model(names[0] if names else DEFAULT_MODEL)
-    files = [load(p, [model], args.include, args.define, noalias, args.max_instructions) for p in args.files] \
-        if (args.timeline or args.text_timeline) else []
-    views = []
-    for f in files:
-        for bi, instrs in enumerate(f.blocks):
-            title = f.path if len(f.blocks) == 1 else f"{f.path} block {bi}"
-            views += views_for([(title, instrs)], model, f.noalias)
-    if args.timeline and not views:
-        raise CompareError(f"{args.timeline}: nothing to draw: no instructions in {', '.join(args.files)}")
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        console = Console()  # the tables fit the console's width (80 columns when piped)
-        print_table(doc, console)
-        if args.diff:
-            print_diff(doc, console)
-    if args.text_timeline:
-        out = sys.stderr if args.json else sys.stdout
-        width = Console(stderr=args.json).width  # COLUMNS (80 when not a terminal)
-        for v in views:
-            print(text_timeline(v, args.cycles, width), file=out)
-            print(file=out)
-    if args.timeline:
-        p = draw(views, model, args.timeline)
-        print(f"wrote {p}", file=sys.stderr if args.json else sys.stdout)
-    return 0
-
-
-def _positive(text: str) -> int:
-    import argparse
-
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of cycles, got '{text}'")
-    return n
-
-
-def add_parser(sub) -> None:
-    import argparse
-
-    p = sub.add_parser("compare", help="compare schedules side by side (cycles, stalls, pipes, llvm-mca, timelines)",
-                       description="Compare kernels side by side: per file and block, in-order and out-of-order "
-                                   "cycles under each model, lower bound and gap, critical path, pipe use, stall "
-                                   "causes, and llvm-mca-19's figures when it is on PATH. The first file is the "
-                                   "reference: the others are flagged as reorderings, renamed reorderings or "
-                                   "different kernels.\n\nexamples:\n"
-                                   "  scheduler compare inputs/mul_4x4.s outputs/mul_4x4.s\n"
-                                   "  scheduler compare a.s b.s c.s --model neoverse-n1 neoverse-n1-llvm --diff\n"
-                                   "  scheduler compare a.s b.s --timeline t.html --text-timeline",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="+", metavar="FILE", help="kernels; the first is the reference")
-    p.add_argument("--model", action="extend", nargs="+", metavar="NAME",
-                   help="machine model(s), repeatable or comma-separated (default neoverse-n1)")
-    p.add_argument("--no-alias", default="", metavar="REGS", help="base registers that point to disjoint buffers")
-    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    p.add_argument("--timeline", metavar="FILE", help="draw the schedules as Gantt charts (.html, .svg or .png)")
-    p.add_argument("--text-timeline", action="store_true",
-                   help="print a text timeline of each schedule, fitted to COLUMNS")
-    p.add_argument("--cycles", type=_positive, metavar="N",
-                   help="--text-timeline: show at most the first N cycles (as llvm-mca's -timeline-max-cycles)")
-    p.add_argument("--diff", action="store_true", help="aligned listing of where each instruction moved")
-    p.add_argument("--no-mca", action="store_true", help="do not run llvm-mca even if it is on PATH")
-    add_input_options(p)
 
 
 def draw_optimized(path: str, blocks: Sequence[Sequence[Instruction]], results, model: Model, noalias=()) -> None:

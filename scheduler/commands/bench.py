@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from scheduler.bench.measure import EMULATED_WARNING, BenchError, Executor, Kernel
+from scheduler.commands.options import add_input_options, int_at_least, parse_kwargs
 from scheduler.core.errors import SchedulerError
-from scheduler.present.cliopts import add_input_options, int_at_least, parse_kwargs
 
 EXIT_OK = 0
 TIMERS = ["auto", "perf", "cntvct", "clock"]
@@ -205,3 +205,10 @@ def judge_results(args, prog, results, executor: Executor | None = None) -> None
 
 
 COMMANDS = {"bench": cmd_bench, "calibrate": cmd_calibrate}
+
+NAMES = list(COMMANDS)
+add_parser = add_parsers
+
+
+def run(args) -> int:
+    return COMMANDS[args.command](args)

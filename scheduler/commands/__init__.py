@@ -1,0 +1,1 @@
+"""The commands of `scheduler`, one module each (cli.py assembles them)."""
