@@ -46,8 +46,18 @@ from scheduler.frontend.ir import Instruction  # noqa: E402
 from scheduler.frontend.parse import parse_file, parse_text  # noqa: E402
 from scheduler.machine.evaluate import long_run_steady, out_of_order, prepare  # noqa: E402
 from scheduler.machine.mca import find_llvm_mca, run_mca  # noqa: E402
-from scheduler.machine.model import (ClassSpec, HoldSpec, Model, ModelSpec, Param, PipeSpec,  # noqa: E402
-                                     QueueSpec, SteeringSpec, UopSpec, load_model)
+from scheduler.machine.model import (  # noqa: E402
+    ClassSpec,
+    HoldSpec,
+    Model,
+    ModelSpec,
+    Param,
+    PipeSpec,
+    QueueSpec,
+    SteeringSpec,
+    UopSpec,
+    load_model,
+)
 
 DEFAULT_DIR = ROOT.parent / "shared" / "graviton2"
 BEGIN, END = "<!-- graviton2.py begin -->", "<!-- graviton2.py end -->"
@@ -109,7 +119,8 @@ def _set_mul(spec: ModelSpec, mul: int, mulh: int, unit: bool) -> ModelSpec:
         target = spec.opclasses[opclass]
         name = target if isinstance(target, str) else target.class_
         c = classes[name]
-        uop = UopSpec(pipe="M", busy=1, holds=[HoldSpec(pipe="MUL", busy=busy)]) if unit else UopSpec(pipe="M", busy=busy)
+        uop = (UopSpec(pipe="M", busy=1, holds=[HoldSpec(pipe="MUL", busy=busy)]) if unit
+               else UopSpec(pipe="M", busy=busy))
         classes[name] = ClassSpec(latency=c.latency, uops=[uop], writeback_latency=c.writeback_latency,
                                   source=f"graviton2.py variant: busy {busy}{' on MUL' if unit else ''}")
     if unit and "MUL" not in pipes:

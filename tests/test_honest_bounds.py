@@ -73,8 +73,8 @@ def test_optimal_under_the_out_of_order_objective_means_its_bound_is_met():
     assert exact is not None
     met = r.ooo_cycles_after <= r.ooo_lower_bound + 1e-9 and exact <= r.ooo_lower_bound + 1e-9
     assert (r.status == "OPTIMAL") == met
-    assert r.status == "OPTIMAL"  # 4 muls: M busy 8 per iteration, and the run settles there
-    assert any(n.startswith("OPTIMAL under the out-of-order objective: the run settles at 8 ") for n in r.notes)
+    assert r.status == "OPTIMAL"  # 4 muls: the multiplier busy 12 per iteration, and the run settles there
+    assert any(n.startswith("OPTIMAL under the out-of-order objective: the run settles at 12 ") for n in r.notes)
 
 
 def test_no_out_of_order_optimal_claim_when_the_run_settles_above_the_bound(monkeypatch):

@@ -819,7 +819,7 @@ class _QueuedRun(_OooRun):
         left; cycles that have passed count as now."""
         c, head, nxt, d = self.c, self.head, self.nxt, self.delay
         hi = min(self.total, nxt + 2 * self.n)
-        inflight = []
+        inflight: list[int | tuple[int, int, int, int]] = []
         for s in range(head, nxt):
             if not self.left[s]:
                 inflight.append(max(self.issue[s] + self.done_lat[s % self.n] - c, 0))
