@@ -198,14 +198,22 @@ def available_models(broken: dict[str, str] | None = None) -> dict[str, tuple[Pa
 DEFAULT_MODEL = "neoverse-n1"
 
 
+MCA_PREFIX = "llvm-mca:"
+
+
 def load_models(names: str) -> list[Model]:
-    """A comma-separated list of models (`neoverse-n1,neoverse-v1`), each named once."""
+    """A comma-separated list of models (`neoverse-n1,neoverse-v1`), each named once.
+    `llvm-mca:CPU` names llvm-mca itself as a judge of a multi-model objective (McaModel)."""
     items = [n.strip() for n in names.split(",")]
     if not all(items):
         raise ModelError(f"empty model name in '{names}'")
     if len(set(items)) != len(items):
         raise ModelError(f"a model is named twice in '{names}'")
-    return [load_model(n) for n in items]
+    models = [load_mca_model(n) if n.startswith(MCA_PREFIX) else load_model(n) for n in items]
+    if isinstance(models[0], McaModel):  # the first model is the report's and the certificate's
+        raise ModelError(f"{items[0]} judges schedules only after a model of ours under --objective "
+                         f"worst|mean (e.g. --model neoverse-n1,{items[0]})")
+    return models
 
 
 def load_model(name_or_path: str = DEFAULT_MODEL) -> Model:
@@ -427,3 +435,30 @@ class Model:
                 if f.producer == tp.cls and f.consumer == tc.cls and (f.operand == "any" or is_acc):
                     lat = min(lat, f.latency)
         return lat
+
+
+class McaModel(Model):
+    """llvm-mca as a judge (`llvm-mca:CPU`, for the multi-model objective): a schedule's figure
+    is llvm-mca's Total Cycles / 100 for 100 iterations with `-mcpu=CPU`. Its timing data (what
+    a search for this judge optimises) is that of the model llvm-mca is closest to: the
+    `-llvm` variant of CPU's model where there is one (LLVM's own tables), else CPU's model."""
+
+    def __init__(self, name: str, base: Model, mcpu: str):
+        super().__init__(name, base.path, base.spec)
+        self.mcpu = mcpu
+        self.base_name = base.name
+
+
+def load_mca_model(item: str) -> McaModel:
+    """`llvm-mca:CPU` as a McaModel; ModelError if llvm-mca 19+ is absent or CPU unknown."""
+    from scheduler.machine.mca import MCPU, find_llvm_mca
+
+    cpu = item[len(MCA_PREFIX):]
+    if find_llvm_mca() is None:
+        raise ModelError(f"{item}: llvm-mca-19 (or newer) is not on PATH")
+    bases = [m for m, c in MCPU.items() if c == cpu]
+    if not bases:
+        raise ModelError(f"{item}: unknown llvm-mca cpu '{cpu}'; known: {', '.join(sorted(set(MCPU.values())))}")
+    known = available_models()
+    base = f"{bases[0]}-llvm" if f"{bases[0]}-llvm" in known else bases[0]
+    return McaModel(item, load_model(base), cpu)
