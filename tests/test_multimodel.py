@@ -149,6 +149,25 @@ def test_llvm_mca_judge_needs_llvm_mca(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "k.s").exists()
 
 
+def test_llvm_mca_judge_without_llvm_mca_on_path(tmp_path):
+    """The CLI run with a PATH that holds no llvm-mca: exit 2, one `error:` line, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    out = tmp_path / "k.s"
+    env = {**os.environ, "PATH": str(empty)}
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "optimize", str(KERNEL), "-o", str(out), "--model",
+                           "neoverse-n1,llvm-mca:neoverse-n1", "--objective", "worst", "--time-limit", "2"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 2
+    assert "llvm-mca:neoverse-n1: llvm-mca-19 (or newer) is not on PATH" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
 def test_llvm_mca_judge_comes_after_a_model_of_ours():
     from scheduler.machine.mca import find_llvm_mca
 
