@@ -203,3 +203,30 @@ def test_llvm_mca_judge_never_finds_the_result_slower(tmp_path):
     listing = [str(i) for i in parse_file(str(out)).blocks()[0].instructions]
     assert judge["after"]["ooo"] == pytest.approx(run_mca(listing, 100, "neoverse-n1").cycles_per_iteration)
     assert main(["verify", str(kernel), str(out)]) == 0
+
+
+def test_llvm_mca_judges_a_bounded_pool():
+    """llvm-mca judges the input and at most MCA_POOL - 1 others, each no slower than the input
+    under our model, chosen by our figures (no llvm-mca run here)."""
+    import random
+
+    from scheduler.frontend.dag import random_topological_order
+    from scheduler.machine.evaluate import prepare
+    from scheduler.machine.mca import find_llvm_mca
+    from scheduler.search.candidates import Candidate
+    from scheduler.search.multimodel import MCA_POOL, _for_mca
+
+    if find_llvm_mca() is None:
+        pytest.skip("llvm-mca-19 not on PATH")
+    models = load_models("neoverse-n1,llvm-mca:neoverse-n1")
+    prog = parse_file(ROOT / "inputs" / "montgomery" / "montsqr_4.s")
+    instrs = prog.blocks()[0].instructions
+    bt = prepare(instrs, models[0], prog.noalias)
+    rng = random.Random(3)
+    orders = [list(range(bt.n))] + [random_topological_order(bt.dag, rng) for _ in range(3 * MCA_POOL)]
+    pool = [Candidate([instrs[k] for k in o], o) for o in orders]
+    kept = _for_mca(pool, models, prog.noalias)
+    assert kept[0] is pool[0] and 1 <= len(kept) <= MCA_POOL
+    base = figure(models[0], pool[0].instrs, prog.noalias)
+    assert all(figure(models[0], c.instrs, prog.noalias) <= base for c in kept[1:])
+    assert _for_mca(pool, models[:1], prog.noalias) == pool  # without llvm-mca: the whole pool

@@ -49,6 +49,9 @@ COMBINE: dict[str, Callable[[list[float]], float]] = {"worst": max, "mean": lamb
 MULTI_OBJECTIVES = tuple(COMBINE)
 OWN_SHARE = 0.75  # of the block's budget for the per-model runs (the rest: the joint search)
 POOL_PER_MODEL = 6  # candidates of each run, by that run's objective, in the joint pool
+# With llvm-mca among the judges, the candidates of the pool it judges (one llvm-mca run each,
+# about 0.3-1.6 s, not bounded by the budget): the input and the best others by our models
+MCA_POOL = 8
 
 
 def resolve_objective(objective: str | None, models: list[Model]) -> str:
@@ -134,6 +137,21 @@ def _pool(runs: list[_Run], instrs, extras: bool = True) -> list[Candidate]:
     return unique_candidates(pool)
 
 
+def _for_mca(pool: list[Candidate], models: list[Model], alias) -> list[Candidate]:
+    """The pool llvm-mca judges: the input, then the MCA_POOL - 1 candidates no slower than the
+    input under any model of ours, best first by the worst of their normalised figures there
+    (each llvm-mca figure is one llvm-mca process; ours take milliseconds)."""
+    if len(pool) <= MCA_POOL or not any(isinstance(m, McaModel) for m in models):
+        return pool
+    ours = [m for m in models if not isinstance(m, McaModel)]
+    figs = {candidate_key(c): [figure(m, c.instrs, alias) for m in ours] for c in pool}
+    base = figs[candidate_key(pool[0])]
+    own = [min(f[j] for f in figs.values()) for j in range(len(ours))]
+    kept = [c for c in pool[1:] if all(f <= b for f, b in zip(figs[candidate_key(c)], base, strict=True))]
+    kept.sort(key=lambda c: max(f / o if o else 1.0 for f, o in zip(figs[candidate_key(c)], own, strict=True)))
+    return [pool[0], *kept[:MCA_POOL - 1]]
+
+
 def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Options, budget: float,
                          progress: ProgressFn | None = None, live_out: frozenset[str] = frozenset(),
                          movable: frozenset[str] = frozenset(), clock: Clock | None = None) -> BlockResult:
@@ -147,7 +165,8 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     # input and each core's picks always, the others while the block's time lasts
     essential = _pool(runs, instrs, extras=False)
     keys = {candidate_key(c) for c in essential}
-    pool = essential + [c for c in _pool(runs, instrs) if candidate_key(c) not in keys]
+    # with llvm-mca among the judges, only the input and the best few by our models (_for_mca)
+    pool = _for_mca(essential + [c for c in _pool(runs, instrs) if candidate_key(c) not in keys], models, opts.alias)
     timed: dict = {}
     for c in pool:
         if candidate_key(c) not in keys and clock.left(deadline) <= 0:
