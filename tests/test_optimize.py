@@ -58,13 +58,11 @@ def test_examples_optimize_verified_and_faster(path):
     opts = Options(time_limit=budget, workers=1, seed=0, noalias=prog.noalias, search_evaluations=40)
     res = optimize_block(0, code, MODEL, opts, budget=budget)
     check_result(code, res, noalias=prog.noalias)
+    # every example has room in the in-order model, also add_8_walk, whose input is already at
+    # the out-of-order bound under the calibrated N1 (12.5): orders at the bound are told apart
+    # by their cold run and in-order cycles (localsearch.score)
+    assert res.cycles_after < res.cycles_before
     assert res.status in ("OPTIMAL", "FEASIBLE")
-    if res.ooo_cycles_before <= res.ooo_lower_bound + 1e-9:
-        # already at the out-of-order bound as written (add_8_walk under the calibrated N1, 12.5):
-        # optimal under the default objective, and the input order may stand
-        assert res.status == "OPTIMAL"
-    else:
-        assert res.cycles_after < res.cycles_before  # every other example has room in the in-order model
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
