@@ -31,22 +31,22 @@ add_8_walk:
         ldp x6, x7, [x0, #-16]
         add     x0, x0, #16
         add     x0, x0, #16
-        ldp x2, x3, [x1], #16
         // limbs 2, 3
+        ldp     x2, x3, [x1], #16
         ldp x8, x9, [x0, #-32]
-        ldp x10, x11, [x1], #16
+        // limbs 4, 5
+        ldp     x10, x11, [x1], #16
         add     x0, x0, #16
         adds    x6, x6, x4
         ldp x12, x13, [x0, #-32]
         adcs    x7, x7, x5
-        // limbs 4, 5
-        ldp x4, x14, [x1], #16
+        // limbs 6, 7
+        ldp     x4, x14, [x1], #16
         ldp x5, x15, [x0, #-16]
         adcs x1, x8, x2
         stp x6, x7, [x0, #-64]
         adcs x2, x9, x3
         stp x1, x2, [x0, #-48]
-        // limbs 6, 7
         adcs x6, x12, x10
         adcs x7, x13, x11
         stp x6, x7, [x0, #-32]
@@ -54,6 +54,6 @@ add_8_walk:
         adcs x7, x15, x14
         cset    x9, cs
         stp x1, x7, [x0, #-16]
-        str     x9, [x0]  // z[8]: the carry out
+        str     x9, [x0]                // z[8]: the carry out
         ret
         .size   add_8_walk, .-add_8_walk

@@ -36,21 +36,21 @@ mul_4x4:
         ldp     x5, x6, [x1, #16]
         umulh   x13, x3, x8
         adds    x12, x12, x16
-        mul x11, x4, x7
         mul     x17, x3, x9
         umulh   x14, x3, x9
         adcs    x13, x13, x17
+        mul x11, x4, x7
         mul x15, x3, x10
         umulh x2, x3, x10
-        mul x1, x4, x8
         adcs x14, x14, x15
+        mul x1, x4, x8
 
         // Row 1: r1..r5 += a1 * (b0..b3); r5 lives in x3 (a0 is dead)
         adc x2, x2, xzr  // cannot overflow: a0*b < 2^320
         adds x11, x12, x11
         umulh   x16, x4, x7
-        adcs x1, x13, x1
         mul x17, x4, x9
+        adcs x1, x13, x1
         umulh x15, x4, x8
         adcs x17, x14, x17
         mul x12, x4, x10
@@ -58,8 +58,8 @@ mul_4x4:
         adcs x2, x2, x12
         cset x14, cs  // carry out of the low-half chain
         adds x16, x1, x16
-        mul x12, x5, x7
         adcs x15, x17, x15
+        mul x12, x5, x7
         adcs x13, x2, x13
         umulh x4, x4, x10
         mul x1, x5, x8
@@ -68,40 +68,40 @@ mul_4x4:
         // Row 2: r2..r6 += a2 * (b0..b3); r6 lives in x4 (a1 is dead)
         adds x12, x16, x12
         umulh x17, x5, x7
-        mul x2, x5, x9
         adcs x1, x15, x1
+        mul x2, x5, x9
         umulh x4, x5, x8
         adcs x2, x13, x2
         mul x16, x5, x10
         umulh x15, x5, x9
         adcs x14, x14, x16
-        umulh x5, x5, x10
-        adc x13, xzr, xzr
         mul x16, x6, x7
+        adc x13, xzr, xzr
         adds x17, x1, x17
         adcs x4, x2, x4
+        umulh x5, x5, x10
         adcs x15, x14, x15
-        umulh x2, x6, x7
         mul x1, x6, x8
+        adc x13, x13, x5
 
         // Row 3: r3..r7 += a3 * (b0..b3); r7 lives in x5 (a2 is dead)
-        mul x14, x6, x9
-        adc x13, x13, x5
         adds x16, x17, x16
-        adcs x1, x4, x1
         stp x12, x16, [x0, #16]
+        mul x14, x6, x9
+        umulh x2, x6, x7
+        adcs x1, x4, x1
         umulh x8, x6, x8
+        adcs x14, x15, x14
         mul x5, x6, x10
         umulh x9, x6, x9
-        adcs x14, x15, x14
         adcs x5, x13, x5
         cset x17, cs
         adds x2, x1, x2
         umulh x6, x6, x10
         adcs x12, x14, x8
         stp x2, x12, [x0, #32]
-        mul x3, x3, x7
         adcs x16, x5, x9
+        mul x3, x3, x7
 
         // store z[2..7]
         adc x17, x17, x6  // top limb; the full product fits in 512 bits
