@@ -105,14 +105,23 @@ def _chain(n: int) -> str:
 def test_the_window_bound_binds_long_chains_and_holds(n):
     from scheduler.machine.bounds import ooo_bound_detail, true_dependencies
 
+    from scheduler.machine.evaluate import long_run_steady
+
     (block,) = parse_text(_chain(n)).blocks()
-    bt = prepare(block.instructions, N1)
-    d = ooo_bound_detail(true_dependencies(bt), N1)
-    assert d.binding.startswith("window: a ")
-    assert d.value > d.terms[next(k for k in d.terms if k.startswith("pipes"))]  # tighter than the pipes
-    exact = exact_steady(bt, list(range(bt.n)), N1)
-    assert exact is not None and d.value <= exact + 1e-9
-    assert exact <= d.value * 1.1  # and close: 140 adds settle at 73 against 71.5
+    # valid under the calibrated N1 (its issue queues and dispatch-to-issue 2 make these chains
+    # run well above the bound: 100 adds 64.6 against 39); close under LLVM's structure, which the
+    # window bound was written for
+    for model in (N1, load_model("neoverse-n1-llvm")):
+        bt = prepare(block.instructions, model)
+        d = ooo_bound_detail(true_dependencies(bt), model)
+        assert d.binding.startswith("window: a ")
+        assert d.value > d.terms[next(k for k in d.terms if k.startswith("pipes"))]  # tighter than the pipes
+        ident = list(range(bt.n))
+        # exact if the run repeats within exact_steady's reach, else a long run's mean
+        exact = exact_steady(bt, ident, model) or long_run_steady(bt, ident, model)
+        assert d.value <= exact + 1e-9, model.name
+        if model is not N1:
+            assert exact <= d.value * 1.1  # and close: 140 adds settle at 73 against 71.5
 
 
 def _kernels():
@@ -149,7 +158,7 @@ def test_the_out_of_order_bound_holds_for_random_orders_and_renamings():
 
 def test_the_report_says_what_binds_the_out_of_order_bound():
     r = _run(objective="ooo")
-    assert r.ooo_bound_reason == "pipes M"  # 4 muls, 2 cycles each on the one multiplier
+    assert r.ooo_bound_reason == "pipes MUL"  # 4 muls, 3 cycles each on the one multiplier
 # ------------------------------------------------- bounds under the calibrated N1 (issue 26)
 # The multiplier (MUL held 3 cycles per `mul`, 4 per `umulh`), the issue queues and the
 # dispatch-to-issue delay are one set of numbers: the bounds read the same reservations the
