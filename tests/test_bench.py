@@ -205,11 +205,11 @@ def test_calibrate_recovers_mul_busy_3_and_the_alu_spill(tmp_path, capsys):
     assert code == 0, err
     doc = tomllib.loads((tmp_path / "fake.toml").read_text())
     assert doc["name"] == "fake"
-    mul = _class(doc, "4c2_M")  # the base (neoverse-n1) says busy 2
+    mul = _class(doc, "4c3_M")  # the base holds a multiplier behind M; the fake core keeps M busy 3
     assert mul["uops"] == [{"pipe": "M", "busy": 3}] and mul["latency"] == 4
     assert mul["source"].startswith("measured by scheduler calibrate on fake core mul3-spill")
     assert _class(doc, "1c_I")["uops"] == [{"pipe": "I", "busy": 1}]  # I = S + M: ALU work on the multiplier
-    assert _class(doc, "5c3_M")["latency"] == 5 and _class(doc, "2c_V1")["uops"] == [{"pipe": "V1", "busy": 1}]
+    assert _class(doc, "5c4_M")["latency"] == 5 and _class(doc, "2c_V1")["uops"] == [{"pipe": "V1", "busy": 1}]
     base = load_model("neoverse-n1").spec
     assert _class(doc, "4c_L")["source"] == base.classes["4c_L"].source  # not probed: the base's
     assert EMULATED_KEY not in doc["sources"] and "variants" not in doc
@@ -221,7 +221,7 @@ def test_calibrate_tells_a_core_without_the_spill():
     """The inference reads the measurements, not the base model: a core with MUL busy 2 whose
     ALU work stays on the S pipes gives those numbers back."""
     cal = calibrate(load_model("neoverse-n1"), FAKE_CORES["mul2-nospill"](), 8, 3)
-    assert cal.fits["4c2_M"].uops == [(frozenset({"M"}), 2)]
+    assert cal.fits["4c3_M"].uops == [(frozenset({"M"}), 2)]
     assert cal.fits["1c_I"].uops == [(frozenset({"S"}), 1)]
 
 
@@ -229,8 +229,8 @@ def test_calibrate_inference_survives_noise():
     core = FAKE_CORES["mul3-spill"]()
     core.jitter = 0.4
     cal = calibrate(load_model("neoverse-n1"), core, 8, 7)
-    assert cal.fits["4c2_M"].uops == [(frozenset({"M"}), 3)]
-    assert cal.fits["1c_I"].uops == [(frozenset({"S", "M"}), 1)] and cal.fits["4c2_M"].latency == 4
+    assert cal.fits["4c3_M"].uops == [(frozenset({"M"}), 3)]
+    assert cal.fits["1c_I"].uops == [(frozenset({"S", "M"}), 1)] and cal.fits["4c3_M"].latency == 4
 
 
 @needs_toolchain
@@ -266,8 +266,8 @@ def test_the_alu_heavy_mix_shows_the_spill():
     nospill_core = FAKE_CORES["mul2-nospill"]()
     nospill_core.classes["mul"] = FAKE_CORES["mul3-spill"]().classes["mul"]  # same multiplier, ALU on S
     nospill = calibrate(base, nospill_core, 8, 3)
-    assert spill["mix:1c_I:42+4c2_M:6"] == 20.0 and nospill.figures["mix:1c_I:42+4c2_M:6"] == 21.0
-    assert nospill.fits["4c2_M"].uops == [(frozenset({"M"}), 3)] and nospill.fits["1c_I"].uops[0][0] == {"S"}
+    assert spill["mix:1c_I:42+4c3_M:6"] == 20.0 and nospill.figures["mix:1c_I:42+4c3_M:6"] == 21.0
+    assert nospill.fits["4c3_M"].uops == [(frozenset({"M"}), 3)] and nospill.fits["1c_I"].uops[0][0] == {"S"}
 
 
 def test_spread_warnings():

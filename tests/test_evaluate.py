@@ -9,7 +9,8 @@ modules document:
             its busy cycles; WAR/WAW/memory-ordering edges allow the same cycle.
             cycles = max(issue + max(latency, 1)).
   pipes     I = S (2 pipes) + M (1 pipe), V = V0 + V1, L x2, D x2.
-  classes   add/adds/adcs 1c on I; mul (64-bit) 4c, M busy 2 (llvm variant: busy 3);
+  classes   add/adds/adcs 1c on I; mul (64-bit) 4c on M, holding the multiplier MUL 3
+            cycles (umulh 5c, MUL 4; llvm variant: M itself busy 3 for both);
             ldr x 4c on L; str x 1c on L + D; umull/umlal 4c on V0; add .2d 2c on V;
             mul .4s 5c on V0 x2 (one V0 reservation of 2 cycles);
             stp q 3c on 4 L + 2 V (two L reservations of 2 cycles);
@@ -27,9 +28,9 @@ from hypothesis import strategies as st
 
 from scheduler.machine.bounds import (FLAG_MACHINE, heads, lower_bounds, machines, ooo_bound, preemptive_one_machine, tails, true_dependencies)
 from scheduler.frontend.dag import is_valid_order
-from scheduler.machine.evaluate import PipeTable, exact_steady, inorder, out_of_order, prepare
+from scheduler.machine.evaluate import PipeTable, exact_steady, inorder, long_run_steady, out_of_order, prepare
 from scheduler.search.listsched import list_schedule
-from scheduler.machine.model import load_model
+from scheduler.machine.model import Model, UopSpec, load_model
 from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.search.solve import solve
 from tests.support.kernels import kernel
@@ -39,6 +40,19 @@ KERNELS = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".
 
 N1 = load_model("neoverse-n1")
 N1_LLVM = load_model("neoverse-n1-llvm")
+
+
+def legacy_n1() -> Model:
+    """The default N1 model before issue 26 (MUL busy 2, UMULH 3 on M, pipes picked at issue
+    one cycle after dispatch): `neoverse-n1-llvm` with the 64-bit mul's M busy 2. The tests of
+    the issue-time evaluator's mechanics (finite runs, repeats) keep their hand-checked cases."""
+    spec = N1_LLVM.spec
+    classes = {**spec.classes, "4c3_M": spec.classes["4c3_M"].model_copy(
+        update={"uops": [UopSpec(pipe="M", busy=2)]})}
+    return Model("neoverse-n1-legacy", N1_LLVM.path, spec.model_copy(update={"classes": classes}))
+
+
+LEGACY = legacy_n1()
 
 
 def bt_of(text: str, model=N1):
@@ -62,8 +76,16 @@ ADDS5 = lines(*(f"add x{10 + i}, x0, x1" for i in range(5)))
 
 
 def test_two_independent_muls():
-    # M is busy 2 cycles per mul: the second waits until cycle 2; completion 2 + 4
-    assert run(lines("mul x1, x2, x3", "mul x4, x5, x6")) == ([0, 2], 6)
+    # the multiplier is busy 3 cycles per mul: the second waits until cycle 3; completion 3 + 4
+    assert run(lines("mul x1, x2, x3", "mul x4, x5, x6")) == ([0, 3], 7)
+    assert run(lines("mul x1, x2, x3", "mul x4, x5, x6"), LEGACY) == ([0, 2], 6)  # busy 2 before
+
+
+def test_alu_work_on_m_while_the_multiplier_is_busy():
+    # the mul holds the multiplier, not M's issue port: an M-only add (lsr shift) issues at 1
+    assert run(lines("mul x1, x2, x3", "add x4, x5, x6, lsr #3")) == ([0, 1], 4)
+    # under the llvm variant M itself is busy 3 cycles
+    assert run(lines("mul x1, x2, x3", "add x4, x5, x6, lsr #3"), N1_LLVM) == ([0, 3], 5)
 
 
 def test_two_independent_muls_llvm_variant():
@@ -77,8 +99,9 @@ def test_mul_then_dependent_add():
 
 
 def test_umulh_latency_and_busy():
-    # umulh: latency 5, M busy 3. mul after it waits for M (cycle 3); add waits for umulh's result (5)
-    assert run(lines("umulh x1, x2, x3", "mul x4, x5, x6", "add x7, x1, x4")) == ([0, 3, 7], 8)
+    # umulh: latency 5, the multiplier busy 4. mul after it waits for it (cycle 4); add waits
+    # for the mul's result (4 + 4)
+    assert run(lines("umulh x1, x2, x3", "mul x4, x5, x6", "add x7, x1, x4")) == ([0, 4, 8], 9)
 
 
 def test_five_independent_adds():
@@ -160,7 +183,7 @@ def test_inorder_rule():
 def test_inorder_rule_with_pipes():
     # the add after the second mul may not go back to cycle 0 although S is free there
     text = lines("mul x1, x2, x3", "mul x4, x5, x6", "add x7, x8, x9")
-    assert run(text) == ([0, 2, 2], 6)
+    assert run(text) == ([0, 3, 3], 7)
 
 
 def test_raw_through_flags():
@@ -242,8 +265,10 @@ def test_ooo_loop_carried_add_chain():
     # each add reads the previous one's x1, across iterations too: 3 cycles per iteration
     r = ooo(lines("add x1, x1, x2", "add x1, x1, x2", "add x1, x1, x2"))
     assert r.steady == 3.0
-    # one cold run: dispatch at 0, issue 1, 2, 3, the last completes and retires at 4: 5 cycles
-    assert r.single == 5
+    # one cold run: dispatch at 0, issue 2, 3, 4 (dispatch to issue 2), the last completes
+    # and retires at 5: 6 cycles (5 with llvm-mca's dispatch to issue of 1)
+    assert r.single == 6
+    assert ooo(lines("add x1, x1, x2", "add x1, x1, x2", "add x1, x1, x2"), N1_LLVM).single == 5
 
 
 CHAIN3 = lines("add x2, x1, x3", "add x4, x2, x3", "add x5, x4, x3")
@@ -251,11 +276,16 @@ CHAIN3 = lines("add x2, x1, x3", "add x4, x2, x3", "add x5, x4, x3")
 
 def test_ooo_chain_without_carried_dependency_overlaps():
     # x1 and x3 are never written: iterations are independent (WAW/WAR renamed) and overlap;
-    # 3 I micro-ops per iteration on 3 I pipes -> 1 cycle per iteration (decode: 3/4).
-    # Measured over 200 iterations the retire times may be off by a cycle or two at either
-    # end of the window: 200 +- 2 cycles.
-    r = ooo(CHAIN3, iterations=400)
+    # 3 I micro-ops per iteration on 3 I pipes -> 1 cycle per iteration (decode: 3/4) when a
+    # pipe is picked at issue. Measured over 200 iterations the retire times may be off by a
+    # cycle or two at either end of the window: 200 +- 2 cycles.
+    r = ooo(CHAIN3, N1_LLVM, iterations=400)
     assert abs(r.steady * 200 - 200) <= 2
+    # steered at dispatch (the default), a micro-op waits in the queue it was given even when
+    # another pipe is idle, and M's queue is used only when S0's and S1's are full: the run
+    # settles at 37 cycles per 35 iterations
+    bt = bt_of(CHAIN3)
+    assert exact_steady(bt, [0, 1, 2], N1) == pytest.approx(37 / 35)
 
 
 def test_ooo_steady_never_below_its_bound_for_small_blocks():
@@ -266,20 +296,22 @@ def test_ooo_steady_never_below_its_bound_for_small_blocks():
 
 def test_ooo_independent_muls_bound_by_m():
     text = lines("mul x1, x2, x3", "mul x4, x2, x3", "mul x5, x2, x3", "mul x6, x2, x3")
-    assert ooo(text).steady == 8.0  # 4 x busy 2 on the single M pipe
-    assert ooo(text, N1_LLVM).steady == 12.0  # 4 x busy 3
+    assert ooo(text).steady == 12.0  # 4 x busy 3 on the single multiplier
+    assert ooo(text, N1_LLVM).steady == 12.0  # 4 x busy 3 on the M pipe
+    assert ooo(text, LEGACY).steady == 8.0  # 4 x busy 2 before
 
 
 def test_ooo_loop_carried_mul_latency():
-    # mul x1, x1, x2 reads its own previous result: latency 4 per iteration, not M busy 2
+    # mul x1, x1, x2 reads its own previous result: latency 4 per iteration, not busy 3
     assert ooo("mul x1, x1, x2\n").steady == 4.0
-    # without the carried dependency: M busy 2 per iteration
-    assert ooo("mul x1, x3, x2\n").steady == 2.0
+    # without the carried dependency: the multiplier's 3 busy cycles per iteration
+    assert ooo("mul x1, x3, x2\n").steady == 3.0
 
 
 def test_ooo_single_mul_cold_run():
-    # dispatch 0, issue 1, complete and retire at 1 + 4 = 5: 6 cycles
-    assert ooo("mul x1, x2, x3\n").single == 6
+    # dispatch 0, issue 2, complete and retire at 2 + 4 = 6: 7 cycles (llvm-mca's 1: 6)
+    assert ooo("mul x1, x2, x3\n").single == 7
+    assert ooo("mul x1, x2, x3\n", N1_LLVM).single == 6
 
 
 def test_ooo_decode_width_bounds_steady():
@@ -325,7 +357,7 @@ def test_ooo_deterministic():
 def test_bounds_mul_add_chain():
     b = lower_bounds(bt_of(lines("mul x1, x2, x3", "add x4, x1, x1")), N1)
     assert b.critical_path == 4 + 1
-    assert b.resource == 2 and b.resource_pipes == "M"  # the mul's 2 busy cycles on M
+    assert b.resource == 3 and b.resource_pipes == "MUL"  # the mul's 3 busy cycles on the multiplier
     assert b.issue == 1
     assert (b.best, b.binding) == (5, "critical path")
 
@@ -334,30 +366,31 @@ def test_bounds_ten_muls():
     text = lines(*(f"mul x{i}, x0, x1" for i in range(2, 12)))
     bt = bt_of(text)
     b = lower_bounds(bt, N1)
-    assert (b.resource, b.resource_pipes) == (20, "M")  # 10 x busy 2 on one pipe
+    assert (b.resource, b.resource_pipes) == (30, "MUL")  # 10 x busy 3 on one multiplier
     assert b.critical_path == 4
     assert b.issue == 3  # ceil(10 / 4)
-    # the pipe-with-dependencies bound: the last mul starts after 18 cycles of M work and
-    # still has 4 - 2 cycles of latency beyond its busy time: 0 + 20 + 2
-    assert (b.pipe_path, b.pipe_path_pipe) == (22, "M")
-    assert (b.best, b.binding) == (22, "pipe M with dependencies")
-    # the in-order schedule: issue 0, 2, ..., 18; completion 18 + 4 -- the bound is tight
-    assert inorder(bt, list(range(10)), N1).cycles == 22
-    assert lower_bounds(bt_of(text, N1_LLVM), N1_LLVM).resource == 30  # busy 3
+    # the pipe-with-dependencies bound: the last mul starts after 27 cycles of multiplier work
+    # and still has 4 - 3 cycles of latency beyond its busy time: 0 + 30 + 1
+    assert (b.pipe_path, b.pipe_path_pipe) == (31, "MUL")
+    assert (b.best, b.binding) == (31, "pipe MUL with dependencies")
+    # the in-order schedule: issue 0, 3, ..., 27; completion 27 + 4 -- the bound is tight
+    assert inorder(bt, list(range(10)), N1).cycles == 31
+    b = lower_bounds(bt_of(text, N1_LLVM), N1_LLVM)
+    assert (b.resource, b.resource_pipes, b.pipe_path) == (30, "M", 31)  # busy 3 on M itself
 
 
 def test_bound_adds_up_multiplier_idle_time_along_a_chain():
     """Two muls, their sum, two muls of the sum, their sum: the multiplier must idle while the
     first sum is formed. Plain heads see 12; heads raised by the one-machine bound of their
-    ancestors (the second pair waits for both first muls: 0 + 2 + 2 + 4 = 6, then the add)
-    give the optimum, 14."""
+    ancestors (the second pair waits for both first muls: 0 + 3 + 4 = 7, then the add, 8)
+    give the optimum: muls at 8 and 11, the last add at 15, 16."""
     text = lines("mul x1, x0, x0", "mul x2, x0, x0", "add x3, x1, x2",
                  "mul x4, x3, x3", "mul x5, x3, x3", "add x6, x4, x5")
     bt = bt_of(text)
     b = lower_bounds(bt, N1)
     assert b.critical_path == 10
-    assert (b.pipe_path, b.pipe_path_pipe, b.best) == (14, "M", 14)
-    assert inorder(bt, list(range(6)), N1).cycles == 14  # and the order as written reaches it
+    assert (b.pipe_path, b.pipe_path_pipe, b.best) == (16, "MUL", 16)
+    assert inorder(bt, list(range(6)), N1).cycles == 16  # and the order as written reaches it
 
 
 def test_flag_values_are_a_unary_resource():
@@ -417,7 +450,7 @@ def test_heads_and_tails():
 
 def test_ooo_bound_components():
     text = lines("mul x1, x2, x3", "mul x4, x2, x3")
-    assert ooo_bound(bt_of(text), N1) == 4  # M: 2 x 2
+    assert ooo_bound(bt_of(text), N1) == 6  # the multiplier: 2 x 3
     # I: 5 / 3 > decode 5/4, not rounded up: back to back, iterations share cycles
     assert ooo_bound(bt_of(ADDS5), N1) == pytest.approx(5 / 3)
     assert out_of_order(bt_of(ADDS5), list(range(5)), N1).steady == pytest.approx(5 / 3)
@@ -426,21 +459,28 @@ def test_ooo_bound_components():
 
 # ------------------------------------------------------------ the exact rate
 
-# The umulh chain runs ahead of the two dependent muls and takes the multiplier from them:
-# 10 cycles per iteration for 40 iterations, then 9 for good. A finite run ends with the
-# muls alone (8 per iteration), so its window reads 8.5 against the 9 the run settles to.
+# Under the pre-issue-26 model (LEGACY: multiplier busy 2 / 3 on M, pipes picked at issue) the
+# umulh chain runs ahead of the two dependent muls and takes the multiplier from them: 10
+# cycles per iteration for 40 iterations, then 9 for good. A finite run ends with the muls
+# alone (8 per iteration), so its window reads 8.5 against the 9 the run settles to.
 RUNS_AHEAD = lines("mul x3, x2, x3", "umulh x2, x2, x2", "mul x3, x2, x3")
 
 
-@pytest.mark.parametrize("text, rate", [(CHAIN3, 1.0), (ADDS5, 5 / 3), ("mul x1, x1, x2\n", 4.0),
-                                        ("mul x1, x3, x2\n", 2.0), (RUNS_AHEAD, 9.0)])
-def test_exact_steady_rates(text, rate):
-    bt = bt_of(text)
-    assert exact_steady(bt, list(range(bt.n)), N1) == pytest.approx(rate)
+@pytest.mark.parametrize("text, rate, model", [
+    (CHAIN3, 1.0, LEGACY), (ADDS5, 5 / 3, LEGACY), ("mul x1, x1, x2\n", 4.0, LEGACY),
+    ("mul x1, x3, x2\n", 2.0, LEGACY), (RUNS_AHEAD, 9.0, LEGACY),
+    # the default: issue queues, the multiplier busy 3 / 4 (10 multiplier cycles an
+    # iteration; the dependences leave it idle for one: 11)
+    (CHAIN3, 37 / 35, N1), (ADDS5, 5 / 3, N1), ("mul x1, x1, x2\n", 4.0, N1),
+    ("mul x1, x3, x2\n", 3.0, N1), (RUNS_AHEAD, 11.0, N1)], ids=lambda x: getattr(x, "name", None))
+def test_exact_steady_rates(text, rate, model):
+    bt = bt_of(text, model)
+    assert exact_steady(bt, list(range(bt.n)), model) == pytest.approx(rate)
 
 
 def test_exact_steady_sees_past_the_ends_of_a_finite_run():
-    bt = bt_of(RUNS_AHEAD)
+    N1 = LEGACY  # noqa: N806  (the issue-time evaluator's mechanics, hand-checked under this model)
+    bt = bt_of(RUNS_AHEAD, N1)
     tr: list = []
     r = out_of_order(bt, [0, 1, 2], N1, trace=tr)  # traced: exactly 90 iterations, no repeat in them
     last = [rt for _it, k, _d, _i, rt in tr if k == 2]
@@ -462,6 +502,7 @@ def test_steady_state_is_the_exact_rate_when_the_run_repeats():
     below the rate on half of these orders) is not used."""
     import random
 
+    N1 = LEGACY  # noqa: N806  (pipes picked at issue: the state repeats within a few iterations)
     prog = parse_file(ROOT / "inputs" / "montgomery" / "p256_montsqr_neon.s")
     bt = prepare(prog.blocks()[0].instructions, N1, prog.noalias)
     rng = random.Random(1)
@@ -484,19 +525,24 @@ def random_topological_order(bt, rng) -> list[int]:
 
 
 def test_exact_steady_none_when_no_state_repeats_in_the_budget():
-    bt = bt_of(RUNS_AHEAD)
-    assert exact_steady(bt, [0, 1, 2], N1, max_dynamic=30) is None  # 10 iterations: still in the transient
+    bt = bt_of(RUNS_AHEAD, LEGACY)
+    assert exact_steady(bt, [0, 1, 2], LEGACY, max_dynamic=30) is None  # 10 iterations: still in the transient
 
 
 @settings(max_examples=40, deadline=None)
-@given(text=kernel(min_size=2, max_size=40), model=st.sampled_from(["neoverse-n1", "neoverse-v1", "neoverse-v2"]))
+@given(text=kernel(min_size=2, max_size=40),
+       model=st.sampled_from(["neoverse-n1", "neoverse-n1-llvm", "neoverse-v1", "neoverse-v2"]))
 def test_exact_steady_never_below_the_bound(text, model):
     """The out-of-order bound holds for the rate the run settles to (rounding it up, as the
     resource bound once did, does not)."""
     m = load_model(model)
     bt = prepare(parse_text(text).instructions, m)
     exact = exact_steady(bt, list(range(bt.n)), m)
-    assert exact is not None
+    if exact is None:  # with issue queues a run need not settle into a short period
+        assert m.steering != "issue"
+        exact = long_run_steady(bt, list(range(bt.n)), m, 64, 16)
+        assert exact >= ooo_bound(bt, m) - 1 / 48  # a cycle of slack at the window's ends
+        return
     assert exact >= ooo_bound(bt, m) - 1e-9
 
 

@@ -24,7 +24,11 @@ from scheduler.machine.model import Model, Param, load_model
 from scheduler.frontend.parse import parse_file, parse_text
 
 ROOT = Path(__file__).resolve().parent.parent
-N1 = load_model("neoverse-n1")
+# llvm-mca's view: LLVM's N1 model (no issue queues, a pipe picked at issue one cycle after
+# dispatch, M busy 3 per mul and umulh). The default model is calibrated on Graviton2 instead
+# (tests/test_queues.py, outputs/GRAVITON2.md); here the issue-time evaluator's mechanics are
+# checked against llvm-mca's where the two models agree.
+N1 = load_model("neoverse-n1-llvm")
 
 # (kernel, order a, listing hash a, llvm-mca a, order b, listing hash b, llvm-mca b):
 # llvm-mca finds b slower than a. The first two pairs were tied under the previous
@@ -84,12 +88,12 @@ mul x7, x6, x6
 
 
 def test_issue_is_greedy_in_time():
-    # the younger mul is ready at 4 and M is free: it takes M for cycles 4-5 (busy 2); the
-    # older mul, ready at 5, waits until 6 (a booking model that lets older instructions
-    # reserve M first would put the older at 5 and the younger at 7)
+    # the younger mul is ready at 4 and M is free: it takes M for cycles 4-6 (busy 3); the
+    # older mul, ready at 5, waits until 7 (a booking model that lets older instructions
+    # reserve M first would put the older at 5 and the younger at 8)
     _, tr = _trace(GREEDY, iterations=1)
     assert tr[(0, 5)][1] == 4
-    assert tr[(0, 1)][1] == 6
+    assert tr[(0, 1)][1] == 7
 
 
 def test_trace_records_dispatch_issue_retire_in_order():
@@ -122,31 +126,32 @@ def test_book_all_or_nothing():
 
 def test_extr_m_uop_is_not_flexible():
     # EXTR is I + M: its M micro-op cannot be moved away by a MUL in the same cycle, so a
-    # block of one extr and one mul needs 1 + 2 M cycles per iteration
+    # block of one extr and one mul needs 1 + 3 M cycles per iteration
     r, _ = _trace("extr x1, x2, x3, #63\nmul x4, x5, x6\n", iterations=40)
-    assert r.steady == 3.0
+    assert r.steady == 4.0
 
 
 def test_mul_and_umulh_fill_the_multiplier():
-    # independent mul + umulh: M busy 2 + 3 per iteration
+    # independent mul + umulh: M busy 3 + 3 per iteration
     r, _ = _trace("mul x1, x2, x3\numulh x4, x2, x3\n", iterations=40)
-    assert r.steady == 5.0
+    assert r.steady == 6.0
 
 
 def test_pipe_preference_keeps_the_scarce_pipe_free():
-    # ALU work prefers S (no instruction needs S alone; the mul needs M): three adds and a
-    # mul per iteration fit in 2 cycles (M busy 2), the adds on S0, S1 and M's free cycle
-    r, _ = _trace("add x1, x2, x3\nmul x4, x5, x6\nadd x7, x2, x3\nadd x8, x2, x3\n", iterations=40)
-    assert r.steady == 2.0
+    # ALU work prefers S (no instruction needs S alone; the mul needs M): six adds and a
+    # mul per iteration fit in 3 cycles (M busy 3) only if every add goes to S0 or S1
+    r, _ = _trace("add x1, x2, x3\nmul x4, x5, x6\n" + "".join(f"add x{i}, x2, x3\n" for i in range(7, 12)),
+                  iterations=40)
+    assert r.steady == 3.0
 
 
 def test_mca_rank_prefers_instructions_with_waiting_dependants(monkeypatch):
     text = "mul x1, x2, x3\nmul x4, x5, x6\nadd x7, x4, x9\nadd x8, x4, x9\n"
     _, tr = _trace(text, iterations=1)
-    assert (tr[(0, 0)][1], tr[(0, 1)][1]) == (1, 3)  # age order
+    assert (tr[(0, 0)][1], tr[(0, 1)][1]) == (1, 4)  # age order
     monkeypatch.setattr(ev, "MCA_RANK", True)
     _, tr = _trace(text, iterations=1)
-    assert (tr[(0, 1)][1], tr[(0, 0)][1]) == (1, 3)  # rank 1 - 2 users beats 0 - 0
+    assert (tr[(0, 1)][1], tr[(0, 0)][1]) == (1, 4)  # rank 1 - 2 users beats 0 - 0
 
 
 def test_instruction_wider_than_the_window_still_runs():

@@ -73,8 +73,8 @@ def test_optimal_under_the_out_of_order_objective_means_its_bound_is_met():
     assert exact is not None
     met = r.ooo_cycles_after <= r.ooo_lower_bound + 1e-9 and exact <= r.ooo_lower_bound + 1e-9
     assert (r.status == "OPTIMAL") == met
-    assert r.status == "OPTIMAL"  # 4 muls: M busy 8 per iteration, and the run settles there
-    assert any(n.startswith("OPTIMAL under the out-of-order objective: the run settles at 8 ") for n in r.notes)
+    assert r.status == "OPTIMAL"  # 4 muls: the multiplier busy 12 per iteration, and the run settles there
+    assert any(n.startswith("OPTIMAL under the out-of-order objective: the run settles at 12 ") for n in r.notes)
 
 
 def test_no_out_of_order_optimal_claim_when_the_run_settles_above_the_bound(monkeypatch):
@@ -105,14 +105,23 @@ def _chain(n: int) -> str:
 def test_the_window_bound_binds_long_chains_and_holds(n):
     from scheduler.machine.bounds import ooo_bound_detail, true_dependencies
 
+    from scheduler.machine.evaluate import long_run_steady
+
     (block,) = parse_text(_chain(n)).blocks()
-    bt = prepare(block.instructions, N1)
-    d = ooo_bound_detail(true_dependencies(bt), N1)
-    assert d.binding.startswith("window: a ")
-    assert d.value > d.terms[next(k for k in d.terms if k.startswith("pipes"))]  # tighter than the pipes
-    exact = exact_steady(bt, list(range(bt.n)), N1)
-    assert exact is not None and d.value <= exact + 1e-9
-    assert exact <= d.value * 1.1  # and close: 140 adds settle at 73 against 71.5
+    # valid under the calibrated N1 (its issue queues and dispatch-to-issue 2 make these chains
+    # run well above the bound: 100 adds 64.6 against 39); close under LLVM's structure, which the
+    # window bound was written for
+    for model in (N1, load_model("neoverse-n1-llvm")):
+        bt = prepare(block.instructions, model)
+        d = ooo_bound_detail(true_dependencies(bt), model)
+        assert d.binding.startswith("window: a ")
+        assert d.value > d.terms[next(k for k in d.terms if k.startswith("pipes"))]  # tighter than the pipes
+        ident = list(range(bt.n))
+        # exact if the run repeats within exact_steady's reach, else a long run's mean
+        exact = exact_steady(bt, ident, model) or long_run_steady(bt, ident, model)
+        assert d.value <= exact + 1e-9, model.name
+        if model is not N1:
+            assert exact <= d.value * 1.1  # and close: 140 adds settle at 73 against 71.5
 
 
 def _kernels():
@@ -149,4 +158,57 @@ def test_the_out_of_order_bound_holds_for_random_orders_and_renamings():
 
 def test_the_report_says_what_binds_the_out_of_order_bound():
     r = _run(objective="ooo")
-    assert r.ooo_bound_reason == "pipes M"  # 4 muls, 2 cycles each on the one multiplier
+    assert r.ooo_bound_reason == "pipes MUL"  # 4 muls, 3 cycles each on the one multiplier
+# ------------------------------------------------- bounds under the calibrated N1 (issue 26)
+# The multiplier (MUL held 3 cycles per `mul`, 4 per `umulh`), the issue queues and the
+# dispatch-to-issue delay are one set of numbers: the bounds read the same reservations the
+# evaluators and CP-SAT book (Timing.uops), so no order of any of these blocks may beat them.
+
+UMULH_RUN = "".join(f"\tumulh x{2 + k}, x{20 + k % 4}, x{24 + k % 3}\n" for k in range(8))
+BOUND_KERNELS = ["montgomery/montsqr_4.s", "montgomery/montmul_4.s", "montgomery/p256_montsqr_neon.s",
+                 "mul_4x4.s", "REUSE", "UMULH_RUN"]
+
+
+def _block(name: str):
+    from pathlib import Path
+
+    from scheduler.frontend.parse import parse_file
+
+    if name in ("REUSE", "UMULH_RUN"):
+        (b,) = parse_text(REUSE if name == "REUSE" else UMULH_RUN).blocks()
+        return b.instructions, frozenset()
+    prog = parse_file(Path(__file__).resolve().parent.parent / "inputs" / name)
+    return prog.blocks()[0].instructions, prog.noalias
+
+
+@pytest.mark.parametrize("name", BOUND_KERNELS)
+def test_every_bound_holds_for_random_orders_under_the_calibrated_model(name):
+    import random
+
+    from scheduler.frontend.dag import random_topological_order
+    from scheduler.machine.bounds import lower_bounds, ooo_bound, true_dependencies
+    from scheduler.machine.evaluate import inorder, long_run_steady
+
+    instrs, noalias = _block(name)
+    bt = prepare(instrs, N1, noalias)
+    in_bound = lower_bounds(bt, N1).best
+    renamed_bound = lower_bounds(true_dependencies(bt), N1).best  # what --rename reports
+    ooo = ooo_bound(bt, N1)
+    assert renamed_bound <= in_bound
+    rng = random.Random(26)
+    orders = [list(range(bt.n))] + [random_topological_order(bt.dag, rng) for _ in range(6)]
+    for order in orders:
+        assert inorder(bt, order, N1).cycles >= in_bound, (name, "in-order")
+        assert long_run_steady(bt, order, N1) >= ooo - 1e-9, (name, "out-of-order")
+
+
+def test_the_bounds_count_the_multiplier_as_the_model_holds_it():
+    """8 independent umulh: the multiplier is held 4 cycles by each ([G2] in the model file),
+    so 32 cycles per iteration at least, and the run settles there (the bound is tight)."""
+    from scheduler.machine.bounds import lower_bounds, ooo_bound
+
+    instrs, _ = _block("UMULH_RUN")
+    bt = prepare(instrs, N1)
+    assert ooo_bound(bt, N1) == 32.0
+    assert lower_bounds(bt, N1).best >= 32
+    assert exact_steady(bt, list(range(bt.n)), N1) == 32.0

@@ -61,8 +61,26 @@ BROKEN = [
      "[classes.1c_I]\nlatency = 1", "[classes.1c_I]\nlatncy = 1",
      ["classes.1c_I.latncy", "classes.1c_I.latency"], "unknown key"),
     ("unknown-key-in-uop",
-     'uops = [{ pipe = "M", busy = 2 }]', 'uops = [{ pipe = "M", bsy = 2 }]',
-     ["classes.4c2_M.uops.0.bsy"], "unknown key"),
+     'uops = [{ pipe = "M", busy = 5 }]', 'uops = [{ pipe = "M", bsy = 5 }]',
+     ["classes.12c5_M.uops.0.bsy"], "unknown key"),
+    ("unknown-key-in-hold",
+     'holds = [{ pipe = "MUL", busy = 3 }]', 'holds = [{ pipe = "MUL", bsy = 3 }]',
+     ["classes.4c3_M.uops.0.holds.0.bsy"], "unknown key"),
+    ("hold-on-unknown-pipe",
+     'holds = [{ pipe = "MUL", busy = 3 }]', 'holds = [{ pipe = "MULT", busy = 3 }]',
+     ["classes.4c3_M.uops.0.holds.0.pipe"], "unknown pipe 'MULT'"),
+    ("queue-for-unknown-pipe",
+     'V1 = { size = 16,', 'V2 = { size = 16,',
+     ["queues.V2"], "unknown pipe 'V2'"),
+    ("zero-queue-size",
+     'L = { size = 12,', 'L = { size = 0,',
+     ["queues.L.size"], "greater than or equal to 1"),
+    ("unknown-steering-rule",
+     'steering = { rule = "least",', 'steering = { rule = "random",',
+     ["steering.rule"], "'issue' or 'least'"),
+    ("steering-avoids-unknown-pipe",
+     'avoid = ["M"]', 'avoid = ["Q"]',
+     ["steering.avoid"], "unknown pipe 'Q'"),
     ("unknown-key-in-core-param",
      'window = { value = 128,', 'window = { value = 128, units = "uops",',
      ["core.window.units"], "unknown key"),
@@ -70,8 +88,8 @@ BROKEN = [
      'shift = ["lsl"], max_amount = 4', 'shfit = ["lsl"], max_amount = 4',
      ["opclasses.int_arith_shifted.when.0.shfit"], "unknown key"),
     ("unknown-key-in-variant-class",
-     "[variants.llvm.classes.4c2_M]\nlatency = 4", "[variants.llvm.classes.4c2_M]\nlatency = 4\nlatncy = 4",
-     ["variants.llvm.classes.4c2_M.latncy"], "unknown key"),
+     "[variants.llvm.classes.4c3_M]\nlatency = 4", "[variants.llvm.classes.4c3_M]\nlatency = 4\nlatncy = 4",
+     ["variants.llvm.classes.4c3_M.latncy"], "unknown key"),
     ("missing-description",
      'description = "Arm Neoverse N1 / AWS Graviton2, out-of-order, 8-wide dispatch"\n', "",
      ["description"], "Field required"),
@@ -82,8 +100,8 @@ BROKEN = [
      'retire_width = { value = 8,', 'retire_wdth = { value = 8,',
      ["core.retire_width", "core.retire_wdth"], "Field required"),
     ("wrong-type-latency",
-     "[classes.4c2_M]\nlatency = 4", '[classes.4c2_M]\nlatency = "four"',
-     ["classes.4c2_M.latency"], "valid integer"),
+     "[classes.4c3_M]\nlatency = 4", '[classes.4c3_M]\nlatency = "four"',
+     ["classes.4c3_M.latency"], "valid integer"),
     ("wrong-type-pipe-count",
      'S = { count = 2,', 'S = { count = "two",',
      ["pipes.S.count"], "valid integer"),
@@ -94,8 +112,8 @@ BROKEN = [
      "[classes.1c_I]\nlatency = 1", "[classes.1c_I]\nlatency = -1",
      ["classes.1c_I.latency"], "greater than or equal to 0"),
     ("zero-busy",
-     'uops = [{ pipe = "M", busy = 2 }]', 'uops = [{ pipe = "M", busy = 0 }]',
-     ["classes.4c2_M.uops.0.busy"], "greater than or equal to 1"),
+     'uops = [{ pipe = "M", busy = 5 }]', 'uops = [{ pipe = "M", busy = 0 }]',
+     ["classes.12c5_M.uops.0.busy"], "greater than or equal to 1"),
     ("zero-issue-width",
      'issue_width = { value = 4,', 'issue_width = { value = 0,',
      ["core.issue_width.value"], "greater than or equal to 1"),
@@ -183,7 +201,7 @@ def test_model_error_is_a_scheduler_error():
 
 
 def test_variant_with_unknown_pipe_is_rejected_when_the_variant_is_loaded(tmp_path, monkeypatch):
-    # the variant's own 4c2_M (the last `busy = 3` in the file) names a pipe that does not exist
+    # the variant's own 5c4_M (the last `busy = 3` in the file) names a pipe that does not exist
     text = edited('uops = [{ pipe = "M", busy = 3 }]', 'uops = [{ pipe = "MM", busy = 3 }]', last=True)
     path = write(tmp_path, text.replace('name = "neoverse-n1"', 'name = "tmpcore"', 1), "m.toml")
     monkeypatch.setenv("SCHEDULER_MODELS_PATH", str(tmp_path))
@@ -197,20 +215,19 @@ def test_variant_errors_are_found_when_the_file_is_loaded(tmp_path):
                                   last=True))
     with pytest.raises(ModelError) as exc:
         load_model(str(path))
-    assert f"{path}: variants.llvm.classes.4c2_M.uops.0.pipe: " in str(exc.value)
+    assert f"{path}: variants.llvm.classes.5c4_M.uops.0.pipe: " in str(exc.value)
 
 
 def test_variant_overriding_an_unknown_class_is_rejected(tmp_path, monkeypatch):
-    text = edited("[variants.llvm.classes.4c2_M]", "[variants.llvm.classes.4c2_MM]")
+    text = edited("[variants.llvm.classes.4c3_M]", "[variants.llvm.classes.4c3_MM]")
     write(tmp_path, text.replace('name = "neoverse-n1"', 'name = "typo"', 1), "m.toml")
     monkeypatch.setenv("SCHEDULER_MODELS_PATH", str(tmp_path))
-    with pytest.raises(ModelError, match=r"variants\.llvm\.classes\.4c2_MM"):
+    with pytest.raises(ModelError, match=r"variants\.llvm\.classes\.4c3_MM"):
         load_model("typo-llvm")
 
 
 def test_variant_with_unknown_core_key_is_rejected(tmp_path, monkeypatch):
-    text = edited("[variants.llvm.classes.4c2_M]",
-                  '[variants.llvm.core]\nisue_width = { value = 2, source = "x" }\n[variants.llvm.classes.4c2_M]')
+    text = edited("[variants.llvm.core]\n", '[variants.llvm.core]\nisue_width = { value = 2, source = "x" }\n')
     write(tmp_path, text.replace('name = "neoverse-n1"', 'name = "typo"', 1), "m.toml")
     monkeypatch.setenv("SCHEDULER_MODELS_PATH", str(tmp_path))
     with pytest.raises(ModelError, match=r"isue_width"):
@@ -218,8 +235,7 @@ def test_variant_with_unknown_core_key_is_rejected(tmp_path, monkeypatch):
 
 
 def test_variant_core_override_applies(tmp_path, monkeypatch):
-    text = edited("[variants.llvm.classes.4c2_M]",
-                  '[variants.llvm.core]\nissue_width = { value = 2, source = "x" }\n[variants.llvm.classes.4c2_M]')
+    text = edited("[variants.llvm.core]\n", '[variants.llvm.core]\nissue_width = { value = 2, source = "x" }\n')
     write(tmp_path, text.replace('name = "neoverse-n1"', 'name = "narrow"', 1), "m.toml")
     monkeypatch.setenv("SCHEDULER_MODELS_PATH", str(tmp_path))
     assert load_model("narrow").issue_width == 4
@@ -239,29 +255,38 @@ def test_n1_loads_and_covers_every_form(n1):
 
 
 def test_n1_structure(n1):
-    assert n1.pipes == {"B": 1, "S": 2, "M": 1, "L": 2, "D": 2, "V0": 1, "V1": 1}
+    # MUL: the multiplier behind the M pipe's issue port (docs/model.md section 8)
+    assert n1.pipes == {"B": 1, "S": 2, "M": 1, "MUL": 1, "L": 2, "D": 2, "V0": 1, "V1": 1}
     assert n1.expand("I") == ("S", "M")
     assert n1.expand("V") == ("V0", "V1")
     assert n1.expand("M") == ("M",)
     core = n1.core
     assert (n1.issue_width, core.decode_width.value, core.dispatch_width.value,
             core.window.value, core.retire_width.value) == (4, 4, 8, 128, 8)
+    assert n1.dispatch_to_issue == 2
     assert n1.spec.forwarding == []
+    # one issue queue per pipe ([A76]); D has none
+    assert n1.queue_sizes == {"B": 16, "S": 16, "M": 16, "L": 12, "V0": 16, "V1": 16}
+    assert (n1.steering, n1.steering_avoid) == ("least", frozenset({"M"}))
 
 
-def test_llvm_variant_differs_only_in_mul64_busy(n1, n1_llvm):
+def test_llvm_variant_is_llvms_model(n1, n1_llvm):
+    """`neoverse-n1-llvm`: MUL and UMULH keep the whole M pipe busy 3 cycles, pipes are picked at
+    issue (no queues) one cycle after dispatch; everything else as the default."""
     assert n1_llvm.name == "neoverse-n1-llvm"
     assert n1_llvm.path == n1.path
     a, b = n1.spec, n1_llvm.spec
-    assert a.core == b.core and a.pipes == b.pipes and a.groups == b.groups
+    assert a.pipes == b.pipes and a.groups == b.groups
+    assert a.core.model_copy(update={"dispatch_to_issue": None}) == b.core.model_copy(
+        update={"dispatch_to_issue": None})
+    assert (n1.dispatch_to_issue, n1_llvm.dispatch_to_issue) == (2, 1)
     assert a.opclasses == b.opclasses and a.forwarding == b.forwarding
     assert set(a.classes) == set(b.classes)
     differing = {c for c in a.classes if a.classes[c] != b.classes[c]}
-    assert differing == {"4c2_M"}
-    x, y = a.classes["4c2_M"], b.classes["4c2_M"]
-    assert (x.latency, y.latency) == (4, 4)
-    assert [(u.pipe, u.busy) for u in x.uops] == [("M", 2)]
-    assert [(u.pipe, u.busy) for u in y.uops] == [("M", 3)]
+    assert differing == {"2c_M_mul", "4c3_M", "5c4_M"}
+    for c, busy in (("4c3_M", 3), ("5c4_M", 3), ("2c_M_mul", 1)):
+        assert [(u.pipe, u.busy, u.holds) for u in b.classes[c].uops] == [("M", busy, [])]
+    assert (n1_llvm.steering, n1_llvm.queue_sizes) == ("issue", {})
     assert n1_llvm.coverage() == []
 
 
@@ -293,15 +318,19 @@ def test_model_by_path(tmp_path):
 
 # ------------------------------------------------------------------ facts are cited
 
-TAG = re.compile(r"\[([A-Z]+)\]")
+TAG = re.compile(r"\[([A-Z][A-Z0-9]+)\]")
 
 
 def _all_sources(spec):
     yield from ((f"classes.{c}", x.source) for c, x in spec.classes.items())
     yield from ((f"pipes.{p}", x.source) for p, x in spec.pipes.items())
     yield from ((f"groups.{g}", x.source) for g, x in spec.groups.items())
-    yield from ((f"core.{k}", getattr(spec.core, k).source) for k in type(spec.core).model_fields)
+    yield from ((f"core.{k}", getattr(spec.core, k).source) for k in type(spec.core).model_fields
+                if getattr(spec.core, k) is not None)
     yield from ((f"forwarding.{i}", f.source) for i, f in enumerate(spec.forwarding))
+    yield from ((f"queues.{q}", x.source) for q, x in spec.queues.items())
+    if spec.steering is not None:
+        yield "steering", spec.steering.source
     for v, vs in spec.variants.items():
         yield from ((f"variants.{v}.classes.{c}", x.source) for c, x in vs.classes.items())
         yield from ((f"variants.{v}.core.{k}", x.source) for k, x in vs.core.items())
@@ -316,7 +345,7 @@ def test_every_fact_has_a_source(n1):
 
 def test_every_source_cites_a_known_reference_or_says_assumption(n1):
     known = set(n1.spec.sources)
-    assert known == {"BLOG", "SWOG", "LLVM"}
+    assert known == {"BLOG", "SO77101078", "A76", "G2", "MCA19", "SWOG", "LLVM"}
     for where, src in _all_sources(n1.spec):
         tags = set(TAG.findall(src))
         assert tags <= known, f"{where} cites unknown {tags - known}"
@@ -338,15 +367,19 @@ def timing(model, text):
 
 
 def test_mul_and_umulh(n1, n1_llvm):
+    # one micro-op on M (its issue port, 1 cycle) holding the multiplier 3 (MUL) / 4 (UMULH)
+    # cycles: two reservations, one micro-op
     t = timing(n1, "mul x1, x2, x3")
-    assert (t.cls, t.latency, t.uops, t.n_uops) == ("4c2_M", 4, ((("M",), 2),), 1)
+    assert (t.cls, t.latency, t.uops, t.n_uops) == ("4c3_M", 4, ((("M",), 1), (("MUL",), 3)), 1)
+    assert t.issue_uops == ((("M",), 1, ((("MUL",), 3),)),)
     t = timing(n1, "umulh x1, x2, x3")
-    assert (t.cls, t.latency, t.uops, t.n_uops) == ("5c3_M", 5, ((("M",), 3),), 1)
+    assert (t.cls, t.latency, t.uops, t.n_uops) == ("5c4_M", 5, ((("M",), 1), (("MUL",), 4)), 1)
     assert timing(n1_llvm, "mul x1, x2, x3").uops == ((("M",), 3),)
     assert timing(n1_llvm, "umulh x1, x2, x3").uops == ((("M",), 3),)
-    # 32-bit and long multiplies: 2c M, busy 1
-    assert timing(n1, "umull x1, w2, w3").uops == ((("M",), 1),)
+    # 32-bit and long multiplies: 2c M, the multiplier for one cycle
+    assert timing(n1, "umull x1, w2, w3").uops == ((("M",), 1), (("MUL",), 1))
     assert timing(n1, "umull x1, w2, w3").latency == 2
+    assert timing(n1_llvm, "umull x1, w2, w3").uops == ((("M",), 1),)
 
 
 @pytest.mark.parametrize("text,cls,lat,uops", [
@@ -560,7 +593,7 @@ def test_cli_models_list(capsys, monkeypatch):
     words = " ".join(out.split())
     assert "neoverse-n1.toml" in out
     assert "Arm Neoverse N1" in words  # the model's description
-    assert "blocks the multiplier 3 cycles" in words  # the variant's description
+    assert "LLVM's N1 model as llvm-mca runs it" in words  # the variant's description
 
 
 def test_cli_models_list_json(capsys, monkeypatch):
@@ -579,14 +612,14 @@ def test_cli_models_show(capsys):
     assert f"file: {N1_FILE}" in out
     assert "issue_width=4" in out and "window=128" in out
     assert "Sx2" in out and "I=S+M" in out
-    line = next(x for x in out.splitlines() if x.strip().startswith("4c2_M"))
-    assert re.match(r"4c2_M +4 +M/2 +\[BLOG\]", line.strip()), line  # class, latency, uops, source
+    line = next(x for x in out.splitlines() if x.strip().startswith("4c3_M"))
+    assert re.match(r"4c3_M +4 +\S+ +\[BLOG\]", line.strip()), line  # class, latency, uops, source
 
 
 def test_cli_models_show_llvm_variant(capsys):
     code, out, _ = run(capsys, "models", "show", "neoverse-n1-llvm")
     assert code == 0
-    line = next(x for x in out.splitlines() if x.strip().startswith("4c2_M"))
+    line = next(x for x in out.splitlines() if x.strip().startswith("4c3_M"))
     assert "M/3" in line
 
 
@@ -596,9 +629,10 @@ def test_cli_models_show_json(capsys):
     doc = json.loads(out)
     assert doc["name"] == "neoverse-n1"
     assert doc["core"]["issue_width"]["value"] == 4
-    assert doc["classes"]["4c2_M"]["uops"] == [{"pipe": "M", "busy": 2}]
-    assert doc["classes"]["5c3_M"]["latency"] == 5
-    assert doc["opclasses"]["int_mul64"] == "4c2_M"
+    assert doc["classes"]["4c3_M"]["uops"] == [{"pipe": "M", "busy": 1, "holds": [{"pipe": "MUL", "busy": 3}]}]
+    assert doc["classes"]["5c4_M"]["latency"] == 5
+    assert doc["opclasses"]["int_mul64"] == "4c3_M"
+    assert doc["queues"]["L"]["size"] == 12 and doc["steering"]["rule"] == "least"
     # the `when` refinement is dumped by alias (`class`, not `class_`)
     assert doc["opclasses"]["int_arith_shifted"]["class"] == "2c_M"
     assert doc["opclasses"]["int_arith_shifted"]["when"][0]["class"] == "1c_I"

@@ -146,3 +146,99 @@ def test_meets_bound_means_proven_for_every_core(multi):
             proven = proven and exact is not None and exact <= d["bound"] + 1e-9
         assert d["meets_bound"] == proven, m.name
     assert (r.status == "OPTIMAL") == all(d["meets_bound"] for d in r.per_model)
+
+
+# ------------------------------------------------------ llvm-mca as a judge (issue 26)
+
+def test_llvm_mca_judge_needs_llvm_mca(tmp_path, capsys, monkeypatch):
+    import scheduler.machine.mca as mca
+
+    monkeypatch.setattr(mca, "find_llvm_mca", lambda: None)
+    rc = main(["optimize", str(KERNEL), "-o", str(tmp_path / "k.s"), "--model", "neoverse-n1,llvm-mca:neoverse-n1",
+               "--objective", "worst", "--time-limit", "2"])
+    assert rc == 2
+    assert "llvm-mca:neoverse-n1: llvm-mca-19 (or newer) is not on PATH" in capsys.readouterr().err
+    assert not (tmp_path / "k.s").exists()
+
+
+def test_llvm_mca_judge_without_llvm_mca_on_path(tmp_path):
+    """The CLI run with a PATH that holds no llvm-mca: exit 2, one `error:` line, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    out = tmp_path / "k.s"
+    env = {**os.environ, "PATH": str(empty)}
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "optimize", str(KERNEL), "-o", str(out), "--model",
+                           "neoverse-n1,llvm-mca:neoverse-n1", "--objective", "worst", "--time-limit", "2"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 2
+    assert "llvm-mca:neoverse-n1: llvm-mca-19 (or newer) is not on PATH" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_llvm_mca_judge_comes_after_a_model_of_ours():
+    from scheduler.machine.mca import find_llvm_mca
+
+    if find_llvm_mca() is None:
+        pytest.skip("llvm-mca-19 not on PATH")
+    for bad in ("llvm-mca:neoverse-n1", "llvm-mca:neoverse-n1,neoverse-n1"):
+        with pytest.raises(ModelError, match="only after a model of ours"):
+            load_models(bad)
+    with pytest.raises(ModelError, match="unknown llvm-mca cpu 'cortex-z9'"):
+        load_models("neoverse-n1,llvm-mca:cortex-z9")
+    n1, judge = load_models("neoverse-n1,llvm-mca:neoverse-n1")
+    assert (judge.name, judge.mcpu, judge.base_name) == ("llvm-mca:neoverse-n1", "neoverse-n1", "neoverse-n1-llvm")
+
+
+def test_llvm_mca_judge_never_finds_the_result_slower(tmp_path):
+    """`--model neoverse-n1,llvm-mca:neoverse-n1 --objective worst`: the figures reported for
+    llvm-mca are llvm-mca's own on the listings, and neither judge calls the result slower."""
+    from scheduler.machine.mca import find_llvm_mca, run_mca
+
+    if find_llvm_mca() is None:
+        pytest.skip("llvm-mca-19 not on PATH")
+    kernel = ROOT / "inputs" / "montgomery" / "montsqr_4.s"
+    out, rep = tmp_path / "k.s", tmp_path / "k.json"
+    rc = main(["optimize", str(kernel), "-o", str(out), "--report", str(rep), "--model",
+               "neoverse-n1,llvm-mca:neoverse-n1", "--objective", "worst", "--time-limit", "6",
+               "--deterministic", "--workers", "1", "--quiet"])
+    assert rc == 0
+    (b,) = json.loads(rep.read_text())["blocks"]
+    ours, judge = b["per_model"]
+    assert judge["model"] == "llvm-mca:neoverse-n1" and judge["searched_with"] == "neoverse-n1-llvm"
+    for d in (ours, judge):
+        assert d["after"]["ooo"] <= d["before"]["ooo"] + 1e-9
+    listing = [str(i) for i in parse_file(str(out)).blocks()[0].instructions]
+    assert judge["after"]["ooo"] == pytest.approx(run_mca(listing, 100, "neoverse-n1").cycles_per_iteration)
+    assert main(["verify", str(kernel), str(out)]) == 0
+
+
+def test_llvm_mca_judges_a_bounded_pool():
+    """llvm-mca judges the input and at most MCA_POOL - 1 others, each no slower than the input
+    under our model, chosen by our figures (no llvm-mca run here)."""
+    import random
+
+    from scheduler.frontend.dag import random_topological_order
+    from scheduler.machine.evaluate import prepare
+    from scheduler.machine.mca import find_llvm_mca
+    from scheduler.search.candidates import Candidate
+    from scheduler.search.multimodel import MCA_POOL, _for_mca
+
+    if find_llvm_mca() is None:
+        pytest.skip("llvm-mca-19 not on PATH")
+    models = load_models("neoverse-n1,llvm-mca:neoverse-n1")
+    prog = parse_file(ROOT / "inputs" / "montgomery" / "montsqr_4.s")
+    instrs = prog.blocks()[0].instructions
+    bt = prepare(instrs, models[0], prog.noalias)
+    rng = random.Random(3)
+    orders = [list(range(bt.n))] + [random_topological_order(bt.dag, rng) for _ in range(3 * MCA_POOL)]
+    pool = [Candidate([instrs[k] for k in o], o) for o in orders]
+    kept = _for_mca(pool, models, prog.noalias)
+    assert kept[0] is pool[0] and 1 <= len(kept) <= MCA_POOL
+    base = figure(models[0], pool[0].instrs, prog.noalias)
+    assert all(figure(models[0], c.instrs, prog.noalias) <= base for c in kept[1:])
+    assert _for_mca(pool, models[:1], prog.noalias) == pool  # without llvm-mca: the whole pool

@@ -65,7 +65,10 @@ def test_examples_optimize_verified_and_faster(path):
     opts = Options(time_limit=budget, workers=1, seed=0, noalias=prog.noalias, search_evaluations=40)
     res = optimize_block(0, code, MODEL, opts, budget=budget)
     check_result(code, res, noalias=prog.noalias)
-    assert res.cycles_after < res.cycles_before  # every example has room in the in-order model
+    # every example has room in the in-order model, also add_8_walk, whose input is already at
+    # the out-of-order bound under the calibrated N1 (12.5): orders at the bound are told apart
+    # by their cold run and in-order cycles (localsearch.score)
+    assert res.cycles_after < res.cycles_before
     assert res.status in ("OPTIMAL", "FEASIBLE")
 
 
@@ -84,7 +87,8 @@ def test_llvm_variant_changes_the_multiplier_cost():
     llvm = load_model("neoverse-n1-llvm")
     a = out_of_order(prepare(code, MODEL), list(range(len(code))), MODEL).steady
     b = out_of_order(prepare(code, llvm), list(range(len(code))), llvm).steady
-    assert (a, b) == (80.0, 96.0)  # 16 mul x2 + 16 umulh x3 vs 16 x3 + 16 x3 on the one M pipe
+    # the default: 16 mul x3 + 16 umulh x4 on the multiplier; LLVM's: 16 x3 + 16 x3 on the M pipe
+    assert (a, b) == (112.0, 96.0)
 
 
 # ------------------------------------------------------------------------ CLI

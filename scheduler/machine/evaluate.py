@@ -261,8 +261,11 @@ def out_of_order(bt: BlockTiming, order: Sequence[int], model: Model, iterations
         return OoOResult(0.0, 0, iters)
     # Without a trace to record, the run goes on for as many iterations again to find the
     # repeat, and stops once it has; if there is none, the window below is measured with
-    # younger iterations still behind it, as in the endless loop.
-    run = _OooRun(bt, order, model, iters if trace is not None else 2 * iters, trace)
+    # younger iterations still behind it, as in the endless loop. With issue queues the state
+    # seldom repeats within a few iterations, so the run goes on only as far as the window
+    # reaches (younger iterations behind the measured ones), and repeats are looked for there.
+    extra = iters if model.steering == "issue" else min(iters, -(-model.core.window.value // bt.n) + 1)
+    run = _new_run(bt, order, model, iters if trace is not None else iters + extra, trace)
     rate = _simulate(run, stop=trace is None)
     last_retire = run.last_retire
     if rate is not None:
@@ -290,7 +293,23 @@ def exact_steady(bt: BlockTiming, order: Sequence[int], model: Model, max_dynami
     if n == 0:
         return 0.0
     iters = max(8, min(400, max_dynamic // n))
-    return _simulate(_OooRun(bt, order, model, iters, None), stop=True)
+    return _simulate(_new_run(bt, order, model, iters, None), stop=True)
+
+
+def long_run_steady(bt: BlockTiming, order: Sequence[int], model: Model, iterations: int = 48,
+                    warmup: int = 8) -> float:
+    """Cycles per iteration over a long back-to-back run: exact if the state repeats within
+    `iterations`, else the mean over the iterations after `warmup` (for benchmarks: a model with
+    issue queues may not settle into a short period, and `out_of_order`'s few iterations then
+    read a few percent either way)."""
+    if bt.n == 0:
+        return 0.0
+    run = _new_run(bt, order, model, iterations, None)
+    rate = _simulate(run, stop=False)
+    if rate is not None:
+        return rate
+    last = run.last_retire
+    return (last[iterations - 1] - last[warmup - 1]) / (iterations - warmup)
 
 
 def settles_within(bt: BlockTiming, model: Model, bound: float) -> tuple[bool, float | None]:
@@ -334,6 +353,7 @@ class _OooRun:
         core = model.core
         self.decode_w, self.dispatch_w = core.decode_width.value, core.dispatch_width.value
         self.window, self.retire_w = core.window.value, core.retire_width.value
+        self.delay = model.dispatch_to_issue
         self.order, self.iters, self.trace, self.n = order, iters, trace, bt.n
         p = _ooo_plan(bt, order, model)
         self.nuops, self.done_lat, self.res_of, self.cons, self.prods = p.nuops, p.done_lat, p.res, p.cons, p.prods
@@ -376,10 +396,15 @@ class _OooRun:
             if ci >= iters:
                 continue
             cs = ci * n + cj
-            earliest[cs] = max(earliest[cs], t + lat)
+            if t + lat > earliest[cs]:
+                earliest[cs] = t + lat
             pending[cs] -= 1
             if pending[cs] == 0 and self.dispatched_at[cs] >= 0:
-                heapq.heappush(self.waiting, (max(earliest[cs], self.dispatched_at[cs] + 1), cs))
+                self.operands_ready(cs, max(earliest[cs], self.dispatched_at[cs] + self.delay))
+
+    def operands_ready(self, s: int, t: int) -> None:
+        """Dispatched instruction `s` has all its operands from cycle `t` on."""
+        heapq.heappush(self.waiting, (t, s))
 
     def dispatch(self) -> None:
         """In program order: `decode_width` instructions, `dispatch_width` micro-ops, window room."""
@@ -402,7 +427,7 @@ class _OooRun:
             k_i += 1
             k_u += nu
             if self.pending[nxt] == 0:
-                heapq.heappush(self.waiting, (max(self.earliest[nxt], c + 1), nxt))
+                heapq.heappush(self.waiting, (max(self.earliest[nxt], c + self.delay), nxt))
             self.nxt = nxt + 1
 
     def issue_ready(self) -> None:
@@ -569,3 +594,250 @@ def _make_room(units, p: int, c: int, flex: list[list], taken, moved) -> int | N
                 return u
     return None
 
+
+
+# ------------------------------------------------------- issue queues and steering
+
+_NEVER = 1 << 40  # a cycle later than any run: no queue limit, operands not ready yet
+
+
+def _new_run(bt: BlockTiming, order: Sequence[int], model: Model, iters: int, trace: list | None) -> _OooRun:
+    """The simulation for the model's steering rule: pipes picked at issue, or issue queues."""
+    if model.steering == "issue":
+        return _OooRun(bt, order, model, iters, trace)
+    return _QueuedRun(bt, order, model, iters, trace)
+
+
+class _QueuedRun(_OooRun):
+    """The simulation with an issue queue per pipe (`Model.queue_sizes`; a pipe type without
+    one never makes dispatch wait). At dispatch each micro-op goes to one queue of a pipe it may
+    use, by `Model.steering`: the least-occupied, those of `Model.steering_avoid` only when the
+    others are full; dispatch waits, in program order, while a micro-op finds every permitted
+    queue full. Every cycle each free pipe issues the oldest micro-op of its own queue whose
+    instruction's operands are ready and whose held units (a multiplier behind the pipe) are
+    free; the queue entry is free for dispatch from the next cycle. An instruction has issued
+    when its last micro-op has: its results and its retirement count from then.
+
+    A queue is kept as three parts: entries whose operands are not known yet (`parked`, by
+    instruction), a heap of (ready cycle, seq, ...) and a heap of ready entries by age."""
+
+    def __init__(self, bt: BlockTiming, order: Sequence[int], model: Model, iters: int, trace: list | None):
+        super().__init__(bt, order, model, iters, trace)
+        names = list(model.pipes)
+        type_units: list[list[int]] = []
+        unit_type: list[int] = []
+        for p, name in enumerate(names):
+            type_units.append(list(range(len(unit_type), len(unit_type) + model.pipes[name])))
+            unit_type += [p] * model.pipes[name]
+        sizes, avoid = model.queue_sizes, model.steering_avoid
+        units = len(unit_type)
+        self.cap = [sizes.get(names[p], _NEVER) for p in unit_type]
+        self.free = [0] * units  # per pipe: the cycle it is free from
+        self.count = [0] * units  # entries in each pipe's queue
+        self.timed: list[list[tuple]] = [[] for _ in range(units)]  # (ready cycle, seq, busy, held)
+        self.ready_q: list[list[tuple]] = [[] for _ in range(units)]  # (seq, busy, held): ready, by age
+        self.parked: dict[int, list[tuple[int, int, tuple]]] = {}  # seq -> (pipe, busy, held)
+        index = {name: p for p, name in enumerate(names)}
+        # per position: its micro-ops as (permitted pipes with a steering penalty, busy, held units)
+        self.uq: list[tuple] = []
+        for k in order:
+            uops = []
+            for types, busy, holds in bt.timings[k].issue_uops:
+                us = [u for t in sorted(index[x] for x in types) for u in type_units[t]]
+                uops.append((tuple((u, _NEVER if names[unit_type[u]] in avoid else 0) for u in us), busy,
+                             tuple((tuple(type_units[index[h[0]]]), b) for h, b in holds)))
+            self.uq.append(tuple(uops))
+        self.left = [0] * self.total  # micro-ops not issued yet
+        self.issuing = sorted({u for uops in self.uq for units, _, _ in uops for u, _ in units})
+        self.touched: set[int] = set()  # instructions not dispatched that a producer has reached
+        self.zero_latency = False
+        self.stop = ""  # why dispatch stopped this cycle: width, window, queue or end
+        self.changed = False  # a queue or window entry was freed this cycle
+
+    def release(self, s: int, t: int) -> None:
+        """As `_OooRun.release`; consumers not dispatched yet are noted for `snapshot`."""
+        n, iters, earliest, pending, nxt = self.n, self.iters, self.earliest, self.pending, self.nxt
+        it, j = divmod(s, n)
+        for cj, lat, dit in self.cons[j]:
+            ci = it + dit
+            if ci >= iters:
+                continue
+            cs = ci * n + cj
+            if t + lat > earliest[cs]:
+                earliest[cs] = t + lat
+            pending[cs] -= 1
+            if cs >= nxt:
+                self.touched.add(cs)
+            elif pending[cs] == 0:
+                self.operands_ready(cs, max(earliest[cs], self.dispatched_at[cs] + self.delay))
+
+    def operands_ready(self, s: int, t: int) -> None:
+        for u, busy, held in self.parked.pop(s, ()):
+            heapq.heappush(self.timed[u], (t, s, busy, held))
+        if t <= self.c:
+            self.zero_latency = True
+
+    def steer(self, j: int) -> list[tuple[int, int, tuple]] | None:
+        """A queue for each of position j's micro-ops, or None if one finds them all full."""
+        count, cap = self.count, self.cap
+        out: list[tuple[int, int, tuple]] = []
+        for units, busy, held in self.uq[j]:
+            best, key = -1, _NEVER * 2
+            for u, penalty in units:
+                ln = count[u]
+                if out:
+                    ln += sum(1 for v, _, _ in out if v == u)
+                if ln < cap[u] and ln + penalty < key:
+                    best, key = u, ln + penalty
+            if best < 0:
+                return None
+            out.append((best, busy, held))
+        return out
+
+    def dispatch(self) -> None:
+        n, c, nuops, total = self.n, self.c, self.nuops, self.total
+        k_i = k_u = 0
+        self.stop = "width"
+        while True:
+            nxt = self.nxt
+            if nxt >= total:
+                self.stop = "end"
+                break
+            if k_i >= self.decode_w:
+                break
+            nu = nuops[nxt % n]
+            if k_u + nu > self.dispatch_w and k_u:
+                break
+            if self.rob_uops + nu > self.window and self.rob_uops:
+                self.stop = "window"
+                break
+            placed = self.steer(nxt % n)
+            if placed is None:
+                self.stop = "queue"
+                break
+            for u, _, _ in placed:
+                self.count[u] += 1
+            self.left[nxt] = len(placed)
+            self.dispatched_at[nxt] = c
+            self.rob_uops += nu
+            k_i += 1
+            k_u += nu
+            if self.pending[nxt] == 0:
+                t = max(self.earliest[nxt], c + self.delay)
+                for u, busy, held in placed:
+                    heapq.heappush(self.timed[u], (t, nxt, busy, held))
+            else:
+                self.parked[nxt] = placed
+            self.nxt = nxt + 1
+
+    def _held_units(self, held: tuple, c: int) -> list[int] | None:
+        """A free unit of each held pipe type at cycle c, or None."""
+        got: list[int] = []
+        for units, _ in held:
+            u = next((u for u in units if self.free[u] <= c and u not in got), None)
+            if u is None:
+                return None
+            got.append(u)
+        return got
+
+    def _take(self, u: int, c: int) -> tuple | None:
+        """The oldest ready micro-op of pipe u's queue whose held units are free, removed."""
+        timed, ready = self.timed[u], self.ready_q[u]
+        while timed and timed[0][0] <= c:
+            _, s, busy, held = heapq.heappop(timed)
+            heapq.heappush(ready, (s, busy, held))
+        if not ready:
+            return None
+        if not ready[0][2]:
+            return heapq.heappop(ready), ()
+        skipped = []
+        found = None
+        while ready:
+            e = heapq.heappop(ready)
+            units = self._held_units(e[2], c) if e[2] else []
+            if units is not None:
+                found = (e, units)
+                break
+            skipped.append(e)
+        for e in skipped:
+            heapq.heappush(ready, e)
+        return found
+
+    def issue_ready(self) -> None:
+        """Each free pipe takes the oldest micro-op of its queue that can go."""
+        c, free, count, left = self.c, self.free, self.count, self.left
+        self.changed = False
+        again = True
+        while again:
+            self.zero_latency = False
+            for u in self.issuing:
+                if not count[u] or free[u] > c:
+                    continue
+                got = self._take(u, c)
+                if got is None:
+                    continue
+                (s, busy, held), units = got
+                count[u] -= 1
+                self.changed = True
+                free[u] = c + busy
+                for h, (_, b) in zip(units, held, strict=True):
+                    free[h] = c + b
+                left[s] -= 1
+                if not left[s]:
+                    self.issue[s] = c
+                    self.release(s, c)
+            again = self.zero_latency
+
+    def retire(self) -> bool:
+        head = self.head
+        more = super().retire()
+        if self.head != head:
+            self.changed = True
+        return more
+
+    def advance(self, more: bool) -> None:
+        """To the next cycle where something can happen: the next one if dispatch stopped only
+        for its width or an entry was freed, else the next issue or completion."""
+        n, c = self.n, self.c
+        if more or self.stop == "width" or (self.changed and self.stop != "end"):
+            self.c = c + 1
+            return
+        nexts = []
+        for u in range(len(self.free)):
+            if self.ready_q[u]:
+                nexts.append(max(self.free[u], c + 1))
+            elif self.timed[u]:
+                nexts.append(max(self.free[u], self.timed[u][0][0]))
+        head = self.head
+        if head < self.total and self.issue[head] >= 0:
+            nexts.append(self.issue[head] + self.done_lat[head % n])
+        self.c = max(c + 1, min(nexts)) if nexts else c + 1
+
+    def snapshot(self, base: int) -> tuple:
+        """As `_OooRun.snapshot`, but only what decides the future: an issued instruction's
+        completion, a waiting one's operand cycle (or what it still waits for) and micro-ops
+        left; cycles that have passed count as now."""
+        c, head, nxt, d = self.c, self.head, self.nxt, self.delay
+        hi = min(self.total, nxt + 2 * self.n)
+        inflight: list[int | tuple[int, int, int, int]] = []
+        for s in range(head, nxt):
+            if not self.left[s]:
+                inflight.append(max(self.issue[s] + self.done_lat[s % self.n] - c, 0))
+            else:
+                inflight.append((max(self.earliest[s] - c, 0), max(self.dispatched_at[s] + d - c, 0),
+                                 self.pending[s], self.left[s]))
+        # instructions not dispatched: those no producer has reached are as the plan says
+        cd, earliest, pending = c + d, self.earliest, self.pending
+        self.touched = {s for s in self.touched if s >= nxt}
+        future = tuple(sorted((s - base, earliest[s] - c if earliest[s] > cd else d, pending[s])
+                              for s in self.touched if s < hi))
+        queues: list[list[tuple]] = [[] for _ in self.free]
+        for u in range(len(self.free)):
+            queues[u] += [(s - base, b, h) for _, s, b, h in self.timed[u]]
+            queues[u] += [(s - base, b, h) for s, b, h in self.ready_q[u]]
+        for s, placed in self.parked.items():
+            for u, b, h in placed:
+                queues[u].append((s - base, b, h))
+        free = tuple(max(f - c, 0) for f in self.free)
+        return (head - base, nxt - base, self.rob_uops, tuple(tuple(sorted(q)) for q in queues), free,
+                tuple(inflight), future)

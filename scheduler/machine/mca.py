@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 CANDIDATES = [f"llvm-mca-{v}" for v in range(25, 18, -1)]
 
@@ -72,3 +72,13 @@ def run_mca(lines: Sequence[str], iterations: int = 100, mcpu: str = "neoverse-n
     if not cycles or not rthr:
         raise RuntimeError("cannot read llvm-mca's summary")
     return McaResult(iterations, int(cycles.group(1)), float(rthr.group(1)))
+
+
+@lru_cache(maxsize=8192)
+def mca_cycles_per_iteration(lines: tuple[str, ...], mcpu: str, iterations: int = 100) -> float:
+    """llvm-mca's Total Cycles / iterations for a listing (cached: the multi-model search asks
+    for the same listing again); RuntimeError if llvm-mca is not available."""
+    r = run_mca(list(lines), iterations=iterations, mcpu=mcpu)
+    if r is None:
+        raise RuntimeError("llvm-mca-19 (or newer) is not on PATH")
+    return r.cycles_per_iteration

@@ -44,6 +44,8 @@ class CoreSpec(_Strict):
     dispatch_width: Param
     window: Param
     retire_width: Param
+    # out-of-order model: cycles from dispatch to the earliest issue (default 1)
+    dispatch_to_issue: Param | None = None
 
 
 class PipeSpec(_Strict):
@@ -56,9 +58,18 @@ class GroupSpec(_Strict):
     source: str
 
 
+class HoldSpec(_Strict):
+    """A unit a micro-op keeps busy besides its pipe, from the same cycle (e.g. an iterative
+    multiplier behind the M pipe's issue port): a reservation, not a micro-op."""
+
+    pipe: str
+    busy: int = Field(default=1, ge=1)
+
+
 class UopSpec(_Strict):
     pipe: str
     busy: int = Field(default=1, ge=1)
+    holds: list[HoldSpec] = []
 
 
 class ClassSpec(_Strict):
@@ -87,10 +98,34 @@ class ForwardSpec(_Strict):
     source: str
 
 
+class QueueSpec(_Strict):
+    """Each pipe of a type has its own issue queue of `size` micro-ops."""
+
+    size: int = Field(ge=1)
+    source: str
+
+
+# How a micro-op that may use several pipes gets one (the out-of-order evaluator):
+#   issue  no queues: it takes whichever permitted pipe is free when it issues;
+#   least  at dispatch, into the least-occupied issue queue of a permitted pipe (ties: the
+#          order of `pipes`), and it issues only there; the queues of pipe types in `avoid`
+#          only when every other permitted queue is full. Dispatch waits, in program order,
+#          while a micro-op finds every permitted queue full.
+STEERING_RULES = ("issue", "least")
+
+
+class SteeringSpec(_Strict):
+    rule: Literal["issue", "least"]
+    avoid: list[str] = []
+    source: str
+
+
 class VariantSpec(_Strict):
     description: str
     classes: dict[str, ClassSpec] = {}
     core: dict[str, Param] = {}
+    queues: dict[str, QueueSpec] | None = None
+    steering: SteeringSpec | None = None
 
 
 class ModelSpec(_Strict):
@@ -106,6 +141,10 @@ class ModelSpec(_Strict):
     classes: dict[str, ClassSpec]
     opclasses: dict[str, str | OpclassSpec]
     forwarding: list[ForwardSpec] = []
+    # per-pipe issue queues and the steering rule of the out-of-order evaluator (without
+    # them, or with rule "issue", micro-ops pick their pipe at issue and nothing queues)
+    queues: dict[str, QueueSpec] = {}
+    steering: SteeringSpec | None = None
     variants: dict[str, VariantSpec] = {}
 
 
@@ -159,14 +198,22 @@ def available_models(broken: dict[str, str] | None = None) -> dict[str, tuple[Pa
 DEFAULT_MODEL = "neoverse-n1"
 
 
+MCA_PREFIX = "llvm-mca:"
+
+
 def load_models(names: str) -> list[Model]:
-    """A comma-separated list of models (`neoverse-n1,neoverse-v1`), each named once."""
+    """A comma-separated list of models (`neoverse-n1,neoverse-v1`), each named once.
+    `llvm-mca:CPU` names llvm-mca itself as a judge of a multi-model objective (McaModel)."""
     items = [n.strip() for n in names.split(",")]
     if not all(items):
         raise ModelError(f"empty model name in '{names}'")
     if len(set(items)) != len(items):
         raise ModelError(f"a model is named twice in '{names}'")
-    return [load_model(n) for n in items]
+    models = [load_mca_model(n) if n.startswith(MCA_PREFIX) else load_model(n) for n in items]
+    if isinstance(models[0], McaModel):  # the first model is the report's and the certificate's
+        raise ModelError(f"{items[0]} judges schedules only after a model of ours under --objective "
+                         f"worst|mean (e.g. --model neoverse-n1,{items[0]})")
+    return models
 
 
 def load_model(name_or_path: str = DEFAULT_MODEL) -> Model:
@@ -204,10 +251,12 @@ def _apply_variant(path: Path, spec: ModelSpec, variant: str) -> ModelSpec:
     for k in v.core:
         if k not in CoreSpec.model_fields:
             raise ModelError(f"{where}.core.{k}: unknown key")
-    merged = spec.model_copy(update={
-        "classes": {**spec.classes, **v.classes},
-        "core": spec.core.model_copy(update=v.core),
-    })
+    update: dict = {"classes": {**spec.classes, **v.classes}, "core": spec.core.model_copy(update=v.core)}
+    if v.queues is not None:
+        update["queues"] = v.queues
+    if v.steering is not None:
+        update["steering"] = v.steering
+    merged = spec.model_copy(update=update)
     try:
         Model(f"{spec.name}-{variant}", path, merged).validate_references()
     except ModelError as e:
@@ -226,6 +275,9 @@ class Timing:
     writeback_latency: int
     uops: tuple[tuple[tuple[str, ...], int], ...]  # pipe reservations: (types it may use, busy cycles)
     n_uops: int  # micro-ops, for dispatch/window/retire accounting
+    # the micro-ops one by one, for issue queues: (types it may use, busy, held units as
+    # (types, busy) taken in the same cycle)
+    issue_uops: tuple[tuple[tuple[str, ...], int, tuple[tuple[tuple[str, ...], int], ...]], ...] = ()
 
 
 class Model:
@@ -258,6 +310,28 @@ class Model:
     def core(self) -> CoreSpec:
         return self.spec.core
 
+    @property
+    def steering(self) -> str:
+        """The out-of-order evaluator's steering rule (STEERING_RULES); "issue" without one."""
+        return self.spec.steering.rule if self.spec.steering is not None else "issue"
+
+    @property
+    def steering_avoid(self) -> frozenset[str]:
+        """Pipe types whose queues a flexible micro-op takes only when the others are full."""
+        return frozenset(self.spec.steering.avoid) if self.spec.steering is not None else frozenset()
+
+    @property
+    def dispatch_to_issue(self) -> int:
+        """Out-of-order model: cycles from dispatch to the earliest issue."""
+        p = self.spec.core.dispatch_to_issue
+        return p.value if p is not None else 1
+
+    @cached_property
+    def queue_sizes(self) -> dict[str, int]:
+        """Issue-queue size of each pipe of a type (every pipe of the type has its own);
+        pipe types without a queue are absent."""
+        return {k: q.size for k, q in self.spec.queues.items()}
+
     def validate_references(self) -> None:
         """Cross-references the schema cannot check: pipes, groups, classes."""
         where = str(self.path)
@@ -269,11 +343,20 @@ class Model:
             for i, u in enumerate(cspec.uops):
                 if u.pipe not in self.spec.pipes and u.pipe not in self.spec.groups:
                     raise ModelError(f"{where}: classes.{c}.uops.{i}.pipe: unknown pipe or group '{u.pipe}'")
+                for j, h in enumerate(u.holds):
+                    if h.pipe not in self.spec.pipes:
+                        raise ModelError(f"{where}: classes.{c}.uops.{i}.holds.{j}.pipe: unknown pipe '{h.pipe}'")
         for op, target in self.spec.opclasses.items():
             names = [target] if isinstance(target, str) else [target.class_, *(w.class_ for w in target.when)]
             for n in names:
                 if n not in self.spec.classes:
                     raise ModelError(f"{where}: opclasses.{op}: unknown class '{n}'")
+        for q in self.spec.queues:
+            if q not in self.spec.pipes:
+                raise ModelError(f"{where}: queues.{q}: unknown pipe '{q}'")
+        for a in self.spec.steering.avoid if self.spec.steering is not None else ():
+            if a not in self.spec.pipes:
+                raise ModelError(f"{where}: steering.avoid: unknown pipe '{a}'")
         for i, f in enumerate(self.spec.forwarding):
             for n in (f.producer, f.consumer):
                 if n not in self.spec.classes:
@@ -313,7 +396,9 @@ class Model:
         if cached is None:
             spec = self.spec.classes[cls]
             wb = spec.writeback_latency if spec.writeback_latency is not None else spec.latency
-            cached = Timing(cls, spec.latency, wb, self._reservations(spec), len(spec.uops))
+            issue_uops = tuple((self.expand(u.pipe), u.busy, tuple(((h.pipe,), h.busy) for h in u.holds))
+                               for u in spec.uops)
+            cached = Timing(cls, spec.latency, wb, self._reservations(spec), len(spec.uops), issue_uops)
             self._timing_cache[cls] = cached
         return cached
 
@@ -323,8 +408,8 @@ class Model:
         follow each other, so they become fewer reservations of longer busy time."""
         groups: dict[tuple[tuple[str, ...], int], int] = {}
         for u in spec.uops:
-            key = (self.expand(u.pipe), u.busy)
-            groups[key] = groups.get(key, 0) + 1
+            for key in [(self.expand(u.pipe), u.busy)] + [((h.pipe,), h.busy) for h in u.holds]:
+                groups[key] = groups.get(key, 0) + 1
         out = []
         for (pipes, busy), count in groups.items():
             cap = sum(self.pipes[p] for p in pipes)
@@ -350,3 +435,30 @@ class Model:
                 if f.producer == tp.cls and f.consumer == tc.cls and (f.operand == "any" or is_acc):
                     lat = min(lat, f.latency)
         return lat
+
+
+class McaModel(Model):
+    """llvm-mca as a judge (`llvm-mca:CPU`, for the multi-model objective): a schedule's figure
+    is llvm-mca's Total Cycles / 100 for 100 iterations with `-mcpu=CPU`. Its timing data (what
+    a search for this judge optimises) is that of the model llvm-mca is closest to: the
+    `-llvm` variant of CPU's model where there is one (LLVM's own tables), else CPU's model."""
+
+    def __init__(self, name: str, base: Model, mcpu: str):
+        super().__init__(name, base.path, base.spec)
+        self.mcpu = mcpu
+        self.base_name = base.name
+
+
+def load_mca_model(item: str) -> McaModel:
+    """`llvm-mca:CPU` as a McaModel; ModelError if llvm-mca 19+ is absent or CPU unknown."""
+    from scheduler.machine.mca import MCPU, find_llvm_mca
+
+    cpu = item[len(MCA_PREFIX):]
+    if find_llvm_mca() is None:
+        raise ModelError(f"{item}: llvm-mca-19 (or newer) is not on PATH")
+    bases = [m for m, c in MCPU.items() if c == cpu]
+    if not bases:
+        raise ModelError(f"{item}: unknown llvm-mca cpu '{cpu}'; known: {', '.join(sorted(set(MCPU.values())))}")
+    known = available_models()
+    base = f"{bases[0]}-llvm" if f"{bases[0]}-llvm" in known else bases[0]
+    return McaModel(item, load_model(base), cpu)

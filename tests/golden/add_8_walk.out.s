@@ -1,6 +1,5 @@
-// Scheduled by scheduler 0.1.0 for model neoverse-n1 (FEASIBLE, verified and proved).
-// Objective ooo: OoO cycles/iteration 13 -> 13 (+0.0%), bound 12.5, gap 4.0%.
-// In-order cycles 33 -> 15 (lower bound 15).
+// Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified and proved).
+// In-order cycles 33 -> 15 (lower bound 15); out-of-order cycles/iteration 12.5 -> 12.5.
 // @outputs x0
 // add_8_walk.s -- z[0..8] = z[0..7] + x[0..7]  (in-place 512-bit addition, carry out in z[8])
 //
@@ -27,34 +26,34 @@
         .type   add_8_walk, %function
 add_8_walk:
         // limbs 0, 1
-        ldp     x4, x5, [x1], #16
         add     x0, x0, #16
+        ldp     x4, x5, [x1], #16
         ldp x6, x7, [x0, #-16]
         add     x0, x0, #16
-        ldp x2, x3, [x1], #16
         add     x0, x0, #16
         // limbs 2, 3
+        ldp     x2, x3, [x1], #16
         ldp x8, x9, [x0, #-32]
-        add     x0, x0, #16
-        ldp x12, x13, [x0, #-32]
-        ldp x10, x11, [x1], #16
-        adds    x6, x6, x4
-        ldp x4, x14, [x1], #16
         // limbs 4, 5
+        ldp     x10, x11, [x1], #16
+        add     x0, x0, #16
+        adds    x6, x6, x4
+        ldp x12, x13, [x0, #-32]
         adcs    x7, x7, x5
+        // limbs 6, 7
+        ldp     x4, x14, [x1], #16
         ldp x5, x15, [x0, #-16]
         adcs x1, x8, x2
-        adcs x2, x9, x3
         stp x6, x7, [x0, #-64]
+        adcs x2, x9, x3
         stp x1, x2, [x0, #-48]
-        // limbs 6, 7
         adcs x6, x12, x10
         adcs x7, x13, x11
-        adcs x1, x5, x4
         stp x6, x7, [x0, #-32]
+        adcs x1, x5, x4
         adcs x7, x15, x14
         cset    x9, cs
         stp x1, x7, [x0, #-16]
-        str     x9, [x0]  // z[8]: the carry out
+        str     x9, [x0]                // z[8]: the carry out
         ret
         .size   add_8_walk, .-add_8_walk

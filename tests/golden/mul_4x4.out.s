@@ -1,6 +1,6 @@
 // Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified and proved).
-// Objective ooo: OoO cycles/iteration 80 -> 80 (+0.0%), bound 80, gap 0.0%.
-// In-order cycles 106 -> 89 (lower bound 88).
+// In-order cycles 131 -> 119 (lower bound 119); out-of-order cycles/iteration 112.0 -> 112.0.
+// @outputs x0
 // mul_4x4.s -- 256 x 256 -> 512-bit multiplication, z[0..7] = x[0..3] * y[0..3]
 //
 // Written for this project (instruction-scheduling optimizer example input);
@@ -27,85 +27,85 @@ mul_4x4:
         // load both operands: a0..a3 = x3..x6, b0..b3 = x7..x10
         ldp     x7, x8, [x2]
         ldp     x3, x4, [x1]
-        mul     x16, x3, x8
         ldp     x9, x10, [x2, #16]
+        mul     x16, x3, x8
 
         /* Row 0: r0..r4 (x11..x15) = a0 * (b0..b3).
            x1 and x2 are free now and serve as temporaries. */
-        ldp     x5, x6, [x1, #16]
         umulh   x12, x3, x7
+        ldp     x5, x6, [x1, #16]
         umulh   x13, x3, x8
+        adds    x12, x12, x16
         mul     x17, x3, x9
         umulh   x14, x3, x9
-        adds    x12, x12, x16
-        mul     x1, x3, x10
-        umulh   x15, x3, x10
-        mul     x16, x4, x7
         adcs    x13, x13, x17
-        mul x17, x4, x8
-        adcs    x14, x14, x1
+        mul x11, x4, x7
+        mul x15, x3, x10
+        umulh x2, x3, x10
+        adcs x14, x14, x15
+        mul x1, x4, x8
 
         // Row 1: r1..r5 += a1 * (b0..b3); r5 lives in x3 (a0 is dead)
-        adc     x15, x15, xzr  // cannot overflow: a0*b < 2^320
-        mul     x1, x4, x9
-        adds    x12, x12, x16
-        mul     x2, x4, x10
-        adcs    x13, x13, x17
-        mul     x11, x3, x7
-        adcs    x14, x14, x1
+        adc x2, x2, xzr  // cannot overflow: a0*b < 2^320
+        adds x11, x12, x11
         umulh   x16, x4, x7
-        adcs    x15, x15, x2
-        cset    x3, cs  // carry out of the low-half chain
-        umulh   x17, x4, x8
-        adds    x13, x13, x16
-        umulh   x1, x4, x9
-        adcs    x14, x14, x17
-        umulh   x2, x4, x10
-        adcs    x15, x15, x1
-        mul     x16, x5, x9
-        stp     x11, x12, [x0]  // z[0], z[1] are final
+        mul x17, x4, x9
+        adcs x1, x13, x1
+        umulh x15, x4, x8
+        adcs x17, x14, x17
+        mul x12, x4, x10
+        umulh x13, x4, x9
+        adcs x2, x2, x12
+        cset x14, cs  // carry out of the low-half chain
+        adds x16, x1, x16
+        adcs x15, x17, x15
+        mul x12, x5, x7
+        adcs x13, x2, x13
+        umulh x4, x4, x10
+        mul x1, x5, x8
+        adc x14, x14, x4
 
         // Row 2: r2..r6 += a2 * (b0..b3); r6 lives in x4 (a1 is dead)
-        mul     x11, x5, x7
-        mul     x12, x5, x8
-        adc     x3, x3, x2
-        mul     x17, x5, x10
-        adds    x13, x13, x11
-        adcs    x14, x14, x12
-        umulh   x11, x5, x7
-        adcs    x15, x15, x16
-        umulh   x12, x5, x8
-        adcs    x3, x3, x17
-        adc     x4, xzr, xzr
-        umulh   x16, x5, x9
-        adds    x14, x14, x11
-        adcs    x15, x15, x12
-        umulh   x17, x5, x10
-        adcs    x3, x3, x16
-        mul     x16, x6, x9
+        adds x12, x16, x12
+        umulh x17, x5, x7
+        adcs x1, x15, x1
+        mul x2, x5, x9
+        umulh x4, x5, x8
+        adcs x2, x13, x2
+        mul x16, x5, x10
+        umulh x15, x5, x9
+        adcs x14, x14, x16
+        mul x16, x6, x7
+        adc x13, xzr, xzr
+        adds x17, x1, x17
+        adcs x4, x2, x4
+        umulh x5, x5, x10
+        adcs x15, x14, x15
+        mul x1, x6, x8
+        adc x13, x13, x5
 
         // Row 3: r3..r7 += a3 * (b0..b3); r7 lives in x5 (a2 is dead)
-        mul     x11, x6, x7
-        mul     x12, x6, x8
-        adc     x4, x4, x17
-        adds    x14, x14, x11
-        mul     x17, x6, x10
-        adcs    x15, x15, x12
-        umulh   x11, x6, x7
-        adcs    x3, x3, x16
-        adcs    x4, x4, x17
-        umulh   x12, x6, x8
-        cset    x5, cs
-        umulh   x16, x6, x9
-        adds    x15, x15, x11
-        adcs    x3, x3, x12
-        umulh   x17, x6, x10
-        stp     x13, x14, [x0, #16]
-        adcs    x4, x4, x16
+        adds x16, x17, x16
+        stp x12, x16, [x0, #16]
+        mul x14, x6, x9
+        umulh x2, x6, x7
+        adcs x1, x4, x1
+        umulh x8, x6, x8
+        adcs x14, x15, x14
+        mul x5, x6, x10
+        umulh x9, x6, x9
+        adcs x5, x13, x5
+        cset x17, cs
+        adds x2, x1, x2
+        umulh x6, x6, x10
+        adcs x12, x14, x8
+        stp x2, x12, [x0, #32]
+        adcs x16, x5, x9
+        mul x3, x3, x7
 
         // store z[2..7]
-        stp     x15, x3, [x0, #32]
-        adc     x5, x5, x17  // top limb; the full product fits in 512 bits
-        stp     x4, x5, [x0, #48]
+        adc x17, x17, x6  // top limb; the full product fits in 512 bits
+        stp x16, x17, [x0, #48]
+        stp x3, x11, [x0]  // z[0], z[1] are final
         ret
         .size   mul_4x4, .-mul_4x4
