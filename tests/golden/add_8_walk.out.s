@@ -1,5 +1,6 @@
 // Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified and proved).
-// In-order cycles 33 -> 15 (lower bound 15); out-of-order cycles/iteration 12.5 -> 12.5.
+// Objective ooo: OoO cycles/iteration 12.5 -> 12.5 (+0.0%), bound 12.5, gap 0.0%.
+// In-order cycles 33 -> 15 (lower bound 15).
 // @outputs x0
 // add_8_walk.s -- z[0..8] = z[0..7] + x[0..7]  (in-place 512-bit addition, carry out in z[8])
 //

@@ -1,5 +1,6 @@
 // Scheduled by scheduler 0.1.0 for model neoverse-n1 (OPTIMAL, verified and proved).
-// In-order cycles 131 -> 119 (lower bound 119); out-of-order cycles/iteration 112.0 -> 112.0.
+// Objective ooo: OoO cycles/iteration 112 -> 112 (+0.0%), bound 112, gap 0.0%.
+// In-order cycles 131 -> 119 (lower bound 119).
 // @outputs x0
 // mul_4x4.s -- 256 x 256 -> 512-bit multiplication, z[0..7] = x[0..3] * y[0..3]
 //
