@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from scheduler.frontend.assemble import assemble_lines, find_assembler
+from tests.support import ROOT
 from tests.support.instances import instances, simulable_forms
 
 INSTANCES_PER_FORM = 3
@@ -42,3 +44,29 @@ def encoded_forms(assembler) -> dict[str, list[tuple[str, bytes]]]:
     for owner, text, code in zip(owners, texts, assemble_lines(texts), strict=True):
         out.setdefault(owner, []).append((text, code))
     return out
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The repository (also importable as `tests.support.ROOT` for module-level constants)."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def n1():
+    """The default N1 model, loaded once for the session."""
+    from scheduler.machine.model import load_model
+
+    return load_model("neoverse-n1")
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `scheduler ARGS...` in-process: (exit code, stdout, stderr)."""
+    from scheduler.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run

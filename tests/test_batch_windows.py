@@ -7,7 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import pickle
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +24,8 @@ from scheduler.search.decompose import decompose, disjoint_windows
 from scheduler.search.listsched import list_schedule
 from scheduler.search.optimize import Options, live_out_of
 from scheduler.search.window import improve_by_windows, pack, unpack
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MODEL = load_model("neoverse-n1")
 SIZE = 40  # windows of 40 over a block of 168: four disjoint windows a sweep
 

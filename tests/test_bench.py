@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,8 @@ from scheduler.cli import main
 from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.machine.model import load_model
 from scheduler.search.options import Alternative, BlockResult
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 needs_toolchain = pytest.mark.skipif(not (harness.native() or execcheck.available()),
                                      reason="no aarch64-linux-gnu-gcc / qemu-aarch64 (scripts/setup-debian.sh)")
 emulated_host = pytest.mark.skipif(not harness.emulated(), reason="an AArch64 core runs the harness natively")

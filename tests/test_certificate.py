@@ -7,9 +7,9 @@ import copy
 import pytest
 
 from scheduler.checks.certificate import block_certificate, check_block, hol_list
+from scheduler.frontend.parse import parse_text
 from scheduler.machine.model import load_model
 from scheduler.search.optimize import Options, live_out_of, optimize_block
-from scheduler.frontend.parse import parse_text
 
 MODEL = load_model("neoverse-n1")
 KERNEL = """

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MUL = str(ROOT / "inputs" / "mul_4x4.s")
 
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
-from scheduler.present.compare import displacement, relate
-from scheduler.machine.stalls import attribute_stalls
+from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.machine.evaluate import inorder, prepare
 from scheduler.machine.mca import find_llvm_mca
 from scheduler.machine.model import load_model
-from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.machine.stalls import attribute_stalls
+from scheduler.present.compare import displacement, relate
 from scheduler.present.timeline import build_view, text_timeline
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SQR = str(ROOT / "inputs" / "sqr_4x4.s")
 MUL = str(ROOT / "inputs" / "mul_4x4.s")
 

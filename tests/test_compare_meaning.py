@@ -3,10 +3,10 @@ values), not by text: `#80`, `#0x50` and `#(80 +0)` are the same immediate."""
 
 from __future__ import annotations
 
-from scheduler.present.compare import compare, relate
 from scheduler.checks.pairing import meaning, shape
-from scheduler.frontend.parse import parse_text
 from scheduler.checks.prove import certificate_proof
+from scheduler.frontend.parse import parse_text
+from scheduler.present.compare import compare, relate
 
 A = """sub sp, sp, #80
 stp x19, x20, [sp, #16]
@@ -82,8 +82,8 @@ def test_prover_pairs_by_meaning():
 
 def test_certificate_check_compares_operand_values_not_spelling():
     """`#(80 +0)` and `#80` are the same operand for the certificate check too."""
-    from scheduler.frontend.parse import parse_text
     from scheduler.checks.prove import certificate_proof
+    from scheduler.frontend.parse import parse_text
 
     a = parse_text("\tsub sp, sp, #80\n\tmul x1, x2, x3\n\tadd x4, x5, #(16 + 0)\n").instructions
     b = parse_text("\tmul x1, x2, x3\n\tsub sp, sp, #(80 +0)\n\tadd x4, x5, #0x10\n").instructions

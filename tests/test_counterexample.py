@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from scheduler.checks.prove import prove
 from scheduler.cli import main
 from scheduler.frontend.parse import parse_text
-from scheduler.checks.prove import prove
 
 
 def carry_chain_kernel(last: str, tail: str = "") -> str:

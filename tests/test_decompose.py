@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,8 @@ from scheduler.machine.evaluate import inorder, prepare
 from scheduler.machine.model import load_model
 from scheduler.search.decompose import decompose, pipe_work, window_pass
 from scheduler.search.listsched import list_schedule
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MODEL = load_model("neoverse-n1")
 
 

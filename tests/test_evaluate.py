@@ -20,22 +20,30 @@ modules document:
 from __future__ import annotations
 
 from itertools import combinations
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.machine.bounds import (FLAG_MACHINE, heads, lower_bounds, machines, ooo_bound, preemptive_one_machine, tails, true_dependencies)
 from scheduler.frontend.dag import is_valid_order
-from scheduler.machine.evaluate import PipeTable, exact_steady, inorder, long_run_steady, out_of_order, prepare
-from scheduler.search.listsched import list_schedule
-from scheduler.machine.model import Model, UopSpec, load_model
 from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.machine.bounds import (
+    FLAG_MACHINE,
+    heads,
+    lower_bounds,
+    machines,
+    ooo_bound,
+    preemptive_one_machine,
+    tails,
+    true_dependencies,
+)
+from scheduler.machine.evaluate import PipeTable, exact_steady, inorder, long_run_steady, out_of_order, prepare
+from scheduler.machine.model import Model, UopSpec, load_model
+from scheduler.search.listsched import list_schedule
 from scheduler.search.solve import solve
+from tests.support import ROOT
 from tests.support.kernels import kernel
 
-ROOT = Path(__file__).resolve().parent.parent
 KERNELS = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
 
 N1 = load_model("neoverse-n1")
@@ -664,7 +672,7 @@ def test_pipe_table_random_bookings_respect_capacity():
 def check_schedule(bt, model, order, issue, cycles):
     """Independent check of an in-order result: the documented rules, pipes by Hall's theorem."""
     assert sorted(order) == list(range(bt.n))
-    for a, b in zip(order, order[1:]):
+    for a, b in zip(order, order[1:], strict=False):
         assert issue[a] <= issue[b], "in-order rule broken"
     for v in range(bt.n):
         for u, lat in bt.raw[v]:
@@ -733,7 +741,7 @@ def test_kernels_found():
 
 def test_kernel_schedules_obey_the_rules(solved):
     model, rows = solved
-    for _name, bt, ident, orig, ls, ls_res, res in rows:
+    for _name, bt, ident, orig, ls, ls_res, _res in rows:
         assert is_valid_order(bt.dag, ls)
         check_schedule(bt, model, ident, orig.issue, orig.cycles)
         check_schedule(bt, model, ls, ls_res.issue, ls_res.cycles)

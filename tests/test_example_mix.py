@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.parse import parse_file
 from scheduler.checks.simulate import run
 from scheduler.checks.state import MachineState, Memory
+from scheduler.frontend.parse import parse_file
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "mix64_x2_reuse.s"
 M64 = (1 << 64) - 1
 OUT = 0x10000

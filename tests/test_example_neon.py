@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import functools
 import random
-from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.parse import parse_file
 from scheduler.checks.simulate import run
 from scheduler.checks.state import MachineState
+from scheduler.frontend.parse import parse_file
+from tests.support import ROOT
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
-ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "mul_8x8_neon.s"
 
 
@@ -37,7 +36,7 @@ ONES = (1 << 512) - 1
 N_RANDOM = 30
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def program():
     return parse_file(KERNEL)
 

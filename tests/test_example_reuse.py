@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import functools
 import random
-from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.parse import parse_file
 from scheduler.checks.simulate import run
+from scheduler.frontend.parse import parse_file
+from tests.support import ROOT
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
-ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "mul_4x4_reuse.s"
 
 
@@ -34,7 +33,7 @@ N_RANDOM = 40
 
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def program():
     return parse_file(KERNEL)
 

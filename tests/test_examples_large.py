@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.checks.simulate import run
+from scheduler.frontend.parse import parse_file, parse_text
+from tests.support import ROOT
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
-ROOT = Path(__file__).resolve().parent.parent
 LARGE = ROOT / "inputs" / "large"
 N_RANDOM = 10
 
@@ -45,6 +45,7 @@ def kernel_path(name: str) -> Path:
 @functools.cache
 def generator(script: str = "gen_mul.py"):
     spec = importlib.util.spec_from_file_location(f"large_{script[:-3]}", LARGE / script)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -165,9 +166,9 @@ def test_kernel_shape(name):
 def test_matches_unicorn(name, assembler):
     """Two random products run in Unicorn too: same registers, same z."""
     unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
-    from scheduler.frontend.assemble import assemble_lines
     from scheduler.checks.simulate import run_instructions
     from scheduler.checks.verify import straight_line
+    from scheduler.frontend.assemble import assemble_lines
 
     n = KERNELS[name][0]
     code_instrs = straight_line(program(name))

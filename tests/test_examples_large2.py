@@ -19,15 +19,14 @@ from __future__ import annotations
 import functools
 import importlib.util
 import random
-from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.parse import parse_file
 from scheduler.checks.simulate import run
+from scheduler.frontend.parse import parse_file
+from tests.support import ROOT
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
-ROOT = Path(__file__).resolve().parent.parent
 LARGE = ROOT / "inputs" / "large"
 MASK64 = (1 << 64) - 1
 
@@ -35,6 +34,7 @@ MASK64 = (1 << 64) - 1
 @functools.cache
 def generator(script: str):
     spec = importlib.util.spec_from_file_location(f"large2_{script[:-3]}", LARGE / script)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -188,7 +188,8 @@ def run_double(X: int, Y: int, Z: int, seed: int) -> tuple[int, int, int]:
     mont = [int.from_bytes(raw[32 * i:32 * i + 32], "little") for i in range(3)]
     assert all(v < P for v in mont), "output not fully reduced"
     r_inv = pow(R, -1, P)
-    return tuple(v * r_inv % P for v in mont)
+    a, b, c = (v * r_inv % P for v in mont)
+    return a, b, c
 
 
 def _p256_cases() -> list:
@@ -246,9 +247,9 @@ def test_p256_shape():
 
 def _unicorn_compare(name: str, st, check) -> None:
     unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
-    from scheduler.frontend.assemble import assemble_lines
     from scheduler.checks.simulate import run_instructions
     from scheduler.checks.verify import straight_line
+    from scheduler.frontend.assemble import assemble_lines
 
     code_instrs = straight_line(program(name))
     code = b"".join(assemble_lines([str(i) for i in code_instrs]))

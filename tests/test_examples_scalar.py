@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import functools
 import random
-from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.parse import parse_file
 from scheduler.checks.simulate import run
 from scheduler.checks.state import MachineState
+from scheduler.frontend.parse import parse_file
+from tests.support import ROOT
 from tests.support.bignum import SP, X_ADDR, Y_ADDR, Z_ADDR, kernel_state, limbs
 
-ROOT = Path(__file__).resolve().parent.parent
 INPUTS = ROOT / "inputs"
 
 STACK_FRAME = 80  # mul_6x6_stack: 3 pairs of callee-saved registers + 32-byte spill area
@@ -44,7 +43,7 @@ R256_INV = pow(2**256, -1, P256)
 N_RANDOM = 50
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def program(name: str):
     return parse_file(INPUTS / name)
 
@@ -113,7 +112,7 @@ def _random_values(nlimbs: int, seed: int, bound: int | None = None) -> list[tup
 def _random_cases(nlimbs: int, seed: int, bound: int | None = None) -> list:
     """N_RANDOM uniform pairs, plus 10 pairs built from special limb values."""
     vals = [v for _, v in _random_values(nlimbs, seed, bound)]
-    pairs = list(zip(vals[0::2], vals[1::2]))
+    pairs = list(zip(vals[0::2], vals[1::2], strict=False))
     return [
         pytest.param(a, b, id=f"rand{i:02d}" if i < N_RANDOM else f"limbpat{i - N_RANDOM:02d}")
         for i, (a, b) in enumerate(pairs)

@@ -12,8 +12,7 @@ import pytest
 from scheduler.checks import execcheck
 from scheduler.cli import main
 from scheduler.frontend.parse import parse_file, parse_text
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -156,6 +156,7 @@ def test_int64_min_divided_by_minus_one_wraps():
 
 def imm(text: str, index: int = -1) -> int:
     op = parse_text(text + "\n").instructions[0].operands[index]
+    assert isinstance(op, Imm | Mem), op
     return op.value if isinstance(op, Imm) else op.offset
 
 

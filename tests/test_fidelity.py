@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import random
-from pathlib import Path
 
 import pytest
 
 import scheduler.machine.evaluate as ev
 from scheduler.frontend.dag import random_topological_order
+from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.machine.evaluate import _book, out_of_order, prepare
 from scheduler.machine.model import Model, Param, load_model
-from scheduler.frontend.parse import parse_file, parse_text
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 # llvm-mca's view: LLVM's N1 model (no issue queues, a pipe picked at issue one cycle after
 # dispatch, M busy 3 per mul and umulh). The default model is calibrated on Graviton2 instead
 # (tests/test_queues.py, outputs/GRAVITON2.md); here the issue-time evaluator's mechanics are

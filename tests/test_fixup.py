@@ -13,19 +13,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.search import fixup
 from scheduler.checks.certificate import block_certificate, check_block
-from scheduler.frontend.dag import build_dag
-from scheduler.frontend.isa.operands import Mem
-from scheduler.machine.model import load_model
-from scheduler.search.optimize import Options, live_out_of, optimize_block
-from scheduler.frontend.parse import parse_text
-from scheduler.search.rename import DEFAULT_RESERVED
 from scheduler.checks.simulate import step
 from scheduler.checks.verify import pointer_registers, random_state, verify
+from scheduler.frontend.dag import build_dag
+from scheduler.frontend.isa.operands import Mem
+from scheduler.frontend.parse import parse_text
+from scheduler.machine.model import load_model
+from scheduler.search import fixup
+from scheduler.search.optimize import Options, live_out_of, optimize_block
+from scheduler.search.rename import DEFAULT_RESERVED
+from tests.support import ROOT
 
 MODEL = load_model("neoverse-n1")
-ROOT = Path(__file__).resolve().parent.parent
+
 WALK = ROOT / "inputs" / "add_8_walk.s"
 CALLEE_SAVED = {f"x{i}" for i in range(19, 29)}
 NEVER = {"x18", "x29", "x30"}

@@ -16,8 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.fuzz import (
-    NEST_FORMS, Case, _nest, generate, huge_file, m_include_nesting, m_output_over_input, optimize_case,
-    reproducer, run_case, seed_files, table_kernel,
+    NEST_FORMS,
+    Case,
+    _nest,
+    generate,
+    huge_file,
+    m_include_nesting,
+    m_output_over_input,
+    optimize_case,
+    reproducer,
+    run_case,
+    seed_files,
+    table_kernel,
 )
 from tests.support.kernels import kernel
 

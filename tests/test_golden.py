@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from scheduler.cli import main
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 LOOP = ROOT / "tests" / "golden" / "loop_carried.s"
-KERNELS = {
+KERNELS: dict[str, tuple[Path, list[str]]] = {
     "mul_4x4": (ROOT / "inputs" / "mul_4x4.s", []),
     "add_8_walk": (ROOT / "inputs" / "add_8_walk.s", []),
     "loop_carried": (LOOP, []),  # a loop with a carried register: the whole-file path

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+
 TIMINGS = ROOT.parent / "shared" / "graviton2"
 PAIR = "montmul_p384"  # 182.3 -> 170.3 cycles per call on Graviton2
 

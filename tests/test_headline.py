@@ -6,7 +6,6 @@ warning when the two disagree on the direction; an in-order core shows no out-of
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -16,8 +15,8 @@ from scheduler.cli import main
 from scheduler.present import figures
 from scheduler.present.batch_report import print_table
 from scheduler.present.compare import compare
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "sqr_4x4.s"  # 48 instructions: the in-order and OoO figures both move
 
 

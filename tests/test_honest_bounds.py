@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.machine.evaluate import exact_steady, prepare
-from scheduler.search import stages as opt_mod
-from scheduler.machine.model import load_model
-from scheduler.search.optimize import Options, optimize_block
 from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.machine.evaluate import exact_steady, prepare
+from scheduler.machine.model import load_model
+from scheduler.search import stages as opt_mod
+from scheduler.search.optimize import Options, optimize_block
 
 # x2 is reused for three independent products: reordering alone must serialise them on the
 # WAR/WAW edges of x2, renaming lets the multiplier pipeline them
@@ -104,7 +104,6 @@ def _chain(n: int) -> str:
 @pytest.mark.parametrize("n", [100, 140, 200])
 def test_the_window_bound_binds_long_chains_and_holds(n):
     from scheduler.machine.bounds import ooo_bound_detail, true_dependencies
-
     from scheduler.machine.evaluate import long_run_steady
 
     (block,) = parse_text(_chain(n)).blocks()
@@ -139,10 +138,10 @@ def test_the_out_of_order_bound_holds_for_random_orders_and_renamings():
     is at most the evaluated steady state of random valid orders, renamed at random too."""
     import random
 
-    from tests.support.benchmarks import load
     from scheduler.frontend.dag import random_topological_order
     from scheduler.machine.bounds import ooo_bound_detail, true_dependencies
     from scheduler.machine.evaluate import out_of_order
+    from tests.support.benchmarks import load
 
     for name, instrs in _kernels():
         bound = ooo_bound_detail(true_dependencies(prepare(instrs, N1)), N1).value

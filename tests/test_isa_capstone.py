@@ -57,7 +57,7 @@ def disasm():
     return md
 
 
-def capstone_access(md, code: bytes) -> tuple[set[str], set[str]]:
+def capstone_access(md, code: bytes) -> tuple[set[str | None], set[str | None]]:
     insn = next(md.disasm(code, 0))
     reads, writes = insn.regs_access()
     r = {_norm(insn.reg_name(x)) for x in reads} - {None}

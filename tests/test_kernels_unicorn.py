@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.assemble import assemble_lines
-from scheduler.frontend.parse import parse_file
 from scheduler.checks.simulate import run_instructions
 from scheduler.checks.verify import pointer_registers, random_state, straight_line
+from scheduler.frontend.assemble import assemble_lines
+from scheduler.frontend.parse import parse_file
 
 unicorn_ref = pytest.importorskip("tests.support.unicorn_ref")
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT  # noqa: E402  (after the importorskip)
+
 EXAMPLES = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
 
 

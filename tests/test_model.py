@@ -15,8 +15,8 @@ import pytest
 
 from scheduler.cli import main
 from scheduler.frontend.isa.table import TABLE
-from scheduler.machine.model import MODELS_DIR, ModelError, available_models, load_model
 from scheduler.frontend.parse import parse_text
+from scheduler.machine.model import MODELS_DIR, ModelError, available_models, load_model
 
 N1_FILE = MODELS_DIR / "neoverse-n1.toml"
 N1_TEXT = N1_FILE.read_text()

@@ -11,17 +11,16 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from scheduler.cli import main
 from scheduler.frontend.isa.table import TABLE
+from scheduler.frontend.parse import parse_text
 from scheduler.machine.mca import MCPU, find_llvm_mca, mcpu_for, run_mca
 from scheduler.machine.model import MODELS_DIR, available_models, load_model
-from scheduler.frontend.parse import parse_text
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CORES = ["neoverse-v1", "neoverse-v2", "cortex-a55"]
 TINY = """\
         mul     x4, x0, x2

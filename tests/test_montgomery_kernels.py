@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import functools
 import random
-from pathlib import Path
 
 import pytest
 
 from scheduler.checks.simulate import run
 from scheduler.frontend.parse import parse_file
+from tests.support import ROOT
 from tests.support.bignum import Z_ADDR, assert_abi_clean, kernel_state, load_script, run_montgomery
 
-ROOT = Path(__file__).resolve().parent.parent
 MONT = ROOT / "inputs" / "montgomery"
 
 

@@ -5,7 +5,6 @@ combined objective no worse than any pool schedule's, and the result verified.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,8 @@ from scheduler.frontend.parse import parse_file
 from scheduler.machine.model import ModelError, load_model, load_models
 from scheduler.search.multimodel import figure, optimize_program_multi, resolve_objective
 from scheduler.search.options import Options
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 KERNEL = ROOT / "inputs" / "sqr_4x4.s"
 MODELS = ["neoverse-n1", "neoverse-v1", "cortex-a55"]
 

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.machine.bounds import lower_bounds, true_dependencies
+from scheduler.checks.verify import straight_line, verify
 from scheduler.cli import main
 from scheduler.frontend.dag import is_valid_order
+from scheduler.frontend.parse import parse_file, parse_text
+from scheduler.machine.bounds import lower_bounds, true_dependencies
 from scheduler.machine.evaluate import inorder, out_of_order, prepare
 from scheduler.machine.model import load_model
 from scheduler.search.optimize import Options, optimize_block
-from scheduler.frontend.parse import parse_file, parse_text
-from scheduler.checks.verify import straight_line, verify
+from tests.support import ROOT
 from tests.support.kernels import kernel
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
 MODEL = load_model("neoverse-n1")
 

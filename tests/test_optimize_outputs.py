@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from scheduler.cli import main
+from tests.support import ROOT
 
 FAST = ["--time-limit", "2", "--deterministic", "--workers", "1", "--quiet"]
 NO_RET = "\tmul x4, x5, x6\n\tadd x7, x4, x4\n\tmul x4, x8, x9\n\tadds x1, x2, x4\n\tadcs x1, x1, x7\n"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_no_ret_no_outputs_means_every_register(tmp_path, capsys):

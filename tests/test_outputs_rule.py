@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from scheduler.cli import main
 from scheduler.frontend.outputs import OutputsError, choose_outputs, parse_outputs_option
 from scheduler.frontend.parse import parse_text
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MUL = str(ROOT / "inputs" / "mul_4x4.s")
 
 

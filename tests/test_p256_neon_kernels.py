@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from scheduler.frontend.parse import parse_file
+from tests.support import ROOT
 from tests.support.bignum import Z_ADDR, assert_abi_clean, kernel_state, load_script, run_montgomery
 
-ROOT = Path(__file__).resolve().parent.parent
 MONT = ROOT / "inputs" / "montgomery"
 P = 2**256 - 2**224 + 2**192 + 2**96 - 1
 R = 2**256

@@ -26,8 +26,8 @@ from scheduler.core.errors import AsmError
 from scheduler.frontend.ir import Directive, Instruction, Label, Program
 from scheduler.frontend.isa.operands import GPR, Cond, Extend, Imm, Mem, Shift, Sym, VElem, VReg
 from scheduler.frontend.parse import parse_file, parse_text, preprocess
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 INPUTS = sorted([*ROOT.glob("inputs/*.s"), *ROOT.glob("inputs/*.S")])
 HAVE_CPP = bool(shutil.which("gcc") or shutil.which("cpp"))
 needs_cpp = pytest.mark.skipif(not HAVE_CPP, reason="no C preprocessor (gcc/cpp) on PATH")

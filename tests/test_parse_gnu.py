@@ -23,6 +23,7 @@ GNU_AS = shutil.which("aarch64-linux-gnu-as")
 def gnu_accepts(tmp_path, text: str) -> bool:
     src = tmp_path / "g.s"
     src.write_text(text)
+    assert GNU_AS is not None
     return subprocess.run([GNU_AS, "-o", str(tmp_path / "g.o"), str(src)], capture_output=True).returncode == 0
 
 
@@ -46,7 +47,7 @@ DIRECTIVES = [
     ('.print "hello"\n', True, 0, ""),
     (".if 0\n.err\n.error \"no\"\n.endif\nadd x0, x0, #1\n", True, 0, ""),  # skipped by .if
     ('.macro m\n.error "in m"\n.endm\nadd x0, x0, #1\n', True, 0, ""),  # never expanded
-    ('.macro m\n.error "in m"\n.endm\nadd x0, x0, #1\nm\n', False, 2, "'.error': in m"),  # the body line (issue 28), naming the call
+    ('.macro m\n.error "in m"\n.endm\nadd x0, x0, #1\nm\n', False, 2, "'.error': in m"),  # the body line
     (".rept 2\n.err\n.endr\n", False, 1, "'.err' encountered"),  # GNU as: line 2 (we locate expansions
     # at their opening line)
 ]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
-from scheduler.frontend.dag import build_dag, random_topological_order
-from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.checks.prove import prove
 from scheduler.checks.verify import straight_line, verify
+from scheduler.frontend.dag import build_dag, random_topological_order
+from scheduler.frontend.parse import parse_file, parse_text
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
 
 

@@ -36,7 +36,8 @@ def trace_of(text: str, model: Model = N1) -> list[tuple[int, int, int, int, int
 
 
 def with_steering(model: Model, rule: str, avoid: tuple[str, ...] = ()) -> Model:
-    spec = model.spec.model_copy(update={"steering": SteeringSpec(rule=rule, avoid=list(avoid), source="test")})
+    spec = model.spec.model_copy(update={"steering": SteeringSpec(rule=rule,  # type: ignore[arg-type]  # a test picks the rule by name
+                                                                 avoid=list(avoid), source="test")})
     return Model(f"{model.name}-{rule}", model.path, spec)
 
 

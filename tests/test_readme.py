@@ -9,8 +9,8 @@ import tomllib
 from pathlib import Path
 
 from scheduler.cli import main
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from scheduler.frontend.dag import build_dag, is_valid_order, random_topological_order
 from scheduler.search.rename import analyse
+from tests.support import ROOT
 from tests.support.benchmarks import load
 
-ROOT = Path(__file__).resolve().parent.parent
 recover = load("recover")
 
 

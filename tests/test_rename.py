@@ -7,13 +7,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from scheduler.checks.verify import live_ins, verify
+from scheduler.frontend.parse import parse_text
 from scheduler.machine.bounds import lower_bounds, true_dependencies
 from scheduler.machine.evaluate import inorder, prepare
 from scheduler.machine.model import load_model
 from scheduler.search.optimize import Options, live_out_of, optimize_block
-from scheduler.frontend.parse import parse_text
 from scheduler.search.rename import DEFAULT_RESERVED, analyse
-from scheduler.checks.verify import live_ins, verify
 from tests.support.kernels import kernel
 
 MODEL = load_model("neoverse-n1")

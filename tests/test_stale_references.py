@@ -9,7 +9,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+
 PKG = ROOT / "scheduler"
 SOURCE_DIRS = ("scheduler", "benchmarks", "scripts", "tests")
 

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from scheduler.frontend import assemble
-from scheduler.frontend.assemble import (AssemblerError, AssemblerNotFound, assemble_lines, assemble_text, find_assembler)
 from scheduler.checks.state import MASK64, MASK128, MachineState, Memory
+from scheduler.frontend import assemble
+from scheduler.frontend.assemble import AssemblerError, AssemblerNotFound, assemble_lines, assemble_text, find_assembler
 from tests.support.unicorn_ref import HarnessError, run_unicorn, run_unicorn_detailed
 
 ASSEMBLER = find_assembler()
@@ -54,6 +54,7 @@ KNOWN = {
 
 
 def test_find_assembler_is_cached_and_well_formed() -> None:
+    assert ASSEMBLER is not None
     kind, path = ASSEMBLER
     assert kind in ("llvm-mc", "gnu-as")
     assert shutil.which(path)

@@ -7,23 +7,22 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pytest
 import z3
 
-from scheduler.cli import main
-from scheduler.frontend.dag import build_dag, random_topological_order
-from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.checks.prove import prove
 from scheduler.checks.simulate import run_instructions
 from scheduler.checks.smt import check_equivalence, replay
 from scheduler.checks.symbolic import Inputs, execute, supported
 from scheduler.checks.verify import straight_line, verify
+from scheduler.cli import main
+from scheduler.frontend.dag import build_dag, random_topological_order
+from scheduler.frontend.parse import parse_file, parse_text
+from tests.support import ROOT
 from tests.support.instances import instances, simulable_forms
 from tests.support.states import point_bases, random_state
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
 PAIRS = [(p, ROOT / "outputs" / (p.stem + ".s")) for p in EXAMPLES if (ROOT / "outputs" / (p.stem + ".s")).exists()]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -17,8 +16,8 @@ from scheduler.present import figures
 from scheduler.present.batch import history_table
 from scheduler.present.batch_report import print_table
 from scheduler.present.tablefit import shorten
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 WIDTHS = [80, 120]
 LONG = "libraries/some_vendor/crypto/p256_montgomery_multiplication_with_neon_offload"
 

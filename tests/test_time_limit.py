@@ -64,7 +64,7 @@ def test_stage_allowance_never_passes_the_block_deadline():
                         opts=SimpleNamespace(rename=True), decomposing=False)
     state = SimpleNamespace(res=SimpleNamespace(seconds=1.0))
     for stage in BUDGET:
-        got = BlockProblem.allowance(p, stage, state)  # type: ignore[arg-type]
+        got = BlockProblem.allowance(p, stage, state)
         if stage == "regsched":
             assert got == 0.0  # not limited by time (charged per instruction)
         else:

@@ -8,13 +8,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from scheduler.present.compare import compare, print_diff, print_table
+from scheduler.checks.verify import straight_line
 from scheduler.frontend.dag import build_dag, random_topological_order
 from scheduler.frontend.parse import parse_file
+from scheduler.present.compare import compare, print_diff, print_table
 from scheduler.present.report import print_summary
-from scheduler.checks.verify import straight_line
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def _check(console: Console) -> str:

@@ -261,7 +261,8 @@ def m_control_chars(rng, data):
     i = _pick_code_line(rng, lines)
     ln = lines[i]
     k = rng.randrange(len(ln) + 1)
-    lines[i] = ln[:k] + rng.choice([b"\r", b"\x0b", b"\x0c", b"\x1b[31m", b"\x7f", b"\xe2\x80\xa8", b"\xe2\x80\xa8", b"\xef\xbb\xbf", b"\r\r\n"]) + ln[k:]
+    odd = [b"\r", b"\x0b", b"\x0c", b"\x1b[31m", b"\x7f", b"\xe2\x80\xa8", b"\xe2\x80\xa8", b"\xef\xbb\xbf", b"\r\r\n"]
+    lines[i] = ln[:k] + rng.choice(odd) + ln[k:]
     return _join(lines), False
 
 
@@ -462,11 +463,11 @@ def huge_file(seed_data: bytes, size: int = 40 << 20) -> bytes:
 
 def table_kernel(rng: random.Random, n: int) -> bytes:
     """`n` random instances of simulable instruction-table forms (one block)."""
-    from tests.support.instances import instance, simulable_forms
     from scheduler.frontend.ir import format_instruction
+    from tests.support.instances import instance, simulable_forms
 
     forms = simulable_forms()
-    out = []
+    out: list = []
     while len(out) < n:
         form = rng.choice(forms)
         ops = instance(form, rng, tries=50)

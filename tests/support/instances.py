@@ -11,7 +11,20 @@ from __future__ import annotations
 import random
 
 from scheduler.frontend.ir import format_instruction
-from scheduler.frontend.isa.operands import (CONDITIONS, ESIZE, EXTENDS, GPR, Cond, Extend, Imm, Mem, Shift, Sym, VElem, VReg)
+from scheduler.frontend.isa.operands import (
+    CONDITIONS,
+    ESIZE,
+    EXTENDS,
+    GPR,
+    Cond,
+    Extend,
+    Imm,
+    Mem,
+    Shift,
+    Sym,
+    VElem,
+    VReg,
+)
 from scheduler.frontend.isa.table import TABLE, Form
 
 IMM_POOL = [
@@ -70,7 +83,7 @@ def _operand(kind: str, rng: random.Random, used: set[int], used_v: set[int], si
                              rng.randrange(-256, 256)])
         if mode == "reg":
             idx = _gpr(rng.choice(["X", "W"]), rng, used)
-            mod = None
+            mod: Extend | Shift | None = None
             if idx.bits == 32:
                 mod = Extend(rng.choice(["uxtw", "sxtw"]), rng.choice([None, 0, size_hint.bit_length() - 1]))
             elif rng.random() < 0.5:

@@ -85,9 +85,9 @@ class _Emulation:
     def _load_registers(self) -> None:
         uc, st = self.uc, self.state
         uc.reg_write(a64.UC_ARM64_REG_CPACR_EL1, CPACR_FPEN)
-        for reg, value in zip(_X_REGS, st.x):
+        for reg, value in zip(_X_REGS, st.x, strict=False):
             uc.reg_write(reg, value & MASK64)
-        for reg, value in zip(_Q_REGS, st.v):
+        for reg, value in zip(_Q_REGS, st.v, strict=False):
             uc.reg_write(reg, value)
         uc.reg_write(a64.UC_ARM64_REG_SP, st.sp & MASK64)
         uc.reg_write(a64.UC_ARM64_REG_NZCV, (st.nzcv & 0xF) << 28)
@@ -167,7 +167,7 @@ class _Emulation:
         changed = {
             page + i
             for page, before in self.data_pages.items()
-            for i, (b0, b1) in enumerate(zip(before, final[page]))
+            for i, (b0, b1) in enumerate(zip(before, final[page], strict=False))
             if b0 != b1
         }
         # Writes of an unchanged value count too: our simulator records them.
