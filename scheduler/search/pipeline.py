@@ -84,9 +84,9 @@ class BlockProblem:
     before_in: InOrderResult
     before_ooo: OoOResult
     base_score: Score
-    fprob: fixup.FixupProblem
-    sbt: BlockTiming  # bt with the edges offset fixups relax
-    fextra: Callable | None  # CP-SAT constraints of the fixups
+    fixups: fixup.FixupProblem
+    relaxed_timing: BlockTiming  # bt with the edges offset fixups relax
+    fixup_constraints: Callable | None  # CP-SAT constraints of the fixups
     bounds: Bounds
     ooo_detail: OooBound  # the steady-state bound with what binds it
     decomposing: bool
@@ -154,7 +154,7 @@ class SearchState:
         sizes = (len(self.orders), len(self.issues), len(self.renamed))
         if self._built is None or self._built[0] != sizes:
             out = [Candidate([p.instrs[k] for k in o], list(o)) for o in unique_orders(self.orders)]
-            out += unique_candidates(fixed_candidate(p.instrs, p.fprob, i) for i in self.issues)
+            out += unique_candidates(fixed_candidate(p.instrs, p.fixups, i) for i in self.issues)
             self._built = (sizes, out + self.renamed)
         return list(self._built[1])
 
@@ -195,22 +195,24 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
     before_in = inorder(bt, ident, model)
     before_ooo = out_of_order(bt, ident, model)
     # offset fixups relax the register edges between accesses and their base updates
-    fprob = fixup.analyse(instrs, bt.dag) if opts.fixup else fixup.FixupProblem()
-    fextra, sbt = None, bt
-    if fprob:
+    fixups = fixup.analyse(instrs, bt.dag) if opts.fixup else fixup.FixupProblem()
+    fixup_constraints, relaxed_timing = None, bt
+    if fixups:
         gap = fixup.gap_function(instrs, model)
-        sbt = replace(bt, **dict(zip(("raw", "order"), fixup.relax_edges(bt.raw, bt.order, fprob, gap),
+        relaxed_timing = replace(bt, **dict(zip(("raw", "order"), fixup.relax_edges(bt.raw, bt.order, fixups, gap),
                                      strict=True)))
 
-        def fextra(m, issue):
-            fixup.add_constraints(m, issue, fprob, gap)
+        def fixup_constraints(m, issue):
+            fixup.add_constraints(m, issue, fixups, gap)
     # with renaming only true dependencies bind: the bound must hold for renamed schedules too
-    kept = true_dependencies(sbt) if opts.rename else sbt  # the edges every allowed schedule keeps
+    # (the edges every allowed schedule keeps)
+    kept = true_dependencies(relaxed_timing) if opts.rename else relaxed_timing
     bounds = lower_bounds(kept, model)
     decomposing = opts.decompose == "always" or (opts.decompose == "auto" and bt.n >= decompose_from)
     return BlockProblem(index, instrs, model, opts, budget, clock, live_out, movable, progress, start,
-                        start + budget, bt, before_in, before_ooo, score(bt, ident, model), fprob, sbt,
-                        fextra, bounds, ooo_bound_detail(kept, model), decomposing, opts.decompose != "always")
+                        start + budget, bt, before_in, before_ooo, score(bt, ident, model), fixups, relaxed_timing,
+                        fixup_constraints, bounds, ooo_bound_detail(kept, model), decomposing,
+                        opts.decompose != "always")
 
 
 def run(p: BlockProblem, stages: list[Stage]) -> SearchState:

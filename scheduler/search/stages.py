@@ -45,8 +45,8 @@ def warm_start(p: BlockProblem, s: SearchState) -> None:
 def reorder(p: BlockProblem, s: SearchState) -> None:
     """CP-SAT on the in-order model over the whole block, reordering only."""
     assert s.hint_res is not None  # set by warm_start
-    res = solve(p.sbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
-                workers=p.opts.workers, seed=p.opts.seed, extra=p.fextra, clock=p.clock,
+    res = solve(p.relaxed_timing, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
+                workers=p.opts.workers, seed=p.opts.seed, extra=p.fixup_constraints, clock=p.clock,
                 on_progress=lambda best, bnd, el: p.report("solve", best=best, bound=max(bnd, p.bounds.best)))
     s.res = res
     s.solve_time += res.seconds
@@ -97,8 +97,8 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
             break
         limit = p.allowance("diversity", s)
         weights = [s.rng.choice((0, 1, 1, 2, 5)) for _ in range(p.bt.n)]
-        extra = solve(p.sbt, p.model, res.issue, s.target, time_limit=limit, workers=p.opts.workers,
-                      seed=p.opts.seed + k + 1, makespan_cap=s.target, secondary=weights, extra=p.fextra,
+        extra = solve(p.relaxed_timing, p.model, res.issue, s.target, time_limit=limit, workers=p.opts.workers,
+                      seed=p.opts.seed + k + 1, makespan_cap=s.target, secondary=weights, extra=p.fixup_constraints,
                       clock=p.clock)
         s.solve_time += extra.seconds
         if extra.order is not None:
@@ -109,16 +109,16 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
 def relaxed_bound(p: BlockProblem, s: SearchState) -> None:
     """With renaming, a bound that holds for every renamed schedule: CP-SAT's proven bound of the
     in-order problem with only true dependencies (no register limit), flags kept exclusive."""
-    tbt = true_dependencies(p.sbt)
+    true_deps = true_dependencies(p.relaxed_timing)
 
     def extra(m, issue):
-        if p.fextra:
-            p.fextra(m, issue)
+        if p.fixup_constraints:
+            p.fixup_constraints(m, issue)
         assert s.hint_res is not None  # set by warm_start
-        add_flag_exclusion(m, issue, tbt, s.hint_res.cycles)
+        add_flag_exclusion(m, issue, true_deps, s.hint_res.cycles)
 
     assert s.hint_res is not None  # set by warm_start
-    rel = solve(tbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("relaxed-bound", s),
+    rel = solve(true_deps, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("relaxed-bound", s),
                 workers=p.opts.workers, seed=p.opts.seed, extra=extra, clock=p.clock)
     s.solve_time += rel.seconds
     s.relaxed_bound = rel.bound or 0
@@ -131,15 +131,15 @@ def rename(p: BlockProblem, s: SearchState) -> None:
     hint_issue, horizon = (res.issue, res.makespan) if res.order is not None else (s.hint_res.issue,
                                                                                   s.hint_res.cycles)
     rprob = fixup.analyse(p.instrs, p.bt.dag, renaming=True) if p.opts.fixup else fixup.FixupProblem()
-    renamed, rres = rename_candidates(p.instrs, p.bt, p.model, p.opts, p.live_out, hint_issue, horizon,
+    renamed, rename_result = rename_candidates(p.instrs, p.bt, p.model, p.opts, p.live_out, hint_issue, horizon,
                                       p.allowance("rename", s), s.notes, rprob, p.movable, p.clock)
-    s.solve_time += rres.seconds if rres else 0.0
+    s.solve_time += rename_result.seconds if rename_result else 0.0
     s.renamed += renamed
-    if rres is not None and rres.bound is not None:
+    if rename_result is not None and rename_result.bound is not None:
         # the renaming model relaxes every renamed schedule (a bound only without held-back registers)
-        s.proven = max(s.proven or 0, rres.bound)
-    if renamed and rres is not None and rres.makespan is not None:
-        s.claimed = rres.makespan
+        s.proven = max(s.proven or 0, rename_result.bound)
+    if renamed and rename_result is not None and rename_result.makespan is not None:
+        s.claimed = rename_result.makespan
 
 
 def judge(p: BlockProblem, s: SearchState) -> None:
@@ -193,11 +193,11 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
         p.clock.charge(REGSCHED_COST * len(base.instrs) * len(REGSCHED_VARIANTS))
         tries += [Candidate(body, [base.origin[k] for k in src], True, base.fixed) for body, src in got]
     for c in tries:
-        _, nbt, nsc = s.scored(c, p)
+        _, new_timing, new_score = s.scored(c, p)
         _, _, sc = s.chosen
-        if better(p, s, nsc, sc):
+        if better(p, s, new_score, sc):
             s.adopted.append(c)
-            s.chosen = (c, nbt, nsc)
+            s.chosen = (c, new_timing, new_score)
             s.listed += 1
             adopted = True
     return adopted
@@ -206,12 +206,12 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
 def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool:
     """Window passes of reordering over the renamed code, whose false dependencies are fewer."""
     assert s.chosen is not None  # the judge's pick
-    cand, cbt, sc = s.chosen
+    cand, chosen_timing, sc = s.chosen
     left = p.clock.left(w_deadline)
-    dec = decompose(cbt, p.model, list(range(cbt.n)), p.clock.now() + left * 0.4, p.clock,
+    dec = decompose(chosen_timing, p.model, list(range(chosen_timing.n)), p.clock.now() + left * 0.4, p.clock,
                     workers=p.opts.workers, seed=p.opts.seed,
                     on_progress=lambda info: p.report("windows", bound=p.bounds.best, **info))
-    if not dec.improved or not better(p, s, score(cbt, dec.order, p.model), sc, sideways=True):
+    if not dec.improved or not better(p, s, score(chosen_timing, dec.order, p.model), sc, sideways=True):
         return False
     c = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed)
     s.adopted.append(c)
@@ -280,16 +280,16 @@ def regsched(p: BlockProblem, s: SearchState) -> None:
 def polish(p: BlockProblem, s: SearchState) -> None:
     """Local search: single-instruction moves judged by the out-of-order evaluator."""
     assert s.chosen is not None  # the judge's pick
-    cand, cbt, sc = s.chosen
+    cand, chosen_timing, sc = s.chosen
     p.report("search", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
     deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
-    lorder, sc, used = local_search(cbt, p.model, list(range(cbt.n)), s.target, s.rng,
+    lorder, sc, used = local_search(chosen_timing, p.model, list(range(chosen_timing.n)), s.target, s.rng,
                                     p.opts.search_evaluations, deadline=deadline, clock=p.clock,
                                     objective=p.opts.objective)
     s.evaluations += used
     s.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
                         cand.fixed)
-    s.chosen = (s.final, cbt, sc)
+    s.chosen = (s.final, chosen_timing, sc)
 
 
 OVERLAP_FROM = 150  # from this many instructions (small blocks: the local search is enough)
@@ -301,13 +301,14 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     (scheduler/search/overlap.py): hoist chain heads, sink chain tails, move blocks, cross
     the tail/head boundary; scored by the objective, in-order cycles within the target."""
     assert s.chosen is not None  # the judge's pick
-    cand, cbt, sc = s.chosen
+    cand, chosen_timing, sc = s.chosen
     p.report("overlap", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
     deadline = p.clock.now() + p.allowance("overlap", s)
     # its own generator: the stages after it draw the same numbers whether it ran or not
     rng = random.Random(p.opts.seed * 104729 + p.index)
-    order, osc, used = overlap_search(cbt, p.model, list(range(cbt.n)), max(s.target, sc.inorder), rng,
-                                      int(OVERLAP_EVALS_PER_INSTR * cbt.n), deadline, clock=p.clock,
+    order, osc, used = overlap_search(chosen_timing, p.model, list(range(chosen_timing.n)),
+                                      max(s.target, sc.inorder), rng,
+                                      int(OVERLAP_EVALS_PER_INSTR * chosen_timing.n), deadline, clock=p.clock,
                                       objective=p.opts.objective)
     s.evaluations += used
     if objective_key(osc, p.opts.objective) < objective_key(sc, p.opts.objective):
