@@ -133,7 +133,9 @@ def header_lines(model: Model, doc: dict) -> list[str]:
         outputs = [f"// @outputs {', '.join(live) if live else 'none'}"]
         outputs += [f"// output {a} is now in {b} (--rename-outputs)"
                     for blk in renamed for a, b in sorted(blk["output_map"].items())]
-    checked = "verified and proved" if doc.get("proved") else "verified"
+    # what ran: random-trial verification (unless --verify-trials 0) and the certificate proof
+    checked = " and ".join(w for w, ran in (("verified", doc.get("verified")), ("proved", doc.get("proved"))) if ran)
+    checked = checked or "unchecked"
     target = f"model {model.name}"
     if doc.get("models"):
         target = f"{len(doc['models'])} models"  # (each named on its own line below)
