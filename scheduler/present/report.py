@@ -13,9 +13,9 @@ from scheduler import __version__
 from scheduler.frontend.abi import ALWAYS_LIVE_OUT
 from scheduler.machine.model import Model
 from scheduler.present import figures
-from scheduler.search.options import BlockResult, Options
+from scheduler.search.options import BlockResult, Options, Status
 
-STATUS_RANK = {"OPTIMAL": 0, "FEASIBLE": 1, "FALLBACK": 2}
+STATUS_RANK = {Status.OPTIMAL: 0, Status.FEASIBLE: 1, Status.FALLBACK: 2}
 
 
 def overall_status(blocks: Sequence[BlockResult]) -> str:

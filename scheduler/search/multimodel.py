@@ -41,7 +41,7 @@ from scheduler.machine.model import McaModel, Model, ModelError
 from scheduler.search.candidates import Candidate, candidate_key, unique_candidates
 from scheduler.search.localsearch import SEARCH_ITERATIONS, move_search, objective_key
 from scheduler.search.optimize import ProgressFn, check_schedule, for_each_block
-from scheduler.search.options import BlockResult, Options, ProofUnknown, VerificationFailed
+from scheduler.search.options import BlockResult, Options, ProofUnknown, Status, VerificationFailed
 from scheduler.search.pipeline import BlockProblem, SearchState, problem, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
@@ -305,7 +305,8 @@ def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_ma
     per_model = [_model_doc(r, f, o, best.instrs, opts.alias) for r, f, o in zip(runs, figs, own, strict=True)]
     a0 = per_model[0]["after"]
     kept = best.origin == p0.ident and not best.renamed and not best.fixed
-    status = "OPTIMAL" if all(d["meets_bound"] for d in per_model) else "FALLBACK" if kept else "FEASIBLE"
+    met = all(d["meets_bound"] for d in per_model)
+    status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
     lower = max(p0.bounds.best, s0.proven or 0, s0.relaxed_bound)
     worst = max(per_model, key=lambda d: d["normalised"])
     notes = s0.notes + [f"--objective {opts.objective}: {norm(figs):.4f} of the cores' own best "

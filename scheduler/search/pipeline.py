@@ -37,7 +37,7 @@ from scheduler.search.candidates import (
     score_candidate,
 )
 from scheduler.search.localsearch import Score, score
-from scheduler.search.options import Options
+from scheduler.search.options import Options, Status
 from scheduler.search.solve import SolveResult
 
 ProgressFn = Callable[[int, str, dict], None]
@@ -124,7 +124,7 @@ class SearchState:
     hint_res: InOrderResult | None = None
     hint_order: list[int] = field(default_factory=list)
     best_in: int = 0
-    status: str = "FALLBACK"
+    status: Status = Status.FALLBACK
     claimed: int | None = None  # the solver's in-order cycles for its best schedule
     proven: int | None = None  # a bound proven by a solver, valid for every allowed schedule
     relaxed_bound: int = 0
