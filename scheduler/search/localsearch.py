@@ -37,7 +37,7 @@ class Score:
 
 
 # What "faster" means (--objective): the first figure decides, the others break ties.
-OBJECTIVES = {
+OBJECTIVES: dict[str, Callable[[Score], tuple]] = {
     # back-to-back runs on an out-of-order core: about steady * (runs - 1) + single
     Objective.OOO: lambda s: (s.ooo, s.single, s.inorder),
     Objective.SINGLE: lambda s: (s.single, s.ooo, s.inorder),  # one cold run, out of order
