@@ -5,7 +5,7 @@ instructions, DAG and timings, the fixup problem, bounds, options, clock and dea
 a `SearchState` holds what the stages build (candidate orders and schedules, the chosen
 schedule, the best proven bound, notes). Each stage (scheduler/search/stages.py) has one job
 and reads the state, adds candidates or a bound, and reports progress. This module alone
-decides how much time each stage may use (`BUDGET`, one table) and when to stop: a stage
+decides how much time each stage may use (each `Stage` carries its budget) and when to stop: a stage
 marked optional is skipped once the gap is closed under both evaluators. The final checks
 and proof are not a stage: `optimize.optimize_block` always runs them afterwards.
 """
@@ -43,28 +43,16 @@ from scheduler.search.solve import SolveResult
 ProgressFn = Callable[[int, str, dict], None]
 
 
-def _solve_share(p: BlockProblem) -> float:
+def solve_share(p: BlockProblem) -> float:
     """Fraction of the block's budget for the reorder-only solve (and as much again for the
     window passes of large blocks): less when renaming needs its own solve."""
     return (0.25 if p.opts.rename else 0.5) * (0.5 if p.decomposing else 1.0)
 
 
-# Time each stage may use, in seconds (or deterministic units) of the block's clock. `left` is
-# the time to the block's deadline when the stage (or, for per-solve entries, the solve) starts.
-BUDGET: dict[str, Callable[[BlockProblem, SearchState, float], float]] = {
-    "reorder": lambda p, s, left: max(0.2, p.budget * _solve_share(p)),
-    # renaming first, most of what is left: on hand-allocated code it is where the gains are
-    "rename": lambda p, s, left: max(0.3, left * 0.6),
-    "windows": lambda p, s, left: max(0.5, p.budget * _solve_share(p)),
-    # per extra solve: short, these only add variety once the first solve found its optimum
-    "diversity": lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds)),
-    "relaxed-bound": lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05)),
-    "rename-windows": lambda p, s, left: max(1.0, left * 0.8),
-    "regsched": lambda p, s, left: 0.0,  # cheap (charged per instruction), not limited
-    # moves aimed at back-to-back overlap: half of what is left (it also stops by evaluations)
-    "overlap": lambda p, s, left: max(0.5, left * 0.5),
-    "local-search": lambda p, s, left: 0.5,  # at least this, else until the block's deadline
-}
+# Time a stage may use, in seconds (or deterministic units) of the block's clock: a function of
+# the problem, the state and `left`, the time to the block's deadline when the stage (or, for
+# per-solve budgets, the solve) starts. Each Stage carries its own (scheduler/search/stages.py).
+Budget = Callable[["BlockProblem", "SearchState", float], float]
 
 
 @dataclass
@@ -91,6 +79,7 @@ class BlockProblem:
     ooo_detail: OooBound  # the steady-state bound with what binds it
     decomposing: bool
     whole: bool  # solve the whole block (not only windows)
+    budgets: dict[str, Budget] = field(default_factory=dict)  # per stage name, from the stages run
 
     @property
     def ident(self) -> list[int]:
@@ -105,11 +94,11 @@ class BlockProblem:
             self.progress(self.index, stage, kw)
 
     def allowance(self, stage: str, state: SearchState) -> float:
-        """The stage's time: its share, but never past the block's deadline (a stage's minimum
-        must not stretch the time limit); 0.0 for regsched means not limited."""
+        """The named stage's time (its Stage's budget), but never past the block's deadline (a
+        stage's minimum must not stretch the time limit)."""
         left = self.clock.left(self.deadline)
-        share = BUDGET[stage](self, state, left)
-        return share if stage == "regsched" else min(share, max(left, 0.01))
+        budget = self.budgets[stage]  # a KeyError is a stage asking for a budget it does not declare
+        return min(budget(self, state, left), max(left, 0.01))
 
 
 @dataclass
@@ -183,6 +172,7 @@ class Stage:
     run: Callable[[BlockProblem, SearchState], None]
     applies: Callable[[BlockProblem], bool] = lambda p: True
     optional: bool = False  # skipped once the gap is closed under both evaluators
+    budget: Budget | None = None  # its time (None: it is cheap, or bounded by the block's deadline)
 
 
 def problem(index: int, instrs, model: Model, opts: Options, budget: float, clock: Clock,
@@ -218,6 +208,7 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
 def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
     """Run the stages in order, recording for each its time and what it gained."""
     s = SearchState(random.Random(p.opts.seed * 7919 + p.index))
+    p.budgets = {st.name: st.budget for st in stages if st.budget is not None}
     records = s.records
     for stage in stages:
         if not stage.applies(p):

@@ -2,7 +2,7 @@
 
 Each stage has one job: it reads the problem and the state, adds candidate orders or
 schedules, a proven bound and notes, and reports progress. Budgets come from
-`pipeline.BUDGET`; the final checks are not a stage (scheduler/search/optimize.py).
+each `Stage`'s budget; the final checks are not a stage (scheduler/search/optimize.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from scheduler.search.listsched import list_schedule
 from scheduler.search.localsearch import Score, local_search, objective_key, score
 from scheduler.search.options import Status
 from scheduler.search.overlap import overlap_search
-from scheduler.search.pipeline import BlockProblem, SearchState, Stage
+from scheduler.search.pipeline import BlockProblem, SearchState, Stage, solve_share
 from scheduler.search.regsched import VARIANTS as REGSCHED_VARIANTS
 from scheduler.search.regsched import reschedule
 from scheduler.search.rename_solve import rename_candidates
@@ -325,19 +325,29 @@ def _small_renaming(p: BlockProblem) -> bool:
 
 STAGES = [
     Stage("list", warm_start),
-    Stage("reorder", reorder, applies=lambda p: p.whole),
-    Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1),
-    Stage("relaxed-bound", relaxed_bound, applies=lambda p: p.opts.rename and p.bt.n > 1 and not p.decomposing),
-    Stage("rename", rename, applies=_small_renaming, optional=True),
-    Stage("diversity", diversity, optional=True),
+    Stage("reorder", reorder, applies=lambda p: p.whole,
+          budget=lambda p, s, left: max(0.2, p.budget * solve_share(p))),
+    Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1,
+          budget=lambda p, s, left: max(0.5, p.budget * solve_share(p))),
+    Stage("relaxed-bound", relaxed_bound, applies=lambda p: p.opts.rename and p.bt.n > 1 and not p.decomposing,
+          budget=lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05))),
+    # renaming first, most of what is left: on hand-allocated code it is where the gains are
+    Stage("rename", rename, applies=_small_renaming, optional=True, budget=lambda p, s, left: max(0.3, left * 0.6)),
+    # per extra solve: short, these only add variety once the first solve found its optimum
+    Stage("diversity", diversity, optional=True,
+          budget=lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds))),
     Stage("judge", judge),
+    # cheap (charged per instruction): no budget of its own
     Stage("regsched", regsched, applies=lambda p: _small_renaming(p) and not p.movable, optional=True),
     # large blocks always; small ones when the objective is out of order (large-neighbourhood
     # search: CP-SAT re-solves windows, the out-of-order evaluator decides)
     Stage("rename-windows", rename_windows, optional=True, applies=lambda p: p.opts.rename and (
-        p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24))),
-    # out-of-order objectives on large blocks: moves aimed at back-to-back overlap
+        p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24)),
+        budget=lambda p, s, left: max(1.0, left * 0.8)),
+    # out-of-order objectives on large blocks: moves aimed at back-to-back overlap, half of
+    # what is left (it also stops by evaluations)
     Stage("overlap", overlap, optional=True,
-          applies=lambda p: p.opts.objective != "inorder" and p.bt.n >= OVERLAP_FROM),
-    Stage("local-search", polish),
+          applies=lambda p: p.opts.objective != "inorder" and p.bt.n >= OVERLAP_FROM,
+          budget=lambda p, s, left: max(0.5, left * 0.5)),
+    Stage("local-search", polish, budget=lambda p, s, left: 0.5),  # at least this, else until the deadline
 ]
