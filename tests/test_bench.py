@@ -20,7 +20,7 @@ from scheduler.checks.verify import straight_line
 from scheduler.cli import main
 from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.machine.model import load_model
-from scheduler.search.options import Alternative, BlockResult
+from scheduler.search.options import Alternative, BlockResult, Status
 from tests.support import ROOT
 
 needs_toolchain = pytest.mark.skipif(not (harness.native() or execcheck.available()),
@@ -121,7 +121,7 @@ def _result(instrs) -> BlockResult:
     alts = [Alternative([instrs[2], instrs[0], instrs[1]], [2, 0, 1], False, [], [], "certificate", 5, 4.0, 6),
             Alternative([instrs[1], instrs[2], instrs[0]], [1, 2, 0], False, [], [], "certificate", 5, 4.0, 6)]
     return BlockResult(index=0, instructions=3, order=[1, 0, 2], cycles_before=6, cycles_after=5, lower_bound=5,
-                       bound_reason="", status="OPTIMAL", solve_seconds=0, seconds=0, verified=True,
+                       bound_reason="", status=Status.OPTIMAL, solve_seconds=0, seconds=0, verified=True,
                        ooo_cycles_before=5.0, ooo_cycles_after=4.0, ooo_single_before=7, ooo_single_after=6,
                        ooo_lower_bound=4.0, solver_cycles=5, solver_bound=5, instructions_after=best,
                        alternatives=alts, notes=["OPTIMAL under the out-of-order objective"])

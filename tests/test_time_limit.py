@@ -6,7 +6,7 @@ from __future__ import annotations
 from scheduler.core import budget
 from scheduler.core.budget import CommandClock, check_reserve, search_limit
 from scheduler.present.batch import task_timeout
-from scheduler.search.pipeline import BUDGET
+from scheduler.search.stages import STAGES
 
 
 def test_search_leaves_the_check_reserve():
@@ -61,14 +61,25 @@ def test_stage_allowance_never_passes_the_block_deadline():
     from scheduler.search.pipeline import BlockProblem
 
     p = SimpleNamespace(clock=_FakeClock(9.9), deadline=10.0, budget=5.0,
-                        opts=SimpleNamespace(rename=True), decomposing=False)
+                        opts=SimpleNamespace(rename=True), decomposing=False,
+                        budgets={st.name: st.budget for st in STAGES if st.budget is not None})
     state = SimpleNamespace(res=SimpleNamespace(seconds=1.0))
-    for stage in BUDGET:
+    assert len(p.budgets) >= 8
+    for stage in p.budgets:
         got = BlockProblem.allowance(p, stage, state)
-        if stage == "regsched":
-            assert got == 0.0  # not limited by time (charged per instruction)
-        else:
-            assert got <= 0.1 + 1e-9, stage  # the minimums (0.2, 0.3, 0.5 s) yield to the deadline
+        assert got <= 0.1 + 1e-9, stage  # the minimums (0.2, 0.3, 0.5 s) yield to the deadline
+
+
+def test_every_budget_a_stage_asks_for_is_declared_by_a_stage():
+    """No string-keyed table apart from the stages: each `p.allowance("name", ...)` in stages.py
+    names a Stage that carries a budget."""
+    import re
+
+    from tests.support import ROOT
+
+    asked = set(re.findall(r'allowance\("([\w-]+)"', (ROOT / "scheduler" / "search" / "stages.py").read_text()))
+    declared = {st.name for st in STAGES if st.budget is not None}
+    assert asked and asked <= declared, asked - declared
 
 
 def test_batch_task_timeout_follows_the_limit():

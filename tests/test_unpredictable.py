@@ -301,9 +301,9 @@ def test_renaming_never_yields_unpredictable_forms(text: str):
             # CP-SAT with renaming and its colouring (briefly)
             bt = prepare(instrs, model, opts.alias)
             first = inorder(bt, list(range(bt.n)), model)
-            fprob = fixup.analyse(instrs, bt.dag, renaming=True)
+            fixups = fixup.analyse(instrs, bt.dag, renaming=True)
             cands, _ = rename_solve.rename_candidates(instrs, bt, model, opts, live_out, first.issue, first.cycles,
-                                                      0.3, [], fprob)
+                                                      0.3, [], fixups)
             for c in cands:
                 _check_renamed(instrs, c.instrs, live_out)
     assert spy.refused == []  # the allocators kept the values apart; the net caught nothing

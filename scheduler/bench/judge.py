@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from scheduler.bench.measure import BenchError, Executor, Kernel, faster
 from scheduler.frontend.ir import Instruction, Program
-from scheduler.search.options import Alternative, BlockResult
+from scheduler.search.options import Alternative, BlockResult, Status
 
 CALLS = 1000
 REPEATS = 15
@@ -110,14 +110,14 @@ def _apply(r: BlockResult, e: Entry, block_instrs: Sequence[Instruction]) -> Non
         r.renamed, r.register_map, r.offset_fixups, r.output_map = False, [], [], {}
         r.cycles_after, r.ooo_cycles_after, r.ooo_single_after = r.cycles_before, r.ooo_cycles_before, \
             r.ooo_single_before
-        r.status, r.proof = "FALLBACK", "certificate"
+        r.status, r.proof = Status.FALLBACK, "certificate"
         return
     a = e.alternative
     assert a is not None
     r.order, r.instructions_after, r.renamed = a.order, a.instrs, a.renamed
     r.register_map, r.offset_fixups, r.output_map, r.proof = a.register_map, a.offset_fixups, {}, a.proof
     r.cycles_after, r.ooo_cycles_after, r.ooo_single_after = a.cycles, a.ooo_steady, a.ooo_single
-    r.status = "FEASIBLE"  # (the model's optimality claim was for another schedule)
+    r.status = Status.FEASIBLE  # (the model's optimality claim was for another schedule)
 
 
 def judge_program(prog: Program, results: Sequence[BlockResult], executor: Executor, k: int,

@@ -25,7 +25,7 @@ from scheduler.frontend.ir import Block, Program
 from scheduler.frontend.parse import parse_preprocessed_text, parse_text
 from scheduler.present.emit import Scheduled, emit
 from scheduler.present.roundtrip import try_emit_source
-from scheduler.search.options import BlockResult, VerificationFailed
+from scheduler.search.options import BlockResult, Status, VerificationFailed
 
 WHOLE_FILE_TRIALS = 32
 
@@ -55,7 +55,7 @@ def revert(r: BlockResult, block: Block, why: str) -> BlockResult:
     """`r` with the block back in its input order (the figures become the input's)."""
     per_model = [dict(d, after=d["before"]) for d in r.per_model]
     return replace(r, order=list(range(r.instructions)), instructions_after=list(block.instructions),
-                   renamed=False, register_map=[], offset_fixups=[], output_map={}, status="FALLBACK",
+                   renamed=False, register_map=[], offset_fixups=[], output_map={}, status=Status.FALLBACK,
                    cycles_after=r.cycles_before, ooo_cycles_after=r.ooo_cycles_before,
                    ooo_single_after=r.ooo_single_before, per_model=per_model, notes=[*r.notes, why])
 

@@ -13,9 +13,9 @@ from scheduler import __version__
 from scheduler.frontend.abi import ALWAYS_LIVE_OUT
 from scheduler.machine.model import Model
 from scheduler.present import figures
-from scheduler.search.options import BlockResult, Options
+from scheduler.search.options import BlockResult, Options, Status
 
-STATUS_RANK = {"OPTIMAL": 0, "FEASIBLE": 1, "FALLBACK": 2}
+STATUS_RANK = {Status.OPTIMAL: 0, Status.FEASIBLE: 1, Status.FALLBACK: 2}
 
 
 def overall_status(blocks: Sequence[BlockResult]) -> str:
@@ -133,7 +133,9 @@ def header_lines(model: Model, doc: dict) -> list[str]:
         outputs = [f"// @outputs {', '.join(live) if live else 'none'}"]
         outputs += [f"// output {a} is now in {b} (--rename-outputs)"
                     for blk in renamed for a, b in sorted(blk["output_map"].items())]
-    checked = "verified and proved" if doc.get("proved") else "verified"
+    # what ran: random-trial verification (unless --verify-trials 0) and the certificate proof
+    checked = " and ".join(w for w, ran in (("verified", doc.get("verified")), ("proved", doc.get("proved"))) if ran)
+    checked = checked or "unchecked"
     target = f"model {model.name}"
     if doc.get("models"):
         target = f"{len(doc['models'])} models"  # (each named on its own line below)

@@ -23,11 +23,11 @@ class Candidate:
     fixed: bool = False  # some memory offsets were adjusted (fixup)
 
 
-def fixed_candidate(instrs, fprob: fixup.FixupProblem, issue, order: list[int] | None = None,
+def fixed_candidate(instrs, fixups: fixup.FixupProblem, issue, order: list[int] | None = None,
                     renamed: bool = False) -> Candidate:
     """The schedule of a solution's issue cycles (emitted in `order`, by default by cycle),
     with the offsets its order needs."""
-    offsets = fixup.decide(issue, fprob) if fprob else {}
+    offsets = fixup.decide(issue, fixups) if fixups else {}
     body = fixup.apply(instrs, offsets)
     order = order_from_issue(issue) if order is None else order
     return Candidate([body[k] for k in order], order, renamed, bool(offsets))

@@ -19,6 +19,7 @@ from scheduler.core.clock import WALL, Clock
 from scheduler.machine.bounds import ooo_bound
 from scheduler.machine.evaluate import BlockTiming, inorder, out_of_order
 from scheduler.machine.model import Model
+from scheduler.search.options import Objective
 
 SEARCH_ITERATIONS = 8  # out-of-order iterations while searching (final figures use more)
 
@@ -36,13 +37,13 @@ class Score:
 
 
 # What "faster" means (--objective): the first figure decides, the others break ties.
-OBJECTIVES = {
+OBJECTIVES: dict[str, Callable[[Score], tuple]] = {
     # back-to-back runs on an out-of-order core: about steady * (runs - 1) + single
-    "ooo": lambda s: (s.ooo, s.single, s.inorder),
-    "single": lambda s: (s.single, s.ooo, s.inorder),  # one cold run, out of order
-    "inorder": lambda s: (s.inorder, s.ooo, s.single),  # the in-order issue model (CP-SAT's)
+    Objective.OOO: lambda s: (s.ooo, s.single, s.inorder),
+    Objective.SINGLE: lambda s: (s.single, s.ooo, s.inorder),  # one cold run, out of order
+    Objective.INORDER: lambda s: (s.inorder, s.ooo, s.single),  # the in-order issue model (CP-SAT's)
 }
-DEFAULT_OBJECTIVE = "ooo"
+DEFAULT_OBJECTIVE = Objective.OOO
 
 
 def objective_key(sc: Score, objective: str = DEFAULT_OBJECTIVE) -> tuple:

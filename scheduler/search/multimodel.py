@@ -41,7 +41,7 @@ from scheduler.machine.model import McaModel, Model, ModelError
 from scheduler.search.candidates import Candidate, candidate_key, unique_candidates
 from scheduler.search.localsearch import SEARCH_ITERATIONS, move_search, objective_key
 from scheduler.search.optimize import ProgressFn, check_schedule, for_each_block
-from scheduler.search.options import BlockResult, Options, ProofUnknown, VerificationFailed
+from scheduler.search.options import BlockResult, Options, ProofUnknown, Status, VerificationFailed
 from scheduler.search.pipeline import BlockProblem, SearchState, problem, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
@@ -305,7 +305,8 @@ def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_ma
     per_model = [_model_doc(r, f, o, best.instrs, opts.alias) for r, f, o in zip(runs, figs, own, strict=True)]
     a0 = per_model[0]["after"]
     kept = best.origin == p0.ident and not best.renamed and not best.fixed
-    status = "OPTIMAL" if all(d["meets_bound"] for d in per_model) else "FALLBACK" if kept else "FEASIBLE"
+    met = all(d["meets_bound"] for d in per_model)
+    status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
     lower = max(p0.bounds.best, s0.proven or 0, s0.relaxed_bound)
     worst = max(per_model, key=lambda d: d["normalised"])
     notes = s0.notes + [f"--objective {opts.objective}: {norm(figs):.4f} of the cores' own best "
@@ -314,10 +315,10 @@ def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_ma
         index=index, instructions=p0.bt.n, order=best.origin, cycles_before=p0.before_in.cycles,
         cycles_after=a0["inorder"], lower_bound=min(lower, a0["inorder"]), bound_reason=p0.bounds.binding,
         status=status, solve_seconds=round(sum(r.s.solve_time for r in runs), 3), seconds=round(seconds, 3),
-        verified=True, ooo_cycles_before=p0.before_ooo.steady, ooo_cycles_after=a0["ooo"],
+        verified=opts.verify_trials > 0, ooo_cycles_before=p0.before_ooo.steady, ooo_cycles_after=a0["ooo"],
         ooo_single_before=p0.before_ooo.single, ooo_single_after=a0["single"], ooo_lower_bound=p0.ooo_bound,
         ooo_bound_reason=p0.ooo_detail.binding,
-        solver_cycles=None, solver_bound=None, proved=True, proof=proof, instructions_after=best.instrs,
+        solver_cycles=None, solver_bound=None, proved=bool(proof), proof=proof, instructions_after=best.instrs,
         renamed=best.renamed,
         register_map=register_map([p0.instrs[k] for k in best.origin], best.instrs) if best.renamed else [],
         offset_fixups=fixups, output_map=output_map, live_out=sorted(p0.live_out),

@@ -37,6 +37,7 @@ from scheduler.search.options import (
     BlockResult,
     Options,
     ProofUnknown,
+    Status,
     VerificationFailed,
 )
 from scheduler.search.pipeline import BlockProblem, SearchState, problem, run
@@ -74,7 +75,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     kept = final.origin == p.ident and not final.renamed and not final.fixed
     met = {"inorder": after_in <= lower, "ooo": _ooo_at_bound(p, s, final, after_ooo.steady),
            "single": False}[opts.objective]
-    s.status = "OPTIMAL" if met else "FALLBACK" if kept else "FEASIBLE"
+    s.status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
     instrs = p.instrs
     return BlockResult(
         index=block_index, instructions=p.bt.n, order=final.origin,
@@ -83,12 +84,12 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         bound_reason=p.bounds.binding if lower == p.bounds.best else (
             "true dependencies (solver)" if lower == s.relaxed_bound else "solver"),
         status=s.status, solve_seconds=round(s.solve_time, 3), seconds=round(time.monotonic() - wall_start, 3),
-        verified=True,
+        verified=opts.verify_trials > 0,  # check_schedule's random trials ran (and passed)
         ooo_cycles_before=p.before_ooo.steady, ooo_cycles_after=after_ooo.steady,
         ooo_single_before=p.before_ooo.single, ooo_single_after=after_ooo.single,
         ooo_lower_bound=p.ooo_bound,  # (unrounded: 19/3 must compare above 6.33)
         ooo_bound_reason=p.ooo_detail.binding,
-        solver_cycles=s.claimed, solver_bound=s.proven, proved=True, proof=proof,
+        solver_cycles=s.claimed, solver_bound=s.proven, proved=bool(proof), proof=proof,
         instructions_after=final.instrs, renamed=final.renamed,
         register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
         offset_fixups=fixups, output_map=output_map, live_out=sorted(live_out),
@@ -108,13 +109,13 @@ def _no_worse(p: BlockProblem, s: SearchState):
     before_in, before_ooo, ident = p.before_in, p.before_ooo, p.ident
     if after_in > before_in.cycles or after_ooo.steady > before_ooo.steady:
         s.notes.append("no order found that is at least as fast under both evaluators: input order kept")
-        final, after_in, after_ooo, s.status = Candidate(p.instrs, ident), before_in.cycles, before_ooo, "FALLBACK"
+        final, after_in, after_ooo, s.status = Candidate(p.instrs, ident), before_in.cycles, before_ooo, Status.FALLBACK
     elif (after_in, after_ooo.steady, after_ooo.single) >= (before_in.cycles, before_ooo.steady, before_ooo.single) \
             and final.origin != ident:
         s.notes.append("no order faster than the input under either evaluator: input order kept")
         final, after_in, after_ooo = Candidate(p.instrs, ident), before_in.cycles, before_ooo
-    if s.status == "OPTIMAL" and after_in != s.claimed:
-        s.status = "FEASIBLE"
+    if s.status == Status.OPTIMAL and after_in != s.claimed:
+        s.status = Status.FEASIBLE
     return final, after_in, after_ooo
 
 
@@ -148,10 +149,10 @@ def _next_verified(p: BlockProblem, s: SearchState, failed: Candidate, why: str)
             s.notes.append(f"the next candidate failed a check too ({e})")
             continue
         s.notes.append("emitted the next candidate that passes every check")
-        s.status = "FEASIBLE"
+        s.status = Status.FEASIBLE
         return c, checked
     s.notes.append("no other candidate passed every check: input order kept")
-    s.status = "FALLBACK"
+    s.status = Status.FALLBACK
     keep = Candidate(p.instrs, p.ident)
     return keep, check_schedule(p, keep)
 

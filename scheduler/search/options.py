@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from scheduler.frontend.abi import DEFAULT_RESERVED
 from scheduler.frontend.dag import AliasFacts
 from scheduler.frontend.ir import Instruction
+
+
+class Status(StrEnum):
+    """A block's result: OPTIMAL (at a bound that holds for every allowed schedule, under the
+    objective), FEASIBLE (faster, not proven optimal), FALLBACK (the input order kept)."""
+
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"
+    FALLBACK = "FALLBACK"
+
+
+class Objective(StrEnum):
+    """What "faster" means (--objective); worst and mean combine several models."""
+
+    INORDER = "inorder"
+    OOO = "ooo"
+    SINGLE = "single"
+    WORST = "worst"
+    MEAN = "mean"
 
 
 @dataclass(frozen=True)
@@ -29,7 +49,7 @@ class Options:
     deterministic: bool = False  # time limits in CP-SAT deterministic time, one worker: repeatable runs
     # what "faster" means: ooo (back-to-back runs), single (one cold run), inorder; with several
     # models worst or mean (of each model's figure over its own best)
-    objective: str = "ooo"
+    objective: str = Objective.OOO  # an Objective (plain strings of its values are accepted)
     prove: bool = False  # also prove each block by symbolic execution (scheduler/checks/prove.py) before writing
     # the block being optimised: what its memory-dependency analysis may assume (frontend/cfg.py's
     # entry facts); None at the program level (every block starts at the function's entry)
@@ -68,7 +88,7 @@ class BlockResult:
     cycles_after: int
     lower_bound: int
     bound_reason: str
-    status: str  # OPTIMAL, FEASIBLE or FALLBACK
+    status: Status
     solve_seconds: float  # CP-SAT time
     seconds: float  # everything: solve, candidate search, checks
     verified: bool

@@ -5,7 +5,7 @@ instructions, DAG and timings, the fixup problem, bounds, options, clock and dea
 a `SearchState` holds what the stages build (candidate orders and schedules, the chosen
 schedule, the best proven bound, notes). Each stage (scheduler/search/stages.py) has one job
 and reads the state, adds candidates or a bound, and reports progress. This module alone
-decides how much time each stage may use (`BUDGET`, one table) and when to stop: a stage
+decides how much time each stage may use (each `Stage` carries its budget) and when to stop: a stage
 marked optional is skipped once the gap is closed under both evaluators. The final checks
 and proof are not a stage: `optimize.optimize_block` always runs them afterwards.
 """
@@ -37,34 +37,22 @@ from scheduler.search.candidates import (
     score_candidate,
 )
 from scheduler.search.localsearch import Score, score
-from scheduler.search.options import Options
+from scheduler.search.options import Options, Status
 from scheduler.search.solve import SolveResult
 
 ProgressFn = Callable[[int, str, dict], None]
 
 
-def _solve_share(p: BlockProblem) -> float:
+def solve_share(p: BlockProblem) -> float:
     """Fraction of the block's budget for the reorder-only solve (and as much again for the
     window passes of large blocks): less when renaming needs its own solve."""
     return (0.25 if p.opts.rename else 0.5) * (0.5 if p.decomposing else 1.0)
 
 
-# Time each stage may use, in seconds (or deterministic units) of the block's clock. `left` is
-# the time to the block's deadline when the stage (or, for per-solve entries, the solve) starts.
-BUDGET: dict[str, Callable[[BlockProblem, SearchState, float], float]] = {
-    "reorder": lambda p, s, left: max(0.2, p.budget * _solve_share(p)),
-    # renaming first, most of what is left: on hand-allocated code it is where the gains are
-    "rename": lambda p, s, left: max(0.3, left * 0.6),
-    "windows": lambda p, s, left: max(0.5, p.budget * _solve_share(p)),
-    # per extra solve: short, these only add variety once the first solve found its optimum
-    "diversity": lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds)),
-    "relaxed-bound": lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05)),
-    "rename-windows": lambda p, s, left: max(1.0, left * 0.8),
-    "regsched": lambda p, s, left: 0.0,  # cheap (charged per instruction), not limited
-    # moves aimed at back-to-back overlap: half of what is left (it also stops by evaluations)
-    "overlap": lambda p, s, left: max(0.5, left * 0.5),
-    "local-search": lambda p, s, left: 0.5,  # at least this, else until the block's deadline
-}
+# Time a stage may use, in seconds (or deterministic units) of the block's clock: a function of
+# the problem, the state and `left`, the time to the block's deadline when the stage (or, for
+# per-solve budgets, the solve) starts. Each Stage carries its own (scheduler/search/stages.py).
+Budget = Callable[["BlockProblem", "SearchState", float], float]
 
 
 @dataclass
@@ -84,13 +72,14 @@ class BlockProblem:
     before_in: InOrderResult
     before_ooo: OoOResult
     base_score: Score
-    fprob: fixup.FixupProblem
-    sbt: BlockTiming  # bt with the edges offset fixups relax
-    fextra: Callable | None  # CP-SAT constraints of the fixups
+    fixups: fixup.FixupProblem
+    relaxed_timing: BlockTiming  # bt with the edges offset fixups relax
+    fixup_constraints: Callable | None  # CP-SAT constraints of the fixups
     bounds: Bounds
     ooo_detail: OooBound  # the steady-state bound with what binds it
     decomposing: bool
     whole: bool  # solve the whole block (not only windows)
+    budgets: dict[str, Budget] = field(default_factory=dict)  # per stage name, from the stages run
 
     @property
     def ident(self) -> list[int]:
@@ -105,11 +94,11 @@ class BlockProblem:
             self.progress(self.index, stage, kw)
 
     def allowance(self, stage: str, state: SearchState) -> float:
-        """The stage's time: its share, but never past the block's deadline (a stage's minimum
-        must not stretch the time limit); 0.0 for regsched means not limited."""
+        """The named stage's time (its Stage's budget), but never past the block's deadline (a
+        stage's minimum must not stretch the time limit)."""
         left = self.clock.left(self.deadline)
-        share = BUDGET[stage](self, state, left)
-        return share if stage == "regsched" else min(share, max(left, 0.01))
+        budget = self.budgets[stage]  # a KeyError is a stage asking for a budget it does not declare
+        return min(budget(self, state, left), max(left, 0.01))
 
 
 @dataclass
@@ -124,7 +113,7 @@ class SearchState:
     hint_res: InOrderResult | None = None
     hint_order: list[int] = field(default_factory=list)
     best_in: int = 0
-    status: str = "FALLBACK"
+    status: Status = Status.FALLBACK
     claimed: int | None = None  # the solver's in-order cycles for its best schedule
     proven: int | None = None  # a bound proven by a solver, valid for every allowed schedule
     relaxed_bound: int = 0
@@ -154,7 +143,7 @@ class SearchState:
         sizes = (len(self.orders), len(self.issues), len(self.renamed))
         if self._built is None or self._built[0] != sizes:
             out = [Candidate([p.instrs[k] for k in o], list(o)) for o in unique_orders(self.orders)]
-            out += unique_candidates(fixed_candidate(p.instrs, p.fprob, i) for i in self.issues)
+            out += unique_candidates(fixed_candidate(p.instrs, p.fixups, i) for i in self.issues)
             self._built = (sizes, out + self.renamed)
         return list(self._built[1])
 
@@ -183,6 +172,7 @@ class Stage:
     run: Callable[[BlockProblem, SearchState], None]
     applies: Callable[[BlockProblem], bool] = lambda p: True
     optional: bool = False  # skipped once the gap is closed under both evaluators
+    budget: Budget | None = None  # its time (None: it is cheap, or bounded by the block's deadline)
 
 
 def problem(index: int, instrs, model: Model, opts: Options, budget: float, clock: Clock,
@@ -195,27 +185,30 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
     before_in = inorder(bt, ident, model)
     before_ooo = out_of_order(bt, ident, model)
     # offset fixups relax the register edges between accesses and their base updates
-    fprob = fixup.analyse(instrs, bt.dag) if opts.fixup else fixup.FixupProblem()
-    fextra, sbt = None, bt
-    if fprob:
+    fixups = fixup.analyse(instrs, bt.dag) if opts.fixup else fixup.FixupProblem()
+    fixup_constraints, relaxed_timing = None, bt
+    if fixups:
         gap = fixup.gap_function(instrs, model)
-        sbt = replace(bt, **dict(zip(("raw", "order"), fixup.relax_edges(bt.raw, bt.order, fprob, gap),
+        relaxed_timing = replace(bt, **dict(zip(("raw", "order"), fixup.relax_edges(bt.raw, bt.order, fixups, gap),
                                      strict=True)))
 
-        def fextra(m, issue):
-            fixup.add_constraints(m, issue, fprob, gap)
+        def fixup_constraints(m, issue):
+            fixup.add_constraints(m, issue, fixups, gap)
     # with renaming only true dependencies bind: the bound must hold for renamed schedules too
-    kept = true_dependencies(sbt) if opts.rename else sbt  # the edges every allowed schedule keeps
+    # (the edges every allowed schedule keeps)
+    kept = true_dependencies(relaxed_timing) if opts.rename else relaxed_timing
     bounds = lower_bounds(kept, model)
     decomposing = opts.decompose == "always" or (opts.decompose == "auto" and bt.n >= decompose_from)
     return BlockProblem(index, instrs, model, opts, budget, clock, live_out, movable, progress, start,
-                        start + budget, bt, before_in, before_ooo, score(bt, ident, model), fprob, sbt,
-                        fextra, bounds, ooo_bound_detail(kept, model), decomposing, opts.decompose != "always")
+                        start + budget, bt, before_in, before_ooo, score(bt, ident, model), fixups, relaxed_timing,
+                        fixup_constraints, bounds, ooo_bound_detail(kept, model), decomposing,
+                        opts.decompose != "always")
 
 
 def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
     """Run the stages in order, recording for each its time and what it gained."""
     s = SearchState(random.Random(p.opts.seed * 7919 + p.index))
+    p.budgets = {st.name: st.budget for st in stages if st.budget is not None}
     records = s.records
     for stage in stages:
         if not stage.applies(p):

@@ -26,24 +26,24 @@ ATTEMPTS = 4  # solves, each holding one more register back when no solution cou
 
 
 def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hint_issue, horizon,
-                      limit: float, notes: list[str], fprob: fixup.FixupProblem,
+                      limit: float, notes: list[str], fixups: fixup.FixupProblem,
                       movable: frozenset[str] = frozenset(), clock: Clock = WALL, boundary=None):
     """CP-SAT with renaming; every solution that can be coloured becomes a candidate.
     When no solution can be coloured (registers handed over inside one cycle need an
     order that does not exist), hold one more register back from the model and retry."""
     prob = analyse(instrs, live_out, opts.reserve, movable)
     gap = fixup.gap_function(instrs, model)
-    if fprob:
-        fixup.prepare_renaming(prob, fprob)
+    if fixups:
+        fixup.prepare_renaming(prob, fixups)
     raw, order = renaming_edges(bt, prob)
-    if fprob:
-        raw, order = fixup.relax_edges(raw, order, fprob, gap)
+    if fixups:
+        raw, order = fixup.relax_edges(raw, order, fixups, gap)
     rbt = replace(bt, raw=raw, order=order)
 
     def extra(m, issue):
         add_register_constraints(m, issue, prob, horizon)
-        if fprob:
-            fixup.add_constraints(m, issue, fprob, gap)
+        if fixups:
+            fixup.add_constraints(m, issue, fixups, gap)
 
     deadline = clock.now() + limit
     out: list[Candidate]
@@ -58,7 +58,7 @@ def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hin
         seconds += res.seconds
         if not any(prob.margin.values()) and res.bound is not None:
             proven = max(proven or 0, res.bound)
-        failed, best_coloured = _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out)
+        failed, best_coloured = _colour_solutions(instrs, prob, res, horizon, order, raw, fixups, out)
         # stop once the solver's best schedule got registers; when only worse ones did (the
         # best needs a hand-over inside one cycle that no order allows), hold a register back
         # and solve again: the renamed schedule that exists should not be lost to colouring
@@ -77,7 +77,7 @@ def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hin
     return out, res
 
 
-def _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out: list) -> tuple[set[str], bool]:
+def _colour_solutions(instrs, prob, res, horizon, order, raw, fixups, out: list) -> tuple[set[str], bool]:
     """Give registers to the best solutions (best first) and append them to `out`; returns
     the register classes that could not be coloured and whether the best solution was."""
     failed: set[str] = set()
@@ -96,7 +96,7 @@ def _colour_solutions(instrs, prob, res, horizon, order, raw, fprob, out: list) 
         except UnpredictableRewrite:
             continue  # (never expected: the colouring keeps `prob.apart` values apart)
         best_coloured = best_coloured or n == 0
-        out.append(fixed_candidate(body, fprob, issue, order_, renamed=True))
+        out.append(fixed_candidate(body, fixups, issue, order_, renamed=True))
         if len(out) >= MAX_RENAMED:
             break
     return failed, best_coloured

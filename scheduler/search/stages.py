@@ -2,7 +2,7 @@
 
 Each stage has one job: it reads the problem and the state, adds candidate orders or
 schedules, a proven bound and notes, and reports progress. Budgets come from
-`pipeline.BUDGET`; the final checks are not a stage (scheduler/search/optimize.py).
+each `Stage`'s budget; the final checks are not a stage (scheduler/search/optimize.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from scheduler.search.candidates import Candidate
 from scheduler.search.decompose import decompose
 from scheduler.search.listsched import list_schedule
 from scheduler.search.localsearch import Score, local_search, objective_key, score
+from scheduler.search.options import Status
 from scheduler.search.overlap import overlap_search
-from scheduler.search.pipeline import BlockProblem, SearchState, Stage
+from scheduler.search.pipeline import BlockProblem, SearchState, Stage, solve_share
 from scheduler.search.regsched import VARIANTS as REGSCHED_VARIANTS
 from scheduler.search.regsched import reschedule
 from scheduler.search.rename_solve import rename_candidates
@@ -38,15 +39,15 @@ def warm_start(p: BlockProblem, s: SearchState) -> None:
     ls_in = inorder(p.bt, ls, p.model)
     s.hint_res, s.hint_order = (ls_in, ls) if ls_in.cycles < p.before_in.cycles else (p.before_in, p.ident)
     s.orders = [p.ident, ls, s.hint_order]
-    s.best_in, s.status = s.hint_res.cycles, "FALLBACK"
+    s.best_in, s.status = s.hint_res.cycles, Status.FALLBACK
     p.report("list", best=s.hint_res.cycles, bound=p.bounds.best)
 
 
 def reorder(p: BlockProblem, s: SearchState) -> None:
     """CP-SAT on the in-order model over the whole block, reordering only."""
     assert s.hint_res is not None  # set by warm_start
-    res = solve(p.sbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
-                workers=p.opts.workers, seed=p.opts.seed, extra=p.fextra, clock=p.clock,
+    res = solve(p.relaxed_timing, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
+                workers=p.opts.workers, seed=p.opts.seed, extra=p.fixup_constraints, clock=p.clock,
                 on_progress=lambda best, bnd, el: p.report("solve", best=best, bound=max(bnd, p.bounds.best)))
     s.res = res
     s.solve_time += res.seconds
@@ -57,7 +58,7 @@ def reorder(p: BlockProblem, s: SearchState) -> None:
     # (issue is None only for an empty block, solve's shortcut: kept as it was)
     s.issues += res.issues + [res.issue]  # type: ignore[list-item]
     s.best_in = min(res.makespan, s.hint_res.cycles)
-    s.status = "OPTIMAL" if res.status == "OPTIMAL" and not p.opts.rename else "FEASIBLE"
+    s.status = Status.OPTIMAL if res.status == "OPTIMAL" and not p.opts.rename else Status.FEASIBLE
     # with renaming allowed, the reorder-only solver's bound and optimum are not bounds of
     # the problem: a renamed schedule may beat them (they only count without renaming)
     s.claimed, s.proven = res.makespan, (res.bound if not p.opts.rename else None)
@@ -82,7 +83,7 @@ def windows(p: BlockProblem, s: SearchState) -> None:
     s.orders.append(dec.order)
     s.notes.append(f"decomposition: {dec.passes} pass(es), {dec.windows} windows, in-order {dec.cycles}")
     if dec.cycles < s.best_in:
-        s.best_in, s.status, s.claimed, s.proven = dec.cycles, "FEASIBLE", dec.cycles, None
+        s.best_in, s.status, s.claimed, s.proven = dec.cycles, Status.FEASIBLE, dec.cycles, None
 
 
 def diversity(p: BlockProblem, s: SearchState) -> None:
@@ -97,8 +98,8 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
             break
         limit = p.allowance("diversity", s)
         weights = [s.rng.choice((0, 1, 1, 2, 5)) for _ in range(p.bt.n)]
-        extra = solve(p.sbt, p.model, res.issue, s.target, time_limit=limit, workers=p.opts.workers,
-                      seed=p.opts.seed + k + 1, makespan_cap=s.target, secondary=weights, extra=p.fextra,
+        extra = solve(p.relaxed_timing, p.model, res.issue, s.target, time_limit=limit, workers=p.opts.workers,
+                      seed=p.opts.seed + k + 1, makespan_cap=s.target, secondary=weights, extra=p.fixup_constraints,
                       clock=p.clock)
         s.solve_time += extra.seconds
         if extra.order is not None:
@@ -109,16 +110,16 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
 def relaxed_bound(p: BlockProblem, s: SearchState) -> None:
     """With renaming, a bound that holds for every renamed schedule: CP-SAT's proven bound of the
     in-order problem with only true dependencies (no register limit), flags kept exclusive."""
-    tbt = true_dependencies(p.sbt)
+    true_deps = true_dependencies(p.relaxed_timing)
 
     def extra(m, issue):
-        if p.fextra:
-            p.fextra(m, issue)
+        if p.fixup_constraints:
+            p.fixup_constraints(m, issue)
         assert s.hint_res is not None  # set by warm_start
-        add_flag_exclusion(m, issue, tbt, s.hint_res.cycles)
+        add_flag_exclusion(m, issue, true_deps, s.hint_res.cycles)
 
     assert s.hint_res is not None  # set by warm_start
-    rel = solve(tbt, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("relaxed-bound", s),
+    rel = solve(true_deps, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("relaxed-bound", s),
                 workers=p.opts.workers, seed=p.opts.seed, extra=extra, clock=p.clock)
     s.solve_time += rel.seconds
     s.relaxed_bound = rel.bound or 0
@@ -131,15 +132,15 @@ def rename(p: BlockProblem, s: SearchState) -> None:
     hint_issue, horizon = (res.issue, res.makespan) if res.order is not None else (s.hint_res.issue,
                                                                                   s.hint_res.cycles)
     rprob = fixup.analyse(p.instrs, p.bt.dag, renaming=True) if p.opts.fixup else fixup.FixupProblem()
-    renamed, rres = rename_candidates(p.instrs, p.bt, p.model, p.opts, p.live_out, hint_issue, horizon,
+    renamed, rename_result = rename_candidates(p.instrs, p.bt, p.model, p.opts, p.live_out, hint_issue, horizon,
                                       p.allowance("rename", s), s.notes, rprob, p.movable, p.clock)
-    s.solve_time += rres.seconds if rres else 0.0
+    s.solve_time += rename_result.seconds if rename_result else 0.0
     s.renamed += renamed
-    if rres is not None and rres.bound is not None:
+    if rename_result is not None and rename_result.bound is not None:
         # the renaming model relaxes every renamed schedule (a bound only without held-back registers)
-        s.proven = max(s.proven or 0, rres.bound)
-    if renamed and rres is not None and rres.makespan is not None:
-        s.claimed = rres.makespan
+        s.proven = max(s.proven or 0, rename_result.bound)
+    if renamed and rename_result is not None and rename_result.makespan is not None:
+        s.claimed = rename_result.makespan
 
 
 def judge(p: BlockProblem, s: SearchState) -> None:
@@ -193,11 +194,11 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
         p.clock.charge(REGSCHED_COST * len(base.instrs) * len(REGSCHED_VARIANTS))
         tries += [Candidate(body, [base.origin[k] for k in src], True, base.fixed) for body, src in got]
     for c in tries:
-        _, nbt, nsc = s.scored(c, p)
+        _, new_timing, new_score = s.scored(c, p)
         _, _, sc = s.chosen
-        if better(p, s, nsc, sc):
+        if better(p, s, new_score, sc):
             s.adopted.append(c)
-            s.chosen = (c, nbt, nsc)
+            s.chosen = (c, new_timing, new_score)
             s.listed += 1
             adopted = True
     return adopted
@@ -206,12 +207,12 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
 def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool:
     """Window passes of reordering over the renamed code, whose false dependencies are fewer."""
     assert s.chosen is not None  # the judge's pick
-    cand, cbt, sc = s.chosen
+    cand, chosen_timing, sc = s.chosen
     left = p.clock.left(w_deadline)
-    dec = decompose(cbt, p.model, list(range(cbt.n)), p.clock.now() + left * 0.4, p.clock,
+    dec = decompose(chosen_timing, p.model, list(range(chosen_timing.n)), p.clock.now() + left * 0.4, p.clock,
                     workers=p.opts.workers, seed=p.opts.seed,
                     on_progress=lambda info: p.report("windows", bound=p.bounds.best, **info))
-    if not dec.improved or not better(p, s, score(cbt, dec.order, p.model), sc, sideways=True):
+    if not dec.improved or not better(p, s, score(chosen_timing, dec.order, p.model), sc, sideways=True):
         return False
     c = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed)
     s.adopted.append(c)
@@ -263,8 +264,8 @@ def _rename_window_notes(s: SearchState, total: int, rounds: int, listed: int) -
         s.notes.append(f"renamed in windows: {total} window(s) improved"
                        + (f"; {s.moved} reordering pass(es) over the renamed code, {rounds} round(s)"
                           if s.moved else ""))
-        if s.status == "OPTIMAL":
-            s.status = "FEASIBLE"  # the reorder-only optimum was improved on: no longer a proof
+        if s.status == Status.OPTIMAL:
+            s.status = Status.FEASIBLE  # the reorder-only optimum was improved on: no longer a proof
         assert s.chosen is not None  # the judge's pick
         s.claimed, s.proven = s.chosen[2].inorder, None
 
@@ -280,16 +281,16 @@ def regsched(p: BlockProblem, s: SearchState) -> None:
 def polish(p: BlockProblem, s: SearchState) -> None:
     """Local search: single-instruction moves judged by the out-of-order evaluator."""
     assert s.chosen is not None  # the judge's pick
-    cand, cbt, sc = s.chosen
+    cand, chosen_timing, sc = s.chosen
     p.report("search", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
     deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
-    lorder, sc, used = local_search(cbt, p.model, list(range(cbt.n)), s.target, s.rng,
+    lorder, sc, used = local_search(chosen_timing, p.model, list(range(chosen_timing.n)), s.target, s.rng,
                                     p.opts.search_evaluations, deadline=deadline, clock=p.clock,
                                     objective=p.opts.objective)
     s.evaluations += used
     s.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
                         cand.fixed)
-    s.chosen = (s.final, cbt, sc)
+    s.chosen = (s.final, chosen_timing, sc)
 
 
 OVERLAP_FROM = 150  # from this many instructions (small blocks: the local search is enough)
@@ -301,13 +302,14 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     (scheduler/search/overlap.py): hoist chain heads, sink chain tails, move blocks, cross
     the tail/head boundary; scored by the objective, in-order cycles within the target."""
     assert s.chosen is not None  # the judge's pick
-    cand, cbt, sc = s.chosen
+    cand, chosen_timing, sc = s.chosen
     p.report("overlap", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
     deadline = p.clock.now() + p.allowance("overlap", s)
     # its own generator: the stages after it draw the same numbers whether it ran or not
     rng = random.Random(p.opts.seed * 104729 + p.index)
-    order, osc, used = overlap_search(cbt, p.model, list(range(cbt.n)), max(s.target, sc.inorder), rng,
-                                      int(OVERLAP_EVALS_PER_INSTR * cbt.n), deadline, clock=p.clock,
+    order, osc, used = overlap_search(chosen_timing, p.model, list(range(chosen_timing.n)),
+                                      max(s.target, sc.inorder), rng,
+                                      int(OVERLAP_EVALS_PER_INSTR * chosen_timing.n), deadline, clock=p.clock,
                                       objective=p.opts.objective)
     s.evaluations += used
     if objective_key(osc, p.opts.objective) < objective_key(sc, p.opts.objective):
@@ -323,19 +325,29 @@ def _small_renaming(p: BlockProblem) -> bool:
 
 STAGES = [
     Stage("list", warm_start),
-    Stage("reorder", reorder, applies=lambda p: p.whole),
-    Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1),
-    Stage("relaxed-bound", relaxed_bound, applies=lambda p: p.opts.rename and p.bt.n > 1 and not p.decomposing),
-    Stage("rename", rename, applies=_small_renaming, optional=True),
-    Stage("diversity", diversity, optional=True),
+    Stage("reorder", reorder, applies=lambda p: p.whole,
+          budget=lambda p, s, left: max(0.2, p.budget * solve_share(p))),
+    Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1,
+          budget=lambda p, s, left: max(0.5, p.budget * solve_share(p))),
+    Stage("relaxed-bound", relaxed_bound, applies=lambda p: p.opts.rename and p.bt.n > 1 and not p.decomposing,
+          budget=lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05))),
+    # renaming first, most of what is left: on hand-allocated code it is where the gains are
+    Stage("rename", rename, applies=_small_renaming, optional=True, budget=lambda p, s, left: max(0.3, left * 0.6)),
+    # per extra solve: short, these only add variety once the first solve found its optimum
+    Stage("diversity", diversity, optional=True,
+          budget=lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds))),
     Stage("judge", judge),
+    # cheap (charged per instruction): no budget of its own
     Stage("regsched", regsched, applies=lambda p: _small_renaming(p) and not p.movable, optional=True),
     # large blocks always; small ones when the objective is out of order (large-neighbourhood
     # search: CP-SAT re-solves windows, the out-of-order evaluator decides)
     Stage("rename-windows", rename_windows, optional=True, applies=lambda p: p.opts.rename and (
-        p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24))),
-    # out-of-order objectives on large blocks: moves aimed at back-to-back overlap
+        p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24)),
+        budget=lambda p, s, left: max(1.0, left * 0.8)),
+    # out-of-order objectives on large blocks: moves aimed at back-to-back overlap, half of
+    # what is left (it also stops by evaluations)
     Stage("overlap", overlap, optional=True,
-          applies=lambda p: p.opts.objective != "inorder" and p.bt.n >= OVERLAP_FROM),
-    Stage("local-search", polish),
+          applies=lambda p: p.opts.objective != "inorder" and p.bt.n >= OVERLAP_FROM,
+          budget=lambda p, s, left: max(0.5, left * 0.5)),
+    Stage("local-search", polish, budget=lambda p, s, left: 0.5),  # at least this, else until the deadline
 ]

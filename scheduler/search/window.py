@@ -149,8 +149,8 @@ def _window_problem(state: _WindowState, model: Model, opts, block_live_out, a: 
 def _window_solve(win, wbt: BlockTiming, model: Model, opts, live, boundary: Boundary, hint, horizon: int,
                   share: float, clock: Clock) -> list[tuple[list[Instruction], list[int]]]:
     """CP-SAT with renaming on one window: its best rewrites as (instructions, origin in the window)."""
-    fprob = fixup.analyse(win, wbt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
-    cands, _ = rename_candidates(win, wbt, model, opts, live, hint, horizon, share, [], fprob,
+    fixups = fixup.analyse(win, wbt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
+    cands, _ = rename_candidates(win, wbt, model, opts, live, hint, horizon, share, [], fixups,
                                   clock=clock, boundary=boundary)
     return [(c.instrs, c.origin) for c in cands[:TAKEN]]
 
@@ -161,22 +161,22 @@ def _splice(state: _WindowState, model: Model, opts, a: int, b: int, cands, acce
     current = state["instrs"]
     for instrs, origin in cands:
         new = current[:a] + instrs + current[b:]
-        nbt = prepare(new, model, opts.alias)
-        timed = inorder(nbt, list(range(nbt.n)), model)
+        new_timing = prepare(new, model, opts.alias)
+        timed = inorder(new_timing, list(range(new_timing.n)), model)
         if accept is not None:
-            new_score = score(nbt, list(range(nbt.n)), model)
+            new_score = score(new_timing, list(range(new_timing.n)), model)
             if not accept(new_score, state["score"]):
                 continue
             state["score"], new_ooo = new_score, new_score.ooo
         else:
             if timed.cycles >= state["in"]:
                 continue
-            new_ooo = out_of_order(nbt, list(range(nbt.n)), model).steady
+            new_ooo = out_of_order(new_timing, list(range(new_timing.n)), model).steady
             if new_ooo > state["ooo"]:
                 continue
         state["instrs"] = new
         state["origin"] = state["origin"][:a] + [state["origin"][a + k] for k in origin] + state["origin"][b:]
-        state["in"], state["issue"], state["ooo"], state["bt"] = timed.cycles, timed.issue, new_ooo, nbt
+        state["in"], state["issue"], state["ooo"], state["bt"] = timed.cycles, timed.issue, new_ooo, new_timing
         return True
     return False
 

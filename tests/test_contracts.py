@@ -1,0 +1,34 @@
+"""Contracts that must reflect what ran: a block's `verified` and `proved` say which checks were made."""
+
+from __future__ import annotations
+
+from scheduler.frontend.parse import parse_text
+from scheduler.search.optimize import Options, optimize_block
+
+KERNEL = "mul x3, x1, x2\nadd x4, x1, x2\numulh x5, x1, x2\nadd x0, x3, x4\nadd x0, x0, x5\nret\n"
+
+
+def _block(n1, **kw):
+    instrs = parse_text(KERNEL).blocks()[0].instructions
+    opts = Options(time_limit=0.5, deterministic=True, workers=1, **kw)
+    return optimize_block(0, instrs, n1, opts, 0.5, live_out=frozenset({"x0"}))
+
+
+def test_verified_and_proved_follow_the_checks_that_ran(n1):
+    res = _block(n1)
+    assert res.verified and res.proved and res.proof.startswith("certificate")
+    res = _block(n1, verify_trials=0)  # no random trials: not "verified", still proved by the certificate
+    assert not res.verified and res.proved
+
+
+def test_the_header_says_which_checks_ran(n1):
+    from scheduler.machine.model import load_model
+    from scheduler.present.report import header_lines, report_json
+
+    model = load_model("neoverse-n1")
+    for kw, said in (({}, "verified and proved"), ({"verify_trials": 0}, "proved")):
+        res = _block(n1, **kw)
+        opts = Options(time_limit=0.5, deterministic=True, workers=1, **kw)
+        doc = report_json("k.s", "out.s", model, opts, [res])
+        first = header_lines(model, doc)[0]
+        assert first.endswith(f", {said}).") or f", {said})" in first, first
