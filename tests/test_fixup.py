@@ -25,7 +25,7 @@ from scheduler.search.optimize import Options, live_out_of, optimize_block
 from scheduler.search.rename import DEFAULT_RESERVED
 from tests.support import ROOT
 
-MODEL = load_model("neoverse-n1")
+MODEL = load_model("neoverse-n1-llvm")  # (the kernels below were written so that fixups pay off under it)
 
 WALK = ROOT / "inputs" / "add_8_walk.s"
 CALLEE_SAVED = {f"x{i}" for i in range(19, 29)}
@@ -361,10 +361,13 @@ def _optimize(capsys, tmp: Path, src: Path, name: str, *flags, time_limit=3):
 
 @pytest.fixture(scope="module")
 def walk_runs(tmp_path_factory):
-    """add_8_walk.s optimized three ways (CLI): --no-rename, --no-rename --no-fixup, default."""
+    """add_8_walk.s optimized three ways (CLI): --no-rename, --no-rename --no-fixup, default; in
+    order under the llvm variant, where its z loads gain from crossing the pointer updates (under
+    the calibrated default its input already sits at the out-of-order bound)."""
     tmp = tmp_path_factory.mktemp("walk")
     cap = _NoCapture()
-    return {name: _optimize(cap, tmp, WALK, name, *flags) for name, flags in (
+    fixed = ("--model", "neoverse-n1-llvm", "--objective", "inorder")
+    return {name: _optimize(cap, tmp, WALK, name, *fixed, *flags) for name, flags in (
         ("fix", ("--no-rename",)), ("nofix", ("--no-rename", "--no-fixup")), ("rename", ()))}
 
 

@@ -59,7 +59,8 @@ def cmd_models(args) -> int:
 
         console = _console()
         for line in (f"{model.name}: {spec.description}", f"file: {shorten(str(model.path), console.width - 6)}",
-                     "core: " + ", ".join(f"{k}={getattr(spec.core, k).value}" for k in type(spec.core).model_fields),
+                     "core: " + ", ".join(f"{k}={getattr(spec.core, k).value}" for k in type(spec.core).model_fields
+                         if getattr(spec.core, k) is not None),
                      "pipes: " + ", ".join(f"{k}x{v}" for k, v in model.pipes.items())
                      + "; groups: " + ", ".join(f"{g}={'+'.join(x.pipes)}" for g, x in spec.groups.items())):
             console.print(line, highlight=False, markup=False)
