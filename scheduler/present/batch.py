@@ -24,46 +24,28 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 from scheduler import __version__
+from scheduler.checks.certificate import block_certificate
 from scheduler.core.budget import search_limit
+from scheduler.core.clock import clear_stop
 from scheduler.core.errors import SchedulerError
-from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS
+from scheduler.frontend.outputs import choose_outputs
+from scheduler.frontend.parse import DEFAULT_MAX_STATEMENTS, parse_file
+from scheduler.machine.model import DEFAULT_MODEL, load_models
 from scheduler.present import figures
 from scheduler.present.batch_report import print_table, write_html
+from scheduler.present.finalize import emitted, finalize
 from scheduler.present.outfiles import check_paths, write_atomic
 from scheduler.present.reaper import ENV as REAPER_ENV
 from scheduler.present.reaper import Reaper
+from scheduler.present.report import add_mca, header_lines, model_digest, report_json
 from scheduler.present.store import Store
 from scheduler.present.tablefit import Col, fit_table
 from scheduler.search import parallel
-
-
-def _api() -> SimpleNamespace:
-    """The optimizer API used by a task, in one place (imported on use: `scheduler --help` stays quick)."""
-    from scheduler.checks.certificate import block_certificate
-    from scheduler.core.clock import clear_stop
-    from scheduler.frontend.outputs import choose_outputs
-    from scheduler.frontend.parse import parse_file, parse_text
-    from scheduler.machine.model import DEFAULT_MODEL, load_model, load_models
-    from scheduler.present.emit import emit
-    from scheduler.present.finalize import emitted, finalize
-    from scheduler.present.report import add_mca, header_lines, model_digest, report_json
-    from scheduler.search.multimodel import optimize_program_multi, resolve_objective
-    from scheduler.search.optimize import Options, VerificationFailed, optimize_program
-    from scheduler.search.stages import WINDOW_FROM
-
-    # named one by one (not `locals()`): a linter's unused-import fix cannot drop them
-    return SimpleNamespace(block_certificate=block_certificate, clear_stop=clear_stop, emit=emit,
-                           DEFAULT_MODEL=DEFAULT_MODEL, add_mca=add_mca,
-                           load_model=load_model, load_models=load_models,
-                           optimize_program_multi=optimize_program_multi, resolve_objective=resolve_objective,
-                           Options=Options, VerificationFailed=VerificationFailed,
-                           optimize_program=optimize_program, parse_file=parse_file, parse_text=parse_text,
-                           header_lines=header_lines, model_digest=model_digest, report_json=report_json,
-                           choose_outputs=choose_outputs, WINDOW_FROM=WINDOW_FROM, finalize=finalize,
-                           emitted=emitted)
+from scheduler.search.multimodel import optimize_program_multi, resolve_objective
+from scheduler.search.optimize import Options, VerificationFailed, optimize_program
+from scheduler.search.stages import WINDOW_FROM
 
 
 def _ray():
@@ -183,12 +165,11 @@ def run_task(spec: dict) -> dict:
         time.sleep(3600)
     out: dict[str, object] = {"status": "failed", "host": socket.gethostname(), "error": None}
     task_start = time.monotonic()  # the task's --time-limit counts from here (core/budget.py)
-    api = _api()
     try:
-        api.clear_stop()
-        models = api.load_models(spec["model"])
+        clear_stop()
+        models = load_models(spec["model"])
         model = models[0]  # the report's, header's and certificate's model (the first named)
-        prog = api.parse_file(spec["path"], include_dirs=spec["include"], defines=spec["define"],
+        prog = parse_file(spec["path"], include_dirs=spec["include"], defines=spec["define"],
                               max_statements=spec.get("max_statements", DEFAULT_MAX_STATEMENTS))
         for m in models:
             for b in prog.blocks():
@@ -196,35 +177,35 @@ def run_task(spec: dict) -> dict:
                     if i.opclass not in m.spec.opclasses:
                         raise BatchError(f"{i.loc}: model {m.name} cannot place '{i}' (opclass {i.opclass})")
         # the outputs rule `optimize` and `verify` share (frontend/outputs.py)
-        chosen = api.choose_outputs(prog, None, spec["path"])
+        chosen = choose_outputs(prog, None, spec["path"])
         search = search_limit(spec["time_limit"], time.monotonic() - task_start, len(prog.instructions), len(models))
-        opts = api.Options(time_limit=search, workers=spec["workers"], seed=spec["seed"],
+        opts = Options(time_limit=search, workers=spec["workers"], seed=spec["seed"],
                            noalias=prog.noalias, prove=True, objective=spec["objective"],
                            outputs=frozenset(chosen.registers or ()), all_outputs=chosen.every)
-        windows = _window_executor(spec, api.WINDOW_FROM)
+        windows = _window_executor(spec, WINDOW_FROM)
         with parallel.using_executor(windows) if windows else contextlib.nullcontext():
             if len(models) > 1:
-                results = api.optimize_program_multi(prog, models, opts)
+                results = optimize_program_multi(prog, models, opts)
             else:
-                results = api.optimize_program(prog, model, opts)
+                results = optimize_program(prog, model, opts)
         if not all(r.verified and r.proved for r in results):
             raise BatchError("a block was not verified and proved")
-        fin = api.finalize(prog, results, chosen.as_list(), opts.noalias, opts.seed)  # the whole file
+        fin = finalize(prog, results, chosen.as_list(), opts.noalias, opts.seed)  # the whole file
         results = fin.results
-        doc = api.report_json(spec["path"], spec["out_name"], model, opts, results)
+        doc = report_json(spec["path"], spec["out_name"], model, opts, results)
         doc["objective"] = spec["objective"]
         doc["interrupted"] = False
         doc["whole_file_check"] = fin.to_json()
         _window_notes(windows, doc)
         # llvm-mca beside the objective's figure, per model's -mcpu (present/figures.py), before
         # the header is written: it quotes them
-        api.add_mca(doc, [b.instructions for b in prog.blocks()], results, models)
+        add_mca(doc, [b.instructions for b in prog.blocks()], results, models)
         mca = (doc["mca"] or [{}])[0]
-        text, problem = api.emitted(prog, results, spec["out_name"], api.header_lines(model, doc))
+        text, problem = emitted(prog, results, spec["out_name"], header_lines(model, doc))
         if problem:  # the emitter is checked too
             raise BatchError(problem)
         cert = {"input": spec["path"],
-                "blocks": [api.block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]}
+                "blocks": [block_certificate(r, model.name, opts.noalias, opts.reserve) for r in results]}
         if inject == "crash":  # test hook: the worker dies after the work, before returning it
             os._exit(17)
         out.update(status="ok", cycles_before=doc["cycles_before"], cycles_after=doc["cycles_after"],
@@ -236,7 +217,7 @@ def run_task(spec: dict) -> dict:
                    proof=",".join(sorted({r.proof for r in results})) or "empty",
                    output_text=text, report_json=json.dumps(doc, indent=2) + "\n",
                    certificate_json=json.dumps(cert, indent=2) + "\n")
-    except api.VerificationFailed as e:  # includes ProofUnknown
+    except VerificationFailed as e:  # includes ProofUnknown
         out["error"] = f"verification failed: {e}"
     except Exception as e:  # noqa: BLE001 - a kernel's failure is a result, not a crash of the batch
         out["error"] = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"
@@ -568,12 +549,10 @@ class _ModelList:
 
 def run_batch(args) -> int:
     from rich.console import Console
-
-    api = _api()
     ray = _ray()
     err = Console(stderr=True, quiet=args.json)
-    models = api.load_models(args.model or api.DEFAULT_MODEL)
-    objectives = list(dict.fromkeys(api.resolve_objective(o, models) for o in (args.objective or [None])))
+    models = load_models(args.model or DEFAULT_MODEL)
+    objectives = list(dict.fromkeys(resolve_objective(o, models) for o in (args.objective or [None])))
     kernels = find_kernels(args.paths)
     if not kernels:
         raise BatchError("no kernels (.s or .S files) found")
@@ -585,7 +564,7 @@ def run_batch(args) -> int:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     check_paths({str(k): k for k in kernels}, out_files)
     model = _ModelList(models)
-    model_sha = "+".join(api.model_digest(m) for m in models)
+    model_sha = "+".join(model_digest(m) for m in models)
     store = Store(args.store)
     batch_id = uuid.uuid4().hex[:12]
     inject = os.environ.get(INJECT_ENV, "")
