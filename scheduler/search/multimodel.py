@@ -307,7 +307,7 @@ def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_ma
     kept = best.origin == p0.ident and not best.renamed and not best.fixed
     met = all(d["meets_bound"] for d in per_model)
     status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
-    lower = max(p0.bounds.best, s0.proven or 0, s0.relaxed_bound)
+    lower = s0.bound(p0)
     worst = max(per_model, key=lambda d: d["normalised"])
     notes = s0.notes + [f"--objective {opts.objective}: {norm(figs):.4f} of the cores' own best "
                         f"(worst {worst['model']} {worst['normalised']:.4f})"]

@@ -66,9 +66,9 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     except VerificationFailed as failed:
         final, (output_map, fixups, proof) = _next_verified(p, s, final, str(failed))
         after_in, after_ooo = _figures(p, final)
-    p.report("done", best=after_in, bound=max(s.proven or 0, p.bounds.best, s.relaxed_bound), ooo=after_ooo.steady)
+    p.report("done", best=after_in, bound=s.bound(p), ooo=after_ooo.steady)
     # every term holds for every schedule the options allow (renaming and fixups included)
-    lower = max(p.bounds.best, s.proven or 0, s.relaxed_bound)
+    lower = s.bound(p)
     # OPTIMAL only when proven; FALLBACK when the input order is kept without such a proof
     # (under the objective: in-order cycles against `lower`, steady state against the out-of-order
     # bound; no bound is known for the single cold run)

@@ -148,6 +148,8 @@ class SearchState:
         return list(self._built[1])
 
     def bound(self, p: BlockProblem) -> int:
+        """The lower bound on in-order cycles, the one rule: every term holds for every schedule
+        the options allow (renaming and fixups included)."""
         return max(p.bounds.best, self.proven or 0, self.relaxed_bound)
 
     def best(self, p: BlockProblem) -> tuple[int, float]:

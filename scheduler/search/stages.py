@@ -282,7 +282,7 @@ def polish(p: BlockProblem, s: SearchState) -> None:
     """Local search: single-instruction moves judged by the out-of-order evaluator."""
     assert s.chosen is not None  # the judge's pick
     cand, chosen_timing, sc = s.chosen
-    p.report("search", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
+    p.report("search", best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
     deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
     lorder, sc, used = local_search(chosen_timing, p.model, list(range(chosen_timing.n)), s.target, s.rng,
                                     p.opts.search_evaluations, deadline=deadline, clock=p.clock,
@@ -303,7 +303,7 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     the tail/head boundary; scored by the objective, in-order cycles within the target."""
     assert s.chosen is not None  # the judge's pick
     cand, chosen_timing, sc = s.chosen
-    p.report("overlap", best=sc.inorder, bound=max(s.proven or 0, p.bounds.best), ooo=sc.ooo)
+    p.report("overlap", best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
     deadline = p.clock.now() + p.allowance("overlap", s)
     # its own generator: the stages after it draw the same numbers whether it ran or not
     rng = random.Random(p.opts.seed * 104729 + p.index)
