@@ -178,7 +178,7 @@ def test_batch_runs_window_solves_as_ray_tasks(local_ray, tmp_path, capsys, monk
     out = tmp_path / "out"
     monkeypatch.setenv(batch.INJECT_ENV, "window-crash:mix64_x2_reuse")
     rc = main(["batch", str(kernel), "--out", str(out), "--store", str(tmp_path / "s.sqlite"),
-               "--time-limit", "6", "--task-timeout", "120", "--json"])
+               "--time-limit", "12", "--task-timeout", "120", "--json"])
     text = capsys.readouterr().out
     assert rc == 0, text
     summary = json.loads(text[text.index("{\n"):])
