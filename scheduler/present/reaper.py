@@ -63,6 +63,28 @@ def marked(token: str, skip: int) -> list[int]:
     return found
 
 
+def with_descendants(pids: list[int]) -> list[int]:
+    """`pids` and every process below them (Ray's agents are started by the raylet and may not
+    carry the mark in their environment)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])  # after "pid (comm) state"
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = set(pids), list(pids)
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return sorted(out)
+
+
 def _signal(pids: list[int], sig: int) -> None:
     for pid in pids:
         try:
@@ -76,15 +98,15 @@ def reap(token: str) -> int:
     me = os.getpid()
     seen: set[int] = set()
     for _ in range(ROUNDS):
-        pids = marked(token, me)
+        pids = [p for p in with_descendants(marked(token, me)) if p != me]
         if not pids:
             break
         seen.update(pids)
         _signal(pids, signal.SIGTERM)
         deadline = time.monotonic() + GRACE
-        while time.monotonic() < deadline and any(p in marked(token, me) for p in pids):
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
             time.sleep(0.1)
-        _signal(marked(token, me), signal.SIGKILL)
+        _signal([p for p in pids if Path(f"/proc/{p}").exists()], signal.SIGKILL)
         time.sleep(0.2)
     return len(seen)
 
