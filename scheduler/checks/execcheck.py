@@ -430,12 +430,12 @@ def _compare_trials(data: bytes, done_runs: int, trials: int, registers: Sequenc
         a, b = _unpack_state(a_blob), _unpack_state(b_blob)
         loc = _first_difference(a, b, registers, full)
         if loc is not None:
-            result.mismatch = Mismatch(t, loc, a.get(loc), b.get(loc), _initial(states[t], lay))
+            result.mismatch = Mismatch(t, loc, a.get(loc), b.get(loc), initial_state(states[t]))
             return False
         ma, mb = a_blob[STATE_SIZE:], b_blob[STATE_SIZE:]
         if ma != mb:
             i = next(k for k in range(lay.size) if ma[k] != mb[k])
-            result.mismatch = Mismatch(t, f"mem[{ARENA_BASE + i:#x}]", ma[i], mb[i], _initial(states[t], lay))
+            result.mismatch = Mismatch(t, f"mem[{ARENA_BASE + i:#x}]", ma[i], mb[i], initial_state(states[t]))
             result.where = lay.where(ARENA_BASE + i, states[t][0])
             return False
     return True
@@ -455,7 +455,7 @@ def _crashed(proc: subprocess.CompletedProcess, done_runs: int, trials: int,
                         f"({', '.join(lay.bases) or 'none'}, {lay.slot} bytes each, and sp) or "
                         f"executes something qemu rejects: {proc.stderr.strip()[:200]}")
     result.trials = t + 1
-    result.mismatch = Mismatch(t, f"crash ({sig})", 0, 0, _initial(states[t], lay))
+    result.mismatch = Mismatch(t, f"crash ({sig})", 0, 0, initial_state(states[t]))
     result.problems.append(f"candidate crashed ({sig}) on trial {t}; the original did not")
 
 
@@ -490,7 +490,8 @@ def exec_check(original: Program | Sequence[Instruction], candidate: Program | S
     return result
 
 
-def _initial(entry: tuple[MachineState, bytes], lay: Layout) -> MachineState:
+def initial_state(entry: tuple[MachineState, bytes]) -> MachineState:
+    """A trial's registers with its arena contents as memory (the simulator's view of it)."""
     st, mem = entry
     st = st.copy()
     st.mem = Memory()

@@ -53,10 +53,11 @@ from scheduler.checks.execcheck import (
     _signal_name,
     _stub,
     _unpack_state,
+    initial_state,
     initial_states,
     toolchain,
 )
-from scheduler.checks.state import MachineState, Memory
+from scheduler.checks.state import MachineState
 from scheduler.checks.verify import Mismatch, compare, compared_registers
 from scheduler.checks.wholefile import DEFAULT_STEPS, CannotRun, Code, code_of, incoming_pointers, run_file
 from scheduler.frontend.ir import Instruction, Program
@@ -245,10 +246,7 @@ def _states(original: Program, code: Code, trials: int, seed: int, noalias: Iter
             for i in range(31):
                 if f"x{i}" not in bases and i != 18:
                     st.x[i] = rng.randrange(0, 9)
-        sim = st.copy()
-        sim.mem = Memory()
-        sim.mem.load_bytes(ARENA_BASE, mem)
-        run = run_file(code, sim, max_steps, stub=_log_call(log_base), exit_address=TRAMPOLINES,
+        run = run_file(code, initial_state((st, mem)), max_steps, stub=_log_call(log_base), exit_address=TRAMPOLINES,
                        call_mark=TRAMPOLINES + 4, call_stride=4)
         touched = run.state.mem.reads | run.state.mem.writes
         if run.ended and run.calls <= MAX_CALLS and all(ARENA_BASE <= a < ARENA_BASE + lay.size for a in touched):
@@ -279,14 +277,6 @@ def _run(exe: Path, runner: list[str], lay: Layout, log_base: int,
     done = [(_unpack_state(data[i:i + STATE_SIZE]), data[i + STATE_SIZE:i + record])
             for i in range(0, len(data) - record + 1, record)]
     return done, why
-
-
-def _initial(entry: tuple[MachineState, bytes]) -> MachineState:
-    st, mem = entry
-    st = st.copy()
-    st.mem = Memory()
-    st.mem.load_bytes(ARENA_BASE, mem)
-    return st
 
 
 def exec_check_files(original: Program, candidate: Program, trials: int = 32, seed: int = 0,
@@ -328,11 +318,11 @@ def exec_check_files(original: Program, candidate: Program, trials: int = 32, se
         loc = compare(a, b, registers, full, output_map)
         if loc is not None:
             moved = (output_map or {}).get(loc, loc)
-            result.mismatch = Mismatch(t, loc, a.get(loc), b.get(moved), _initial(states[t]))
+            result.mismatch = Mismatch(t, loc, a.get(loc), b.get(moved), initial_state(states[t]))
             return result
         if ma != mb:
             i = next(k for k in range(len(ma)) if ma[k] != mb[k])
-            result.mismatch = Mismatch(t, f"mem[{ARENA_BASE + i:#x}]", ma[i], mb[i], _initial(states[t]))
+            result.mismatch = Mismatch(t, f"mem[{ARENA_BASE + i:#x}]", ma[i], mb[i], initial_state(states[t]))
             return result
     if why_a or len(done_a) < len(states):  # the simulator and qemu disagree on the input itself
         result.not_run = (f"the original file stopped on trial {len(done_a)} under {result.runner} "
@@ -340,7 +330,7 @@ def exec_check_files(original: Program, candidate: Program, trials: int = 32, se
     elif why_b or len(done_b) < len(states):
         t = len(done_b)
         result.trials = t + 1
-        result.mismatch = Mismatch(t, f"run ({why_b or 'incomplete output'})", 0, 0, _initial(states[t]))
+        result.mismatch = Mismatch(t, f"run ({why_b or 'incomplete output'})", 0, 0, initial_state(states[t]))
     return result
 
 

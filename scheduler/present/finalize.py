@@ -135,17 +135,20 @@ def _check(prog: Program, results: Sequence[BlockResult], outputs, noalias, seed
     res = check_files(prog, cand, trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
                       noalias=noalias, output_map=moved)
     if not res.equivalent:
-        where = res.problem or (f"trial {res.mismatch.trial}: {res.mismatch.location} differs" if res.mismatch else "")
-        return _Checked(f"the whole file differs from the input ({where})", res)
+        return _Checked(f"the whole file differs from the input ({_why(res)})", res)
     if is_straight_line(prog) or not execcheck.available():
         return _Checked("", res)
     native = exec_check_files(prog, cand, trials=WHOLE_FILE_TRIALS, seed=seed, outputs=outputs,
                               noalias=noalias, output_map=moved)
     if native.equivalent:
         return _Checked("", res, native)
-    where = native.problem or (f"trial {native.mismatch.trial}: {native.mismatch.location} differs"
-                               if native.mismatch else "")
-    return _Checked(f"the whole file differs from the input under {native.runner} ({where})", res, native)
+    return _Checked(f"the whole file differs from the input under {native.runner} ({_why(native)})", res, native)
+
+
+def _why(res: WholeFileResult | ExecWholeFileResult) -> str:
+    """What made a whole-file run fail: its problem, else the first differing location."""
+    m = res.mismatch
+    return res.problem or (f"trial {m.trial}: {m.location} differs" if m else "")
 
 
 def finalize(prog: Program, results: list[BlockResult], outputs, noalias, seed: int = 0) -> Finalized:
