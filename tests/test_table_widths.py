@@ -128,3 +128,17 @@ def test_shorten_keeps_the_end_of_a_path():
     assert shorten("aaaa/bbbb/cccc/kernel.s", 17) == ".../cccc/kernel.s"
     assert shorten("aaaa/bbbb/cccc/kernel.s", 16) == ".../kernel.s"
     assert shorten("x" * 30, 11) == "xxxx...xxxx"
+
+
+def test_text_timeline_title_keeps_its_figures_for_a_long_path(tmp_path, capsys, monkeypatch):
+    """A fresh clone in a deep temporary directory cut "(cycles 0-19 of 132 shown)" at 80 columns:
+    the file name gives way, the figures stay."""
+    monkeypatch.setenv("COLUMNS", "80")
+    deep = tmp_path / "a" / "rather" / "long" / "checkout" / "directory" / "inputs"
+    deep.mkdir(parents=True)
+    kernel = deep / "mul_4x4.s"
+    kernel.write_text((ROOT / "inputs" / "mul_4x4.s").read_text())
+    assert main(["compare", str(kernel), "--no-mca", "--text-timeline", "--cycles", "20"]) == 0
+    text = _fits(capsys.readouterr().out, 80)
+    title = next(ln for ln in text.splitlines() if "cycles in order" in ln)
+    assert re.search(r"mul_4x4\.s: \d+ cycles in order \(cycles 0-19 of \d+ shown\)$", title), title

@@ -37,6 +37,7 @@ from scheduler.core.errors import SchedulerError
 from scheduler.frontend.ir import Instruction
 from scheduler.machine.evaluate import BlockTiming, inorder, prepare
 from scheduler.machine.model import Model
+from scheduler.present.tablefit import shorten
 
 FORMATS = (".html", ".svg", ".png")
 MAX_CHART_INCHES = 48.0  # static charts: wider blocks get narrower cycles (and no bar labels)
@@ -379,8 +380,9 @@ def text_timeline(view: ScheduleView, cycles: int | None = None, width: int | No
     if width is not None:
         longest = min(max((len(t) for t in texts), default=0), MIN_INSTRUCTION_TEXT)
         shown = max(1, min(shown, width - idx_w - 4 - longest))
-    lines = [f"{view.title}: {view.cycles} cycles in order"
-             + (f" (cycles 0-{shown - 1} of {total} shown)" if shown < total else ""),
+    about = f": {view.cycles} cycles in order" + (f" (cycles 0-{shown - 1} of {total} shown)" if shown < total else "")
+    title = view.title if width is None else shorten(view.title, max(12, width - len(about)))
+    lines = [title + about,  # (the file name gives way, never the figures)
              " " * idx_w + " " + "".join(str(c // 10 % 10) if c % 10 == 0 else " " for c in range(shown)),
              " " * idx_w + " " + "".join(str(c % 10) for c in range(shown))]
     prev = 0
