@@ -85,3 +85,35 @@ def test_every_budget_a_stage_asks_for_is_declared_by_a_stage():
 def test_batch_task_timeout_follows_the_limit():
     assert task_timeout(3) < task_timeout(30) < 2 * 30 + 120
     assert task_timeout(3) > 3
+
+
+def test_a_limit_below_the_fixed_work_is_named():
+    """A limit that cannot hold start-up, bounds and checks says so in one line with the figures;
+    a limit that can, says nothing."""
+    short = budget.shortfall(2.0, 1.0, 1116)
+    assert short is not None and "--time-limit 2 s" in short and "1116 instructions" in short
+    assert "\n" not in short
+    assert budget.shortfall(60.0, 1.0, 1116) is None
+    assert budget.shortfall(2.0, 0.5, 50) is None
+    assert "x 3 models" in (budget.shortfall(10.0, 1.0, 1116, 3) or "")
+
+
+def test_whole_block_models_are_skipped_when_they_cannot_be_built_in_time(n1):
+    """On the wall clock, a stage that builds a CP-SAT model of the whole block is skipped
+    (with a note) when its allowance is less than building takes; under --deterministic it runs."""
+    from scheduler.core.clock import Clock
+    from scheduler.frontend.parse import parse_text
+    from scheduler.search.options import Options
+    from scheduler.search.pipeline import problem, run
+    from scheduler.search.stages import DECOMPOSE_FROM
+
+    text = "\n".join(f"mul x{3 + k % 20}, x1, x2" for k in range(300)) + "\n"
+    instrs = parse_text(text).instructions
+    for deterministic in (False, True):
+        clock = Clock(deterministic=deterministic)
+        opts = Options(time_limit=0.0, workers=1, deterministic=deterministic, rename=False)
+        p = problem(0, instrs, n1, opts, 0.0, clock, frozenset(), frozenset(), None, DECOMPOSE_FROM)
+        p.deadline = clock.now()  # the block's time is up before the stages start
+        s = run(p, [st for st in STAGES if st.name in ("list", "reorder")])
+        skipped = [n for n in s.notes if n.startswith("stage reorder skipped") and "CP-SAT model" in n]
+        assert bool(skipped) == (not deterministic), s.notes

@@ -164,7 +164,7 @@ def _main_thread() -> bool:
 
 
 def cmd_optimize(args) -> int:
-    from scheduler.core.budget import CommandClock, search_limit
+    from scheduler.core.budget import CommandClock, search_limit, shortfall
     from scheduler.machine.model import DEFAULT_MODEL, load_models
     from scheduler.present.timeline import check_path as check_timeline_path
     from scheduler.search.multimodel import resolve_objective
@@ -193,8 +193,10 @@ def cmd_optimize(args) -> int:
     bench_command.optimize_preflight(args, models)
     opts, chosen = _optimize_options(args, prog)
     if not args.deterministic:  # (deterministic time is work, not seconds: the limit is the search's)
-        opts = replace(opts, time_limit=search_limit(args.time_limit, command.elapsed(), len(prog.instructions),
-                                                     len(models)))
+        elapsed, n = command.elapsed(), len(prog.instructions)
+        opts = replace(opts, time_limit=search_limit(args.time_limit, elapsed, n, len(models)))
+        if (short := shortfall(args.time_limit, elapsed, n, len(models))) and not args.quiet:
+            print(f"scheduler: warning: {short}", file=sys.stderr)
     opts = bench_command.judge_options(args, opts)
     progress, restore = _start_progress(args, len(prog.blocks()))
     try:

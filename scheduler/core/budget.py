@@ -20,7 +20,8 @@ import os
 import time
 
 CHECK_FIXED = 0.4  # seconds: report, emit and write, whatever the size
-CHECK_PER_INSTRUCTION = 0.0025  # seconds per instruction: verify (100 trials), whole-file check, emit
+CHECK_PER_INSTRUCTION = 0.003  # seconds per instruction: bounds, list schedule, verify (100 trials),
+# whole-file check, emit (measured: 1.2 s for 413 and 3.3 s for 1,116 instructions, idle 2-core VM)
 MIN_SHARE, MAX_SHARE = 0.10, 0.5
 MIN_SEARCH = 0.05  # the search always gets this much: the input order must be scored
 
@@ -37,12 +38,29 @@ def process_age() -> float:
         return 0.0
 
 
-def check_reserve(limit: float, instructions: int, models: int = 1) -> float:
-    """Seconds kept back from the search for what follows it."""
+def fixed_work(instructions: int, models: int = 1) -> float:
+    """Estimated seconds of the work that follows parsing whatever the limit: each core's
+    setup (timings, bounds), the checks and the writing."""
     # several models: the checks run once, but each core's setup (timings, bounds) and the
     # scoring of the joint pool run per model (the three-model rows of TIME_LIMITS.md)
-    want = CHECK_FIXED + CHECK_PER_INSTRUCTION * instructions * max(1, models)
-    return min(MAX_SHARE * limit, max(MIN_SHARE * limit, want))
+    return CHECK_FIXED + CHECK_PER_INSTRUCTION * instructions * max(1, models)
+
+
+def check_reserve(limit: float, instructions: int, models: int = 1) -> float:
+    """Seconds kept back from the search for what follows it."""
+    return min(MAX_SHARE * limit, max(MIN_SHARE * limit, fixed_work(instructions, models)))
+
+
+def shortfall(limit: float, elapsed: float, instructions: int, models: int = 1) -> str | None:
+    """A one-line warning when `limit` cannot hold what the command must do anyway (the time
+    already spent, the fixed work and the search's minimum), else None."""
+    need = elapsed + fixed_work(instructions, models) + MIN_SEARCH
+    if need <= limit * 1.1:
+        return None
+    return (f"--time-limit {limit:g} s is less than this run needs: about {need:.1f} s ({elapsed:.1f} s to start "
+            f"and parse, about {need - elapsed:.1f} s of bounds, checks and writing for {instructions} "
+            f"instructions{f' x {models} models' if models > 1 else ''}); the search gets its "
+            f"{MIN_SEARCH:g} s minimum")
 
 
 def search_limit(limit: float, elapsed: float, instructions: int, models: int = 1) -> float:

@@ -21,6 +21,7 @@ in-order core; when one of the two says slower and the other does not, a warning
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 OPTIMAL_TOLERANCE = 1e-9  # a figure at its bound (float sums of steady states)
@@ -262,25 +263,31 @@ def mca_figures(blocks_before: Sequence[Sequence], blocks_after: Sequence[Sequen
 
     if find_llvm_mca() is None or not blocks_before:
         return []
-    out = []
+    runs = []  # (model, mcpu, iterations) that have a -mcpu
     for m in models:
         mcpu = mcpu_for(m.name)
         if mcpu is None:
             notes.append(f"llvm-mca: no -mcpu known for {m.name}")
             continue
-        iterations = mca_iterations(objective, m.in_order)
-        try:
-            sums = []
-            for blocks in (blocks_before, blocks_after):
-                total = 0
-                for b in blocks:
-                    r = run_mca([str(i) for i in b], iterations=iterations, mcpu=mcpu) if b else None
-                    total += r.total_cycles if r is not None else 0
-                sums.append(round(total / iterations, 2))
-        except (RuntimeError, OSError) as e:
-            notes.append(f"llvm-mca failed: {e}")
-            continue
-        out.append({"model": m.name, "mcpu": mcpu, "iterations": iterations, "before": sums[0], "after": sums[1]})
+        runs.append((m, mcpu, mca_iterations(objective, m.in_order)))
+
+    def total(blocks: Sequence[Sequence], mcpu: str, iterations: int) -> int:
+        results = [run_mca([str(i) for i in b], iterations=iterations, mcpu=mcpu) for b in blocks if b]
+        return sum(r.total_cycles for r in results if r is not None)
+
+    # llvm-mca is a separate process: before and after (and every model) run at once, so the
+    # headline costs the command one llvm-mca run of wall time, not two per model (issue 28)
+    with ThreadPoolExecutor(max_workers=max(1, 2 * len(runs))) as pool:
+        futures = [(m, mcpu, n, [pool.submit(total, blocks, mcpu, n) for blocks in (blocks_before, blocks_after)])
+                   for m, mcpu, n in runs]
+        out = []
+        for m, mcpu, iterations, pair in futures:
+            try:
+                sums = [round(f.result() / iterations, 2) for f in pair]
+            except (RuntimeError, OSError) as e:
+                notes.append(f"llvm-mca failed: {e}")
+                continue
+            out.append({"model": m.name, "mcpu": mcpu, "iterations": iterations, "before": sums[0], "after": sums[1]})
     return out
 
 

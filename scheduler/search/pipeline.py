@@ -42,6 +42,10 @@ from scheduler.search.solve import SolveResult
 
 ProgressFn = Callable[[int, str, dict], None]
 
+# wall seconds per instruction to build and start a whole-block CP-SAT model (measured: about
+# 0.3 s for 413 instructions on a 2-core VM): with less, the solve cannot start in time
+CPSAT_BUILD_SECONDS_PER_INSTR = 0.0007
+
 
 def solve_share(p: BlockProblem) -> float:
     """Fraction of the block's budget for the reorder-only solve (and as much again for the
@@ -175,6 +179,9 @@ class Stage:
     applies: Callable[[BlockProblem], bool] = lambda p: True
     optional: bool = False  # skipped once the gap is closed under both evaluators
     budget: Budget | None = None  # its time (None: it is cheap, or bounded by the block's deadline)
+    # builds a CP-SAT model of the whole block, which no time limit interrupts: on the wall
+    # clock, skipped when its allowance is less than the building takes
+    whole_block_model: bool = False
 
 
 def problem(index: int, instrs, model: Model, opts: Options, budget: float, clock: Clock,
@@ -221,6 +228,11 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
             continue
         if stage.optional and p.clock.left(p.deadline) <= 0:
             s.notes.append(f"stage {stage.name} skipped: the block's time is up")
+            continue
+        if stage.whole_block_model and not p.clock.deterministic and (
+                (allowance := p.allowance(stage.name, s)) < CPSAT_BUILD_SECONDS_PER_INSTR * p.bt.n):
+            s.notes.append(f"stage {stage.name} skipped: {allowance:.2f} s left, less than building "
+                           f"its CP-SAT model of {p.bt.n} instructions takes")
             continue
         t0 = time.monotonic()
         stage.run(p, s)
