@@ -54,10 +54,10 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def n1():
-    """The default N1 model, loaded once for the session."""
-    from scheduler.machine.model import load_model
+    """The default N1 model, loaded once for the session (tests.support.N1)."""
+    from tests.support import N1
 
-    return load_model("neoverse-n1")
+    return N1
 
 
 @pytest.fixture

@@ -17,16 +17,14 @@ from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.outputs import choose_outputs
 from scheduler.frontend.parse import parse_file
 from scheduler.machine.evaluate import inorder, prepare
-from scheduler.machine.model import load_model
 from scheduler.present import batch
 from scheduler.search import parallel
 from scheduler.search.decompose import decompose, disjoint_windows
 from scheduler.search.listsched import list_schedule
 from scheduler.search.optimize import Options, live_out_of
 from scheduler.search.window import improve_by_windows, pack, unpack
-from tests.support import ROOT
+from tests.support import N1, ROOT
 
-MODEL = load_model("neoverse-n1")
 SIZE = 40  # windows of 40 over a block of 168: four disjoint windows a sweep
 
 
@@ -71,13 +69,13 @@ def _boom(job):
 
 def _windows(mid, deadline: float = 3.0):
     instrs, live, opts = mid
-    return improve_by_windows(instrs, list(range(len(instrs))), MODEL, opts, live, deadline=deadline,
+    return improve_by_windows(instrs, list(range(len(instrs))), N1, opts, live, deadline=deadline,
                               size=SIZE, step=SIZE // 2, clock=Clock(True))
 
 
 def _cycles(instrs) -> int:
-    bt = prepare(instrs, MODEL)
-    return inorder(bt, list(range(bt.n)), MODEL).cycles
+    bt = prepare(instrs, N1)
+    return inorder(bt, list(range(bt.n)), N1).cycles
 
 
 def _verified(mid, new) -> bool:
@@ -102,11 +100,11 @@ def test_serial_executor_keeps_the_sequential_sweeps(mid):
     assert plain[2] > 0 and _cycles(plain[0]) < _cycles(mid[0]) and _verified(mid, plain[0])
     # decompose (reordering windows) too
     instrs = mid[0]
-    bt = prepare(instrs, MODEL)
-    ls = list_schedule(bt, MODEL)
-    a = decompose(bt, MODEL, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
+    bt = prepare(instrs, N1)
+    ls = list_schedule(bt, N1)
+    a = decompose(bt, N1, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
     with parallel.using_executor(parallel.SerialExecutor()):
-        b = decompose(bt, MODEL, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
+        b = decompose(bt, N1, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
     assert (a.order, a.cycles, a.passes, a.windows) == (b.order, b.cycles, b.passes, b.windows)
 
 
@@ -147,14 +145,14 @@ def test_failed_job_leaves_its_window_unchanged(mid):
     assert all(new[k] is instrs[k] for k in range(SIZE // 2)) and origin[:SIZE // 2] == list(range(SIZE // 2))
     assert _cycles(new) < _cycles(instrs) and _verified(mid, new)
     # reordering windows (decompose) alike
-    bt = prepare(instrs, MODEL)
-    ls = list_schedule(bt, MODEL)
+    bt = prepare(instrs, N1)
+    ls = list_schedule(bt, N1)
     ex = Reverse(fail=lambda job: job.start == 0)
     with parallel.using_executor(ex):
-        res = decompose(bt, MODEL, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
+        res = decompose(bt, N1, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
     assert ex.failed >= 1 and res.order[:SIZE // 2] == ls[:SIZE // 2]
-    assert is_valid_order(bt.dag, res.order) and res.cycles == inorder(bt, res.order, MODEL).cycles
-    assert res.cycles <= inorder(bt, ls, MODEL).cycles
+    assert is_valid_order(bt.dag, res.order) and res.cycles == inorder(bt, res.order, N1).cycles
+    assert res.cycles <= inorder(bt, ls, N1).cycles
     assert verify(instrs, [instrs[k] for k in res.order], trials=10).equivalent
 
 

@@ -8,10 +8,9 @@ import pytest
 
 from scheduler.checks.certificate import block_certificate, check_block, hol_list
 from scheduler.frontend.parse import parse_text
-from scheduler.machine.model import load_model
 from scheduler.search.optimize import Options, live_out_of, optimize_block
+from tests.support import N1
 
-MODEL = load_model("neoverse-n1")
 KERNEL = """
     ldp x2, x3, [x1]
     ldp x4, x5, [x1, #16]
@@ -32,9 +31,9 @@ def optimised():
     prog = parse_text(KERNEL)
     block = prog.blocks()[0]
     opts = Options(time_limit=3, workers=1, noalias=frozenset({"x0", "x1"}))
-    res = optimize_block(0, block.instructions, MODEL, opts, 3,
+    res = optimize_block(0, block.instructions, N1, opts, 3,
                          live_out=live_out_of(prog, block, frozenset()))
-    cert = block_certificate(res, MODEL.name, opts.noalias, opts.reserve)
+    cert = block_certificate(res, N1.name, opts.noalias, opts.reserve)
     return block.instructions, res, cert
 
 

@@ -32,3 +32,32 @@ def test_the_header_says_which_checks_ran(n1):
         doc = report_json("k.s", "out.s", model, opts, [res])
         first = header_lines(model, doc)[0]
         assert first.endswith(f", {said}).") or f", {said})" in first, first
+
+
+def _stages_cover_the_block(res) -> None:
+    names = [st["name"] for st in res.stages]
+    total = sum(st["seconds"] for st in res.stages)
+    # each record is rounded to the millisecond: allow that beside the 5%
+    assert abs(total - res.seconds) <= 0.05 * res.seconds + 0.001 * len(names) + 0.01, (total, res.seconds, names)
+
+
+def test_the_stage_table_adds_up_to_the_block_seconds(n1):
+    """Setup, the search stages, acceptance and the checks each leave a record (issue 29)."""
+    res = _block(n1)
+    names = [st["name"] for st in res.stages]
+    assert names[0] == "setup" and names[-2:] == ["accept", "checks"], names
+    _stages_cover_the_block(res)
+
+
+def test_the_stage_table_adds_up_with_several_models(n1):
+    from scheduler.machine.model import load_model
+    from scheduler.search.multimodel import optimize_block_multi
+
+    instrs = parse_text(KERNEL).blocks()[0].instructions
+    models = [n1, load_model("cortex-a55")]
+    opts = Options(time_limit=1.0, deterministic=True, workers=1, objective="worst")
+    res = optimize_block_multi(0, instrs, models, opts, 1.0, live_out=frozenset({"x0"}))
+    joint = [st["name"] for st in res.stages if st.get("model") == "joint"]
+    assert joint == ["pool", "joint-search", "checks", "figures"], joint
+    assert {st.get("model") for st in res.stages} == {"neoverse-n1", "cortex-a55", "joint"}
+    _stages_cover_the_block(res)

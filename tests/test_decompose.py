@@ -16,12 +16,9 @@ from scheduler.core.clock import Clock
 from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.parse import parse_file
 from scheduler.machine.evaluate import inorder, prepare
-from scheduler.machine.model import load_model
 from scheduler.search.decompose import decompose, pipe_work, window_pass
 from scheduler.search.listsched import list_schedule
-from tests.support import ROOT
-
-MODEL = load_model("neoverse-n1")
+from tests.support import N1, ROOT
 
 
 def block(name: str):
@@ -31,7 +28,7 @@ def block(name: str):
 @pytest.fixture(scope="module")
 def neon():
     instrs = block("mul_8x8_neon.s")
-    return instrs, prepare(instrs, MODEL)
+    return instrs, prepare(instrs, N1)
 
 
 @pytest.mark.slow  # window passes over large blocks (8-40 s)
@@ -41,22 +38,22 @@ def test_windows_compose_exactly(neon, size):
     solver claimed it would; so the block's cycles are the solver's claimed total."""
     instrs, bt = neon
     start = list(range(bt.n))
-    order, claimed, stats = window_pass(bt, MODEL, start, deadline=8.0, clock=Clock(True), size=size,
+    order, claimed, stats = window_pass(bt, N1, start, deadline=8.0, clock=Clock(True), size=size,
                                         workers=1)
     assert sorted(order) == start and is_valid_order(bt.dag, order)
     assert stats.windows >= 2
     assert stats.committed == bt.n and stats.claims_exact == bt.n
-    assert inorder(bt, order, MODEL).cycles == claimed
-    assert claimed < inorder(bt, start, MODEL).cycles  # and the windows did improve the block
+    assert inorder(bt, order, N1).cycles == claimed
+    assert claimed < inorder(bt, start, N1).cycles  # and the windows did improve the block
 
 
 @pytest.mark.slow  # window passes over large blocks (8-40 s)
 def test_decompose_never_worse_and_valid(neon):
     instrs, bt = neon
-    ls = list_schedule(bt, MODEL)
-    before = inorder(bt, ls, MODEL).cycles
-    res = decompose(bt, MODEL, ls, deadline=10.0, clock=Clock(True), workers=1)
-    assert res.cycles <= before and res.cycles == inorder(bt, res.order, MODEL).cycles
+    ls = list_schedule(bt, N1)
+    before = inorder(bt, ls, N1).cycles
+    res = decompose(bt, N1, ls, deadline=10.0, clock=Clock(True), workers=1)
+    assert res.cycles <= before and res.cycles == inorder(bt, res.order, N1).cycles
     assert is_valid_order(bt.dag, res.order)
     assert verify(instrs, [instrs[k] for k in res.order], trials=10).equivalent
 
@@ -76,7 +73,7 @@ def test_deterministic_clock_counts_work_not_time():
 
 def test_pipe_work_counts_single_type_reservations(neon):
     instrs, bt = neon
-    work = pipe_work(bt, MODEL, range(bt.n))
+    work = pipe_work(bt, N1, range(bt.n))
     scalar = [i for i in instrs if i.operands and getattr(i.operands[0], "bits", 0) == 64]
     muls = sum(1 for i in scalar if i.mnemonic == "mul")
     umulhs = sum(1 for i in scalar if i.mnemonic == "umulh")

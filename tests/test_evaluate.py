@@ -41,13 +41,11 @@ from scheduler.machine.evaluate import PipeTable, exact_steady, inorder, long_ru
 from scheduler.machine.model import Model, UopSpec, load_model
 from scheduler.search.listsched import list_schedule
 from scheduler.search.solve import solve
-from tests.support import ROOT
+from tests.support import N1, N1_LLVM, ROOT
 from tests.support.kernels import kernel
 
 KERNELS = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
 
-N1 = load_model("neoverse-n1")
-N1_LLVM = load_model("neoverse-n1-llvm")
 
 
 def legacy_n1() -> Model:

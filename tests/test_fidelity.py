@@ -20,14 +20,14 @@ import scheduler.machine.evaluate as ev
 from scheduler.frontend.dag import random_topological_order
 from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.machine.evaluate import _book, out_of_order, prepare
-from scheduler.machine.model import Model, Param, load_model
-from tests.support import ROOT
+from scheduler.machine.model import Model, Param
+from tests.support import N1_LLVM, ROOT
 
 # llvm-mca's view: LLVM's N1 model (no issue queues, a pipe picked at issue one cycle after
 # dispatch, M busy 3 per mul and umulh). The default model is calibrated on Graviton2 instead
 # (tests/test_queues.py, outputs/GRAVITON2.md); here the issue-time evaluator's mechanics are
 # checked against llvm-mca's where the two models agree.
-N1 = load_model("neoverse-n1-llvm")
+N1 = N1_LLVM
 
 # (kernel, order a, listing hash a, llvm-mca a, order b, listing hash b, llvm-mca b):
 # llvm-mca finds b slower than a. The first two pairs were tied under the previous

@@ -19,13 +19,12 @@ from scheduler.checks.verify import pointer_registers, random_state, verify
 from scheduler.frontend.dag import build_dag
 from scheduler.frontend.isa.operands import Mem
 from scheduler.frontend.parse import parse_text
-from scheduler.machine.model import load_model
 from scheduler.search import fixup
 from scheduler.search.optimize import Options, live_out_of, optimize_block
 from scheduler.search.rename import DEFAULT_RESERVED
-from tests.support import ROOT
+from tests.support import N1_LLVM, ROOT
 
-MODEL = load_model("neoverse-n1-llvm")  # (the kernels below were written so that fixups pay off under it)
+# N1_LLVM: the kernels below were written so that fixups pay off under it
 
 WALK = ROOT / "inputs" / "add_8_walk.s"
 CALLEE_SAVED = {f"x{i}" for i in range(19, 29)}
@@ -300,7 +299,7 @@ def run_block(text, time_limit=1.5, noalias=("x0", "x1"), **kw):
     opts = Options(time_limit=time_limit, workers=1, seed=0, noalias=frozenset(noalias) | prog.noalias,
                    search_evaluations=30, verify_trials=40, **kw)
     live = live_out_of(prog, block, opts.outputs | frozenset(prog.outputs))
-    res = optimize_block(0, block.instructions, MODEL, opts, time_limit, live_out=live)
+    res = optimize_block(0, block.instructions, N1_LLVM, opts, time_limit, live_out=live)
     return block.instructions, res, opts
 
 
@@ -317,7 +316,7 @@ def test_fixups_address_the_same_bytes(name):
     outputs = sorted(set(res.live_out) | {"sp"}) if res.renamed else None
     assert verify(instrs, res.instructions_after, trials=60, seed=3, noalias=opts.noalias,
                   outputs=outputs).equivalent
-    cert = block_certificate(res, MODEL.name, opts.noalias, opts.reserve)
+    cert = block_certificate(res, N1_LLVM.name, opts.noalias, opts.reserve)
     assert check_block(instrs, res.instructions_after, cert) == []
 
 
@@ -531,7 +530,7 @@ def test_rename_outputs_never_moves(text, stays):
     movable_ = declared - live_out_of(prog, block, frozenset())  # what optimize_program passes
     if stays != "x19":
         assert stays not in movable_
-    res = optimize_block(0, block.instructions, MODEL, opts, 1.5, live_out=live, movable=movable_)
+    res = optimize_block(0, block.instructions, N1_LLVM, opts, 1.5, live_out=live, movable=movable_)
     assert stays not in res.output_map
     last = [str(i) for i in res.instructions_after if stays in i.writes][-1]
     assert last.startswith(f"umulh {stays}, "), last
@@ -635,14 +634,14 @@ def test_random_pointer_walks(text, rename, seed):
                    search_evaluations=20, diversity_solves=1, verify_trials=40)
     live = live_out_of(prog, block, frozenset(prog.outputs))
     # raises VerificationFailed (failing the test) if a schedule does not verify or prove
-    res = optimize_block(0, instrs, MODEL, opts, 1, live_out=live)
+    res = optimize_block(0, instrs, N1_LLVM, opts, 1, live_out=live)
     assert res.verified and res.proved
     assert res.cycles_after <= res.cycles_before
     assert_same_bytes(instrs, res.instructions_after, res.order, opts.noalias, trials=6, seed=seed)
     outputs = sorted(set(res.live_out) | {"sp"}) if res.renamed else None
     assert verify(instrs, res.instructions_after, trials=30, seed=seed + 1, noalias=opts.noalias,
                   outputs=outputs).equivalent
-    cert = block_certificate(res, MODEL.name, opts.noalias, opts.reserve)
+    cert = block_certificate(res, N1_LLVM.name, opts.noalias, opts.reserve)
     assert check_block(instrs, res.instructions_after, cert) == []
     for f in res.offset_fixups:  # every record points at a memory access of the same base
         k = res.order[f["position"] - 1]
@@ -693,8 +692,8 @@ def test_random_pointer_walks_long_chains_reorder_only(text, seed):
     instrs = prog.blocks()[0].instructions
     opts = Options(time_limit=1, workers=1, seed=seed, noalias=prog.noalias, rename=False,
                    search_evaluations=20, diversity_solves=1, verify_trials=40)
-    res = optimize_block(0, instrs, MODEL, opts, 1)
+    res = optimize_block(0, instrs, N1_LLVM, opts, 1)
     assert res.verified and res.proved and not res.renamed
     assert_same_bytes(instrs, res.instructions_after, res.order, opts.noalias, trials=6, seed=seed)
-    cert = block_certificate(res, MODEL.name, opts.noalias, opts.reserve)
+    cert = block_certificate(res, N1_LLVM.name, opts.noalias, opts.reserve)
     assert check_block(instrs, res.instructions_after, cert) == []

@@ -9,6 +9,7 @@ from scheduler.machine.evaluate import exact_steady, prepare
 from scheduler.machine.model import load_model
 from scheduler.search import stages as opt_mod
 from scheduler.search.optimize import Options, optimize_block
+from tests.support import N1
 
 # x2 is reused for three independent products: reordering alone must serialise them on the
 # WAR/WAW edges of x2, renaming lets the multiplier pipeline them
@@ -24,7 +25,6 @@ REUSE = """\
 \tstp x5, x8, [x0]
 \tstp x11, x14, [x0, #16]
 """
-N1 = load_model("neoverse-n1")
 
 
 def _run(monkeypatch=None, rename=True, objective="inorder"):

@@ -16,14 +16,13 @@ from scheduler.machine.bounds import lower_bounds, true_dependencies
 from scheduler.machine.evaluate import inorder, out_of_order, prepare
 from scheduler.machine.model import load_model
 from scheduler.search.optimize import Options, optimize_block
-from tests.support import ROOT
+from tests.support import N1, ROOT
 from tests.support.kernels import kernel
 
 EXAMPLES = sorted(p for p in (ROOT / "inputs").iterdir() if p.suffix in (".s", ".S"))
-MODEL = load_model("neoverse-n1")
 
 
-def check_result(instrs, res, model=MODEL, noalias=()):
+def check_result(instrs, res, model=N1, noalias=()):
     bt = prepare(instrs, model, noalias)
     assert res.verified
     assert sorted(res.order) == list(range(len(instrs)))
@@ -62,7 +61,7 @@ def test_examples_optimize_verified_and_faster(path):
     code = straight_line(prog)
     budget = 8 if len(code) < 200 else 20  # the solver needs a few seconds to warm up on 400+
     opts = Options(time_limit=budget, workers=1, seed=0, noalias=prog.noalias, search_evaluations=40)
-    res = optimize_block(0, code, MODEL, opts, budget=budget)
+    res = optimize_block(0, code, N1, opts, budget=budget)
     check_result(code, res, noalias=prog.noalias)
     # every example has room in the in-order model, also add_8_walk, whose input is already at
     # the out-of-order bound under the calibrated N1 (12.5): orders at the bound are told apart
@@ -77,14 +76,14 @@ def test_examples_optimize_verified_and_faster(path):
 def test_random_kernels_optimize_to_verified_never_slower(text, seed):
     instrs = parse_text(text).instructions
     opts = Options(time_limit=2, workers=1, seed=seed, search_evaluations=10, diversity_solves=1)
-    res = optimize_block(0, instrs, MODEL, opts, budget=2)
+    res = optimize_block(0, instrs, N1, opts, budget=2)
     check_result(instrs, res)
 
 
 def test_llvm_variant_changes_the_multiplier_cost():
     code = straight_line(parse_file(ROOT / "inputs" / "mul_4x4.s"))
     llvm = load_model("neoverse-n1-llvm")
-    a = out_of_order(prepare(code, MODEL), list(range(len(code))), MODEL).steady
+    a = out_of_order(prepare(code, N1), list(range(len(code))), N1).steady
     b = out_of_order(prepare(code, llvm), list(range(len(code))), llvm).steady
     # the default: 16 mul x3 + 16 umulh x4 on the multiplier; LLVM's: 16 x3 + 16 x3 on the M pipe
     assert (a, b) == (112.0, 96.0)

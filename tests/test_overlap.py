@@ -13,14 +13,13 @@ from scheduler.core.clock import Clock
 from scheduler.frontend.dag import is_valid_order, random_topological_order
 from scheduler.frontend.parse import parse_file
 from scheduler.machine.evaluate import inorder, prepare
-from scheduler.machine.model import load_model
 from scheduler.search import optimize as optimize_mod
 from scheduler.search import stages
 from scheduler.search.localsearch import objective_key, score
 from scheduler.search.optimize import Options, optimize_block
 from scheduler.search.overlap import MOVES, _Mover, overlap_search
+from tests.support import N1
 
-N1 = load_model("neoverse-n1")
 INPUTS = Path(__file__).resolve().parent.parent / "inputs"
 
 

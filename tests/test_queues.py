@@ -17,10 +17,8 @@ import pytest
 
 from scheduler.frontend.parse import parse_text
 from scheduler.machine.evaluate import exact_steady, inorder, long_run_steady, out_of_order, prepare
-from scheduler.machine.model import Model, QueueSpec, SteeringSpec, load_model
-
-N1 = load_model("neoverse-n1")
-N1_LLVM = load_model("neoverse-n1-llvm")
+from scheduler.machine.model import Model, QueueSpec, SteeringSpec
+from tests.support import N1, N1_LLVM
 
 
 def lines(*instrs: str) -> str:

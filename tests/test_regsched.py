@@ -17,12 +17,10 @@ from scheduler.checks.verify import verify
 from scheduler.frontend.ir import FLAGS
 from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.machine.evaluate import inorder, prepare
-from scheduler.machine.model import load_model
 from scheduler.search.regsched import VARIANTS, flag_chains, pressure_schedule, reschedule
 from scheduler.search.rename import DEFAULT_RESERVED, analyse, lifetimes, renaming_edges
+from tests.support import N1
 from tests.support.kernels import kernel
-
-MODEL = load_model("neoverse-n1")
 
 # Two independent 2x2 products whose carry chains are written one after the other with
 # a register reused: the second product's multiplies may start long before the first
@@ -52,7 +50,7 @@ TWO = """
 
 
 def setup(instrs, live_out=frozenset()):
-    bt = prepare(instrs, MODEL)
+    bt = prepare(instrs, N1)
     prob = analyse(instrs, live_out, DEFAULT_RESERVED)
     raw, order = renaming_edges(bt, prob)
     return bt, prob, replace(bt, raw=raw, order=order)
@@ -77,7 +75,7 @@ def test_schedule_fits_the_registers_and_respects_dependencies():
     instrs = parse_text(TWO).instructions
     bt, prob, rbt = setup(instrs)
     for lookahead in (1, 4, 30):
-        issue, alloc = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), lookahead)
+        issue, alloc = pressure_schedule(rbt, prob, N1, list(range(bt.n)), lookahead)
         for v in range(bt.n):
             for u, lat in rbt.raw[v]:
                 assert issue[v] >= issue[u] + lat
@@ -101,7 +99,7 @@ def test_a_tight_register_budget_is_kept():
     fitted = []
     for cap in range(full, 0, -1):
         prob.margin = {"x": full - cap}
-        res = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), 30)
+        res = pressure_schedule(rbt, prob, N1, list(range(bt.n)), 30)
         if res is not None:
             assert peak(prob, res[0])["x"] <= cap
             fitted.append(cap)
@@ -115,7 +113,7 @@ def test_carry_chains_stay_whole_and_in_base_order():
     bt, prob, rbt = setup(instrs)
     chain = flag_chains(bt.n, prob)
     assert len({c for c in chain if c >= 0}) == 2
-    issue, _ = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), 30)
+    issue, _ = pressure_schedule(rbt, prob, N1, list(range(bt.n)), 30)
     first = [issue[k] for k in range(bt.n) if chain[k] == chain[6]]
     second = [issue[k] for k in range(bt.n) if chain[k] == chain[15]]
     assert max(first) <= min(second)
@@ -149,7 +147,7 @@ def test_free_chains_open_a_ready_chain_first_but_never_one_that_waits_on_anothe
     assert len({a, b, c}) == 3
     spans = {}
     for free in (False, True):
-        issue, _ = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), 30, free_chains=free)
+        issue, _ = pressure_schedule(rbt, prob, N1, list(range(bt.n)), 30, free_chains=free)
         span = {x: (min(issue[k] for k in range(bt.n) if chain[k] == x),
                     max(issue[k] for k in range(bt.n) if chain[k] == x)) for x in (a, b, c)}
         order = sorted(span, key=span.get)
@@ -164,10 +162,10 @@ def test_free_chains_open_a_ready_chain_first_but_never_one_that_waits_on_anothe
 
 def test_long_range_moves_beat_the_input_order():
     instrs = parse_text(TWO).instructions
-    before = inorder(prepare(instrs, MODEL), list(range(len(instrs))), MODEL).cycles
-    outs = reschedule(instrs, MODEL, frozenset(), DEFAULT_RESERVED)
+    before = inorder(prepare(instrs, N1), list(range(len(instrs))), N1).cycles
+    outs = reschedule(instrs, N1, frozenset(), DEFAULT_RESERVED)
     assert len(outs) == len(VARIANTS)
-    best = min(inorder(prepare(body, MODEL), list(range(len(body))), MODEL).cycles for body, _ in outs)
+    best = min(inorder(prepare(body, N1), list(range(len(body))), N1).cycles for body, _ in outs)
     assert best < before
     for body, src in outs:
         assert sorted(src) == list(range(len(instrs)))
@@ -182,7 +180,7 @@ def test_every_schedule_of_a_large_kernel_verifies_and_is_certified():
     from scheduler.search.optimize import live_out_of
 
     live = live_out_of(prog, block, frozenset(prog.outputs))
-    outs = reschedule(instrs, MODEL, live, DEFAULT_RESERVED, prog.noalias)
+    outs = reschedule(instrs, N1, live, DEFAULT_RESERVED, prog.noalias)
     assert outs
     for body, src in outs:
         assert_certified(instrs, body, src, live, prog.noalias)
@@ -204,13 +202,13 @@ def assert_certified(instrs, body, src, live, noalias=frozenset()):
 def test_random_kernels_never_stall_and_verify(text, lookahead, seed, free):
     instrs = parse_text(text).instructions
     bt, prob, rbt = setup(instrs)
-    res = pressure_schedule(rbt, prob, MODEL, list(range(bt.n)), lookahead, free_chains=free)
+    res = pressure_schedule(rbt, prob, N1, list(range(bt.n)), lookahead, free_chains=free)
     assert res is not None  # the input order fits its own registers: the witness never deadlocks
     issue, _ = res
     for cls, most in peak(prob, issue).items():
         if cls != FLAGS:
             assert most <= prob.capacity(cls)
-    for body, src in reschedule(instrs, MODEL, frozenset(), DEFAULT_RESERVED):
+    for body, src in reschedule(instrs, N1, frozenset(), DEFAULT_RESERVED):
         assert verify(instrs, body, trials=15, seed=seed, outputs=["sp"]).equivalent
         assert_certified(instrs, body, src, frozenset())
         assert not set().union(*(i.writes for i in body)) & {"x18", "x29", "x30"}

@@ -11,12 +11,10 @@ from scheduler.checks.verify import live_ins, verify
 from scheduler.frontend.parse import parse_text
 from scheduler.machine.bounds import lower_bounds, true_dependencies
 from scheduler.machine.evaluate import inorder, prepare
-from scheduler.machine.model import load_model
 from scheduler.search.optimize import Options, live_out_of, optimize_block
 from scheduler.search.rename import DEFAULT_RESERVED, analyse
+from tests.support import N1
 from tests.support.kernels import kernel
-
-MODEL = load_model("neoverse-n1")
 
 # Heavy register reuse: x8/x9 hold one product after another, so reordering alone is stuck.
 REUSE = """
@@ -42,7 +40,7 @@ def run(text, time_limit=5.0, **kw):
     block = prog.blocks()[0]
     opts = Options(time_limit=time_limit, workers=1, seed=0, noalias=frozenset({"x0", "x1"}), **kw)
     live = live_out_of(prog, block, opts.outputs | frozenset(prog.outputs))
-    return block.instructions, optimize_block(0, block.instructions, MODEL, opts, time_limit, live_out=live)
+    return block.instructions, optimize_block(0, block.instructions, N1, opts, time_limit, live_out=live)
 
 
 def written(instrs):
@@ -77,7 +75,7 @@ def test_outputs_keep_their_registers():
     live = live_out_of(prog, block, frozenset({"x3"}))
     assert {"x0", "x3"} <= live  # x0 before ret, x3 declared
     opts = Options(time_limit=3, workers=1)
-    res = optimize_block(0, block.instructions, MODEL, opts, 3, live_out=live)
+    res = optimize_block(0, block.instructions, N1, opts, 3, live_out=live)
     assert verify(block.instructions, res.instructions_after, outputs=["x0", "x3"], trials=40).equivalent
     last = {}
     for ins in res.instructions_after:
@@ -125,9 +123,9 @@ def test_whole_carry_chains_may_swap_and_the_bound_allows_it():
     _, res = run(text)
     assert (plain.cycles_after, res.cycles_after) == (10, 8)
     assert [str(i) for i in res.instructions_after[1:4]] == [str(i) for i in instrs[4:7]]
-    bt = prepare(instrs, MODEL)
-    assert lower_bounds(bt, MODEL).best == 10  # reordering only: the flag order is fixed
-    assert lower_bounds(true_dependencies(bt), MODEL).best == res.lower_bound == 8
+    bt = prepare(instrs, N1)
+    assert lower_bounds(bt, N1).best == 10  # reordering only: the flag order is fixed
+    assert lower_bounds(true_dependencies(bt), N1).best == res.lower_bound == 8
 
 
 def test_value_analysis_ties_read_modify_write():
@@ -199,12 +197,12 @@ def test_random_kernels_rename_verified(text, seed):
     prog = parse_text(text)
     instrs = prog.instructions
     opts = Options(time_limit=2, workers=1, seed=seed, search_evaluations=10, diversity_solves=1)
-    res = optimize_block(0, instrs, MODEL, opts, 2, live_out=frozenset())
+    res = optimize_block(0, instrs, N1, opts, 2, live_out=frozenset())
     assert res.verified
-    bt = prepare(res.instructions_after, MODEL)
-    assert inorder(bt, list(range(bt.n)), MODEL).cycles == res.cycles_after <= res.cycles_before
+    bt = prepare(res.instructions_after, N1)
+    assert inorder(bt, list(range(bt.n)), N1).cycles == res.cycles_after <= res.cycles_before
     if not res.offset_fixups:  # (fixups relax base-register edges: the bound then needs the relaxed DAG)
-        assert lower_bounds(true_dependencies(prepare(instrs, MODEL)), MODEL).best <= res.cycles_after
+        assert lower_bounds(true_dependencies(prepare(instrs, N1)), N1).best <= res.cycles_after
     assert res.ooo_cycles_after <= res.ooo_cycles_before
     outputs = ["sp"] if res.renamed else None
     assert verify(instrs, res.instructions_after, trials=20, seed=seed, outputs=outputs).equivalent
@@ -232,15 +230,15 @@ def test_windowed_renaming_keeps_the_interface():
     import time
 
     seen = []
-    new, origin, accepted = improve_by_windows(instrs, list(range(len(instrs))), MODEL, opts, frozenset(),
+    new, origin, accepted = improve_by_windows(instrs, list(range(len(instrs))), N1, opts, frozenset(),
                                                time.monotonic() + 8, size=20, step=10, offset=3,
                                                on_window=seen.append)
     assert sorted(origin) == list(range(len(instrs)))
     # shifted cuts: a window at 0, then every 10 from 3 (3, 13, 23); progress after each window
     assert seen[0]["of"] == 4 and [w["window"] for w in seen[:2]] == [1, 2]
     assert seen[-1]["accepted"] == accepted
-    bt0, bt1 = prepare(instrs, MODEL, opts.noalias), prepare(new, MODEL, opts.noalias)
-    assert inorder(bt1, list(range(bt1.n)), MODEL).cycles <= inorder(bt0, list(range(bt0.n)), MODEL).cycles
+    bt0, bt1 = prepare(instrs, N1, opts.noalias), prepare(new, N1, opts.noalias)
+    assert inorder(bt1, list(range(bt1.n)), N1).cycles <= inorder(bt0, list(range(bt0.n)), N1).cycles
     assert verify(instrs, new, trials=30, outputs=["sp"], noalias=opts.noalias).equivalent
     from scheduler.checks.certificate import register_map
 
@@ -256,10 +254,10 @@ def test_window_boundary_sees_values_in_flight_busy_pipes_and_what_follows():
     from scheduler.search.window import window_boundary
 
     instrs = parse_text("umulh x1, x2, x3\nadd x4, x1, x1\nmul x5, x6, x7\nadd x8, x5, x5\n").instructions
-    bt = prepare(instrs, MODEL)
-    issue = inorder(bt, list(range(4)), MODEL).issue
+    bt = prepare(instrs, N1)
+    issue = inorder(bt, list(range(4)), N1).issue
     assert issue == [0, 5, 5, 9]
-    boundary, hint, horizon = window_boundary(bt, MODEL, issue, 1, 3, prepare(instrs[1:3], MODEL))
+    boundary, hint, horizon = window_boundary(bt, N1, issue, 1, 3, prepare(instrs[1:3], N1))
     assert boundary.release == [5, 4]  # the calibrated N1: umulh holds the multiplier 4 cycles
     assert boundary.tail == [0, 5]
     assert boundary.after_work == {}

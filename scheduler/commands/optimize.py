@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scheduler.commands import bench as bench_command
 from scheduler.commands.common import (
@@ -23,6 +24,9 @@ from scheduler.core.clock import clear_stop, install_interrupt_handler, stop_req
 from scheduler.frontend.ir import Program
 from scheduler.present.compare import draw_optimized
 from scheduler.present.outfiles import atomic_path, check_paths, check_reads, write_atomic
+
+if TYPE_CHECKING:
+    from scheduler.search.pipeline import ProgressEvent
 
 
 def _optimize_parser(sub) -> None:
@@ -128,27 +132,25 @@ class _Progress:
             self.live = Live("", console=console, transient=True, refresh_per_second=8)
             self.live.start()
 
-    def __call__(self, block: int, stage: str, info: dict) -> None:
-        bound = info.get("bound") or 0
-        best = info.get("best")
-        gap = f"{best / bound - 1:.1%}" if best and bound else "-"
-        ooo = f", OoO {info['ooo']:.1f}" if "ooo" in info else ""
-        win = ""
-        if stage == "windows":
+    def __call__(self, ev: ProgressEvent) -> None:
+        gap = f"{ev.best / ev.bound - 1:.1%}" if ev.best and ev.bound else "-"
+        ooo = f", OoO {ev.ooo:.1f}" if ev.ooo is not None else ""
+        info, win = ev.detail, ""
+        if "pass" in info:  # window passes (windows, rename-windows)
             win = f" pass {info['pass']}, {info['windows']} windows ({info['placed']}/{info['total']} placed),"
-        elif stage == "model":  # several models: one core's own search finished
+        elif ev.stage == "model":  # several models: one core's own search finished
             win = f" {info['model']} searched ({info['of']}),"
-        elif stage == "rename":
+        elif "sweep" in info:  # renaming windows
             win = (f" round {info['round']}, sweep {info['sweep']}, window {info['window']}/{info['of']}"
                    f" ({info['accepted']} improved),")
-        # which bound: CP-SAT's while it solves holds for reorderings only (renaming may beat it,
-        # so the next stages show a lower one); the others hold for every schedule searched
-        which = "reorder-only bound" if stage == "solve" else "lower bound"
-        text = (f"block {block + 1}/{self.total} {stage}:{win} in-order {best}, {which} {bound}, gap {gap}{ooo}, "
-                f"{time.monotonic() - self.start:.1f}s")
+        # which bound: CP-SAT's while it reorders holds for reorderings only (renaming may beat
+        # it, so the next stages show a lower one); the others hold for every schedule searched
+        which = "reorder-only bound" if ev.stage == "reorder" else "lower bound"
+        text = (f"block {ev.block + 1}/{self.total} {ev.stage}:{win} in-order {ev.best}, {which} {ev.bound}, "
+                f"gap {gap}{ooo}, {time.monotonic() - self.start:.1f}s")
         if self.live is not None:
             self.live.update(text)
-        elif stage in ("list", "done") or time.monotonic() - self.last >= 1.0:
+        elif ev.stage in ("list", "done") or time.monotonic() - self.last >= 1.0:
             self.last = time.monotonic()
             self.console.print(text, highlight=False)
 

@@ -40,9 +40,9 @@ from scheduler.machine.mca import mca_cycles_per_iteration
 from scheduler.machine.model import McaModel, Model, ModelError
 from scheduler.search.candidates import Candidate, candidate_key, unique_candidates
 from scheduler.search.localsearch import SEARCH_ITERATIONS, move_search, objective_key
-from scheduler.search.optimize import ProgressFn, check_schedule, for_each_block
+from scheduler.search.optimize import check_schedule, for_each_block
 from scheduler.search.options import BlockResult, Options, ProofUnknown, Status, VerificationFailed
-from scheduler.search.pipeline import BlockProblem, SearchState, problem, run
+from scheduler.search.pipeline import BlockProblem, ProgressEvent, ProgressFn, SearchState, StageRecord, problem, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
 COMBINE: dict[str, Callable[[list[float]], float]] = {"worst": max, "mean": lambda xs: sum(xs) / len(xs)}
@@ -114,11 +114,15 @@ def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, pro
         if deadline is not None:  # an earlier core's run that overran takes from the later ones
             share = min(share, max(0.0, clock.left(deadline) * OWN_SHARE) / (len(models) - k))
         mopts = replace(opts, objective=natural_objective(m))
+        t0 = time.monotonic()
         p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM)
+        setup = time.monotonic() - t0
         runs.append(_Run(m, p, run(p, STAGES)))
+        start = (p.before_in.cycles, p.before_ooo.steady)
+        runs[-1].s.records.insert(0, StageRecord("setup", setup, start, start, p.bounds.best).to_json())
         if progress:
-            progress(index, "model", {"model": m.name, "of": f"{k + 1}/{len(models)}",
-                                      "best": runs[-1].s.best(p)[0], "bound": runs[-1].s.bound(p)})
+            progress(ProgressEvent(index, "model", runs[-1].s.bound(p), runs[-1].s.best(p)[0],
+                                   detail={"model": m.name, "of": f"{k + 1}/{len(models)}"}))
     return runs
 
 
@@ -167,6 +171,8 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     keys = {candidate_key(c) for c in essential}
     # with llvm-mca among the judges, only the input and the best few by our models (_for_mca)
     pool = _for_mca(essential + [c for c in _pool(runs, instrs) if candidate_key(c) not in keys], models, opts.alias)
+    spans: dict[str, float] = {}  # the joint stages' wall seconds (the per-core runs record their own)
+    t0 = time.monotonic()
     timed: dict = {}
     for c in pool:
         if candidate_key(c) not in keys and clock.left(deadline) <= 0:
@@ -190,6 +196,7 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
         return norm(fs), mean([f / o if o else 1.0 for f, o in zip(fs, own, strict=True)]), cold[candidate_key(c)]
 
     best = min(allowed, key=rank)
+    spans["pool"], t0 = time.monotonic() - t0, time.monotonic()
     moved = _joint_search(best, pool[0].instrs, models, opts, own, combine, runs[0].s, clock, deadline)
     figs = [figure(m, moved.instrs, opts.alias) for m in models]
     if all(f <= b for f, b in zip(figs, base, strict=True)) and norm(figs) <= norm(table[candidate_key(best)]):
@@ -201,6 +208,7 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
         best, figs = pool[0], base
     own = [min(o, f) for o, f in zip(own, figs, strict=True)]  # the joint search may beat a core's own run
     p0 = runs[0].p
+    spans["joint-search"], t0 = time.monotonic() - t0, time.monotonic()
     try:
         output_map, fixups, proof = check_schedule(p0, best)
     except ProofUnknown:
@@ -209,8 +217,8 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
         runs[0].s.notes.append(f"the best schedule failed a check ({failed})")
         best, (output_map, fixups, proof) = _next_verified(p0, sorted(allowed, key=rank), best)
         figs = [figure(m, best.instrs, opts.alias) for m in models]
-    return _result(block_index, runs, best, figs, own, norm, output_map, fixups, proof,
-                   time.monotonic() - wall_start, opts)
+    spans["checks"] = time.monotonic() - t0
+    return _result(block_index, runs, best, figs, own, norm, output_map, fixups, proof, wall_start, spans, opts)
 
 
 def _next_verified(p0: BlockProblem, ranked: list[Candidate], failed: Candidate):
@@ -298,23 +306,31 @@ def _model_doc(r: _Run, figs_after: float, own: float, instrs_after, noalias) ->
 
 
 def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_map, fixups, proof,
-            seconds: float, opts: Options) -> BlockResult:
+            wall_start: float, spans: dict[str, float], opts: Options) -> BlockResult:
     from scheduler.checks.certificate import register_map
 
     p0, s0 = runs[0].p, runs[0].s
+    t0 = time.monotonic()
     per_model = [_model_doc(r, f, o, best.instrs, opts.alias) for r, f, o in zip(runs, figs, own, strict=True)]
+    spans["figures"] = time.monotonic() - t0  # every core's figures of the pick, for the report
     a0 = per_model[0]["after"]
     kept = best.origin == p0.ident and not best.renamed and not best.fixed
     met = all(d["meets_bound"] for d in per_model)
     status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
     lower = s0.bound(p0)
     worst = max(per_model, key=lambda d: d["normalised"])
+    # the joint stages, in the first core's figures: its own search's best, then the block's pick
+    searched, picked = s0.best(p0), (a0["inorder"], a0["ooo"])
+    joint = [dict(StageRecord(name, secs, searched, picked, lower).to_json(), model="joint")
+             for name, secs in spans.items()]
+
     notes = s0.notes + [f"--objective {opts.objective}: {norm(figs):.4f} of the cores' own best "
                         f"(worst {worst['model']} {worst['normalised']:.4f})"]
     return BlockResult(
         index=index, instructions=p0.bt.n, order=best.origin, cycles_before=p0.before_in.cycles,
         cycles_after=a0["inorder"], lower_bound=min(lower, a0["inorder"]), bound_reason=p0.bounds.binding,
-        status=status, solve_seconds=round(sum(r.s.solve_time for r in runs), 3), seconds=round(seconds, 3),
+        status=status, solve_seconds=round(sum(r.s.solve_time for r in runs), 3),
+        seconds=round(time.monotonic() - wall_start, 3),
         verified=opts.verify_trials > 0, ooo_cycles_before=p0.before_ooo.steady, ooo_cycles_after=a0["ooo"],
         ooo_single_before=p0.before_ooo.single, ooo_single_after=a0["single"], ooo_lower_bound=p0.ooo_bound,
         ooo_bound_reason=p0.ooo_detail.binding,
@@ -324,7 +340,8 @@ def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_ma
         offset_fixups=fixups, output_map=output_map, live_out=sorted(p0.live_out),
         entry_facts=opts.alias.to_json()["entry"],
         candidates=sum(len(r.s.candidates(r.p)) + len(r.s.adopted) + r.s.evaluations for r in runs),
-        notes=notes, stages=[dict(st, model=r.model.name) for r in runs for st in r.s.records], per_model=per_model)
+        notes=notes, stages=[dict(st, model=r.model.name) for r in runs for st in r.s.records] + joint,
+        per_model=per_model)
 
 
 def optimize_program_multi(program: Program, models: list[Model], opts: Options,

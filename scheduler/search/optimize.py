@@ -40,14 +40,13 @@ from scheduler.search.options import (
     Status,
     VerificationFailed,
 )
-from scheduler.search.pipeline import BlockProblem, SearchState, problem, run
+from scheduler.search.pipeline import BlockProblem, ProgressFn, SearchState, StageRecord, problem, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
 __all__ = ["BlockResult", "Options", "ProofUnknown", "VerificationFailed", "block_contexts_of", "live_out_of",
            "optimize_block",
            "optimize_program"]
 
-ProgressFn = Callable[[int, str, dict], None]
 
 
 def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget: float,
@@ -57,8 +56,14 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     `budget`: seconds (or deterministic work units) on `clock` for this block."""
     wall_start = time.monotonic()
     p = problem(block_index, instrs, model, opts, budget, clock, live_out, movable, progress, DECOMPOSE_FROM)
+    setup = (time.monotonic() - wall_start, p.bounds.best)  # timings, evaluations of the input, bounds
     s = run(p, STAGES)
+    start = (p.before_in.cycles, p.before_ooo.steady)
+    s.records.insert(0, StageRecord("setup", setup[0], start, start, setup[1]).to_json())
+    t0, searched = time.monotonic(), s.best(p)
     final, after_in, after_ooo = _no_worse(p, s)
+    s.records.append(StageRecord.since("accept", t0, searched, (after_in, after_ooo.steady), s.bound(p)).to_json())
+    t0, accepted = time.monotonic(), (after_in, after_ooo.steady)
     try:
         output_map, fixups, proof = check_schedule(p, final)
     except ProofUnknown:
@@ -66,7 +71,8 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     except VerificationFailed as failed:
         final, (output_map, fixups, proof) = _next_verified(p, s, final, str(failed))
         after_in, after_ooo = _figures(p, final)
-    p.report("done", best=after_in, bound=s.bound(p), ooo=after_ooo.steady)
+    p.running = "done"
+    p.report(best=after_in, bound=s.bound(p), ooo=after_ooo.steady)
     # every term holds for every schedule the options allow (renaming and fixups included)
     lower = s.bound(p)
     # OPTIMAL only when proven; FALLBACK when the input order is kept without such a proof
@@ -76,6 +82,12 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     met = {"inorder": after_in <= lower, "ooo": _ooo_at_bound(p, s, final, after_ooo.steady),
            "single": False}[opts.objective]
     s.status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
+    s.records.append(StageRecord.since("checks", t0, accepted, (after_in, after_ooo.steady), lower).to_json())
+    t0 = time.monotonic()
+    alternatives = _alternatives(p, s, final, opts.judge_k - 1) if opts.judge_k > 1 else []
+    if alternatives:
+        s.records.append(StageRecord.since("alternatives", t0, (after_in, after_ooo.steady),
+                                           (after_in, after_ooo.steady), lower).to_json())
     instrs = p.instrs
     return BlockResult(
         index=block_index, instructions=p.bt.n, order=final.origin,
@@ -95,7 +107,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         offset_fixups=fixups, output_map=output_map, live_out=sorted(live_out),
         entry_facts=opts.alias.to_json()["entry"],
         candidates=len(s.candidates(p)) + len(s.adopted) + s.evaluations, notes=s.notes, stages=s.records,
-        alternatives=_alternatives(p, s, final, opts.judge_k - 1) if opts.judge_k > 1 else [])
+        alternatives=alternatives)
 
 
 def _no_worse(p: BlockProblem, s: SearchState):

@@ -7,7 +7,8 @@ schedule, the best proven bound, notes). Each stage (scheduler/search/stages.py)
 and reads the state, adds candidates or a bound, and reports progress. This module alone
 decides how much time each stage may use (each `Stage` carries its budget) and when to stop: a stage
 marked optional is skipped once the gap is closed under both evaluators. The final checks
-and proof are not a stage: `optimize.optimize_block` always runs them afterwards.
+and proof are not search stages: `optimize.optimize_block` always runs them afterwards and
+records them (`setup`, `accept`, `checks`) beside the stages, so the records add up to the block's time.
 """
 
 from __future__ import annotations
@@ -40,7 +41,24 @@ from scheduler.search.localsearch import Score, score
 from scheduler.search.options import Options, Status
 from scheduler.search.solve import SolveResult
 
-ProgressFn = Callable[[int, str, dict], None]
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a block reports while it is optimised: the running stage's name (`done` once the
+    checks passed, `model` when one core's own search of several finished), the best in-order
+    cycles and the bound it holds, the steady state, and the stage's own details (windows:
+    pass, windows, placed, total; renaming windows: round, sweep, window, of, accepted; model:
+    model, of)."""
+
+    block: int
+    stage: str
+    bound: int = 0
+    best: int | None = None
+    ooo: float | None = None
+    detail: dict = field(default_factory=dict)
+
+
+ProgressFn = Callable[[ProgressEvent], None]
 
 # wall seconds per instruction to build and start a whole-block CP-SAT model (measured: about
 # 0.3 s for 413 instructions on a 2-core VM): with less, the solve cannot start in time
@@ -84,6 +102,7 @@ class BlockProblem:
     decomposing: bool
     whole: bool  # solve the whole block (not only windows)
     budgets: dict[str, Budget] = field(default_factory=dict)  # per stage name, from the stages run
+    running: str = "setup"  # the stage running now: progress events carry its name
 
     @property
     def ident(self) -> list[int]:
@@ -93,9 +112,10 @@ class BlockProblem:
     def ooo_bound(self) -> float:
         return self.ooo_detail.value
 
-    def report(self, stage: str, **kw) -> None:
+    def report(self, bound: int = 0, best: int | None = None, ooo: float | None = None, **detail) -> None:
+        """Tell the progress display where the running stage stands."""
         if self.progress:
-            self.progress(self.index, stage, kw)
+            self.progress(ProgressEvent(self.index, self.running, bound, best, ooo, detail))
 
     def allowance(self, stage: str, state: SearchState) -> float:
         """The named stage's time (its Stage's budget), but never past the block's deadline (a
@@ -127,7 +147,7 @@ class SearchState:
     final: Candidate | None = None
     evaluations: int = 0  # local-search evaluations
     scores: dict[tuple[str, ...], tuple[BlockTiming, Score]] = field(default_factory=dict)
-    records: list[dict] = field(default_factory=list)  # per stage: time, best before/after, bound
+    records: list[dict] = field(default_factory=list)  # StageRecord.to_json() of each stage that ran
     _built: tuple[tuple[int, int, int], list[Candidate]] | None = None  # candidates() cache
     listed: int = 0  # schedules adopted from the register-aware list scheduler
     moved: int = 0  # reordering passes adopted over renamed code
@@ -170,6 +190,32 @@ class SearchState:
         both evaluators."""
         best_in, best_ooo = best or self.best(p)
         return best_in <= self.bound(p) and best_ooo <= p.ooo_bound
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """Where one stage's wall seconds went and what it gained: the best in-order cycles and
+    steady state before and after it, and the bound after it (the report's `stages`). The
+    search stages, and around them the block's setup, acceptance and checks, each leave one,
+    so a block's records add up to its seconds."""
+
+    name: str
+    seconds: float
+    before: tuple[int, float]  # (best in-order cycles, best steady state)
+    after: tuple[int, float]
+    bound: int
+
+    @classmethod
+    def since(cls, name: str, t0: float, before: tuple[int, float], after: tuple[int, float],
+              bound: int) -> StageRecord:
+        """The record of a stage that started at `t0` (time.monotonic) and ends now."""
+        return cls(name, time.monotonic() - t0, before, after, bound)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "seconds": round(self.seconds, 3),
+                "best_inorder_before": self.before[0], "best_inorder_after": self.after[0],
+                "best_ooo_before": round(self.before[1], 2), "best_ooo_after": round(self.after[1], 2),
+                "bound": self.bound}
 
 
 @dataclass(frozen=True)
@@ -222,6 +268,7 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
     for stage in stages:
         if not stage.applies(p):
             continue
+        t0 = time.monotonic()  # (scoring the pool for `before` is the stage's time too)
         before = s.best(p)
         if stage.optional and s.closed(p, before):
             s.notes.append(f"stage {stage.name} skipped: the gap is closed")
@@ -234,11 +281,7 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
             s.notes.append(f"stage {stage.name} skipped: {allowance:.2f} s left, less than building "
                            f"its CP-SAT model of {p.bt.n} instructions takes")
             continue
-        t0 = time.monotonic()
+        p.running = stage.name
         stage.run(p, s)
-        after = s.best(p)
-        records.append({"name": stage.name, "seconds": round(time.monotonic() - t0, 3),
-                        "best_inorder_before": before[0], "best_inorder_after": after[0],
-                        "best_ooo_before": round(before[1], 2), "best_ooo_after": round(after[1], 2),
-                        "bound": s.bound(p)})
+        records.append(StageRecord.since(stage.name, t0, before, s.best(p), s.bound(p)).to_json())
     return s

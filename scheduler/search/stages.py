@@ -2,7 +2,8 @@
 
 Each stage has one job: it reads the problem and the state, adds candidate orders or
 schedules, a proven bound and notes, and reports progress. Budgets come from
-each `Stage`'s budget; the final checks are not a stage (scheduler/search/optimize.py).
+each `Stage`'s budget; the final checks are not search stages (scheduler/search/optimize.py
+runs and records them).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def warm_start(p: BlockProblem, s: SearchState) -> None:
     s.hint_res, s.hint_order = (ls_in, ls) if ls_in.cycles < p.before_in.cycles else (p.before_in, p.ident)
     s.orders = [p.ident, ls, s.hint_order]
     s.best_in, s.status = s.hint_res.cycles, Status.FALLBACK
-    p.report("list", best=s.hint_res.cycles, bound=p.bounds.best)
+    p.report(best=s.hint_res.cycles, bound=p.bounds.best)
 
 
 def reorder(p: BlockProblem, s: SearchState) -> None:
@@ -48,7 +49,7 @@ def reorder(p: BlockProblem, s: SearchState) -> None:
     assert s.hint_res is not None  # set by warm_start
     res = solve(p.relaxed_timing, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
                 workers=p.opts.workers, seed=p.opts.seed, extra=p.fixup_constraints, clock=p.clock,
-                on_progress=lambda best, bnd, el: p.report("solve", best=best, bound=max(bnd, p.bounds.best)))
+                on_progress=lambda best, bnd, el: p.report(best=best, bound=max(bnd, p.bounds.best)))
     s.res = res
     s.solve_time += res.seconds
     if res.order is None:
@@ -78,7 +79,7 @@ def windows(p: BlockProblem, s: SearchState) -> None:
     t0 = p.clock.now()
     dec = decompose(p.bt, p.model, start_order, p.clock.now() + p.allowance("windows", s), p.clock,
                     workers=p.opts.workers, seed=p.opts.seed,
-                    on_progress=lambda info: p.report("windows", bound=p.bounds.best, **info))
+                    on_progress=lambda info: p.report(bound=p.bounds.best, **info))
     s.solve_time += p.clock.now() - t0
     s.orders.append(dec.order)
     s.notes.append(f"decomposition: {dec.passes} pass(es), {dec.windows} windows, in-order {dec.cycles}")
@@ -178,7 +179,7 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
     from the order as written. True if one was adopted."""
     assert s.chosen is not None  # the judge's pick
     cand, _, sc = s.chosen
-    p.report("regsched", best=sc.inorder, bound=p.bounds.best, round=rounds + 1)
+    p.report(best=sc.inorder, bound=p.bounds.best, round=rounds + 1)
     adopted = False
     # a hand order keeps the author's grouping of carry chains: often a better base than the
     # solver's (p256_montsqr_neon: in-order 82 from the input, 109 from the reorder optimum)
@@ -211,7 +212,7 @@ def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool
     left = p.clock.left(w_deadline)
     dec = decompose(chosen_timing, p.model, list(range(chosen_timing.n)), p.clock.now() + left * 0.4, p.clock,
                     workers=p.opts.workers, seed=p.opts.seed,
-                    on_progress=lambda info: p.report("windows", bound=p.bounds.best, **info))
+                    on_progress=lambda info: p.report(bound=p.bounds.best, **info))
     if not dec.improved or not better(p, s, score(chosen_timing, dec.order, p.model), sc, sideways=True):
         return False
     c = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed)
@@ -240,7 +241,7 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
         w_instrs, w_origin, accepted = improve_by_windows(
             cand.instrs, cand.origin, p.model, p.opts, p.live_out, w_deadline, size=size, step=size // 2,
             clock=p.clock, offset=30 * rounds, accept=accept,
-            on_window=lambda info, r=rounds: p.report("rename", bound=p.bounds.best, round=r + 1, **info))
+            on_window=lambda info, r=rounds: p.report(bound=p.bounds.best, round=r + 1, **info))
         rounds += 1
         if accepted:
             total += accepted
@@ -282,7 +283,7 @@ def polish(p: BlockProblem, s: SearchState) -> None:
     """Local search: single-instruction moves judged by the out-of-order evaluator."""
     assert s.chosen is not None  # the judge's pick
     cand, chosen_timing, sc = s.chosen
-    p.report("search", best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
+    p.report(best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
     deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
     lorder, sc, used = local_search(chosen_timing, p.model, list(range(chosen_timing.n)), s.target, s.rng,
                                     p.opts.search_evaluations, deadline=deadline, clock=p.clock,
@@ -303,7 +304,7 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     the tail/head boundary; scored by the objective, in-order cycles within the target."""
     assert s.chosen is not None  # the judge's pick
     cand, chosen_timing, sc = s.chosen
-    p.report("overlap", best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
+    p.report(best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
     deadline = p.clock.now() + p.allowance("overlap", s)
     # its own generator: the stages after it draw the same numbers whether it ran or not
     rng = random.Random(p.opts.seed * 104729 + p.index)
