@@ -40,8 +40,8 @@ from scheduler.machine.mca import mca_cycles_per_iteration
 from scheduler.machine.model import McaModel, Model, ModelError
 from scheduler.search.candidates import Candidate, candidate_key, unique_candidates
 from scheduler.search.localsearch import SEARCH_ITERATIONS, move_search, objective_key
-from scheduler.search.optimize import check_schedule, for_each_block
-from scheduler.search.options import BlockResult, Options, ProofUnknown, Status, VerificationFailed
+from scheduler.search.optimize import Checked, block_result, check_schedule, for_each_block
+from scheduler.search.options import BlockResult, Options, ProofUnknown, VerificationFailed
 from scheduler.search.pipeline import BlockProblem, ProgressEvent, ProgressFn, SearchState, StageRecord, problem, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
@@ -210,15 +210,15 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     p0 = runs[0].p
     spans["joint-search"], t0 = time.monotonic() - t0, time.monotonic()
     try:
-        output_map, fixups, proof = check_schedule(p0, best)
+        checked = check_schedule(p0, best)
     except ProofUnknown:
         raise
     except VerificationFailed as failed:  # a bug to report, never a kernel to write: the next one
         runs[0].s.notes.append(f"the best schedule failed a check ({failed})")
-        best, (output_map, fixups, proof) = _next_verified(p0, sorted(allowed, key=rank), best)
+        best, checked = _next_verified(p0, sorted(allowed, key=rank), best)
         figs = [figure(m, best.instrs, opts.alias) for m in models]
     spans["checks"] = time.monotonic() - t0
-    return _result(block_index, runs, best, figs, own, norm, output_map, fixups, proof, wall_start, spans, opts)
+    return _result(runs, best, figs, own, norm, checked, wall_start, spans, opts)
 
 
 def _next_verified(p0: BlockProblem, ranked: list[Candidate], failed: Candidate):
@@ -305,40 +305,24 @@ def _model_doc(r: _Run, figs_after: float, own: float, instrs_after, noalias) ->
             "meets_bound": figs_after <= bound + 1e-9 and (m.in_order or settles_within(fbt, m, bound)[0])}
 
 
-def _result(index, runs: list[_Run], best: Candidate, figs, own, norm, output_map, fixups, proof,
-            wall_start: float, spans: dict[str, float], opts: Options) -> BlockResult:
-    from scheduler.checks.certificate import register_map
-
+def _result(runs: list[_Run], best: Candidate, figs, own, norm, checked: Checked, wall_start: float,
+            spans: dict[str, float], opts: Options) -> BlockResult:
     p0, s0 = runs[0].p, runs[0].s
     t0 = time.monotonic()
     per_model = [_model_doc(r, f, o, best.instrs, opts.alias) for r, f, o in zip(runs, figs, own, strict=True)]
     spans["figures"] = time.monotonic() - t0  # every core's figures of the pick, for the report
     a0 = per_model[0]["after"]
-    kept = best.origin == p0.ident and not best.renamed and not best.fixed
-    met = all(d["meets_bound"] for d in per_model)
-    status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
-    lower = s0.bound(p0)
     worst = max(per_model, key=lambda d: d["normalised"])
     # the joint stages, in the first core's figures: its own search's best, then the block's pick
     searched, picked = s0.best(p0), (a0["inorder"], a0["ooo"])
-    joint = [dict(StageRecord(name, secs, searched, picked, lower).to_json(), model="joint")
+    joint = [dict(StageRecord(name, secs, searched, picked, s0.bound(p0)).to_json(), model="joint")
              for name, secs in spans.items()]
-
     notes = s0.notes + [f"--objective {opts.objective}: {norm(figs):.4f} of the cores' own best "
                         f"(worst {worst['model']} {worst['normalised']:.4f})"]
-    return BlockResult(
-        index=index, instructions=p0.bt.n, order=best.origin, cycles_before=p0.before_in.cycles,
-        cycles_after=a0["inorder"], lower_bound=min(lower, a0["inorder"]), bound_reason=p0.bounds.binding,
-        status=status, solve_seconds=round(sum(r.s.solve_time for r in runs), 3),
-        seconds=round(time.monotonic() - wall_start, 3),
-        verified=opts.verify_trials > 0, ooo_cycles_before=p0.before_ooo.steady, ooo_cycles_after=a0["ooo"],
-        ooo_single_before=p0.before_ooo.single, ooo_single_after=a0["single"], ooo_lower_bound=p0.ooo_bound,
-        ooo_bound_reason=p0.ooo_detail.binding,
-        solver_cycles=None, solver_bound=None, proved=bool(proof), proof=proof, instructions_after=best.instrs,
-        renamed=best.renamed,
-        register_map=register_map([p0.instrs[k] for k in best.origin], best.instrs) if best.renamed else [],
-        offset_fixups=fixups, output_map=output_map, live_out=sorted(p0.live_out),
-        entry_facts=opts.alias.to_json()["entry"],
+    return block_result(
+        p0, s0, best, checked, (a0["inorder"], a0["ooo"], a0["single"]),
+        all(d["meets_bound"] for d in per_model), wall_start, bound_reason=p0.bounds.binding,
+        solver=(None, None), solve_seconds=sum(r.s.solve_time for r in runs),
         candidates=sum(len(r.s.candidates(r.p)) + len(r.s.adopted) + r.s.evaluations for r in runs),
         notes=notes, stages=[dict(st, model=r.model.name) for r in runs for st in r.s.records] + joint,
         per_model=per_model)

@@ -65,49 +65,63 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     s.records.append(StageRecord.since("accept", t0, searched, (after_in, after_ooo.steady), s.bound(p)).to_json())
     t0, accepted = time.monotonic(), (after_in, after_ooo.steady)
     try:
-        output_map, fixups, proof = check_schedule(p, final)
+        checked = check_schedule(p, final)
     except ProofUnknown:
         raise
     except VerificationFailed as failed:
-        final, (output_map, fixups, proof) = _next_verified(p, s, final, str(failed))
+        final, checked = _next_verified(p, s, final, str(failed))
         after_in, after_ooo = _figures(p, final)
     p.running = "done"
     p.report(best=after_in, bound=s.bound(p), ooo=after_ooo.steady)
-    # every term holds for every schedule the options allow (renaming and fixups included)
-    lower = s.bound(p)
-    # OPTIMAL only when proven; FALLBACK when the input order is kept without such a proof
-    # (under the objective: in-order cycles against `lower`, steady state against the out-of-order
-    # bound; no bound is known for the single cold run)
-    kept = final.origin == p.ident and not final.renamed and not final.fixed
+    lower = s.bound(p)  # every term holds for every schedule the options allow (renaming, fixups)
+    # under the objective: in-order cycles against `lower`, steady state against the out-of-order
+    # bound; no bound is known for the single cold run
     met = {"inorder": after_in <= lower, "ooo": _ooo_at_bound(p, s, final, after_ooo.steady),
            "single": False}[opts.objective]
-    s.status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
     s.records.append(StageRecord.since("checks", t0, accepted, (after_in, after_ooo.steady), lower).to_json())
     t0 = time.monotonic()
     alternatives = _alternatives(p, s, final, opts.judge_k - 1) if opts.judge_k > 1 else []
     if alternatives:
         s.records.append(StageRecord.since("alternatives", t0, (after_in, after_ooo.steady),
                                            (after_in, after_ooo.steady), lower).to_json())
-    instrs = p.instrs
-    return BlockResult(
-        index=block_index, instructions=p.bt.n, order=final.origin,
-        cycles_before=p.before_in.cycles, cycles_after=after_in,
-        lower_bound=min(lower, after_in),
+    return block_result(
+        p, s, final, checked, (after_in, after_ooo.steady, after_ooo.single), met, wall_start,
         bound_reason=p.bounds.binding if lower == p.bounds.best else (
             "true dependencies (solver)" if lower == s.relaxed_bound else "solver"),
-        status=s.status, solve_seconds=round(s.solve_time, 3), seconds=round(time.monotonic() - wall_start, 3),
-        verified=opts.verify_trials > 0,  # check_schedule's random trials ran (and passed)
-        ooo_cycles_before=p.before_ooo.steady, ooo_cycles_after=after_ooo.steady,
-        ooo_single_before=p.before_ooo.single, ooo_single_after=after_ooo.single,
-        ooo_lower_bound=p.ooo_bound,  # (unrounded: 19/3 must compare above 6.33)
-        ooo_bound_reason=p.ooo_detail.binding,
-        solver_cycles=s.claimed, solver_bound=s.proven, proved=bool(proof), proof=proof,
-        instructions_after=final.instrs, renamed=final.renamed,
-        register_map=register_map([instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
-        offset_fixups=fixups, output_map=output_map, live_out=sorted(live_out),
-        entry_facts=opts.alias.to_json()["entry"],
+        solver=(s.claimed, s.proven), solve_seconds=s.solve_time,
         candidates=len(s.candidates(p)) + len(s.adopted) + s.evaluations, notes=s.notes, stages=s.records,
         alternatives=alternatives)
+
+
+def block_result(p: BlockProblem, s: SearchState, final: Candidate, checked: Checked,
+                 after: tuple[int, float, int], met: bool, wall_start: float, *, bound_reason: str,
+                 solver: tuple[int | None, int | None], solve_seconds: float, candidates: int, notes: list[str],
+                 stages: list[dict], per_model: list[dict] | None = None,
+                 alternatives: list[Alternative] | None = None) -> BlockResult:
+    """The one place a block's result is assembled, for one model and several: `after` is the
+    chosen schedule's (in-order cycles, steady state, single run) under `p`'s model, `met` whether
+    the objective's figure is proven at its bound. The status: OPTIMAL only when proven; FALLBACK
+    when the input order is kept without such a proof; else FEASIBLE."""
+    output_map, fixups, proof = checked
+    after_in, after_steady, after_single = after
+    kept = final.origin == p.ident and not final.renamed and not final.fixed
+    status = Status.OPTIMAL if met else Status.FALLBACK if kept else Status.FEASIBLE
+    return BlockResult(
+        index=p.index, instructions=p.bt.n, order=final.origin,
+        cycles_before=p.before_in.cycles, cycles_after=after_in,
+        lower_bound=min(s.bound(p), after_in), bound_reason=bound_reason,
+        status=status, solve_seconds=round(solve_seconds, 3), seconds=round(time.monotonic() - wall_start, 3),
+        verified=p.opts.verify_trials > 0,  # check_schedule's random trials ran (and passed)
+        ooo_cycles_before=p.before_ooo.steady, ooo_cycles_after=after_steady,
+        ooo_single_before=p.before_ooo.single, ooo_single_after=after_single,
+        ooo_lower_bound=p.ooo_bound,  # (unrounded: 19/3 must compare above 6.33)
+        ooo_bound_reason=p.ooo_detail.binding,
+        solver_cycles=solver[0], solver_bound=solver[1], proved=bool(proof), proof=proof,
+        instructions_after=final.instrs, renamed=final.renamed,
+        register_map=register_map([p.instrs[k] for k in final.origin], final.instrs) if final.renamed else [],
+        offset_fixups=fixups, output_map=output_map, live_out=sorted(p.live_out),
+        entry_facts=p.opts.alias.to_json()["entry"],
+        candidates=candidates, notes=notes, stages=stages, per_model=per_model or [], alternatives=alternatives or [])
 
 
 def _no_worse(p: BlockProblem, s: SearchState):
@@ -121,13 +135,11 @@ def _no_worse(p: BlockProblem, s: SearchState):
     before_in, before_ooo, ident = p.before_in, p.before_ooo, p.ident
     if after_in > before_in.cycles or after_ooo.steady > before_ooo.steady:
         s.notes.append("no order found that is at least as fast under both evaluators: input order kept")
-        final, after_in, after_ooo, s.status = Candidate(p.instrs, ident), before_in.cycles, before_ooo, Status.FALLBACK
+        final, after_in, after_ooo = Candidate(p.instrs, ident), before_in.cycles, before_ooo
     elif (after_in, after_ooo.steady, after_ooo.single) >= (before_in.cycles, before_ooo.steady, before_ooo.single) \
             and final.origin != ident:
         s.notes.append("no order faster than the input under either evaluator: input order kept")
         final, after_in, after_ooo = Candidate(p.instrs, ident), before_in.cycles, before_ooo
-    if s.status == Status.OPTIMAL and after_in != s.claimed:
-        s.status = Status.FEASIBLE
     return final, after_in, after_ooo
 
 
@@ -161,10 +173,8 @@ def _next_verified(p: BlockProblem, s: SearchState, failed: Candidate, why: str)
             s.notes.append(f"the next candidate failed a check too ({e})")
             continue
         s.notes.append("emitted the next candidate that passes every check")
-        s.status = Status.FEASIBLE
         return c, checked
     s.notes.append("no other candidate passed every check: input order kept")
-    s.status = Status.FALLBACK
     keep = Candidate(p.instrs, p.ident)
     return keep, check_schedule(p, keep)
 
@@ -213,7 +223,11 @@ def _ooo_at_bound(p: BlockProblem, s: SearchState, final: Candidate, measured: f
     return False
 
 
-def check_schedule(p: BlockProblem, final: Candidate) -> tuple[dict[str, str], list[dict], str]:
+# what check_schedule establishes: (output_map, offset fixups, proof)
+Checked = tuple[dict[str, str], list[dict], str]
+
+
+def check_schedule(p: BlockProblem, final: Candidate) -> Checked:
     """Independent checks: a permutation of the block that computes the same thing (simulation),
     a dataflow certificate, and with --prove a symbolic proof. Raises VerificationFailed."""
     instrs, opts, block_index = p.instrs, p.opts, p.index

@@ -38,7 +38,7 @@ from scheduler.search.candidates import (
     score_candidate,
 )
 from scheduler.search.localsearch import Score, score
-from scheduler.search.options import Options, Status
+from scheduler.search.options import Options
 from scheduler.search.solve import SolveResult
 
 
@@ -137,7 +137,6 @@ class SearchState:
     hint_res: InOrderResult | None = None
     hint_order: list[int] = field(default_factory=list)
     best_in: int = 0
-    status: Status = Status.FALLBACK
     claimed: int | None = None  # the solver's in-order cycles for its best schedule
     proven: int | None = None  # a bound proven by a solver, valid for every allowed schedule
     relaxed_bound: int = 0

@@ -19,7 +19,6 @@ from scheduler.search.candidates import Candidate
 from scheduler.search.decompose import decompose
 from scheduler.search.listsched import list_schedule
 from scheduler.search.localsearch import Score, local_search, objective_key, score
-from scheduler.search.options import Status
 from scheduler.search.overlap import overlap_search
 from scheduler.search.pipeline import BlockProblem, SearchState, Stage, solve_share
 from scheduler.search.regsched import VARIANTS as REGSCHED_VARIANTS
@@ -40,7 +39,7 @@ def warm_start(p: BlockProblem, s: SearchState) -> None:
     ls_in = inorder(p.bt, ls, p.model)
     s.hint_res, s.hint_order = (ls_in, ls) if ls_in.cycles < p.before_in.cycles else (p.before_in, p.ident)
     s.orders = [p.ident, ls, s.hint_order]
-    s.best_in, s.status = s.hint_res.cycles, Status.FALLBACK
+    s.best_in = s.hint_res.cycles
     p.report(best=s.hint_res.cycles, bound=p.bounds.best)
 
 
@@ -59,7 +58,6 @@ def reorder(p: BlockProblem, s: SearchState) -> None:
     # (issue is None only for an empty block, solve's shortcut: kept as it was)
     s.issues += res.issues + [res.issue]  # type: ignore[list-item]
     s.best_in = min(res.makespan, s.hint_res.cycles)
-    s.status = Status.OPTIMAL if res.status == "OPTIMAL" and not p.opts.rename else Status.FEASIBLE
     # with renaming allowed, the reorder-only solver's bound and optimum are not bounds of
     # the problem: a renamed schedule may beat them (they only count without renaming)
     s.claimed, s.proven = res.makespan, (res.bound if not p.opts.rename else None)
@@ -84,7 +82,7 @@ def windows(p: BlockProblem, s: SearchState) -> None:
     s.orders.append(dec.order)
     s.notes.append(f"decomposition: {dec.passes} pass(es), {dec.windows} windows, in-order {dec.cycles}")
     if dec.cycles < s.best_in:
-        s.best_in, s.status, s.claimed, s.proven = dec.cycles, Status.FEASIBLE, dec.cycles, None
+        s.best_in, s.claimed, s.proven = dec.cycles, dec.cycles, None
 
 
 def diversity(p: BlockProblem, s: SearchState) -> None:
@@ -265,8 +263,6 @@ def _rename_window_notes(s: SearchState, total: int, rounds: int, listed: int) -
         s.notes.append(f"renamed in windows: {total} window(s) improved"
                        + (f"; {s.moved} reordering pass(es) over the renamed code, {rounds} round(s)"
                           if s.moved else ""))
-        if s.status == Status.OPTIMAL:
-            s.status = Status.FEASIBLE  # the reorder-only optimum was improved on: no longer a proof
         assert s.chosen is not None  # the judge's pick
         s.claimed, s.proven = s.chosen[2].inorder, None
 
