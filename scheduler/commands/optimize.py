@@ -225,7 +225,8 @@ def cmd_optimize(args) -> int:
         print(f"scheduler: verification failed, nothing written: {problem}", file=sys.stderr)
         return EXIT_FAIL
     try:
-        return _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted)
+        return _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted,
+                                command)
     except VerificationFailed as e:  # the whole-file check (present/finalize.py)
         print(f"scheduler: verification failed, nothing written: {e}", file=sys.stderr)
         return EXIT_FAIL
@@ -260,7 +261,8 @@ def _start_progress(args, blocks: int):
     return progress, restore
 
 
-def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted) -> int:
+def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_path, interrupted,
+                     command=None) -> int:
     """Emit the kernel (checked by parsing it back), then write it, the certificate, the report
     and the timeline, and print the summary."""
     from rich.console import Console
@@ -287,7 +289,8 @@ def _write_optimized(args, prog, model, opts, results, chosen, out_path, report_
     doc["outputs"] = chosen.to_json()
     doc["whole_file_check"] = fin.to_json()
     # llvm-mca beside the objective's figure, for every model's -mcpu (present/figures.py)
-    add_mca(doc, [b.instructions for b in prog.blocks()], results, load_models(args.model or DEFAULT_MODEL))
+    add_mca(doc, [b.instructions for b in prog.blocks()], results, load_models(args.model or DEFAULT_MODEL),
+            None if args.deterministic or command is None else args.time_limit - command.elapsed())
     header = header_lines(model, doc)
     old = own_header(prog)
     if old and old[0].startswith(header[0].split(" (")[0] + " (") and all(

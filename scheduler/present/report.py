@@ -103,14 +103,26 @@ def _block_doc(b: BlockResult, objective: str) -> dict:
     return doc
 
 
+# wall seconds of the headline's llvm-mca runs per instruction and model (before and after at
+# once, 100 iterations: about 0.45 s for 1,116 instructions on a 2-core VM)
+MCA_SECONDS_PER_INSTR = 0.0004
+
+
 def add_mca(doc: dict, blocks_before: Sequence[Sequence], results: Sequence[BlockResult],
-            models: Sequence[Model]) -> None:
+            models: Sequence[Model], time_left: float | None = None) -> None:
     """llvm-mca's before and after beside the objective's figure (when llvm-mca-19 is on PATH),
-    and the headline again with them."""
+    and the headline again with them. `time_left`: seconds of the command's --time-limit left;
+    when the llvm-mca runs would not fit, they are skipped with a note."""
     notes: list[str] = []
-    doc["mca"] = figures.mca_figures([blocks_before[r.index] for r in results],
-                                     [r.instructions_after for r in results], models,
-                                     doc["options"]["objective"], notes)
+    need = MCA_SECONDS_PER_INSTR * sum(r.instructions for r in results) * len(models)
+    if time_left is not None and need > time_left:
+        doc["mca"] = []
+        notes.append(f"llvm-mca not run: about {need:.1f} s of it would pass the --time-limit "
+                     f"({max(0.0, time_left):.1f} s left)")
+    else:
+        doc["mca"] = figures.mca_figures([blocks_before[r.index] for r in results],
+                                         [r.instructions_after for r in results], models,
+                                         doc["options"]["objective"], notes)
     if notes:
         doc.setdefault("notes", []).extend(notes)
     figures.attach(doc)

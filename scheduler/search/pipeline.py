@@ -224,9 +224,9 @@ class Stage:
     applies: Callable[[BlockProblem], bool] = lambda p: True
     optional: bool = False  # skipped once the gap is closed under both evaluators
     budget: Budget | None = None  # its time (None: it is cheap, or bounded by the block's deadline)
-    # builds a CP-SAT model of the whole block, which no time limit interrupts: on the wall
-    # clock, skipped when its allowance is less than the building takes
-    whole_block_model: bool = False
+    # builds CP-SAT models over the block (whole, or window by window), which no time limit
+    # interrupts: on the wall clock, skipped when its allowance is less than the building takes
+    builds_cpsat: bool = False
 
 
 def problem(index: int, instrs, model: Model, opts: Options, budget: float, clock: Clock,
@@ -275,7 +275,7 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
         if stage.optional and p.clock.left(p.deadline) <= 0:
             s.notes.append(f"stage {stage.name} skipped: the block's time is up")
             continue
-        if stage.whole_block_model and not p.clock.deterministic and (
+        if stage.builds_cpsat and not p.clock.deterministic and (
                 (allowance := p.allowance(stage.name, s)) < CPSAT_BUILD_SECONDS_PER_INSTR * p.bt.n):
             s.notes.append(f"stage {stage.name} skipped: {allowance:.2f} s left, less than building "
                            f"its CP-SAT model of {p.bt.n} instructions takes")

@@ -322,18 +322,18 @@ def _small_renaming(p: BlockProblem) -> bool:
 
 STAGES = [
     Stage("list", warm_start),
-    Stage("reorder", reorder, applies=lambda p: p.whole, whole_block_model=True,
+    Stage("reorder", reorder, applies=lambda p: p.whole, builds_cpsat=True,
           budget=lambda p, s, left: max(0.2, p.budget * solve_share(p))),
-    Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1,
+    Stage("windows", windows, applies=lambda p: p.decomposing and p.bt.n > 1, builds_cpsat=True,
           budget=lambda p, s, left: max(0.5, p.budget * solve_share(p))),
     Stage("relaxed-bound", relaxed_bound, applies=lambda p: p.opts.rename and p.bt.n > 1 and not p.decomposing,
-          whole_block_model=True,
+          builds_cpsat=True,
           budget=lambda p, s, left: min(5.0, max(0.3, p.budget * 0.05))),
     # renaming first, most of what is left: on hand-allocated code it is where the gains are
-    Stage("rename", rename, applies=_small_renaming, optional=True, whole_block_model=True,
+    Stage("rename", rename, applies=_small_renaming, optional=True, builds_cpsat=True,
           budget=lambda p, s, left: max(0.3, left * 0.6)),
     # per extra solve: short, these only add variety once the first solve found its optimum
-    Stage("diversity", diversity, optional=True, whole_block_model=True,
+    Stage("diversity", diversity, optional=True, builds_cpsat=True,
           budget=lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds))),
     Stage("judge", judge),
     # cheap (charged per instruction): no budget of its own
