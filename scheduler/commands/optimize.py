@@ -117,8 +117,9 @@ def _default_output(path: Path) -> Path:
     return path.with_name(path.stem + ".sched" + suffix)
 
 
-class _Progress:
-    """A live line on a terminal, plain log lines (at most one a second) otherwise."""
+class _BlockLine:
+    """optimize's progress: one line for the running block and stage (ProgressEvent), live on a
+    terminal, plain log lines (at most one a second) otherwise."""
 
     def __init__(self, console, total_blocks: int):
         self.console = console
@@ -253,7 +254,7 @@ def _start_progress(args, blocks: int):
     from rich.console import Console
 
     err = Console(stderr=True, quiet=args.json or args.quiet)  # --json: the report is the only output
-    progress = _Progress(err, blocks)
+    progress = _BlockLine(err, blocks)
     clear_stop()
     restore = install_interrupt_handler(
         b"\ninterrupted: finishing with the best schedule so far (verified before it is written; "

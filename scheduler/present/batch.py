@@ -324,7 +324,11 @@ def _stop_ray(ray) -> None:
             _REAPERS.pop().close()
 
 
-class _Progress:
+class _KernelBar:
+    """Batch's progress: a bar of kernels done with the tasks' counts (a terminal only), and
+    log lines. Not optimize's per-block line (commands/optimize.py `_BlockLine`): a batch runs
+    tasks in other processes, whose stage events do not reach this one."""
+
     def __init__(self, console, kernels: int, tasks: int, enabled: bool):
         self.console = console
         self.enabled = enabled and console.is_terminal
@@ -418,7 +422,7 @@ class _Driver:
             self.left[t.kernel] += 1
         self.kernels_done = sum(1 for k in self.kernels if self.left[k] == 0)
         self.best_gain: float | None = None
-        self.progress = _Progress(self.err, len(self.kernels), len(self.tasks), enabled=not args.json)
+        self.progress = _KernelBar(self.err, len(self.kernels), len(self.tasks), enabled=not args.json)
         try:
             while self.queue or self.running:
                 self.step()
