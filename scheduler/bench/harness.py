@@ -303,8 +303,8 @@ class HarnessExecutor:
         return emulated()
 
     def measure(self, kernels: Sequence[Kernel], calls: int, repeats: int) -> Measurement:
-        """Build the harness, check every kernel ends as the simulator says, then time them.
-        Raises BenchError when the harness fails, times out or a kernel's results differ."""
+        """Build and run the harness to time the kernels; the figures count only if each kernel
+        ends as the simulator says (else BenchError, as when the harness fails or times out)."""
         gcc, runner = check_toolchain()
         lay, indexes = bench_layout(kernels, self.pointers or {})
         st, mem = prepared_state(lay, indexes, self.seed)

@@ -262,7 +262,7 @@ def renaming_edges(bt: BlockTiming, prob: RenameProblem) -> tuple[list[list[tupl
 
 def add_register_constraints(m: cp_model.CpModel, issue: list, prob: RenameProblem, horizon: int) -> None:
     """Add to `m` one interval per value (in half cycles, from its write to its last read) and limit
-    how many overlap per class to its capacity; values fixed to one register never overlap."""
+    how many overlap per class to its capacity; values fixed to the same register never overlap."""
     end_of_block = 2 * horizon + 2
     per_class: dict[str, list] = {}
     per_fixed: dict[str, list] = {}
