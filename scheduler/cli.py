@@ -51,6 +51,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `scheduler` argument parser, with every command module's subcommands."""
     ap = _ArgumentParser(
         prog="scheduler",
         description="Instruction-scheduling superoptimizer for straight-line AArch64 kernels.",
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line `argv` (default sys.argv); the exit code (see the module docstring)."""
     from scheduler.core.budget import process_age
 
     # a command line counts its time from the process's start (start-up and imports included);

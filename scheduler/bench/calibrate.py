@@ -51,6 +51,8 @@ EMULATED_PREFIX = "EMULATED under qemu-user (these figures say nothing about any
 
 @dataclass(frozen=True)
 class Probe:
+    """A microbenchmark instruction: one link of a latency chain and an independent-instruction template."""
+
     name: str
     chain: str  # one link of the latency chain
     indep: str  # {d}: destination, {a} {b}: sources
@@ -74,6 +76,8 @@ Uop = tuple[frozenset[str], int]  # the pipe kinds a micro-op may use, busy cycl
 
 @dataclass
 class ClassFit:
+    """What calibration found for one class: latency (cycles), micro-ops, whether they were fitted, fit error."""
+
     cls: str
     probe: str
     latency: int
@@ -84,6 +88,8 @@ class ClassFit:
 
 @dataclass
 class Calibration:
+    """The result of calibrating a base model: per-class fits, the measurement and the derived figures."""
+
     base: Model
     fits: dict[str, ClassFit]
     measurement: Measurement
@@ -175,6 +181,8 @@ def _mixes(name: str) -> dict[str, int]:
 
 
 def infer(base: Model, probes: dict[str, Probe], figures: dict[str, float]) -> dict[str, ClassFit]:
+    """Fit each probed class: latency from its chain, and for a one-micro-op class the pipes and busy
+    cycles that best predict the throughput and mix figures (least relative squared error)."""
     caps = base.pipes
     hyps: list[frozenset[str]] = []
     for s in [*(frozenset([p]) for p in base.spec.pipes), *(frozenset(g.pipes) for g in base.spec.groups.values())]:
@@ -205,6 +213,7 @@ def infer(base: Model, probes: dict[str, Probe], figures: dict[str, float]) -> d
 
 
 def calibrate(base: Model, executor: Executor, calls: int, repeats: int) -> Calibration:
+    """Measure the microbenchmarks of `base`'s probed classes with `executor` and infer their timings."""
     probes = probed_classes(base)
     kernels = microbenchmarks(probes)
     m = executor.measure(kernels, calls, repeats)
@@ -226,6 +235,7 @@ def _pipe_name(base: Model, pipes: frozenset[str]) -> str:
 
 
 def model_document(cal: Calibration, name: str, date: str | None = None) -> dict:
+    """The variant model file for `cal` as a dict: the base model with measured classes and sources."""
     base, m = cal.base, cal.measurement
     date = date or datetime.date.today().isoformat()
     measured = f"measured by scheduler calibrate on {m.cpu}, {date}"
@@ -301,8 +311,10 @@ def write_model(cal: Calibration, path: Path, name: str, date: str | None = None
 
 
 def is_emulated(model: Model) -> bool:
+    """Whether the model was calibrated under emulation (its sources carry the EMULATED mark)."""
     return EMULATED_KEY in model.spec.sources
 
 
 def base_model(name: str) -> Model:
+    """The model a calibration starts from, loaded by name or path."""
     return load_model(name)

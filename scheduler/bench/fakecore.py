@@ -26,6 +26,8 @@ from scheduler.frontend.isa.operands import Shift
 
 @dataclass(frozen=True)
 class FakeClass:
+    """The timing of one fake instruction class: latency (cycles), permitted pipe kinds and busy cycles."""
+
     latency: int
     pipes: tuple[str, ...]  # pipe kinds it may issue to, preferred first
     busy: int = 1
@@ -33,6 +35,8 @@ class FakeClass:
 
 @dataclass
 class FakeCore:
+    """A synthetic core that "measures" kernels by simulating them with its own pipes and classes."""
+
     name: str
     units: dict[str, int]  # pipe kind -> how many
     classes: dict[str, FakeClass]
@@ -45,9 +49,11 @@ class FakeCore:
 
     @property
     def emulated(self) -> bool:
+        """Always False: the fake core's figures are synthetic, not emulated."""
         return False
 
     def measure(self, kernels: Sequence[Kernel], calls: int, repeats: int) -> Measurement:
+        """Simulated figures for `kernels` (override or per-call cycles, plus jitter), as a Measurement."""
         rng = random.Random(self.seed)
         base = [self.cycles_override.get(k.name) or self.per_call(k.instrs, min(calls, 6)) for k in kernels]
         samples = [Samples([], []) for _ in kernels]
@@ -62,6 +68,7 @@ class FakeCore:
         return m
 
     def per_call(self, instrs: Sequence[Instruction], calls: int) -> float:
+        """Steady-state cycles per call of `instrs` run `calls` times back to back (at least 2)."""
         if not instrs:
             return 0.0
         ready: dict[str, int] = {}
@@ -104,6 +111,7 @@ class FakeCore:
 
 
 def fake_key(ins: Instruction) -> str:
+    """The fake core's class name of `ins`: mnemonic, "v." for vectors, "+shift" when shifted."""
     first = str(ins.operands[0]) if ins.operands else ""
     vec = first.startswith(("v", "q", "d")) and "." in first or first.startswith("q")
     shifted = any(isinstance(o, Shift) for o in ins.operands)

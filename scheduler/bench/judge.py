@@ -27,6 +27,8 @@ RULE = "kept only if median(input) - median(candidate) > max(noise(input), noise
 
 @dataclass
 class Entry:
+    """One candidate of a block to measure: its instructions and the model's cycles for it."""
+
     name: str
     instrs: list[Instruction]
     alternative: Alternative | None  # None: the input ("input") or the search's best ("best")
@@ -122,6 +124,7 @@ def _apply(r: BlockResult, e: Entry, block_instrs: Sequence[Instruction]) -> Non
 
 def judge_program(prog: Program, results: Sequence[BlockResult], executor: Executor, k: int,
                   calls: int = CALLS, repeats: int = REPEATS) -> list[str]:
+    """Judge every block of `prog` by measurement (updating `results`); one summary line per judged block."""
     lines = []
     for block, r in zip(prog.blocks(), results, strict=True):
         line = judge_block(block.instructions, r, executor, k, calls, repeats)

@@ -31,25 +31,32 @@ class BenchError(SchedulerError):
 
 @dataclass(frozen=True)
 class Kernel:
+    """A named straight-line kernel to time."""
+
     name: str
     instrs: tuple[Instruction, ...]
 
 
 @dataclass(frozen=True)
 class Stats:
+    """Statistics of one kernel's per-call figures: minimum, median and noise (interquartile range)."""
+
     min: float
     median: float
     noise: float  # q3 - q1 of the per-call figures
 
     @property
     def spread(self) -> float:
+        """Noise relative to the median (0 when the median is not positive)."""
         return self.noise / self.median if self.median > 0 else 0.0
 
     def to_json(self) -> dict:
+        """The statistics rounded to 3 decimals, as plain data."""
         return {"min": round(self.min, 3), "median": round(self.median, 3), "noise": round(self.noise, 3)}
 
 
 def stats(values: Sequence[float]) -> Stats:
+    """Minimum, median and interquartile range of `values`; BenchError when there are none."""
     if not values:
         raise BenchError("no samples")
     if len(values) < 2:
@@ -67,15 +74,19 @@ class Samples:
 
     @property
     def cycle_stats(self) -> Stats:
+        """Statistics of the per-call cycles."""
         return stats(self.cycles)
 
     @property
     def ns_stats(self) -> Stats:
+        """Statistics of the per-call nanoseconds."""
         return stats(self.ns)
 
 
 @dataclass
 class Measurement:
+    """One timing run: each kernel's samples, how they were taken (timer, CPU, pinning) and warnings."""
+
     kernels: list[str]
     samples: list[Samples]
     calls: int
@@ -88,9 +99,11 @@ class Measurement:
     warnings: list[str] = field(default_factory=list)
 
     def by_name(self, name: str) -> Samples:
+        """The samples of the kernel called `name`."""
         return self.samples[self.kernels.index(name)]
 
     def to_json(self) -> dict:
+        """The measurement as plain data: how it was taken, per-kernel statistics and samples, warnings."""
         doc: dict = {"emulated": self.emulated, "timer": self.timer, "cpu": self.cpu, "pinned": self.pinned,
                "ghz": None if self.ghz is None else round(self.ghz, 4),
                "calls": self.calls, "repeats": self.repeats, "kernels": []}
@@ -125,6 +138,10 @@ class Executor(Protocol):
     """Something that times kernels: the real harness, or a fake for tests."""
 
     @property
-    def emulated(self) -> bool: ...
+    def emulated(self) -> bool:
+        """Whether the timings come from an emulator (they then say nothing about speed)."""
+        ...
 
-    def measure(self, kernels: Sequence[Kernel], calls: int, repeats: int) -> Measurement: ...
+    def measure(self, kernels: Sequence[Kernel], calls: int, repeats: int) -> Measurement:
+        """Time each kernel `calls` times back to back, `repeats` times, interleaved."""
+        ...

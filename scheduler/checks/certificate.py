@@ -73,6 +73,8 @@ def hol_list(inst_map: Sequence[int]) -> str:
 
 @dataclass
 class Violation:
+    """One way a certificate fails to check: the output instruction (or the whole block) and why."""
+
     position: int | None  # output instruction (0-based), or None for the whole block
     message: str
 

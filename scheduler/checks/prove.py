@@ -33,6 +33,8 @@ from scheduler.frontend.ir import Instruction
 
 @dataclass
 class ProofResult:
+    """Outcome of `verify --prove`: "proved", "refuted" or "unknown", how, and the certificate or counterexample."""
+
     status: str  # "proved", "refuted" (counterexample confirmed by simulation) or "unknown"
     certificate: dict | None = None
     problems: list[Violation] = field(default_factory=list)

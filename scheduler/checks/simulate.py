@@ -23,6 +23,8 @@ from scheduler.frontend.isa.operands import (
 
 
 class SimulationError(SchedulerError):
+    """An instruction could not be executed concretely; the message starts with its source location."""
+
     def __init__(self, instr: Instruction, message: str):
         self.instr = instr
         super().__init__(f"{instr.loc}: {message}")
@@ -52,19 +54,23 @@ class Context:
     # flags
     @property
     def nzcv(self) -> int:
+        """The flags as a 4-bit int (N=8, Z=4, C=2, V=1)."""
         return self.s.nzcv
 
     @nzcv.setter
     def nzcv(self, value: int) -> None:
+        """Set the flags from the low 4 bits of `value`."""
         self.s.nzcv = value & 0xF
 
     def cond(self, op: Operand) -> bool:
+        """Whether condition `op` holds on the current flags."""
         assert isinstance(op, Cond)
         f = self.s.nzcv
         return bool(COND_EVAL[op.code]((f >> 3) & 1, (f >> 2) & 1, (f >> 1) & 1, f & 1))
 
     # registers
     def r(self, op: Operand) -> int:
+        """Read a register, vector element or immediate operand, masked to its width (xzr reads 0)."""
         if isinstance(op, GPR):
             if op.num == 31:
                 value = self.s.sp if op.sp else 0
@@ -81,6 +87,7 @@ class Context:
         raise TypeError(f"cannot read operand {op!r}")
 
     def w(self, op: Operand, value: int) -> None:
+        """Write `value` to a register or vector element operand (W writes zero-extend, writes to xzr are dropped)."""
         if isinstance(op, GPR):
             # A W write zero-extends into the X register.
             value &= B.mask(op.bits)
@@ -102,6 +109,7 @@ class Context:
 
     # memory
     def addr(self, m: Mem) -> int:
+        """The byte address memory operand `m` accesses (the base alone for post-index)."""
         base = self.r(GPR(m.base.num, 64, m.base.sp))
         if m.mode == "post":
             return base
@@ -116,14 +124,17 @@ class Context:
         return (base + m.offset) & MASK64
 
     def writeback(self, m: Mem) -> None:
+        """Update the base register of a pre- or post-indexed operand by its offset."""
         if m.writeback:
             base = GPR(m.base.num, 64, m.base.sp)
             self.w(base, self.r(base) + m.offset)
 
     def load(self, addr: int, size: int) -> int:
+        """Read `size` bytes little-endian at `addr`."""
         return self.s.mem.read(addr, size)
 
     def store(self, addr: int, size: int, value: int) -> None:
+        """Write the low `size` bytes of `value` little-endian at `addr`."""
         self.s.mem.write(addr, size, value & B.mask(8 * size))
 
 

@@ -66,12 +66,14 @@ class Counterexample:
     memory: list[tuple[int, bytes]]  # runs of initial memory bytes the programs read
 
     def to_json(self) -> dict:
+        """The counterexample as JSON-ready values (numbers and bytes in hex)."""
         return {"location": self.location, "original": hex(self.original), "candidate": hex(self.candidate),
                 "registers": {r: hex(v) for r, v in self.registers.items()},
                 "memory": [{"address": hex(a), "bytes": b.hex(),
                             "value_le": hex(int.from_bytes(b, "little"))} for a, b in self.memory]}
 
     def lines(self) -> list[str]:
+        """Human-readable lines: the differing location and the initial registers and memory that show it."""
         out = [f"{self.location} differs: original {self.original:#x}, candidate {self.candidate:#x}",
                "initial state (registers and flags either program reads before writing):"]
         out += [f"  {r:5s} = {v:#x}" for r, v in self.registers.items()]
@@ -84,6 +86,8 @@ class Counterexample:
 
 @dataclass
 class SymbolicResult:
+    """Outcome of the symbolic check: "proved", "refuted" or "unknown", how, and what stays unproved."""
+
     status: str  # "proved", "refuted" or "unknown"
     method: str = ""  # the strongest step needed: "structural", "simplify", "smt" ("random": refuted by a
     # trial, "concolic": by the search on reduced problems)
@@ -593,6 +597,8 @@ class _Proof:
 def check_equivalence(original: Sequence[Instruction], candidate: Sequence[Instruction],
                       noalias: AliasFacts | Iterable[str] = (), outputs: Sequence[str] | None = None,
                       timeout: float = DEFAULT_TIMEOUT) -> SymbolicResult:
+    """Prove or refute that `candidate` computes the same outputs as `original` for all inputs,
+    cheapest method first; "unknown" when execution is unsupported or `timeout` (seconds) runs out."""
     t0 = time.perf_counter()
     inputs = Inputs(noalias)
     try:

@@ -60,6 +60,7 @@ class Memory:
     writes: set[int] = field(default_factory=set)
 
     def byte(self, addr: int) -> int:
+        """The byte at `addr`: the last value written, else the background byte (0 without a seed)."""
         addr &= MASK64
         if addr in self.data:
             return self.data[addr]
@@ -68,6 +69,7 @@ class Memory:
         return _background_byte(self.background_seed, addr, self.background_mode)
 
     def read(self, addr: int, size: int) -> int:
+        """Read `size` bytes little-endian at `addr`, recording them in `reads`."""
         value = 0
         for i in range(size):
             a = (addr + i) & MASK64
@@ -76,6 +78,7 @@ class Memory:
         return value
 
     def write(self, addr: int, size: int, value: int) -> None:
+        """Write the low `size` bytes of `value` little-endian at `addr`, recording them in `writes`."""
         for i in range(size):
             a = (addr + i) & MASK64
             self.writes.add(a)
@@ -87,15 +90,19 @@ class Memory:
             self.data[(addr + i) & MASK64] = b
 
     def dump(self, addr: int, size: int) -> bytes:
+        """The `size` bytes at `addr` as `bytes`, without recording a read."""
         return bytes(self.byte(addr + i) for i in range(size))
 
     def copy(self) -> Memory:
+        """An independent copy (same background, copied contents and read/write sets)."""
         return Memory(self.background_seed, self.background_mode, dict(self.data),
                       set(self.reads), set(self.writes))
 
 
 @dataclass
 class MachineState:
+    """Registers, flags and memory of one simulated core."""
+
     x: list[int] = field(default_factory=lambda: [0] * 31)
     sp: int = 0
     v: list[int] = field(default_factory=lambda: [0] * 32)
@@ -103,10 +110,12 @@ class MachineState:
     mem: Memory = field(default_factory=Memory)
 
     def copy(self) -> MachineState:
+        """An independent deep copy of the state."""
         return MachineState(list(self.x), self.sp, list(self.v), self.nzcv, self.mem.copy())
 
     # Named access, used by the CLI, verify and tests ("x3", "sp", "v7", "nzcv").
     def get(self, name: str) -> int:
+        """The value of register `name` ("x3", "sp", "v7"/"q7", "nzcv"); KeyError for any other name."""
         name = name.lower()
         if name == "sp":
             return self.sp
@@ -119,6 +128,7 @@ class MachineState:
         raise KeyError(name)
 
     def set(self, name: str, value: int) -> None:
+        """Set register `name` ("x3", "sp", "v7"/"q7", "nzcv") to `value`, masked to its width."""
         name = name.lower()
         if name == "sp":
             self.sp = value & MASK64
@@ -132,6 +142,7 @@ class MachineState:
             raise KeyError(name)
 
     def registers(self) -> dict[str, int]:
+        """Every register and the flags by name ("x0".."x30", "sp", "v0".."v31", "nzcv")."""
         regs = {f"x{i}": val for i, val in enumerate(self.x)}
         regs["sp"] = self.sp
         regs.update({f"v{i}": val for i, val in enumerate(self.v)})

@@ -293,12 +293,15 @@ class Sym:
 
     # the bits.py hooks
     def sext(self, bits: int) -> Sym:
+        """Sign-extend from bit `bits - 1`: the low `bits` bits read as two's complement."""
         return Sym(_as(self, bits), True)
 
     def select(self, a, b):
+        """`a` where this value is non-zero, else `b` (the `bits.select` hook)."""
         return SymBool(self != 0).select(a, b)
 
     def bit(self):
+        """1 where this value is non-zero, else 0, as a 1-bit unsigned `Sym` (the `bits.bit` hook)."""
         return SymBool(self != 0).bit()
 
 
@@ -350,12 +353,14 @@ class SymBool:
         raise SymbolicUnsupported("Python branch on a symbolic condition")
 
     def select(self, a, b):
+        """`a` if the condition holds else `b`, as a z3 `If` (just `a` when both are the same int)."""
         if isinstance(a, int) and isinstance(b, int) and a == b:
             return a
         w, signed = _common(a, b)
         return Sym(z3.If(self.b, _as(a, w), _as(b, w)), signed)
 
     def bit(self):
+        """1 if the condition holds else 0, as a 1-bit unsigned `Sym`."""
         return Sym(z3.If(self.b, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1)), False)
 
 
@@ -422,6 +427,8 @@ class Inputs:
         self.entry_sp = entry["sp"]
 
     def disjoint_roots(self, a: str | None, b: str | None) -> bool:
+        """Whether addresses based on incoming registers `a` and `b` are assumed not to overlap:
+        the incoming sp against any other base, or two distinct bases both declared no-alias."""
         if a is None or b is None or a == b:
             return False
         return "sp" in (a, b) or (a in self.noalias and b in self.noalias)
@@ -444,6 +451,8 @@ class Inputs:
         return got
 
     def root_of(self, key: tuple) -> str | None:
+        """The incoming base register ("x3", "sp") an address key is based on, or None when the
+        symbolic part is not a single incoming register (unknown-offset variables are ignored)."""
         key = tuple(k for k in key if k not in self.offsets)  # (a pointer walked by a loop)
         return self.roots.get(key[0]) if len(key) == 1 else None
 
@@ -463,12 +472,15 @@ class Addr:
 
     @property
     def expr(self) -> z3.BitVecRef:
+        """The address as a 64-bit z3 term (symbolic part plus constant)."""
         c = z3.BitVecVal(self.const, 64)
         return c if self.sym is None else (self.sym if self.const == 0 else self.sym + c)
 
 
 @dataclass
 class Store:
+    """One symbolic store: `size` bytes of `value` written at `addr`."""
+
     addr: Addr
     size: int
     value: int | z3.BitVecRef  # 8*size bits
@@ -477,6 +489,8 @@ class Store:
 
 @dataclass
 class Access:
+    """One memory access of a program run (load or store), in program order."""
+
     addr: Addr
     size: int
     store: bool
@@ -484,6 +498,8 @@ class Access:
 
 @dataclass
 class SymState:
+    """Symbolic machine state: register terms, flags and the list of stores over the initial memory."""
+
     inputs: Inputs
     x: list = field(default_factory=list)
     sp: object = None
@@ -495,6 +511,7 @@ class SymState:
 
     @classmethod
     def initial(cls, inputs: Inputs) -> SymState:
+        """The state at block entry: every register and the flags hold their `inputs` variables."""
         return cls(inputs, list(inputs.entry_x), inputs.entry_sp, list(inputs.v), inputs.nzcv)
 
     def get(self, name: str) -> z3.BitVecRef:
@@ -601,14 +618,17 @@ class SymState:
         return Sym(z3.Concat(*reversed(parts)) if size > 1 else parts[0], False)
 
     def read_byte(self, a: Addr) -> int | z3.BitVecRef:
+        """The byte at `a` as an int or an 8-bit z3 term, resolved against earlier stores."""
         v = self._read(a, 1)
         return v if isinstance(v, int) else v.e
 
     def load(self, a: Addr, size: int):
+        """Read `size` bytes little-endian at `a` (as an int or `Sym`) and record the access."""
         self.accesses.append(Access(a, size, False))
         return self._read(a, size)
 
     def store(self, a: Addr, size: int, value) -> None:
+        """Record a store of the low `size` bytes of `value` at `a`, and the access."""
         self.accesses.append(Access(a, size, True))
         value = value & B.mask(8 * size)
         value = value if isinstance(value, int) else term(value, 8 * size)
@@ -638,14 +658,17 @@ class SymContext(Context):
 
     @property
     def nzcv(self):
+        """The flags as a 4-bit value (int or `Sym`)."""
         return _value(self.s.nzcv)
 
     @nzcv.setter
     def nzcv(self, value) -> None:
+        """Set the flags from the low 4 bits of `value`."""
         value = value & 0xF
         self.s.nzcv = value if isinstance(value, int) else term(value, 4)
 
     def cond(self, op: Operand):
+        """Whether condition `op` holds on the current flags: a bool, or a `SymBool` when the flags are symbolic."""
         assert isinstance(op, Cond)
         f = self.nzcv
         hit = COND_EVAL[op.code]((f >> 3) & 1, (f >> 2) & 1, (f >> 1) & 1, f & 1)
@@ -661,6 +684,7 @@ class SymContext(Context):
         return self.s.x[num]
 
     def r(self, op: Operand):
+        """Read a register, vector element or immediate operand, masked to its width."""
         if isinstance(op, GPR):
             return _value(self._get(op.num, op.sp, False)) & B.mask(op.bits)
         if isinstance(op, VReg):
@@ -673,6 +697,7 @@ class SymContext(Context):
         raise TypeError(f"cannot read operand {op!r}")
 
     def w(self, op: Operand, value) -> None:
+        """Write `value` to a register or vector element operand (W writes zero-extend, writes to xzr are dropped)."""
         if isinstance(op, GPR):
             value = value & B.mask(op.bits)
             stored = value if isinstance(value, int) else term(value, 64)
@@ -710,6 +735,7 @@ class SymContext(Context):
         return Addr(key, const, sym, inputs.root_of(key))
 
     def addr(self, m: Mem) -> Addr:  # type: ignore[override]  # a symbolic Addr where Context has an int
+        """The symbolic `Addr` that memory operand `m` accesses (the base alone for post-index)."""
         base_value = self.r(GPR(m.base.num, 64, m.base.sp))
         base = self._address(base_value)
         if m.mode == "post":
@@ -726,9 +752,11 @@ class SymContext(Context):
         return Addr(full.key, full.const, full.sym, base.root)
 
     def load(self, addr: Addr, size: int):  # type: ignore[override]  # takes the Addr that addr() gives
+        """Read `size` bytes at `addr` from the symbolic state."""
         return self.s.load(addr, size)
 
     def store(self, addr: Addr, size: int, value) -> None:  # type: ignore[override]  # takes addr()'s Addr
+        """Store the low `size` bytes of `value` at `addr` in the symbolic state."""
         self.s.store(addr, size, value)
 
 

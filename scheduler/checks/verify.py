@@ -32,6 +32,8 @@ ALL_REGISTERS = ALL_RESOURCES
 
 @dataclass
 class Mismatch:
+    """The first differing location of a trial: the original's and candidate's values and the initial state."""
+
     trial: int
     location: str  # "x3", "v1", "nzcv" or "mem[0x...]"
     expected: int  # the original's value
@@ -41,6 +43,8 @@ class Mismatch:
 
 @dataclass
 class VerifyResult:
+    """Outcome of random differential testing: trials run, the first mismatch or other problems."""
+
     trials: int
     mismatch: Mismatch | None = None
     problems: list[str] = field(default_factory=list)
@@ -48,6 +52,7 @@ class VerifyResult:
 
     @property
     def equivalent(self) -> bool:
+        """True when no trial found a mismatch or other problem."""
         return self.mismatch is None and not self.problems
 
 

@@ -61,6 +61,8 @@ class CannotRun(SchedulerError):
 
 @dataclass
 class Run:
+    """One simulated run of a file: the final state, the branches taken and whether it returned to the caller."""
+
     state: MachineState
     path: list[tuple[int, bool]] = field(default_factory=list)  # (branch ordinal, taken)
     ended: bool = False  # reached the caller's return address (else stopped at the step limit)
@@ -70,6 +72,8 @@ class Run:
 
 @dataclass
 class WholeFileResult:
+    """Outcome of the whole-file check: trials, how many ended, the first mismatch or problem, or why it did not run."""
+
     trials: int = 0
     ended: int = 0  # trials whose original run ended within the step limit
     mismatch: Mismatch | None = None
@@ -78,6 +82,7 @@ class WholeFileResult:
 
     @property
     def equivalent(self) -> bool:
+        """True when no trial found a mismatch or other problem."""
         return self.mismatch is None and not self.problem
 
 
@@ -94,6 +99,8 @@ class Code:
 
 
 def code_of(program: Program) -> Code:
+    """The file's instructions as `Code`: branch targets and ordinals, and the entry instruction index.
+    Raises CannotRun when a directive puts undecodable code into the file."""
     ops: list[Instruction] = []
     labels: list[tuple[str, int, int]] = []  # (name, statement index, next op index)
     for i, s in enumerate(program.statements):
@@ -299,4 +306,5 @@ def _observed(st: MachineState, loc: str) -> int:
 
 
 def is_single_block(program: Program) -> bool:
+    """Whether the file has at most one basic block (so the block-level checks already cover it)."""
     return sum(1 for u in build(program).units if u.kind == BLOCK) <= 1

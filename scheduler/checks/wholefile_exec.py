@@ -73,6 +73,8 @@ TIMEOUT = 60.0  # seconds per binary: a candidate that loops is a mismatch, not 
 
 @dataclass
 class ExecWholeFileResult:
+    """Outcome of the whole-file check under qemu: trials, the first mismatch or problem, or why it did not run."""
+
     trials: int = 0  # trials run under qemu
     candidates: int = 0  # trials generated (those the simulator says end in the arena are run)
     mismatch: Mismatch | None = None
@@ -83,6 +85,7 @@ class ExecWholeFileResult:
 
     @property
     def equivalent(self) -> bool:
+        """True when no trial found a mismatch or other problem."""
         return self.mismatch is None and not self.problem
 
 

@@ -18,6 +18,7 @@ from scheduler.present.batch import (
 
 
 def add_parser(sub) -> None:
+    """Add the `batch` subcommand and its options."""
     p = sub.add_parser(
         "batch", help="optimize a whole library over Ray, results in a SQLite store",
         description="Find every kernel (.s/.S files, directories, globs), optimize each (every block "
@@ -58,6 +59,8 @@ def add_parser(sub) -> None:
 
 
 def cmd_batch(args) -> int:
+    """`scheduler batch`: print `--history`, or optimize the kernels over Ray. Exit 0 when every task
+    succeeded, 1 if one failed or timed out, 130 if interrupted; 2 for bad arguments or no runs in --history."""
     if args.history:
         return print_history(args)
     if not args.paths:
@@ -71,4 +74,5 @@ NAMES = ["batch"]
 
 
 def run(args) -> int:
+    """Run `scheduler batch`; its exit code."""
     return cmd_batch(args)

@@ -30,6 +30,7 @@ def _measure_options(p: argparse.ArgumentParser, calls: int, repeats: int) -> No
 
 
 def add_parsers(sub) -> None:
+    """Add the `bench` and `calibrate` subcommands and their options."""
     p = sub.add_parser("bench", help="time kernels on this machine (natively on AArch64, else under qemu: flagged)",
                        description="Time straight-line kernels as AArch64 code: each is called N times back "
                                    "to back on prepared buffers (pointer registers and sizes by the rules "
@@ -70,6 +71,7 @@ def add_parsers(sub) -> None:
 
 
 def add_judge_options(p: argparse.ArgumentParser) -> None:
+    """Add optimize's `--judge`, `--judge-k` and `--allow-emulated` options."""
     p.add_argument("--judge", choices=["model", "bench"], default="model",
                    help="bench: measure the best --judge-k verified candidates and the input with the "
                         "harness (`scheduler bench`) and keep the fastest only if it beats the input by "
@@ -90,6 +92,8 @@ def _executor(args) -> Executor:
 # ------------------------------------------------------------------ bench
 
 def cmd_bench(args) -> int:
+    """`scheduler bench`: time the files' straight-line code and print the figures (or JSON).
+    Exit 0; a measurement that cannot be made raises BenchError (exit 2)."""
     from scheduler.checks.verify import straight_line
     from scheduler.frontend.parse import parse_file
 
@@ -121,6 +125,8 @@ def cmd_bench(args) -> int:
 # ------------------------------------------------------------------ calibrate
 
 def cmd_calibrate(args) -> int:
+    """`scheduler calibrate`: measure the base model's classes, write the variant model and print what changed.
+    Exit 0; a bad output name, an unknown --fake-core or a failed measurement raises BenchError (exit 2)."""
     from scheduler.bench.calibrate import calibrate, write_model
     from scheduler.bench.fakecore import FAKE_CORES
     from scheduler.machine.model import load_model
@@ -187,6 +193,7 @@ def optimize_preflight(args, models) -> None:
 
 
 def judge_options(args, opts):
+    """`opts` with `judge_k` set under `--judge bench`, else unchanged."""
     return replace(opts, judge_k=args.judge_k) if getattr(args, "judge", "model") == "bench" else opts
 
 
@@ -211,4 +218,5 @@ add_parser = add_parsers
 
 
 def run(args) -> int:
+    """Run `bench` or `calibrate`, whichever `args.command` names; its exit code."""
     return COMMANDS[args.command](args)

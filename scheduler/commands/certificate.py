@@ -29,6 +29,8 @@ def _check_certificate_parser(sub) -> None:
 
 
 def cmd_check_certificate(args) -> int:
+    """`scheduler check-certificate`: check every block's certificate entry against the two files.
+    Exit 0 when the candidate follows from the original, 1 when the certificate does not match or is violated."""
     from scheduler.checks.certificate import check_block
 
     orig_prog = load(args.original, args)
@@ -57,4 +59,5 @@ add_parser = _check_certificate_parser
 
 
 def run(args) -> int:
+    """Run `scheduler check-certificate`; its exit code."""
     return cmd_check_certificate(args)

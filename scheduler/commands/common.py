@@ -11,10 +11,13 @@ EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 class InputError(SchedulerError):
+    """Bad input or usage on the command line (exit 2)."""
+
     pass
 
 
 def reg_list(text: str) -> list[str]:
+    """Resource names ("x3", "v1", "nzcv") of a comma-separated register list; InputError for a non-register."""
     from scheduler.frontend.isa.operands import parse_register
 
     out = []
@@ -28,10 +31,12 @@ def reg_list(text: str) -> list[str]:
 
 
 def load(path: str, args) -> Program:
+    """Parse the file at `path` with the input options in `args` (include directories, defines, limits)."""
     return parse_file(path, **parse_kwargs(args))
 
 
 def parse_int(text: str, what: str) -> int:
+    """`text` as an integer (any base prefix); InputError naming `what` if it is not one."""
     try:
         return int(text, 0)
     except ValueError:

@@ -12,6 +12,8 @@ from scheduler.present.compare import CompareError, compare, load, print_diff, p
 
 
 def cmd_compare(args) -> int:
+    """`scheduler compare`: print the comparison (or JSON), the text timelines and draw the timeline file.
+    Exit 0; bad input (e.g. a timeline with nothing to draw) raises (exit 2)."""
     from rich.console import Console
 
     from scheduler.machine.model import DEFAULT_MODEL, load_model
@@ -68,6 +70,7 @@ def _positive(text: str) -> int:
 
 
 def add_parser(sub) -> None:
+    """Add the `compare` subcommand and its options."""
     p = sub.add_parser("compare", help="compare schedules side by side (cycles, stalls, pipes, llvm-mca, timelines)",
                        description="Compare kernels side by side: per file and block, in-order and out-of-order "
                                    "cycles under each model, lower bound and gap, critical path, pipe use, stall "
@@ -97,4 +100,5 @@ NAMES = ["compare"]
 
 
 def run(args) -> int:
+    """Run `scheduler compare`; its exit code."""
     return cmd_compare(args)

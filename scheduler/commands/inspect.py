@@ -69,6 +69,8 @@ def _simulate_parser(sub) -> None:
 
 
 def cmd_parse(args) -> int:
+    """`scheduler parse`: print each block's instructions with their form, reads, writes and memory access
+    (or JSON); exit 0."""
     prog = load(args.file, args)
     blocks = prog.blocks()
     if args.json:
@@ -92,6 +94,7 @@ def cmd_parse(args) -> int:
 
 
 def cmd_dag(args) -> int:
+    """`scheduler dag`: print each block's dependency edges (or JSON), optionally writing a Graphviz file; exit 0."""
     dot_out = {"--dot": Path(args.dot)} if args.dot else {}
     check_paths({"input": Path(args.file)}, dot_out, in_place_hint=False)  # never over the input
     prog = load(args.file, args)
@@ -121,6 +124,8 @@ def cmd_dag(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    """`scheduler simulate`: run the kernel from a random state (with --set/--mem) and print the registers it
+    changed and the memory asked for (or JSON). Exit 0; a bad --set/--mem raises InputError (exit 2)."""
     prog = load(args.file, args)
     instrs = straight_line(prog)
     bases, indexes = pointer_registers(instrs)
@@ -176,9 +181,11 @@ def cmd_simulate(args) -> int:
 
 NAMES = ['parse', 'dag', 'simulate']  # the subcommands this module adds
 def add_parser(sub) -> None:
+    """Add the `parse`, `dag` and `simulate` subcommands."""
     for add in (_parse_parser, _dag_parser, _simulate_parser):
         add(sub)
 
 
 def run(args) -> int:
+    """Run `parse`, `dag` or `simulate`, whichever `args.command` names; its exit code."""
     return {"parse": cmd_parse, "dag": cmd_dag, "simulate": cmd_simulate}[args.command](args)

@@ -32,6 +32,8 @@ def _models_parser(sub) -> None:
 
 
 def cmd_models(args) -> int:
+    """`scheduler models list|show|check`: list the models, show one, or check it covers every instruction form.
+    Exit 0, or 1 when `check` finds forms without a class."""
     from scheduler.machine.model import DEFAULT_MODEL, available_models, load_model
 
     if args.action == "list":
@@ -86,4 +88,5 @@ add_parser = _models_parser
 
 
 def run(args) -> int:
+    """Run `scheduler models`; its exit code."""
     return cmd_models(args)

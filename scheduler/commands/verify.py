@@ -65,6 +65,8 @@ def _verify_parser(sub) -> None:
 
 
 def cmd_verify(args) -> int:
+    """`scheduler verify`: check the candidate against the original (segment by segment, whole files or one block).
+    Exit 0 equivalent, 1 a difference or a failed check, 3 unknown (--prove neither proved nor refuted)."""
     from scheduler.frontend.outputs import choose_outputs
 
     orig_prog = load(args.original, args)
@@ -250,4 +252,5 @@ add_parser = _verify_parser
 
 
 def run(args) -> int:
+    """Run `scheduler verify`; its exit code."""
     return cmd_verify(args)

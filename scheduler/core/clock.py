@@ -24,16 +24,19 @@ _stop = False
 
 
 def request_stop() -> None:
+    """Ask every loop and running search to wind down (the SIGINT handler calls it)."""
     global _stop
     _stop = True
 
 
 def clear_stop() -> None:
+    """Forget an earlier stop request."""
     global _stop
     _stop = False
 
 
 def stop_requested() -> bool:
+    """Whether a stop has been requested since the last `clear_stop`."""
     return _stop
 
 
@@ -105,6 +108,8 @@ def install_interrupt_handler(message: bytes):
 
 
 class Clock:
+    """The optimiser's time: wall-clock seconds, or work units when `deterministic`."""
+
     def __init__(self, deterministic: bool = False):
         self.deterministic = deterministic
         self.work = 0.0
@@ -115,13 +120,16 @@ class Clock:
         return self.work if self.deterministic else time.monotonic() - self.t0
 
     def left(self, deadline: float) -> float:
+        """Seconds (or work units) until `deadline`; 0 once a stop has been requested."""
         return 0.0 if _stop else deadline - self.now()
 
     def charge(self, units: float) -> None:
+        """Add `units` of work to a deterministic clock (a wall clock ignores it)."""
         if self.deterministic:
             self.work += units
 
     def charge_evals(self, count: int = 1) -> None:
+        """Charge `count` evaluator calls at EVAL_COST work units each."""
         self.charge(count * EVAL_COST)
 
     def limit_solver(self, params, limit: float) -> None:
@@ -133,6 +141,7 @@ class Clock:
             params.max_time_in_seconds = max(limit, 0.05)
 
     def account_solver(self, solver) -> None:
+        """Charge the deterministic time a finished CP-SAT solve used."""
         self.charge(solver.deterministic_time)
 
 

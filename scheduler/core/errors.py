@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SourceLoc:
+    """A position in an input file: file name and 1-based line number."""
+
     file: str
     line: int
 

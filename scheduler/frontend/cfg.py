@@ -65,6 +65,8 @@ class BlockContext:
 
 @dataclass
 class FlowGraph:
+    """The file's control-flow graph over its units (blocks, branches, opaque code), with entries and exits."""
+
     program: Program
     units: list[Unit]
     succ: list[list[int]]  # unit -> successor units (len(units) = falling off the end of the file)
@@ -75,6 +77,7 @@ class FlowGraph:
 
     @property
     def end(self) -> int:
+        """The pseudo-unit for falling off the end of the file (one past the last unit)."""
         return len(self.units)
 
 
@@ -116,6 +119,7 @@ def _resolve(name: str, at: int, labels: list[tuple[str, int, int]]) -> int | No
 
 
 def target_name(instr: Instruction) -> str | None:
+    """The label a branch names (its last symbol operand), or None when it names none (e.g. `br x16`)."""
     sym = next((o for o in reversed(instr.operands) if isinstance(o, Sym)), None)
     return sym.name if sym is not None else None
 
@@ -146,6 +150,8 @@ def _address_taken(program: Program, names: set[str]) -> set[str]:
 
 
 def build(program: Program) -> FlowGraph:
+    """The control-flow graph of `program`: successors, calls, exits and entry units (the exported
+    labels, else the first unit)."""
     units, labels = _units(program)
     n = len(units)
     succ: list[list[int]] = []

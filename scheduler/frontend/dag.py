@@ -37,11 +37,14 @@ REGISTER, FLAG, MEMORY = "register", "flags", "memory"
 
 @dataclass(frozen=True)
 class Dep:
+    """One dependency on an edge of the DAG: its kind and the resource it goes through."""
+
     kind: str  # "raw", "war" or "waw"
     resource: str  # "x3", "v1", "nzcv" or "mem"
 
     @property
     def category(self) -> str:
+        """"register", "flags" or "memory": what kind of resource the dependency goes through."""
         if self.resource == "mem":
             return MEMORY
         return FLAG if self.resource == FLAGS else REGISTER
@@ -57,6 +60,7 @@ class Value:
     const: int | None = 0
 
     def plus(self, delta: int | None) -> Value:
+        """This value plus `delta` (the constant becomes unknown when either is unknown)."""
         if self.const is None or delta is None:
             return Value(self.root, None)
         return Value(self.root, self.const + delta)
@@ -75,12 +79,14 @@ class AliasFacts:
     entry: tuple[tuple[str, Value], ...] | None = None
 
     def initial(self, reg: str) -> Value:
+        """What register `reg` holds at the block's entry."""
         if self.entry is None:
             return Value(("in", reg))
         return self.entry_map.get(reg, Value(("entry", reg)))
 
     @cached_property
     def entry_map(self) -> Mapping[str, Value]:
+        """`entry` as a mapping from register name to its value."""
         return dict(self.entry or ())
 
     def to_json(self) -> dict:
@@ -100,12 +106,15 @@ def alias_facts(facts: AliasFacts | Iterable[str] | None) -> AliasFacts:
 
 @dataclass(frozen=True)
 class Address:
+    """A memory access as root + constant: the bytes [lo, lo + size) from the value `root`."""
+
     root: tuple
     lo: int | None  # None: unknown offset (register-indexed)
     size: int
     store: bool
 
     def overlaps(self, other: Address) -> bool:
+        """Whether two accesses from the same root may touch a common byte (True if either offset is unknown)."""
         if self.lo is None or other.lo is None:
             return True
         return self.lo < other.lo + other.size and other.lo < self.lo + self.size
@@ -182,6 +191,8 @@ def step_values(values: dict[str, Value], instr: Instruction, index, value) -> N
 
 
 def may_alias(a: Address, b: Address, facts: AliasFacts | Iterable[str] = ()) -> bool:
+    """Whether accesses `a` and `b` may overlap: same root -> by the offsets; two different incoming
+    registers -> not if one is sp or both are declared no-alias; otherwise they may."""
     if a.root == b.root:
         return a.overlaps(b)
     if a.root[0] == "in" and b.root[0] == "in":
@@ -237,6 +248,7 @@ def build_dag(instrs: Sequence[Instruction], noalias: AliasFacts | Iterable[str]
 
 
 def edge_kinds(g: nx.DiGraph, u: int, v: int) -> set[str]:
+    """The dependency kinds ("raw", "war", "waw") on edge u -> v."""
     return {d.kind for d in g.edges[u, v]["deps"]}
 
 

@@ -31,6 +31,8 @@ class MemAccess:
 
 @dataclass(frozen=True, eq=False)
 class Instruction:
+    """One parsed instruction: mnemonic, operands, its instruction-table form and where it was written."""
+
     mnemonic: str
     operands: tuple[Operand, ...]
     form: Form
@@ -42,10 +44,12 @@ class Instruction:
 
     @cached_property
     def opclass(self) -> str:
+        """The instruction's opclass (the key machine models give a timing class for), from its form and operands."""
         return self.form.opclass_of(self.operands)
 
     @cached_property
     def flags_read(self) -> str:
+        """Which flags the instruction reads ("" for none), from its form and condition operand."""
         return self.form.flags_read_by(self.operands)
 
     @cached_property
@@ -69,6 +73,7 @@ class Instruction:
 
     @cached_property
     def writes(self) -> frozenset[str]:
+        """Architectural resources written: register names (a writeback base included) and "nzcv"."""
         out: set[str] = set()
         for op, pat in zip(self.operands, self.form.operands, strict=False):
             if isinstance(op, Mem):
@@ -84,6 +89,7 @@ class Instruction:
 
     @cached_property
     def mem(self) -> MemAccess | None:
+        """The memory access for the dependency analysis, or None if the instruction does not access memory."""
         if not self.form.mem:
             return None
         m = self.operands[-1]
@@ -94,6 +100,7 @@ class Instruction:
 
     @property
     def is_branch(self) -> bool:
+        """Whether the instruction is a branch (it ends a block)."""
         return self.form.branch
 
 
@@ -104,6 +111,7 @@ def _resource(op: Operand) -> str | None:
 
 
 def format_instruction(mnemonic: str, operands: tuple[Operand, ...]) -> str:
+    """The instruction as assembly text: mnemonic, then the operands separated by ", "."""
     if not operands:
         return mnemonic
     return f"{mnemonic} " + ", ".join(str(o) for o in operands)
@@ -111,6 +119,8 @@ def format_instruction(mnemonic: str, operands: tuple[Operand, ...]) -> str:
 
 @dataclass(frozen=True)
 class Label:
+    """A label definition (`name:`)."""
+
     name: str
     loc: SourceLoc
 
@@ -120,6 +130,8 @@ class Label:
 
 @dataclass(frozen=True)
 class Directive:
+    """An assembler directive, kept as written; `opaque_code` when it puts undecodable bytes into the code."""
+
     text: str
     loc: SourceLoc
     # Puts bytes the tool does not understand into the instruction stream (`.inst` of an
@@ -169,6 +181,8 @@ class Block:
 
 @dataclass
 class Program:
+    """A parsed file: its source lines, statements in program order, and the `@noalias`/`@outputs` annotations."""
+
     path: str
     lines: list[SourceLine]
     statements: list[Statement]
@@ -184,13 +198,16 @@ class Program:
 
     @property
     def opaque_code(self) -> list[Directive]:
+        """The directives that put code the tool cannot decode into the file."""
         return [s for s in self.statements if isinstance(s, Directive) and s.opaque_code]
 
     @property
     def instructions(self) -> list[Instruction]:
+        """Every instruction of the file, in program order."""
         return [s for s in self.statements if isinstance(s, Instruction)]
 
     def blocks(self) -> list[Block]:
+        """The file's maximal straight-line runs of non-branch instructions, numbered in order."""
         blocks: list[Block] = []
         current: list[Instruction] = []
         start = 0

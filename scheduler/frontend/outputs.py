@@ -30,11 +30,14 @@ class OutputsError(SchedulerError):
 
 @dataclass(frozen=True)
 class Outputs:
+    """The registers whose final values matter, and where that choice came from."""
+
     registers: tuple[str, ...] | None  # None: every register and the flags
     source: str  # where the choice came from, for messages
 
     @property
     def every(self) -> bool:
+        """Whether every register and the flags are outputs."""
         return self.registers is None
 
     def as_list(self) -> list[str] | None:
@@ -42,6 +45,7 @@ class Outputs:
         return None if self.registers is None else list(self.registers)
 
     def names(self) -> str:
+        """The output registers in words ("x0, x1", "none", or every register and the flags)."""
         if self.registers is None:
             return "every register and the flags"
         return ", ".join(self.registers) or "none"
@@ -51,6 +55,7 @@ class Outputs:
         return f"outputs {self.names()} ({self.source})"
 
     def to_json(self) -> dict:
+        """The outputs as plain data ("all" or a list of registers) with their source."""
         return {"registers": "all" if self.registers is None else list(self.registers),
                 "source": self.source}
 
@@ -90,6 +95,7 @@ def parse_outputs_option(text: str) -> tuple[str, ...]:
 
 
 def ends_in_ret(program: Program) -> bool:
+    """Whether the file's last instruction is `ret`."""
     instrs = program.instructions
     return bool(instrs) and instrs[-1].mnemonic == "ret"
 

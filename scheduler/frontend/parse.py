@@ -224,6 +224,7 @@ def split_comments(lines: list[tuple[str, SourceLoc]]) -> list[tuple[str, str]]:
 
 
 def split_statements(code: str) -> list[str]:
+    """Split a line's code at `;` outside string literals; empty statements are dropped."""
     parts: list[str] = []
     cur: list[str] = []
     in_str = False
@@ -277,6 +278,8 @@ class _Cond:
 
 
 class Parser:
+    """The parser state for one file: aliases, symbols, macros, open blocks and the statements so far."""
+
     def __init__(self, filename: str, max_statements: int = DEFAULT_MAX_STATEMENTS,
                  include_dirs=(), sources=()):
         self.filename = filename
@@ -307,6 +310,7 @@ class Parser:
 
     # -- driver
     def parse_lines(self, lines: list[tuple[str, SourceLoc]]) -> Program:
+        """Parse (text, location) lines into a `Program`; AsmError for an unclosed macro, .rept or .if."""
         for (raw, loc), (code, comment) in zip(lines, split_comments(lines), strict=True):
             line = SourceLine(loc, raw, comment)
             self.lines.append(line)
@@ -1054,6 +1058,7 @@ def _irp_header(head: str, rest: str, loc: SourceLoc) -> tuple[str, list[str]]:
 # ------------------------------------------------------------------ entry points
 
 def parse_text(text: str, filename: str = "<input>", max_statements: int = DEFAULT_MAX_STATEMENTS) -> Program:
+    """Parse assembly source text (not preprocessed) into a `Program`; AsmError if it is invalid or too large."""
     _check_text(text, filename)
     lines = [(raw, SourceLoc(filename, i + 1)) for i, raw in enumerate(text.splitlines())]
     return Parser(filename, max_statements).parse_lines(lines)

@@ -25,6 +25,8 @@ FLAG_MACHINE = "NZCV"
 
 @dataclass(frozen=True)
 class Bounds:
+    """Lower bounds on a block's cycles: critical path, pipe load, issue width and pipe with dependencies."""
+
     critical_path: int
     resource: int  # busiest pipe type or group of types
     resource_pipes: str  # which pipes give `resource`
@@ -34,10 +36,12 @@ class Bounds:
 
     @property
     def best(self) -> int:
+        """The largest (tightest) bound, in cycles."""
         return max(self.critical_path, self.resource, self.issue, self.pipe_path)
 
     @property
     def binding(self) -> str:
+        """Which bound is the largest, in words ("critical path", "pipes ...", "issue width" ...)."""
         b = self.best
         if b == self.critical_path:
             return "critical path"
@@ -125,6 +129,7 @@ def true_dependencies(bt: BlockTiming) -> BlockTiming:
 
 
 def lower_bounds(bt: BlockTiming, model: Model) -> Bounds:
+    """Every lower bound on the block's in-order cycles under `model` (all 0 for an empty block)."""
     if bt.n == 0:
         return Bounds(0, 0, "", 0)
     est = heads(bt)

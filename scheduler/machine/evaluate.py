@@ -131,10 +131,13 @@ class BlockTiming:
 
     @property
     def n(self) -> int:
+        """Number of instructions in the block."""
         return len(self.instrs)
 
 
 def prepare(instrs: Sequence[Instruction], model: Model, noalias=(), dag: nx.DiGraph | None = None) -> BlockTiming:
+    """The block's `BlockTiming`: each instruction's timing, RAW edges with their latencies (cycles),
+    ordering-only edges, loop-carried dependencies and pipe reservations."""
     instrs = list(instrs)
     g = dag if dag is not None else build_dag(instrs, noalias)
     timings = [model.timing(i) for i in instrs]
@@ -179,6 +182,8 @@ def prepare(instrs: Sequence[Instruction], model: Model, noalias=(), dag: nx.DiG
 
 @dataclass
 class InOrderResult:
+    """The in-order evaluation: total cycles and the issue cycle of each instruction."""
+
     cycles: int
     issue: list[int]  # issue cycle of each instruction (indexed by original position)
 
@@ -210,6 +215,8 @@ def inorder(bt: BlockTiming, order: Sequence[int], model: Model) -> InOrderResul
 
 @dataclass
 class OoOResult:
+    """The out-of-order evaluation: steady-state cycles per iteration, cycles of one run, and iterations run."""
+
     steady: float  # cycles per iteration in steady state
     single: int  # cycles of one run from an idle core
     iterations: int
@@ -231,6 +238,7 @@ def measure_window(n: int) -> int:
 
 
 def default_iterations(n: int) -> int:
+    """Iterations `out_of_order` runs by default: the measure window plus a start-up of at least 2."""
     w = measure_window(n)
     return w + max(2, w // 2)
 

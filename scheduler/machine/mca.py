@@ -36,17 +36,21 @@ def mcpu_for(model_name: str) -> str | None:
 
 @dataclass(frozen=True)
 class McaResult:
+    """What llvm-mca reports for a block: iterations, total cycles and its block reciprocal throughput."""
+
     iterations: int
     total_cycles: int
     block_rthroughput: float
 
     @property
     def cycles_per_iteration(self) -> float:
+        """Average cycles per iteration over the whole llvm-mca run."""
         return self.total_cycles / self.iterations
 
 
 @cache
 def find_llvm_mca() -> str | None:
+    """Path of the newest `llvm-mca-N` (N from 25 down to 19) on PATH, or None."""
     for name in CANDIDATES:
         path = shutil.which(name)
         if path:

@@ -26,6 +26,8 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"  # the repository's 
 
 
 class ModelError(SchedulerError):
+    """A model file cannot be read or is invalid, or a model lacks what an instruction needs."""
+
     pass
 
 
@@ -34,11 +36,15 @@ class _Strict(BaseModel):
 
 
 class Param(_Strict):
+    """A core parameter (a count of at least 1) with the source it was taken from."""
+
     value: int = Field(ge=1)
     source: str
 
 
 class CoreSpec(_Strict):
+    """The `[core]` table: widths (instructions or micro-ops per cycle) and the window size (micro-ops)."""
+
     issue_width: Param
     decode_width: Param
     dispatch_width: Param
@@ -49,11 +55,15 @@ class CoreSpec(_Strict):
 
 
 class PipeSpec(_Strict):
+    """A pipe type: how many identical pipes of it the core has, and the source."""
+
     count: int = Field(ge=1)
     source: str
 
 
 class GroupSpec(_Strict):
+    """A named set of pipe types a micro-op may use any of."""
+
     pipes: list[str]
     source: str
 
@@ -67,12 +77,16 @@ class HoldSpec(_Strict):
 
 
 class UopSpec(_Strict):
+    """A micro-op: the pipe type or group it issues to, the cycles it keeps the pipe busy and its extra holds."""
+
     pipe: str
     busy: int = Field(default=1, ge=1)
     holds: list[HoldSpec] = []
 
 
 class ClassSpec(_Strict):
+    """A timing class: latency (cycles), micro-ops, and the writeback latency when it differs from the latency."""
+
     latency: int = Field(ge=0)
     uops: list[UopSpec] = Field(min_length=1)
     writeback_latency: int | None = Field(default=None, ge=0)
@@ -80,17 +94,24 @@ class ClassSpec(_Strict):
 
 
 class WhenSpec(_Strict):
+    """A conditional class of an opclass: applies when the shift operator is in `shift` and its amount
+    at most `max_amount` (each only if given)."""
+
     shift: list[str] | None = None
     max_amount: int | None = None
     class_: str = Field(alias="class")
 
 
 class OpclassSpec(_Strict):
+    """An opclass's timing class with conditional alternatives (the first matching `when` wins)."""
+
     class_: str = Field(alias="class")
     when: list[WhenSpec] = []
 
 
 class ForwardSpec(_Strict):
+    """A forwarding path: latency (cycles) from a producer class to a consumer class (any operand or the `acc` one)."""
+
     producer: str
     consumer: str
     operand: str = "any"  # "any" or "acc" (the consumer's read-write destination)
@@ -115,12 +136,16 @@ STEERING_RULES = ("issue", "least")
 
 
 class SteeringSpec(_Strict):
+    """How a micro-op that may use several pipes gets one ("issue" or "least", see STEERING_RULES above)."""
+
     rule: Literal["issue", "least"]
     avoid: list[str] = []
     source: str
 
 
 class VariantSpec(_Strict):
+    """A variant of a model: classes, core parameters, queues and steering that override the base model's."""
+
     description: str
     classes: dict[str, ClassSpec] = {}
     core: dict[str, Param] = {}
@@ -129,6 +154,8 @@ class VariantSpec(_Strict):
 
 
 class ModelSpec(_Strict):
+    """A whole model file as validated: core, pipes, timing classes, the opclass map, forwarding and variants."""
+
     name: str
     description: str
     # how the core issues: an in-order core is judged by the in-order evaluator (the default
@@ -173,6 +200,7 @@ def _read_spec(path: Path) -> ModelSpec:
 
 
 def model_dirs() -> list[Path]:
+    """Directories searched for model files: those on `$SCHEDULER_MODELS_PATH` first, then `models/`."""
     extra = os.environ.get("SCHEDULER_MODELS_PATH", "")
     return [Path(p) for p in extra.split(os.pathsep) if p] + [MODELS_DIR]
 
@@ -281,6 +309,8 @@ class Timing:
 
 
 class Model:
+    """A loaded machine model (a variant already merged in): pipes and per-instruction timing."""
+
     def __init__(self, name: str, path: Path, spec: ModelSpec):
         self.name = name
         self.path = path
@@ -294,20 +324,24 @@ class Model:
         return {k: p.count for k, p in self.spec.pipes.items()}
 
     def expand(self, pipe_or_group: str) -> tuple[str, ...]:
+        """The pipe types a pipe type or group name stands for."""
         if pipe_or_group in self.spec.pipes:
             return (pipe_or_group,)
         return tuple(self.spec.groups[pipe_or_group].pipes)
 
     @property
     def in_order(self) -> bool:
+        """Whether the core issues in order (judged by the in-order evaluator)."""
         return self.spec.issue_order == "in-order"
 
     @property
     def issue_width(self) -> int:
+        """Instructions issued per cycle, at most."""
         return self.spec.core.issue_width.value
 
     @property
     def core(self) -> CoreSpec:
+        """The model's core parameters (widths and window)."""
         return self.spec.core
 
     @property
@@ -375,6 +409,8 @@ class Model:
 
     # -- per instruction
     def class_of(self, instr: Instruction) -> str:
+        """The timing class of `instr`: its opclass's class, or the first `when` alternative its shift matches.
+        Raises ModelError when the model has no class for the opclass."""
         oc = instr.opclass
         target = self.spec.opclasses.get(oc)
         if target is None:
@@ -391,6 +427,7 @@ class Model:
         return target.class_
 
     def timing(self, instr: Instruction) -> Timing:
+        """The timing of `instr` (latencies in cycles, pipe reservations, micro-ops), cached per class."""
         cls = self.class_of(instr)
         cached = self._timing_cache.get(cls)
         if cached is None:

@@ -22,11 +22,14 @@ class InstrWait:
 
     @property
     def total(self) -> int:
+        """Total wait in cycles, all causes together."""
         return self.operand + self.pipe + self.issue_width + self.other
 
 
 @dataclass
 class Stalls:
+    """Stall cycles of a whole order by cause, with the per-instruction breakdown."""
+
     per_instruction: list[InstrWait]  # indexed by instruction
     operand: int
     pipe: int
@@ -36,6 +39,7 @@ class Stalls:
 
     @property
     def total(self) -> int:
+        """Total stall cycles, all causes together."""
         return self.operand + self.pipe + self.issue_width + self.other
 
 

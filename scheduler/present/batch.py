@@ -64,6 +64,8 @@ after_result_hook = None
 
 
 class BatchError(SchedulerError):
+    """The batch cannot run or a task fails (no kernels, a missing file, an unplaceable instruction ...)."""
+
     pass
 
 
@@ -96,6 +98,7 @@ class RayWindows(parallel.Executor):
         self.errors: list[str] = []
 
     def map(self, fn, jobs, timeout=None):
+        """Run each job as a Ray task, waiting up to `timeout` seconds; a late or failed one gives a JobFailed."""
         ray = self.ray
         refs = []
         for job in jobs:
@@ -153,6 +156,7 @@ TASK_TIMEOUT_FACTOR, TASK_TIMEOUT_SLACK = 1.25, 20.0
 
 
 def task_timeout(time_limit: float) -> float:
+    """Seconds after which a task counts as hung: its time limit with 25% to spare, plus 20 s of start-up."""
     return time_limit * TASK_TIMEOUT_FACTOR + TASK_TIMEOUT_SLACK
 
 
@@ -274,6 +278,8 @@ def _sha(text: str | bytes) -> str:
 
 @dataclass
 class Task:
+    """One kernel x seed x objective task of a batch: its options, attempt number and Ray reference."""
+
     kernel: Path
     name: str
     seed: int
@@ -552,6 +558,8 @@ class _ModelList:
 
 
 def run_batch(args) -> int:
+    """Run `scheduler batch`: plan, run the tasks over Ray, write the outputs and report.
+    Exit status 0 when every task succeeded, 1 if any failed or timed out, 130 when interrupted."""
     from rich.console import Console
     ray = _ray()
     err = Console(stderr=True, quiet=args.json)
@@ -626,6 +634,7 @@ def _headline(report_json: str) -> dict | None:
 
 
 def print_history(args) -> int:
+    """Print every stored run of the kernel `args.history` names (table or JSON); 2 if there is none, else 0."""
     store = Store(args.store)
     target = args.history
     resolved = str(Path(target).resolve())

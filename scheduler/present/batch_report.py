@@ -67,6 +67,7 @@ def print_table(rows: list[dict], console) -> None:
 
 
 def write_html(path: Path, rows: list[dict], title: str = "scheduler batch") -> None:
+    """Write the HTML report of a batch to `path`: figures before/after, llvm-mca, gaps and wall times, then a table."""
     import plotly.graph_objects as go
 
     ok = [r for r in rows if figure_rows(r)]

@@ -44,6 +44,8 @@ RELATION_RANK = {"reference": 0, "identical": 1, "reordering": 2, "renamed reord
 
 
 class CompareError(SchedulerError):
+    """The files cannot be compared: a model cannot place an instruction, or a timeline has nothing to draw."""
+
     pass
 
 
@@ -91,6 +93,7 @@ def _relate(ref: Sequence[Instruction], other: Sequence[Instruction]) -> tuple[s
 
 
 def displacement(origin: Sequence[int]) -> dict:
+    """How far instructions moved from their original positions: mean, max and how many moved."""
     d = [abs(i - j) for i, j in enumerate(origin)]
     return {"mean": round(sum(d) / len(d), 2) if d else 0.0, "max": max(d, default=0),
             "moved": sum(1 for x in d if x)}
@@ -171,6 +174,8 @@ def _round(x: float | None) -> float | None:
 
 @dataclass
 class Loaded:
+    """One parsed file of a comparison: its program, its blocks' instructions and the no-alias registers."""
+
     path: str
     program: Program
     blocks: list[list[Instruction]]
@@ -179,6 +184,7 @@ class Loaded:
 
 def load(path: str, models: Sequence[Model], include=(), define=(), noalias=frozenset(),
          max_statements: int = DEFAULT_MAX_STATEMENTS) -> Loaded:
+    """Parse `path` and check every model can place each instruction; CompareError if one cannot."""
     from scheduler.frontend.parse import parse_file
 
     prog = parse_file(path, include_dirs=include, defines=define, max_statements=max_statements)
@@ -455,6 +461,7 @@ def _table(doc: dict, rows: list, cols: Sequence[int], width: int = 10_000):
 
 
 def print_table(doc: dict, console) -> None:
+    """Print the comparison as tables fitting the console: as many files side by side as fit, with the reference."""
     from rich.markup import escape
     from rich.measure import Measurement
 
@@ -494,6 +501,7 @@ def print_table(doc: dict, console) -> None:
 
 
 def print_diff(doc: dict, console) -> None:
+    """Print, per differing block, each file's instructions against the reference's and how far each moved."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -518,6 +526,7 @@ def print_diff(doc: dict, console) -> None:
 
 
 def views_for(paths_blocks: Sequence[tuple[str, Sequence[Instruction]]], model: Model, noalias=()) -> list:
+    """A timeline view of each (title, instructions) block under `model`."""
     from scheduler.present.timeline import build_view
 
     return [build_view(title, instrs, model, noalias) for title, instrs in paths_blocks]

@@ -32,12 +32,15 @@ WHOLE_FILE_TRIALS = 32
 
 @dataclass
 class Finalized:
+    """The results after the whole-file check, the check itself, notes and the qemu run (if any)."""
+
     results: list[BlockResult]
     check: WholeFileResult
     notes: list[str] = field(default_factory=list)
     native: ExecWholeFileResult | None = None  # the qemu run of the whole file (files with control flow)
 
     def to_json(self) -> dict:
+        """The whole-file check (and qemu run) for the report, as plain data."""
         c, n = self.check, self.native
         doc: dict[str, object] = {"trials": c.trials, "runs_ended": c.ended, "equal": c.equivalent and not c.not_run,
                "not_run": c.not_run or None, "notes": self.notes}
@@ -48,6 +51,7 @@ class Finalized:
 
 
 def changed(r: BlockResult) -> bool:
+    """Whether the block's code changed: reordered, renamed or with adjusted offsets."""
     return r.order != list(range(r.instructions)) or r.renamed or bool(r.offset_fixups)
 
 

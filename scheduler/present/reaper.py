@@ -112,6 +112,7 @@ def reap(token: str) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """The reaper process: wait until the driver's pipe closes, then kill the processes marked with `argv[0]`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     token = argv[0]

@@ -19,15 +19,18 @@ STATUS_RANK = {Status.OPTIMAL: 0, Status.FEASIBLE: 1, Status.FALLBACK: 2}
 
 
 def overall_status(blocks: Sequence[BlockResult]) -> str:
+    """The worst status of the blocks (OPTIMAL when there are none)."""
     return max((b.status for b in blocks), key=STATUS_RANK.__getitem__, default="OPTIMAL")
 
 
 def model_digest(model: Model) -> str:
+    """The first 16 hex digits of the SHA-256 of the model file."""
     return hashlib.sha256(model.path.read_bytes()).hexdigest()[:16]
 
 
 def report_json(input_path: str, output_path: str | None, model: Model, opts: Options,
                 blocks: Sequence[BlockResult]) -> dict:
+    """The JSON report of an optimisation: input, output, model, options, totals and every block."""
     def total(attr):
         return sum(getattr(b, attr) for b in blocks)
 
@@ -135,6 +138,7 @@ def register_order(name: str) -> tuple[str, int, str]:
 
 
 def header_lines(model: Model, doc: dict) -> list[str]:
+    """The comment lines written at the top of an optimised file: tool, target, status, figures and `@outputs`."""
     renamed = [b for b in doc["blocks"] if b["renamed"]]
     outputs = []
     if renamed:

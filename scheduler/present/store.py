@@ -82,6 +82,8 @@ def score(objective: str, row: dict) -> list:
 
 
 class Store:
+    """The batch results store: an open SQLite connection (WAL mode), its schema created if missing."""
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,12 +111,15 @@ class Store:
             return False
 
     def transaction(self):
+        """A context manager around one immediate transaction: commits on success, rolls back on an exception."""
         return Store._Tx(self.db)
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def has_ok(self, kernel: str, content: str, options: str, model: str, seed: int, objective: str) -> bool:
+        """Whether a successful run of this kernel exists for the same content, options, model, seed and objective."""
         row = self.db.execute(
             "SELECT 1 FROM runs WHERE kernel=? AND content_sha256=? AND options_sha256=? AND model_sha256=? "
             "AND seed=? AND objective=? AND status='ok' LIMIT 1",
@@ -147,15 +152,18 @@ class Store:
         return run_id, improved
 
     def best(self, kernel: str, objective: str):
+        """The best row of `kernel` under `objective`, joined with its run's figures, or None."""
         return self.db.execute("SELECT b.*, r.cycles_before, r.cycles_after, r.ooo_before, r.ooo_after, "
                                "r.lower_bound, r.gap, r.mca_before, r.mca_after, r.seed, r.wall_seconds "
                                "FROM best b JOIN runs r ON r.id = b.run_id WHERE b.kernel=? AND b.objective=?",
                                (kernel, objective)).fetchone()
 
     def runs(self, where: str = "1", params=()) -> list[sqlite3.Row]:
+        """The runs matching the SQL condition `where` (with `params`), oldest first."""
         return self.db.execute(f"SELECT * FROM runs WHERE {where} ORDER BY id", params).fetchall()
 
     def kernels(self) -> list[str]:
+        """Every kernel path with a run in the store, sorted."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT kernel FROM runs ORDER BY kernel")]
 
 

@@ -17,6 +17,8 @@ ELLIPSIS = "..."  # (ASCII: `…` reads as rich's own truncation mark)
 
 @dataclass(frozen=True)
 class Col:
+    """A column of a fitted table: header, justification, drop priority, kind and minimum width."""
+
     header: str
     justify: str = "right"
     priority: int = 0  # 0: always shown; higher numbers are dropped first

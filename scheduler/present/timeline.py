@@ -45,6 +45,8 @@ MAX_KEY_LINES = 240  # static charts: larger blocks get no key beside the chart
 
 
 class TimelineError(SchedulerError):
+    """A timeline cannot be drawn or written (exit 2)."""
+
     pass
 
 
@@ -70,6 +72,8 @@ def pipe_units(model: Model) -> list[tuple[str, str]]:
 
 @dataclass
 class Booking:
+    """One pipe reservation placed on a unit: whose it is, the unit, its start cycle and busy cycles."""
+
     instr: int  # index of the instruction in the block
     reservation: int  # index of the reservation within the instruction
     unit: str
@@ -142,6 +146,7 @@ def assign_units(bt: BlockTiming, issue: Sequence[int], model: Model) -> list[Bo
 
 
 def busy_per_type(bookings: Sequence[Booking], model: Model) -> dict[str, int]:
+    """Busy cycles booked per pipe type."""
     out = {t: 0 for t in model.pipes}
     for b in bookings:
         out[b.ptype] += b.busy
@@ -192,6 +197,7 @@ class ScheduleView:
 
 
 def build_view(title: str, instrs: Sequence[Instruction], model: Model, noalias=()) -> ScheduleView:
+    """The in-order schedule of `instrs` (program order) under `model`, with pipe units, critical path and stalls."""
     from scheduler.machine.stalls import attribute_stalls
 
     bt = prepare(list(instrs), model, noalias)

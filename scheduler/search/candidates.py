@@ -34,15 +34,18 @@ def fixed_candidate(instrs, fixups: fixup.FixupProblem, issue, order: list[int] 
 
 
 def score_candidate(c: Candidate, model: Model, noalias) -> tuple[Candidate, BlockTiming, Score]:
+    """Score a candidate under `model` as it stands (in its own order); also returns its block timing."""
     bt = prepare(c.instrs, model, noalias)
     return c, bt, score(bt, list(range(bt.n)), model)
 
 
 def candidate_key(c: Candidate) -> tuple[str, ...]:
+    """The candidate's instructions as text: equal keys mean the same code."""
     return tuple(str(i) for i in c.instrs)
 
 
 def unique_candidates(cands: Iterable[Candidate]) -> list[Candidate]:
+    """The candidates with duplicate code dropped (the first one kept)."""
     seen, out = set(), []
     for c in cands:
         key = candidate_key(c)
@@ -53,6 +56,7 @@ def unique_candidates(cands: Iterable[Candidate]) -> list[Candidate]:
 
 
 def unique_orders(orders: Iterable[list[int]]) -> list[list[int]]:
+    """The orders with duplicates dropped (the first one kept)."""
     seen, out = set(), []
     for o in orders:
         if tuple(o) not in seen:

@@ -50,6 +50,8 @@ MIN_SIZE, START_SIZE, MAX_SIZE = 24, 80, 240
 
 @dataclass
 class WindowResult:
+    """One solved window: its new order, the solver's issue cycles, whether optimal, and what it cost."""
+
     order: list[int]  # the window's instructions in their new order
     issue: dict[int, int]  # the solver's issue cycles (its claim)
     optimal: bool
@@ -58,6 +60,8 @@ class WindowResult:
 
 @dataclass
 class PassStats:
+    """Counts of one pass: windows solved, optimal ones, committed instructions and window sizes."""
+
     windows: int = 0
     optimal: int = 0
     claims_exact: int = 0  # committed instructions whose evaluator cycle equals the solver's claim
@@ -219,6 +223,8 @@ def window_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: f
 
 @dataclass
 class DecomposeResult:
+    """The best order the window passes found, its in-order cycles, and the passes and windows it took."""
+
     order: list[int]
     cycles: int
     passes: int
@@ -289,6 +295,8 @@ class ReorderJob:
 
 @dataclass
 class ReorderJobResult:
+    """One window of a parallel pass as solved: its new order, whether optimal, and the work it took."""
+
     order: list[int]  # the block's indices of the window, in the new order
     optimal: bool
     work: float  # the job's time on its own clock

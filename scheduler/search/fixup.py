@@ -40,6 +40,8 @@ MAX_CROSS = 4  # updates an access may cross in each direction (bounds the Boole
 
 @dataclass(frozen=True)
 class Update:
+    """An instruction that adds a constant `delta` to register `reg`."""
+
     index: int  # instruction
     reg: str
     delta: int  # constant added to reg
@@ -47,6 +49,8 @@ class Update:
 
 @dataclass
 class Movable:
+    """A load or store whose base register updates it may cross, with the offset it needs after each."""
+
     access: int  # instruction index
     reg: str  # base register
     updates: list[Update]  # the updates it may cross, in program order
@@ -58,10 +62,13 @@ class Movable:
 
 @dataclass
 class FixupProblem:
+    """Every access of a block that may move across updates of its base register."""
+
     movables: list[Movable] = field(default_factory=list)
 
     @property
     def registers(self) -> set[str]:
+        """The base registers of the movable accesses."""
         return {m.reg for m in self.movables}
 
     def pairs(self) -> set[tuple[int, int]]:
@@ -229,6 +236,7 @@ def decide(issue: Sequence[int], prob: FixupProblem) -> dict[int, int]:
 
 
 def apply(instrs: Sequence[Instruction], new_offsets: dict[int, int]) -> list[Instruction]:
+    """`instrs` with the memory offsets `new_offsets` (instruction index -> offset) put in."""
     out = list(instrs)
     for k, off in new_offsets.items():
         fixed = with_offset(instrs[k], off)

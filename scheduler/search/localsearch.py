@@ -26,12 +26,15 @@ SEARCH_ITERATIONS = 8  # out-of-order iterations while searching (final figures 
 
 @dataclass(frozen=True)
 class Score:
+    """A schedule's figures under both evaluators: steady-state and single-run out-of-order cycles, in-order cycles."""
+
     ooo: float  # steady-state cycles per iteration (primary)
     inorder: int
     single: int  # one cold run, out of order
 
     @property
     def key(self) -> tuple[float, int, int]:
+        """Sort key of the default objective: steady-state cycles, then the cold run, then in-order cycles."""
         # back-to-back runs cost about steady * (runs - 1) + single: steady first, then the cold run
         return (self.ooo, self.single, self.inorder)
 
@@ -47,6 +50,7 @@ DEFAULT_OBJECTIVE = Objective.OOO
 
 
 def objective_key(sc: Score, objective: str = DEFAULT_OBJECTIVE) -> tuple:
+    """Sort key of `sc` under `objective` (smaller is faster): its first figure decides, the others break ties."""
     return OBJECTIVES[objective](sc)
 
 

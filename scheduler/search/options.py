@@ -31,6 +31,8 @@ class Objective(StrEnum):
 
 @dataclass(frozen=True)
 class Options:
+    """What an optimisation is asked to do: time limit (seconds), search effort, checks, objective and assumptions."""
+
     time_limit: float = 30.0  # seconds, shared by all blocks
     workers: int = 0  # CP-SAT workers; 0 = all cores
     seed: int = 0
@@ -81,6 +83,8 @@ class Alternative:
 
 @dataclass
 class BlockResult:
+    """What optimising one block gave: the new order and code, cycles before and after, bounds, checks and timings."""
+
     index: int
     instructions: int
     order: list[int]
@@ -124,6 +128,7 @@ class BlockResult:
 
     @property
     def gap(self) -> float:
+        """How far the in-order cycles after are above the lower bound, as a fraction (0 without a bound)."""
         return self.cycles_after / self.lower_bound - 1 if self.lower_bound else 0.0
 
 

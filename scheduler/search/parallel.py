@@ -41,6 +41,7 @@ class Executor:
     min_instructions = 0
 
     def map(self, fn: Callable[[Any], Any], jobs: Sequence[Any], timeout: float | None = None) -> list[Any]:
+        """`fn` over `jobs`, in the jobs' order; a job with no result after `timeout` seconds gives a JobFailed."""
         raise NotImplementedError
 
 
@@ -48,6 +49,7 @@ class SerialExecutor(Executor):
     """In this process, one job after the other (the default)."""
 
     def map(self, fn, jobs, timeout=None):
+        """Run the jobs one after the other (`timeout` is not used)."""
         return [call(fn, job) for job in jobs]
 
 
@@ -63,6 +65,7 @@ class PoolExecutor(Executor):
         self.min_instructions = min_instructions
 
     def map(self, fn, jobs, timeout=None):
+        """Submit every job to the pool and wait up to `timeout` seconds; unfinished ones give a JobFailed."""
         futures = [self.pool.submit(call, fn, job) for job in jobs]
         concurrent.futures.wait(futures, timeout=timeout)
         return [f.result() if f.done() else JobFailed(f"no result after {timeout:g} s") for f in futures]

@@ -51,6 +51,7 @@ from scheduler.machine.evaluate import BlockTiming
 
 
 def reg_class(res: str) -> str | None:
+    """The register class of a resource: "x", "v" or the flags; None for sp (never renamed)."""
     if res == FLAGS:
         return FLAGS
     if res == "sp":
@@ -60,6 +61,8 @@ def reg_class(res: str) -> str | None:
 
 @dataclass
 class Value:
+    """One value of the block: the register that holds it originally, its definition, its uses and constraints."""
+
     id: int
     cls: str
     reg: str  # register in the original code
@@ -72,6 +75,8 @@ class Value:
 
 @dataclass
 class RenameProblem:
+    """The values of a block, which value each instruction reads and writes, and the registers they may take."""
+
     values: list[Value]
     reads: list[dict[str, int]]  # per instruction: original register -> value id read
     writes: list[dict[str, int]]  # per instruction: original register -> value id written
@@ -256,6 +261,8 @@ def renaming_edges(bt: BlockTiming, prob: RenameProblem) -> tuple[list[list[tupl
 
 
 def add_register_constraints(m: cp_model.CpModel, issue: list, prob: RenameProblem, horizon: int) -> None:
+    """Add to `m` one interval per value (in half cycles, from its write to its last read) and limit
+    how many overlap per class to its capacity; values fixed to the same register never overlap."""
     end_of_block = 2 * horizon + 2
     per_class: dict[str, list] = {}
     per_fixed: dict[str, list] = {}
@@ -301,16 +308,21 @@ def _writes_class(prob: RenameProblem, k: int, cls: str) -> bool:
 
 @dataclass
 class Allocation:
+    """A register assignment: value id -> register."""
+
     reg_of: dict[int, str]  # value id -> register
 
 
 class ColouringFailed(Exception):
+    """No register of class `cls` is left for a value."""
+
     def __init__(self, cls: str):
         self.cls = cls
         super().__init__(f"no register left in class {cls}")
 
 
 def lifetimes(prob: RenameProblem, issue: Sequence[int], horizon: int) -> dict[int, tuple[int, int]]:
+    """Each value's (start, end) in half cycles under the issue cycles `issue` (live-out values end after the block)."""
     end_of_block = 2 * horizon + 2
     out = {}
     for v in prob.values:

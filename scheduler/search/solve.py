@@ -34,6 +34,8 @@ from scheduler.machine.model import Model
 
 @dataclass
 class SolveResult:
+    """A CP-SAT solve: status, claimed cycles and proven bound, the best order and every solution's issue cycles."""
+
     status: str  # OPTIMAL, FEASIBLE, or UNKNOWN (no solution beyond the hint)
     makespan: int | None  # the solver's claimed in-order cycles for `order`
     bound: int | None  # the solver's proven lower bound (None: not one, see rename_solve)
@@ -44,10 +46,12 @@ class SolveResult:
 
     @property
     def orders(self) -> list[list[int]]:
+        """The order of every solution seen, best last."""
         return [order_from_issue(i) for i in self.issues]
 
 
 def order_from_issue(issue: list[int]) -> list[int]:
+    """Instruction indices sorted by issue cycle (ties in original order)."""
     return sorted(range(len(issue)), key=lambda k: (issue[k], k))
 
 

@@ -104,11 +104,13 @@ _forms: dict[str, Form] = {}
 
 
 def pack(instrs: Sequence[Instruction]) -> list[Packed]:
+    """`instrs` as picklable data: each form named by its key when the table holds it."""
     return [(i.mnemonic, i.operands, i.form.key if _form(i.mnemonic, i.form.key) is i.form else i.form, i.loc,
              i.text) for i in instrs]
 
 
 def unpack(packed: Sequence[Packed]) -> list[Instruction]:
+    """Instructions back from `pack`'s data, with the table's own forms; ValueError for an unknown form key."""
     out = []
     for mnemonic, operands, form, loc, text in packed:
         f = _form(mnemonic, form) if isinstance(form, str) else form
@@ -253,6 +255,8 @@ class RenameJob:
 
 @dataclass
 class RenameJobResult:
+    """One renaming window as solved: where it starts, its candidates (best first) and the work it took."""
+
     start: int
     candidates: list[tuple[list[Packed], list[int]]]  # best first: (instructions, origin)
     work: float  # the job's time on its own clock

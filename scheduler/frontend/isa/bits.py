@@ -11,6 +11,7 @@ from __future__ import annotations
 
 
 def mask(bits: int) -> int:
+    """The all-ones value of `bits` bits."""
     return (1 << bits) - 1
 
 
@@ -29,6 +30,7 @@ def bit(cond):
 
 
 def sext(value: int, bits: int) -> int:
+    """The low `bits` bits of `value` read as a two's complement number."""
     if not isinstance(value, int):
         return value.sext(bits)
     value &= mask(bits)
@@ -36,6 +38,7 @@ def sext(value: int, bits: int) -> int:
 
 
 def nzcv_of(result: int, carry: int, overflow: int, bits: int) -> int:
+    """The 4-bit NZCV of a `bits`-bit result with the given carry and overflow."""
     n = (result >> (bits - 1)) & 1
     z = bit(result & mask(bits) == 0)
     return (n << 3) | (z << 2) | (carry << 1) | overflow
@@ -69,12 +72,14 @@ def clz(value: int, bits: int) -> int:
 
 
 def ror(value: int, amount: int, bits: int) -> int:
+    """`value` rotated right by `amount` within `bits` bits."""
     amount %= bits
     value &= mask(bits)
     return ((value >> amount) | (value << (bits - amount))) & mask(bits)
 
 
 def shift(value: int, op: str, amount: int, bits: int) -> int:
+    """`value` shifted by `op` (lsl, lsr, asr or ror) and `amount` within `bits` bits."""
     value &= mask(bits)
     if op == "lsl":
         return (value << amount) & mask(bits)
@@ -88,6 +93,7 @@ def shift(value: int, op: str, amount: int, bits: int) -> int:
 
 
 def extend(value: int, op: str, amount: int, bits: int) -> int:
+    """`value` zero- or sign-extended from the size `op` names (uxtb ... sxtx), then shifted left by `amount`."""
     size = {"b": 8, "h": 16, "w": 32, "x": 64}[op[3]]
     v = value & mask(size)
     if op[0] == "s":
@@ -96,11 +102,13 @@ def extend(value: int, op: str, amount: int, bits: int) -> int:
 
 
 def lanes(value: int, esize: int, count: int) -> list[int]:
+    """The `count` lanes of `esize` bits of `value`, lane 0 first."""
     m = mask(esize)
     return [(value >> (i * esize)) & m for i in range(count)]
 
 
 def pack(elements: list[int], esize: int) -> int:
+    """Lanes of `esize` bits (lane 0 first) packed into one value."""
     m = mask(esize)
     out = 0
     for i, e in enumerate(elements):

@@ -38,6 +38,7 @@ def src(c, o: Sequence[Operand], i: int, bits: int) -> int:
 
 
 def imm_at(o: Sequence[Operand], i: int) -> int:
+    """The value of immediate operand `i`."""
     op = o[i]
     assert isinstance(op, Imm)
     return op.value
@@ -60,6 +61,7 @@ def shifted_class(i: int, shifted: str):
 # ------------------------------------------------------------ operand checks
 
 def check_arith_imm(i: int):
+    """Operand check for an add/sub immediate at `i`: 12 bits, optionally `lsl #12`."""
     def check(o):
         v, mod = imm_at(o, i), _mod(o, i + 1)
         if mod is not None:
@@ -73,6 +75,7 @@ def check_arith_imm(i: int):
 
 
 def check_shift_mod(i: int, bits: int, ror_ok: bool):
+    """Operand check for the optional shift at `i`: lsl/lsr/asr (ror if `ror_ok`), amount below `bits`."""
     def check(o):
         mod = _mod(o, i)
         if mod is None:
@@ -84,6 +87,7 @@ def check_shift_mod(i: int, bits: int, ror_ok: bool):
 
 
 def check_ext_mod(i: int, bits: int):
+    """Operand check for the extend at `i` (after the register at `i - 1`): amount 0..4, fitting the register."""
     def check(o):
         mod = _mod(o, i)
         rm = o[i - 1]
@@ -102,6 +106,7 @@ def check_ext_mod(i: int, bits: int):
 
 
 def check_bitmask(i: int, bits: int):
+    """Operand check: immediate `i` is encodable as a logical (bitmask) immediate of `bits` bits."""
     def check(o):
         v = imm_at(o, i)
         if bits == 32 and v >> 32 == 0xFFFFFFFF:
@@ -112,6 +117,7 @@ def check_bitmask(i: int, bits: int):
 
 
 def check_range(i: int, lo: int, hi: int, what: str = "immediate"):
+    """Operand check: immediate `i` lies in `lo..hi`."""
     def check(o):
         v = imm_at(o, i)
         return None if lo <= v <= hi else f"{what} {v} out of range {lo}..{hi}"
@@ -119,6 +125,7 @@ def check_range(i: int, lo: int, hi: int, what: str = "immediate"):
 
 
 def check_movw(bits: int):
+    """Operand check for movz/movn/movk: a 16-bit immediate, optionally `lsl` by a multiple of 16 below `bits`."""
     def check(o):
         v = imm_at(o, 1)
         mod = _mod(o, 2)
@@ -132,6 +139,7 @@ def check_movw(bits: int):
 
 
 def check_bitfield(bits: int):
+    """Operand check for bitfield lsb (operand 2) and width (operand 3) within `bits`."""
     def check(o):
         lsb, width = imm_at(o, 2), imm_at(o, 3)
         ok = 0 <= lsb < bits and 1 <= width <= bits - lsb
@@ -140,6 +148,7 @@ def check_bitfield(bits: int):
 
 
 def all_of(*checks):
+    """Operand check combining `checks`: the first problem any of them reports, else None."""
     def check(o):
         for ch in checks:
             problem = ch(o)
@@ -150,6 +159,7 @@ def all_of(*checks):
 
 
 def check_cond_not_al(i: int):
+    """Operand check: condition `i` is neither `al` nor `nv`."""
     def check(o):
         return None if o[i].code not in ("al", "nv") else "condition 'al'/'nv' is not allowed here"
     return check

@@ -52,6 +52,7 @@ def check_single(size: int, unscaled_only: bool = False):
 
 
 def check_pair(size: int):
+    """Operand check for a pair of `size`-byte registers: no index, offset a multiple of `size` in -64..63 times it."""
     def check(o: Sequence[Operand]) -> str | None:
         m = o[-1]
         assert isinstance(m, Mem)

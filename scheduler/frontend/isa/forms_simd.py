@@ -30,15 +30,18 @@ def shape(op: Operand) -> tuple[int, int]:
 
 
 def vlanes(c, op: Operand) -> list[int]:
+    """Read vector operand `op` as its list of lanes."""
     esize, count = shape(op)
     return B.lanes(c.r(op), esize, count)
 
 
 def vwrite(c, op: Operand, elements: list[int]) -> None:
+    """Write `elements` as the lanes of vector operand `op`."""
     c.w(op, B.pack(elements, shape(op)[0]))
 
 
 def imm(o: Sequence[Operand], i: int) -> int:
+    """The value of immediate operand `i`."""
     op = o[i]
     assert isinstance(op, Imm)
     return op.value
@@ -47,6 +50,7 @@ def imm(o: Sequence[Operand], i: int) -> int:
 # ------------------------------------------------------------------- checks
 
 def check_shift_imm(i: int, left: bool, esize_of: int = 0):
+    """Operand check: shift `i` is 0..esize-1 (left) or 1..esize (right), esize from operand `esize_of`."""
     def check(o):
         esize = shape(o[esize_of])[0]
         v = imm(o, i)
@@ -56,6 +60,7 @@ def check_shift_imm(i: int, left: bool, esize_of: int = 0):
 
 
 def check_index(i: int):
+    """Operand check: the element index of operand `i` is within the 128-bit register."""
     def check(o):
         op = o[i]
         assert isinstance(op, VElem)
@@ -209,6 +214,7 @@ def _sem_movi(c, o):
 
 
 def check_movi(o):
+    """Operand check for movi: an 8-bit immediate with a valid `lsl`, or a 64-bit one of 0x00/0xff bytes."""
     dst, v = o[0], imm(o, 1)
     if isinstance(dst, VReg) and dst.arr in ("2d",) or (isinstance(dst, VReg) and dst.view == "d"):
         if not -(1 << 63) <= v <= B.mask(64):

@@ -46,6 +46,7 @@ class GPR:
 
     @property
     def is_zr(self) -> bool:
+        """Whether this is the zero register (xzr/wzr: number 31, not sp)."""
         return self.num == 31 and not self.sp
 
     @property
@@ -81,6 +82,7 @@ class VReg:
 
     @property
     def resource(self) -> str:
+        """The dependency resource: the whole vector register ("v3"), whatever the view."""
         return f"v{self.num}"
 
     def __str__(self) -> str:
@@ -97,6 +99,7 @@ class VElem:
 
     @property
     def resource(self) -> str:
+        """The dependency resource: the whole vector register ("v3") the element lives in."""
         return f"v{self.num}"
 
     def __str__(self) -> str:
@@ -105,6 +108,8 @@ class VElem:
 
 @dataclass(frozen=True)
 class Imm:
+    """An immediate value, with its text as written."""
+
     value: int
     text: str = ""  # as written, kept for faithful printing of expressions
 
@@ -114,6 +119,8 @@ class Imm:
 
 @dataclass(frozen=True)
 class Shift:
+    """A shift modifier (`lsl #12`, `msl #8` ...): operator and amount."""
+
     op: str  # lsl lsr asr ror msl
     amount: int
 
@@ -123,6 +130,8 @@ class Shift:
 
 @dataclass(frozen=True)
 class Extend:
+    """An extend modifier (`uxtw`, `sxtw #2` ...): operator and optional shift amount."""
+
     op: str  # uxtw sxtw ...
     amount: int | None = None
 
@@ -132,6 +141,8 @@ class Extend:
 
 @dataclass(frozen=True)
 class Cond:
+    """A condition code operand (canonical name), with its text as written."""
+
     code: str  # canonical (hs/lo, never cs/cc)
     text: str = ""
 
@@ -162,6 +173,7 @@ class Mem:
 
     @property
     def writeback(self) -> bool:
+        """Whether the addressing mode writes the base register back (pre- or post-index)."""
         return self.mode in ("pre", "post")
 
     @property
@@ -223,6 +235,7 @@ _SCALAR_RE = re.compile(r"^([qdshb])(\d+)$")
 
 
 def parse_register(text: str) -> GPR | VReg | VElem | None:
+    """The register operand `text` names (GPR, vector register or element, scalar view), or None if none."""
     t = text.strip().lower().replace(" ", "")
     m = _GPR_RE.match(t)
     if m:
@@ -561,6 +574,7 @@ def _looks_like_imm(text: str) -> bool:
 def parse_operand(
     text: str, symbols: dict[str, int], aliases: dict[str, str]
 ) -> Operand:
+    """Decode one operand's text (register aliases and assembler symbols resolved); OperandError if it cannot."""
     t = text.strip()
     low = t.lower()
     if low in aliases:

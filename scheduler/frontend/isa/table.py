@@ -59,6 +59,8 @@ Check = Callable[[Sequence[Operand]], str | None]
 
 @dataclass(frozen=True)
 class OpPattern:
+    """One operand position of a form: the kinds it accepts, its role and whether it may be left out."""
+
     kinds: frozenset[str]
     role: str  # "r", "w", "rw" or "" (immediates, conditions, modifiers, labels)
     optional: bool = False
@@ -72,6 +74,8 @@ _NON_REGISTER = {"#", "SHIFT", "EXT", "COND", "SYM"}
 
 
 def sig(text: str) -> tuple[OpPattern, ...]:
+    """Operand patterns from a signature string: kinds separated by `|`, `>` marks a write,
+    `+` a read-write, a trailing `?` an optional operand."""
     pats = []
     for tok in (t.strip() for t in text.split(",")) if text.strip() else ():
         role = "r"
@@ -92,6 +96,8 @@ def sig(text: str) -> tuple[OpPattern, ...]:
 
 @dataclass(frozen=True)
 class Form:
+    """One instruction form: mnemonic, operand signature, semantics, opclass, flags, memory access and check."""
+
     mnemonic: str
     operands: tuple[OpPattern, ...]
     semantics: Semantics | None
@@ -107,6 +113,7 @@ class Form:
 
     @property
     def signature(self) -> str:
+        """The operand signature as text, the patterns separated by ", "."""
         return ", ".join(str(p) for p in self.operands)
 
     @property
@@ -115,6 +122,7 @@ class Form:
         return f"{self.mnemonic} {self.signature}".strip()
 
     def opclass_of(self, ops: Sequence[Operand]) -> str:
+        """The opclass for these operands (a variant picks it from them)."""
         return self.opclass(ops) if callable(self.opclass) else self.opclass
 
     @property
@@ -123,6 +131,7 @@ class Form:
         return self.opclass.names if isinstance(self.opclass, OpClassVariant) else (self.opclass,)
 
     def flags_read_by(self, ops: Sequence[Operand]) -> str:
+        """The flags read with these operands: the form's own, or for a condition operand the flags it tests."""
         if self.flags_read != "cond":
             return self.flags_read
         if any(isinstance(o, Cond) and o.code in ("al", "nv") for o in ops):
@@ -135,9 +144,12 @@ class Form:
 
 @dataclass
 class Table:
+    """Every instruction form, by mnemonic."""
+
     forms: dict[str, list[Form]] = field(default_factory=dict)
 
     def add(self, form: Form) -> Form:
+        """Add `form` and return it; ValueError if a form with the same key exists."""
         existing = self.forms.setdefault(form.mnemonic, [])
         if any(f.key == form.key for f in existing):
             raise ValueError(f"duplicate instruction form {form.key}")
@@ -167,6 +179,7 @@ class Table:
 
 
 def match(form: Form, ops: Sequence[Operand]) -> list[Operand] | None:
+    """The operands if they fit the form's signature (condition names read as conditions), else None."""
     pats = form.operands
     if len(ops) > len(pats) or len(ops) < sum(1 for p in pats if not p.optional):
         return None
