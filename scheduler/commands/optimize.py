@@ -167,6 +167,9 @@ def _main_thread() -> bool:
 
 
 def cmd_optimize(args) -> int:
+    """`scheduler optimize`: search, check and write a faster kernel. Exit 0 written (or nothing
+    better: the input's order, checked), 1 a check failed and nothing was written, 3 with --prove
+    neither proved nor refuted; input errors raise InputError (exit 2 in cli.main)."""
     from scheduler.core.budget import CommandClock, search_limit, shortfall
     from scheduler.machine.model import DEFAULT_MODEL, load_models
     from scheduler.present.timeline import check_path as check_timeline_path
@@ -395,4 +398,5 @@ add_parser = _optimize_parser
 
 
 def run(args) -> int:
+    """Run `scheduler optimize`; its exit code."""
     return cmd_optimize(args)

@@ -75,4 +75,5 @@ class CommandClock:
         self.t0 = time.monotonic() - process_age() if t0 is None else t0
 
     def elapsed(self) -> float:
+        """Seconds since the command started."""
         return time.monotonic() - self.t0

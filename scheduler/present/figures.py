@@ -89,9 +89,11 @@ class McaFigure:
 
     @property
     def gain(self) -> float:
+        """llvm-mca's gain, before to after (positive: faster)."""
         return gain(self.before, self.after)
 
     def to_json(self) -> dict:
+        """The report's `mca` entry of a headline line."""
         return {"mcpu": self.mcpu, "iterations": self.iterations, "before": self.before, "after": self.after,
                 "gain": round(self.gain, 4)}
 
@@ -109,10 +111,12 @@ class Line:
 
     @property
     def gain(self) -> float:
+        """The objective's gain on this model, before to after (positive: faster)."""
         return gain(self.before, self.after)
 
     @property
     def gap(self) -> float | None:
+        """How far the figure after is above its bound (None without a bound)."""
         return gap(self.after, self.bound)
 
     @property
@@ -141,6 +145,7 @@ class Line:
             f"({change(self.mca.before, self.mca.after)})")
 
     def warning(self) -> str | None:
+        """The warning line when our figure and llvm-mca's disagree on the direction, else None."""
         if not self.disagree:
             return None
         assert self.mca is not None
@@ -150,6 +155,7 @@ class Line:
                 f"({self.mca.before:g} -> {self.mca.after:g})")
 
     def to_json(self) -> dict:
+        """The report's entry of this line (`headline.lines[]`)."""
         return {"model": self.model, "figure": self.figure, "before": self.before, "after": self.after,
                 "bound": self.bound, "gain": round(self.gain, 4),
                 "gap": None if self.gap is None else round(self.gap, 4),
@@ -176,6 +182,7 @@ class Headline:
 
     @property
     def gap(self) -> float | None:
+        """The objective's gap: the largest of the models' (None when a model has no bound)."""
         gaps = [ln.gap for ln in self.lines]
         return None if not gaps or any(g is None for g in gaps) else max(g for g in gaps if g is not None)
 
@@ -192,6 +199,7 @@ class Headline:
         return out
 
     def to_json(self) -> dict:
+        """The report's `headline`."""
         return {"objective": self.objective, "status": self.status, "gain": round(self.gain, 4),
                 "gap": None if self.gap is None else round(self.gap, 4), "in_order": self.in_order,
                 "lines": [ln.to_json() for ln in self.lines], "others": list(self.others)}

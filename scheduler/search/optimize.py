@@ -303,6 +303,7 @@ def live_out_of(program: Program, block: Block, declared: frozenset[str], all_ou
 
 def optimize_program(program: Program, model: Model, opts: Options,
                      progress: ProgressFn | None = None) -> list[BlockResult]:
+    """Optimise every block of `program` for one model, each checked (optimize_block)."""
     return for_each_block(program, opts, lambda index, instrs, bopts, share, live_out, movable, clock: optimize_block(
         index, instrs, model, bopts, share, progress, live_out, movable, clock))
 

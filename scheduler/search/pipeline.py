@@ -79,6 +79,9 @@ Budget = Callable[["BlockProblem", "SearchState", float], float]
 
 @dataclass
 class BlockProblem:
+    """What does not change while one block is optimised: its instructions, timings and the
+    input's figures, the fixup problem, the bounds, the options, the clock and the deadline."""
+
     index: int
     instrs: list[Instruction]
     model: Model
@@ -106,10 +109,12 @@ class BlockProblem:
 
     @property
     def ident(self) -> list[int]:
+        """The block's own order (0, 1, ..., n-1)."""
         return list(range(self.bt.n))
 
     @property
     def ooo_bound(self) -> float:
+        """The steady-state lower bound (cycles per iteration) every allowed schedule respects."""
         return self.ooo_detail.value
 
     def report(self, bound: int = 0, best: int | None = None, ooo: float | None = None, **detail) -> None:
@@ -127,6 +132,9 @@ class BlockProblem:
 
 @dataclass
 class SearchState:
+    """What the stages build for one block: candidate orders and schedules, the judge's pick, the
+    bounds the solvers proved, the notes and the stage records."""
+
     rng: random.Random
     notes: list[str] = field(default_factory=list)
     orders: list[list[int]] = field(default_factory=list)  # candidate orders of the block as written
@@ -152,6 +160,7 @@ class SearchState:
     moved: int = 0  # reordering passes adopted over renamed code
 
     def scored(self, c: Candidate, p: BlockProblem) -> tuple[Candidate, BlockTiming, Score]:
+        """`c` with its timings and score under the block's model (each candidate scored once)."""
         key = candidate_key(c)
         if key not in self.scores:
             _, bt, sc = score_candidate(c, p.model, p.opts.alias)
@@ -211,6 +220,7 @@ class StageRecord:
         return cls(name, time.monotonic() - t0, before, after, bound)
 
     def to_json(self) -> dict:
+        """The report's entry (`blocks[].stages[]`)."""
         return {"name": self.name, "seconds": round(self.seconds, 3),
                 "best_inorder_before": self.before[0], "best_inorder_after": self.after[0],
                 "best_ooo_before": round(self.before[1], 2), "best_ooo_after": round(self.after[1], 2),
@@ -219,6 +229,9 @@ class StageRecord:
 
 @dataclass(frozen=True)
 class Stage:
+    """One step of the block's search: its function, when it applies, whether the closed gap
+    skips it, and its time (a Budget of the block's clock)."""
+
     name: str
     run: Callable[[BlockProblem, SearchState], None]
     applies: Callable[[BlockProblem], bool] = lambda p: True
@@ -232,6 +245,8 @@ class Stage:
 def problem(index: int, instrs, model: Model, opts: Options, budget: float, clock: Clock,
             live_out: frozenset[str], movable: frozenset[str], progress: ProgressFn | None,
             decompose_from: int) -> BlockProblem:
+    """Set up one block: timings, the input's figures, the fixup problem and the bounds (valid for
+    every schedule the options allow: with renaming, over the true dependencies only)."""
     instrs = list(instrs)
     start = clock.now()
     bt = prepare(instrs, model, opts.alias)
