@@ -27,16 +27,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ranking import spearman  # noqa: E402  (benchmarks/ranking.py)
+
+from scheduler.checks.verify import straight_line  # noqa: E402
+from scheduler.core.clock import WALL, Deadline  # noqa: E402
 from scheduler.frontend.dag import random_topological_order  # noqa: E402
+from scheduler.frontend.parse import parse_file  # noqa: E402
 from scheduler.machine.evaluate import BlockTiming, inorder, out_of_order, prepare  # noqa: E402
-from scheduler.search.listsched import list_schedule  # noqa: E402
 from scheduler.machine.mca import find_llvm_mca, run_mca  # noqa: E402
 from scheduler.machine.model import load_model  # noqa: E402
+from scheduler.search.listsched import list_schedule  # noqa: E402
 from scheduler.search.optimize import Options, live_out_of, optimize_block  # noqa: E402
-from scheduler.frontend.parse import parse_file  # noqa: E402
 from scheduler.search.solve import solve  # noqa: E402
-from ranking import spearman  # noqa: E402  (benchmarks/ranking.py)
-from scheduler.checks.verify import straight_line  # noqa: E402
 
 
 def without_false_deps(instrs, model) -> BlockTiming:
@@ -57,7 +59,7 @@ def relaxed_optimum(instrs, model, seconds: float) -> tuple[int, str]:
     bt = without_false_deps(instrs, model)
     ls = list_schedule(bt, model)
     hint = inorder(bt, ls, model)
-    res = solve(bt, model, hint.issue, hint.cycles, time_limit=seconds, workers=0)
+    res = solve(bt, model, hint.issue, hint.cycles, Deadline.after(WALL, seconds), workers=0)
     return (res.makespan if res.makespan is not None else hint.cycles), res.status
 
 

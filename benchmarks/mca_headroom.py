@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scheduler.core.clock import Deadline  # noqa: E402
 from scheduler.frontend.parse import parse_file  # noqa: E402
 from scheduler.machine.evaluate import prepare  # noqa: E402
 from scheduler.machine.mca import find_llvm_mca, run_mca  # noqa: E402
@@ -44,7 +45,7 @@ def climb(lines: list[str], instrs, evals: int, rng: random.Random) -> tuple[int
 
     ident = list(range(len(instrs)))
     start = evaluate(ident)
-    order, best, _ = move_search(bt, ident, start, evaluate, rng, evals, float("inf"), patience=evals)
+    order, best, _ = move_search(bt, ident, start, evaluate, rng, evals, Deadline.never(), patience=evals)
     return start[1], best, order
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from scheduler.checks.verify import verify
 from scheduler.cli import main
-from scheduler.core.clock import Clock
+from scheduler.core.clock import Clock, Deadline
 from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.outputs import choose_outputs
 from scheduler.frontend.parse import parse_file
@@ -69,8 +69,8 @@ def _boom(job):
 
 def _windows(mid, deadline: float = 3.0):
     instrs, live, opts = mid
-    return improve_by_windows(instrs, list(range(len(instrs))), N1, opts, live, deadline=deadline,
-                              size=SIZE, step=SIZE // 2, clock=Clock(True))
+    return improve_by_windows(instrs, list(range(len(instrs))), N1, opts, live,
+                              deadline=Deadline(Clock(True), deadline), size=SIZE, step=SIZE // 2)
 
 
 def _cycles(instrs) -> int:
@@ -102,9 +102,9 @@ def test_serial_executor_keeps_the_sequential_sweeps(mid):
     instrs = mid[0]
     bt = prepare(instrs, N1)
     ls = list_schedule(bt, N1)
-    a = decompose(bt, N1, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
+    a = decompose(bt, N1, ls, deadline=Deadline(Clock(True), 2.0), workers=1, size=SIZE)
     with parallel.using_executor(parallel.SerialExecutor()):
-        b = decompose(bt, N1, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
+        b = decompose(bt, N1, ls, deadline=Deadline(Clock(True), 2.0), workers=1, size=SIZE)
     assert (a.order, a.cycles, a.passes, a.windows) == (b.order, b.cycles, b.passes, b.windows)
 
 
@@ -149,7 +149,7 @@ def test_failed_job_leaves_its_window_unchanged(mid):
     ls = list_schedule(bt, N1)
     ex = Reverse(fail=lambda job: job.start == 0)
     with parallel.using_executor(ex):
-        res = decompose(bt, N1, ls, deadline=2.0, clock=Clock(True), workers=1, size=SIZE)
+        res = decompose(bt, N1, ls, deadline=Deadline(Clock(True), 2.0), workers=1, size=SIZE)
     assert ex.failed >= 1 and res.order[:SIZE // 2] == ls[:SIZE // 2]
     assert is_valid_order(bt.dag, res.order) and res.cycles == inorder(bt, res.order, N1).cycles
     assert res.cycles <= inorder(bt, ls, N1).cycles

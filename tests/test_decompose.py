@@ -12,7 +12,7 @@ import time
 import pytest
 
 from scheduler.checks.verify import verify
-from scheduler.core.clock import Clock
+from scheduler.core.clock import Clock, Deadline
 from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.parse import parse_file
 from scheduler.machine.evaluate import inorder, prepare
@@ -38,7 +38,7 @@ def test_windows_compose_exactly(neon, size):
     solver claimed it would; so the block's cycles are the solver's claimed total."""
     instrs, bt = neon
     start = list(range(bt.n))
-    order, claimed, stats = window_pass(bt, N1, start, deadline=8.0, clock=Clock(True), size=size,
+    order, claimed, stats = window_pass(bt, N1, start, deadline=Deadline(Clock(True), 8.0), size=size,
                                         workers=1)
     assert sorted(order) == start and is_valid_order(bt.dag, order)
     assert stats.windows >= 2
@@ -52,7 +52,7 @@ def test_decompose_never_worse_and_valid(neon):
     instrs, bt = neon
     ls = list_schedule(bt, N1)
     before = inorder(bt, ls, N1).cycles
-    res = decompose(bt, N1, ls, deadline=10.0, clock=Clock(True), workers=1)
+    res = decompose(bt, N1, ls, deadline=Deadline(Clock(True), 10.0), workers=1)
     assert res.cycles <= before and res.cycles == inorder(bt, res.order, N1).cycles
     assert is_valid_order(bt.dag, res.order)
     assert verify(instrs, [instrs[k] for k in res.order], trials=10).equivalent

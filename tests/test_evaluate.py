@@ -25,6 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scheduler.core.clock import WALL, Deadline
 from scheduler.frontend.dag import is_valid_order
 from scheduler.frontend.parse import parse_file, parse_text
 from scheduler.machine.bounds import (
@@ -727,7 +728,7 @@ def solved(request):
         ls = list_schedule(bt, model)
         ls_res = inorder(bt, ls, model)
         hint = ls_res if ls_res.cycles <= orig.cycles else orig
-        res = solve(bt, model, hint.issue, hint.cycles, time_limit=10, workers=1)
+        res = solve(bt, model, hint.issue, hint.cycles, Deadline.after(WALL, 10), workers=1)
         out.append((f"{name}#{idx}", bt, ident, orig, ls, ls_res, res))
     return model, out
 
@@ -787,6 +788,6 @@ def test_bounds_hold_for_random_orders_and_the_solver(text, seed):
     for _ in range(5):
         assert inorder(bt, random_topological_order(bt.dag, rng), N1).cycles >= b.best
     start = inorder(bt, list(range(bt.n)), N1)
-    res = solve(bt, N1, start.issue, start.cycles, time_limit=2.0, workers=1)
+    res = solve(bt, N1, start.issue, start.cycles, Deadline.after(WALL, 2.0), workers=1)
     if res.status == "OPTIMAL":
         assert res.makespan >= b.best

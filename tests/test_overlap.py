@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.core.clock import Clock
+from scheduler.core.clock import Clock, Deadline
 from scheduler.frontend.dag import is_valid_order, random_topological_order
 from scheduler.frontend.parse import parse_file
 from scheduler.machine.evaluate import inorder, prepare
@@ -34,8 +34,8 @@ def test_never_worse_than_its_start_and_valid(objective, seed):
     start = random_topological_order(bt0.dag, random.Random(seed))
     cap = inorder(bt0, start, N1).cycles
     first = objective_key(score(bt0, start, N1), objective)
-    order, sc, used = overlap_search(bt0, N1, start, cap, random.Random(seed), 60, deadline=1e9,
-                                     clock=Clock(True), objective=objective)
+    order, sc, used = overlap_search(bt0, N1, start, cap, random.Random(seed), 60, deadline=Deadline(Clock(True), 1e9),
+                                     objective=objective)
     assert 0 < used <= 60
     assert is_valid_order(bt0.dag, order) and sorted(order) == list(range(bt0.n))
     assert objective_key(sc, objective) <= first

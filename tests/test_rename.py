@@ -227,11 +227,11 @@ def test_windowed_renaming_keeps_the_interface():
     text = REUSE * 3  # 42 instructions, the same registers reused throughout
     instrs = parse_text(text).instructions
     opts = Options(workers=1, seed=0, noalias=frozenset({"x0", "x1"}))
-    import time
+    from scheduler.core.clock import WALL, Deadline
 
     seen = []
     new, origin, accepted = improve_by_windows(instrs, list(range(len(instrs))), N1, opts, frozenset(),
-                                               time.monotonic() + 8, size=20, step=10, offset=3,
+                                               Deadline.after(WALL, 8), size=20, step=10, offset=3,
                                                on_window=seen.append)
     assert sorted(origin) == list(range(len(instrs)))
     # shifted cuts: a window at 0, then every 10 from 3 (3, 13, 23); progress after each window

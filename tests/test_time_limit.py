@@ -58,9 +58,11 @@ class _FakeClock:
 def test_stage_allowance_never_passes_the_block_deadline():
     from types import SimpleNamespace
 
+    from scheduler.core.clock import Deadline
     from scheduler.search.pipeline import BlockProblem
 
-    p = SimpleNamespace(clock=_FakeClock(9.9), deadline=10.0, budget=5.0,
+    clock = _FakeClock(9.9)
+    p = SimpleNamespace(clock=clock, deadline=Deadline(clock, 10.0), budget=5.0,
                         opts=SimpleNamespace(rename=True), decomposing=False,
                         budgets={st.name: st.budget for st in STAGES if st.budget is not None})
     state = SimpleNamespace(res=SimpleNamespace(seconds=1.0))
@@ -101,7 +103,7 @@ def test_a_limit_below_the_fixed_work_is_named():
 def test_whole_block_models_are_skipped_when_they_cannot_be_built_in_time(n1):
     """On the wall clock, a stage that builds a CP-SAT model of the whole block is skipped
     (with a note) when its allowance is less than building takes; under --deterministic it runs."""
-    from scheduler.core.clock import Clock
+    from scheduler.core.clock import Clock, Deadline
     from scheduler.frontend.parse import parse_text
     from scheduler.search.options import Options
     from scheduler.search.pipeline import problem, run
@@ -113,7 +115,7 @@ def test_whole_block_models_are_skipped_when_they_cannot_be_built_in_time(n1):
         clock = Clock(deterministic=deterministic)
         opts = Options(time_limit=0.0, workers=1, deterministic=deterministic, rename=False)
         p = problem(0, instrs, n1, opts, 0.0, clock, frozenset(), frozenset(), None, DECOMPOSE_FROM)
-        p.deadline = clock.now()  # the block's time is up before the stages start
+        p.deadline = Deadline(clock, clock.now())  # the block's time is up before the stages start
         s = run(p, [st for st in STAGES if st.name in ("list", "reorder")])
         skipped = [n for n in s.notes if n.startswith("stage reorder skipped") and "CP-SAT model" in n]
         assert bool(skipped) == (not deterministic), s.notes

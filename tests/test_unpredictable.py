@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scheduler.checks.verify import verify
 from scheduler.cli import main
-from scheduler.core.clock import WALL
+from scheduler.core.clock import WALL, Deadline
 from scheduler.frontend.ir import Instruction
 from scheduler.frontend.isa import TABLE, first_unpredictable, unpredictable
 from scheduler.frontend.isa.operands import GPR, Mem, parse_operands
@@ -303,7 +303,7 @@ def test_renaming_never_yields_unpredictable_forms(text: str):
             first = inorder(bt, list(range(bt.n)), model)
             fixups = fixup.analyse(instrs, bt.dag, renaming=True)
             cands, _ = rename_solve.rename_candidates(instrs, bt, model, opts, live_out, first.issue, first.cycles,
-                                                      0.3, [], fixups)
+                                                      Deadline.after(WALL, 0.3), [], fixups)
             for c in cands:
                 _check_renamed(instrs, c.instrs, live_out)
     assert spy.refused == []  # the allocators kept the values apart; the net caught nothing

@@ -13,10 +13,12 @@ verifies and writes the best schedule it has.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 
 EVAL_COST = 2e-4  # work units charged per evaluator call in deterministic mode (about its wall time)
 
@@ -146,3 +148,31 @@ class Clock:
 
 
 WALL = Clock()  # for callers that do not care
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """An absolute point on a Clock (seconds, or work units when deterministic). Every solver,
+    window pass and search takes one, so a budget is measured one way everywhere: `left()` is
+    what remains, `sooner(budget)` a nearer deadline for a part of the work."""
+
+    clock: Clock
+    at: float
+
+    @classmethod
+    def after(cls, clock: Clock, budget: float) -> Deadline:
+        """The deadline `budget` seconds (or work units) from now on `clock`."""
+        return cls(clock, clock.now() + budget)
+
+    @classmethod
+    def never(cls, clock: Clock | None = None) -> Deadline:
+        """No deadline (the search stops by its own counts)."""
+        return cls(clock or WALL, math.inf)
+
+    def left(self) -> float:
+        """Seconds (or work units) until the deadline; 0 once a stop has been requested."""
+        return self.clock.left(self.at)
+
+    def sooner(self, budget: float) -> Deadline:
+        """`budget` from now, but never past this deadline."""
+        return Deadline(self.clock, min(self.at, self.clock.now() + budget))

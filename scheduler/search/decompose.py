@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 from ortools.sat.python import cp_model
 
-from scheduler.core.clock import WALL, Clock, searching, stop_requested
+from scheduler.core.clock import Clock, Deadline, searching, stop_requested
 from scheduler.machine.bounds import tails
 from scheduler.machine.evaluate import BlockTiming, inorder
 from scheduler.machine.model import Model
@@ -70,11 +70,13 @@ class PassStats:
 
 
 def solve_window(bt: BlockTiming, model: Model, prefix_issue: dict[int, int], t_last: int,
-                 window: Sequence[int], hint: dict[int, int], tail: Sequence[int], limit: float,
-                 workers: int = 0, seed: int = 0, clock: Clock = WALL,
+                 window: Sequence[int], hint: dict[int, int], tail: Sequence[int], deadline: Deadline,
+                 workers: int = 0, seed: int = 0,
                  after_work: dict[str, int] | None = None) -> WindowResult | None:
-    """Re-schedule `window` after a fixed prefix (see module docstring); None if no solution.
-    `after_work`: per pipe type, cycles of work the instructions after the window need."""
+    """Re-schedule `window` after a fixed prefix (see module docstring) until `deadline`; None if
+    no solution. `after_work`: per pipe type, cycles of work the instructions after the window
+    need. The result's `cost` is on the deadline's clock."""
+    clock = deadline.clock
     m = cp_model.CpModel()
     members = set(window)
     after_work = after_work or {}
@@ -122,13 +124,12 @@ def solve_window(bt: BlockTiming, model: Model, prefix_issue: dict[int, int], t_
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = max(0, workers)
     solver.parameters.random_seed = seed
-    clock.limit_solver(solver.parameters, limit)
+    clock.limit_solver(solver.parameters, deadline.left())
     before = clock.now()
-    wall = WALL.now()
     with searching(solver):
         status = solver.solve(m)
     clock.account_solver(solver)
-    cost = clock.now() - before if clock.deterministic else WALL.now() - wall
+    cost = clock.now() - before
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     values = {v: solver.value(issue[v]) for v in window}
@@ -168,11 +169,12 @@ def disjoint_windows(n: int, size: int, shift: int) -> list[tuple[int, int]]:
     return wins
 
 
-def window_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock,
+def window_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: Deadline,
                 size: int, offset: int = 0, workers: int = 0, seed: int = 0,
                 on_window: Callable[[int, int, int], None] | None = None) -> tuple[list[int], int, PassStats]:
     """One left-to-right pass; returns (order, the solver's claimed cycles, stats). The first
     window commits `offset` fewer instructions, to shift the boundaries between passes."""
+    clock = deadline.clock
     tail = tails(bt)
     committed: list[int] = []
     remaining = list(order)
@@ -180,7 +182,7 @@ def window_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: f
     claims: dict[int, int] = {}
     first = True
     while remaining:
-        left = clock.left(deadline)
+        left = deadline.left()
         if left <= 0 or stop_requested():
             committed += remaining  # out of time: the rest stays as it is
             break
@@ -195,8 +197,8 @@ def window_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: f
         windows_left = max(1, -(-len(remaining) // max(1, size // 2)))
         limit = max(0.2, min(20.0, left / windows_left))
         after = pipe_work(bt, model, remaining[size:])
-        res = solve_window(bt, model, prefix_issue, t_last, window, hint, tail, limit, workers, seed, clock,
-                           after)
+        res = solve_window(bt, model, prefix_issue, t_last, window, hint, tail, Deadline.after(clock, limit),
+                           workers, seed, after)
         new = window if res is None else res.order
         take = len(window) if len(window) == len(remaining) else step
         for v in new[:take]:
@@ -233,7 +235,7 @@ class DecomposeResult:
     stats: list[PassStats] = field(default_factory=list)
 
 
-def decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock = WALL,
+def decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: Deadline,
               workers: int = 0, seed: int = 0, size: int = START_SIZE,
               on_progress: Callable[[dict], None] | None = None) -> DecomposeResult:
     """Window passes from `order` while the block's in-order cycles drop (and time remains); with a
@@ -241,11 +243,11 @@ def decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: flo
     passes of disjoint windows (`parallel_pass`)."""
     ex = parallel.current()
     if not ex.serial and bt.n >= ex.min_instructions and bt.n > size:
-        return _parallel_decompose(bt, model, order, deadline, clock, workers, seed, size, ex, on_progress)
+        return _parallel_decompose(bt, model, order, deadline, workers, seed, size, ex, on_progress)
     best = list(order)
     best_cycles = inorder(bt, best, model).cycles
     out = DecomposeResult(best, best_cycles, 0, 0, False)
-    while clock.left(deadline) > 0 and not stop_requested():
+    while deadline.left() > 0 and not stop_requested():
         offset = (out.passes * size // 4) % max(1, size // 2)
 
         def tick(done: int, placed: int, total: int, p=out.passes, b=best_cycles) -> None:
@@ -253,7 +255,7 @@ def decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: flo
                 on_progress({"pass": p + 1, "windows": out.windows + done, "placed": placed,
                              "total": total, "best": b})
 
-        new, _, stats = window_pass(bt, model, best, deadline, clock, size, offset, workers, seed, tick)
+        new, _, stats = window_pass(bt, model, best, deadline, size, offset, workers, seed, tick)
         out.passes += 1
         out.windows += stats.windows
         out.stats.append(stats)
@@ -303,7 +305,7 @@ class ReorderJobResult:
 
 
 def reorder_job(bt: BlockTiming, model: Model, order: Sequence[int], issue: Sequence[int], a: int, b: int,
-                tail: Sequence[int], limit: float, workers: int, seed: int, clock: Clock) -> ReorderJob:
+                tail: Sequence[int], limit: float, workers: int, seed: int, deterministic: bool) -> ReorderJob:
     """The window order[a:b] after the fixed prefix order[:a], as `solve_window` sees it."""
     window = list(order[a:b])
     members = set(window)
@@ -319,7 +321,7 @@ def reorder_job(bt: BlockTiming, model: Model, order: Sequence[int], issue: Sequ
                       [[loc[u] for u in bt.order[window[i]]] for i in inner] + [[]] * len(binding),
                       [bt.reservations[g] for g in nodes], {loc[g]: issue[g] for g in binding}, t_last,
                       {i: issue[window[i]] for i in inner}, [tail[g] for g in window] + [0] * len(binding),
-                      pipe_work(bt, model, order[b:]), model, limit, workers, seed, clock.deterministic)
+                      pipe_work(bt, model, order[b:]), model, limit, workers, seed, deterministic)
 
 
 def solve_reorder_job(job: ReorderJob) -> ReorderJobResult | None:
@@ -328,24 +330,26 @@ def solve_reorder_job(job: ReorderJob) -> ReorderJobResult | None:
     # only the fields solve_window reads: dependencies and pipe bookings
     bt = BlockTiming([], [], nx.DiGraph(), job.raw, job.order, [], job.reservations, [])
     res = solve_window(bt, job.model, job.prefix_issue, job.t_last, list(range(len(job.window))), job.hint,
-                       job.tail, job.limit, job.workers, job.seed, clock, job.after_work)
+                       job.tail, Deadline.after(clock, job.limit), job.workers, job.seed, job.after_work)
     return None if res is None else ReorderJobResult([job.window[v] for v in res.order], res.optimal, clock.now())
 
 
-def parallel_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock, size: int,
+def parallel_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline: Deadline, size: int,
                   offset: int, workers: int, seed: int, ex: parallel.Executor) -> tuple[list[int], int, PassStats]:
     """One pass of disjoint windows, all solved at once from the current order, each after its
     prefix as the current order times it. Merged in position order: a window's new order is kept
     when the whole block's in-order cycles do not grow (edges between windows all point forward,
     so any merge is a valid order). Returns (order, in-order cycles, stats)."""
+    clock = deadline.clock
     tail = tails(bt)
     timed = inorder(bt, list(order), model)
     issue = timed.issue
     clock.charge_evals(bt.n // 50 + 1)
     wins = disjoint_windows(len(order), size, offset)
     rounds = -(-len(wins) // ex.slots)
-    limit = max(0.2, min(20.0, clock.left(deadline) / (2 * rounds)))  # at least two passes
-    jobs = [reorder_job(bt, model, order, issue, a, b, tail, limit, workers, seed, clock) for a, b in wins]
+    limit = max(0.2, min(20.0, deadline.left() / (2 * rounds)))  # at least two passes
+    jobs = [reorder_job(bt, model, order, issue, a, b, tail, limit, workers, seed, clock.deterministic)
+            for a, b in wins]
     outcomes = parallel.run_jobs(solve_reorder_job, jobs, timeout=rounds * (3 * limit + 30))
     done = [o for o in outcomes if isinstance(o, ReorderJobResult)]
     # the pass's critical path: its longest job, or the jobs' work over the executor's slots
@@ -365,7 +369,7 @@ def parallel_pass(bt: BlockTiming, model: Model, order: Sequence[int], deadline:
     return new, best, stats
 
 
-def _parallel_decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: float, clock: Clock,
+def _parallel_decompose(bt: BlockTiming, model: Model, order: Sequence[int], deadline: Deadline,
                         workers: int, seed: int, size: int, ex: parallel.Executor,
                         on_progress: Callable[[dict], None] | None) -> DecomposeResult:
     """`decompose` with parallel passes: kept while a pass lowers the block's in-order cycles; the
@@ -374,8 +378,8 @@ def _parallel_decompose(bt: BlockTiming, model: Model, order: Sequence[int], dea
     best_cycles = inorder(bt, best, model).cycles
     out = DecomposeResult(best, best_cycles, 0, 0, False)
     idle = 0
-    while clock.left(deadline) > 0 and not stop_requested() and idle < 2:
-        new, cycles, stats = parallel_pass(bt, model, best, deadline, clock, size, (out.passes % 2) * (size // 2),
+    while deadline.left() > 0 and not stop_requested() and idle < 2:
+        new, cycles, stats = parallel_pass(bt, model, best, deadline, size, (out.passes % 2) * (size // 2),
                                            workers, seed, ex)
         out.passes += 1
         out.windows += stats.windows

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scheduler.core.clock import WALL, Clock
+from scheduler.core.clock import Deadline
 from scheduler.machine.bounds import ooo_bound
 from scheduler.machine.evaluate import BlockTiming, inorder, out_of_order
 from scheduler.machine.model import Model
@@ -81,14 +81,15 @@ def local_search(
     max_inorder: int,
     rng: random.Random,
     evaluations: int,
-    deadline: float,
+    deadline: Deadline,
     patience: int = 40,
-    clock: Clock = WALL,
     objective: str = DEFAULT_OBJECTIVE,
 ) -> tuple[list[int], Score, int]:
     """Move single instructions within their dependency window; keep a move if the
     out-of-order steady state does not get worse and the in-order cycles stay within
     `max_inorder`. Returns (order, score, evaluations used)."""
+    clock = deadline.clock
+
     def evaluate(order: list[int]) -> tuple[tuple, Score] | None:
         clock.charge_evals()
         if inorder(bt, order, model).cycles > max_inorder:
@@ -99,7 +100,7 @@ def local_search(
 
     first = score(bt, start, model)
     return move_search(bt, start, (objective_key(first, objective), first), evaluate, rng, evaluations,
-                       deadline, patience, clock)
+                       deadline, patience)
 
 
 # Draws per instruction without a move to evaluate before the search gives up: a block with no
@@ -110,8 +111,7 @@ IDLE_DRAWS = 50
 
 def move_search(bt: BlockTiming, start: list[int], first: tuple[tuple, Any],
                 evaluate: Callable[[list[int]], tuple[tuple, Any] | None], rng: random.Random,
-                evaluations: int, deadline: float, patience: int = 40,
-                clock: Clock = WALL) -> tuple[list[int], Any, int]:
+                evaluations: int, deadline: Deadline, patience: int = 40) -> tuple[list[int], Any, int]:
     """Single-instruction moves within the dependency window (the DAG of `bt`, the same for
     every model of the same instructions). `first` is (key, payload) of `start`; `evaluate(order)`
     gives (key, payload), lower keys better, or None to reject the order; sideways moves are
@@ -124,7 +124,7 @@ def move_search(bt: BlockTiming, start: list[int], first: tuple[tuple, Any],
     if bt.n < 2:
         return best, best_payload, used
     idle = 0  # draws in a row that gave no move to evaluate (none may exist: a dependency chain)
-    while used < evaluations and stale < patience and clock.left(deadline) > 0 and idle < IDLE_DRAWS * bt.n:
+    while used < evaluations and stale < patience and deadline.left() > 0 and idle < IDLE_DRAWS * bt.n:
         idle += 1
         i = rng.randrange(bt.n)
         lo, hi = _window(bt, best, i)

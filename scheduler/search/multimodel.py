@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from scheduler.core.clock import Clock
+from scheduler.core.clock import Clock, Deadline
 from scheduler.frontend.ir import Program
 from scheduler.machine.evaluate import inorder, out_of_order, prepare, settles_within
 from scheduler.machine.mca import mca_cycles_per_iteration
@@ -107,12 +107,12 @@ class _Run:
 
 
 def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress,
-              deadline: float | None = None) -> list[_Run]:
+              deadline: Deadline | None = None) -> list[_Run]:
     runs = []
     for k, m in enumerate(models):
         share = budget * OWN_SHARE / len(models)
         if deadline is not None:  # an earlier core's run that overran takes from the later ones
-            share = min(share, max(0.0, clock.left(deadline) * OWN_SHARE) / (len(models) - k))
+            share = min(share, max(0.0, deadline.left() * OWN_SHARE) / (len(models) - k))
         mopts = replace(opts, objective=natural_objective(m))
         t0 = time.monotonic()
         p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM)
@@ -162,7 +162,7 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     """One schedule of a block for every model (see the module's docstring)."""
     wall_start = time.monotonic()
     clock = clock or Clock(opts.deterministic)
-    deadline = clock.now() + budget
+    deadline = Deadline.after(clock, budget)
     combine = COMBINE[opts.objective]
     runs = _own_runs(block_index, instrs, models, opts, budget, clock, live_out, movable, progress, deadline)
     # every candidate costs an evaluation per model (seconds on a 1,000-instruction block): the
@@ -175,7 +175,7 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     t0 = time.monotonic()
     timed: dict = {}
     for c in pool:
-        if candidate_key(c) not in keys and clock.left(deadline) <= 0:
+        if candidate_key(c) not in keys and deadline.left() <= 0:
             break
         if candidate_key(c) not in timed:
             timed[candidate_key(c)] = [figures(m, c.instrs, opts.alias) for m in models]
@@ -197,7 +197,7 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
 
     best = min(allowed, key=rank)
     spans["pool"], t0 = time.monotonic() - t0, time.monotonic()
-    moved = _joint_search(best, pool[0].instrs, models, opts, own, combine, runs[0].s, clock, deadline)
+    moved = _joint_search(best, pool[0].instrs, models, opts, own, combine, runs[0].s, deadline)
     figs = [figure(m, moved.instrs, opts.alias) for m in models]
     if all(f <= b for f, b in zip(figs, base, strict=True)) and norm(figs) <= norm(table[candidate_key(best)]):
         best = moved
@@ -234,8 +234,8 @@ def _next_verified(p0: BlockProblem, ranked: list[Candidate], failed: Candidate)
     return keep, check_schedule(p0, keep)
 
 
-def _joint_search(start: Candidate, input_instrs, models, opts, own, combine, s0: SearchState, clock: Clock,
-                  deadline: float) -> Candidate:
+def _joint_search(start: Candidate, input_instrs, models, opts, own, combine, s0: SearchState,
+                  deadline: Deadline) -> Candidate:
     """Single-instruction moves of `start` judged by the combined objective (search iterations
     of the out-of-order evaluator, as the one-model local search), never slower than the input
     on any model."""
@@ -258,7 +258,7 @@ def _joint_search(start: Candidate, input_instrs, models, opts, own, combine, s0
     limits = [figure(m, input_instrs, opts.alias, SEARCH_ITERATIONS) for m in models]
 
     def evaluate(order):
-        clock.charge_evals(len(models) * (n // 50 + 1))
+        deadline.clock.charge_evals(len(models) * (n // 50 + 1))
         fs = figs(order)
         if any(f > lim + 1e-9 for f, lim in zip(fs, limits, strict=True)):
             return None
@@ -267,7 +267,7 @@ def _joint_search(start: Candidate, input_instrs, models, opts, own, combine, s0
     ident = list(range(n))
     first = figs(ident)
     order, _, used = move_search(bts[0], ident, (key(first), first), evaluate, s0.rng,
-                                 opts.search_evaluations * 2, deadline, clock=clock)
+                                 opts.search_evaluations * 2, deadline)
     s0.evaluations += used
     return Candidate([start.instrs[k] for k in order], [start.origin[k] for k in order], start.renamed, start.fixed)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 
-from scheduler.core.clock import WALL, Clock
+from scheduler.core.clock import Deadline
 from scheduler.machine.bounds import tails
 from scheduler.machine.evaluate import BlockTiming, inorder
 from scheduler.machine.model import Model
@@ -96,13 +96,14 @@ class _Mover:
 
 
 def overlap_search(bt: BlockTiming, model: Model, start: list[int], max_inorder: int, rng: random.Random,
-                   evaluations: int, deadline: float, clock: Clock = WALL,
+                   evaluations: int, deadline: Deadline,
                    objective: str = DEFAULT_OBJECTIVE, patience: int | None = None
                    ) -> tuple[list[int], Score, int]:
     """Large-neighbourhood moves (module docstring) from `start`, at most `evaluations`
-    candidates scored, until `deadline` on `clock` or `patience` scored candidates without a
+    candidates scored, until `deadline` or `patience` scored candidates without a
     strict gain (default: a quarter of `evaluations`). Returns (order, score, evaluations used);
     the score is never worse under `objective` than the start's."""
+    clock = deadline.clock
     best = list(start)
     best_score = score(bt, best, model)
     best_key = objective_key(best_score, objective)
@@ -112,7 +113,7 @@ def overlap_search(bt: BlockTiming, model: Model, start: list[int], max_inorder:
     mover = _Mover(bt, rng)
     patience = patience if patience is not None else max(40, evaluations // 4)
     tries = 0
-    while used < evaluations and stale < patience and clock.left(deadline) > 0 and tries < 50 * evaluations:
+    while used < evaluations and stale < patience and deadline.left() > 0 and tries < 50 * evaluations:
         tries += 1
         cand = mover.propose(best, rng.choice(MOVES))
         if cand is None or cand == best:

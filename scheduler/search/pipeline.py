@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from scheduler.core.clock import Clock
+from scheduler.core.clock import Clock, Deadline
 from scheduler.frontend.ir import Instruction
 from scheduler.machine.bounds import Bounds, OooBound, lower_bounds, ooo_bound_detail, true_dependencies
 from scheduler.machine.evaluate import (
@@ -92,7 +92,7 @@ class BlockProblem:
     movable: frozenset[str]  # outputs renaming may move to another register (--rename-outputs)
     progress: ProgressFn | None
     start: float
-    deadline: float
+    deadline: Deadline  # the block's
     bt: BlockTiming
     before_in: InOrderResult
     before_ooo: OoOResult
@@ -125,9 +125,13 @@ class BlockProblem:
     def allowance(self, stage: str, state: SearchState) -> float:
         """The named stage's time (its Stage's budget), but never past the block's deadline (a
         stage's minimum must not stretch the time limit)."""
-        left = self.clock.left(self.deadline)
+        left = self.deadline.left()
         budget = self.budgets[stage]  # a KeyError is a stage asking for a budget it does not declare
         return min(budget(self, state, left), max(left, 0.01))
+
+    def stage_deadline(self, stage: str, state: SearchState) -> Deadline:
+        """The named stage's deadline: its allowance from now."""
+        return Deadline.after(self.clock, self.allowance(stage, state))
 
 
 @dataclass
@@ -269,8 +273,8 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
     bounds = lower_bounds(kept, model)
     decomposing = opts.decompose == "always" or (opts.decompose == "auto" and bt.n >= decompose_from)
     return BlockProblem(index, instrs, model, opts, budget, clock, live_out, movable, progress, start,
-                        start + budget, bt, before_in, before_ooo, score(bt, ident, model), fixups, relaxed_timing,
-                        fixup_constraints, bounds, ooo_bound_detail(kept, model), decomposing,
+                        Deadline(clock, start + budget), bt, before_in, before_ooo, score(bt, ident, model), fixups,
+                        relaxed_timing, fixup_constraints, bounds, ooo_bound_detail(kept, model), decomposing,
                         opts.decompose != "always")
 
 
@@ -287,7 +291,7 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
         if stage.optional and s.closed(p, before):
             s.notes.append(f"stage {stage.name} skipped: the gap is closed")
             continue
-        if stage.optional and p.clock.left(p.deadline) <= 0:
+        if stage.optional and p.deadline.left() <= 0:
             s.notes.append(f"stage {stage.name} skipped: the block's time is up")
             continue
         if stage.builds_cpsat and not p.clock.deterministic and (

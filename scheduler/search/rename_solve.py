@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scheduler.core.clock import WALL, Clock
+from scheduler.core.clock import Deadline
 from scheduler.machine.evaluate import BlockTiming
 from scheduler.machine.model import Model
 from scheduler.search import fixup
@@ -26,10 +26,10 @@ ATTEMPTS = 4  # solves, each holding one more register back when no solution cou
 
 
 def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hint_issue, horizon,
-                      limit: float, notes: list[str], fixups: fixup.FixupProblem,
-                      movable: frozenset[str] = frozenset(), clock: Clock = WALL, boundary=None):
-    """CP-SAT with renaming; every solution that can be coloured becomes a candidate.
-    When no solution can be coloured (registers handed over inside one cycle need an
+                      deadline: Deadline, notes: list[str], fixups: fixup.FixupProblem,
+                      movable: frozenset[str] = frozenset(), boundary=None):
+    """CP-SAT with renaming until `deadline`; every solution that can be coloured becomes a
+    candidate. When no solution can be coloured (registers handed over inside one cycle need an
     order that does not exist), hold one more register back from the model and retry."""
     prob = analyse(instrs, live_out, opts.reserve, movable)
     gap = fixup.gap_function(instrs, model)
@@ -45,16 +45,16 @@ def rename_candidates(instrs, bt: BlockTiming, model: Model, opts, live_out, hin
         if fixups:
             fixup.add_constraints(m, issue, fixups, gap)
 
-    deadline = clock.now() + limit
     out: list[Candidate]
     out, res, seconds = [], None, 0.0
     proven: int | None = None  # bound of an attempt with nothing held back (valid for every schedule)
     for attempt in range(ATTEMPTS):
-        left = clock.left(deadline)
+        left = deadline.left()
         if left < 0.2:
             break
-        res = solve(rbt, model, hint_issue, horizon, time_limit=left / (2 if attempt < ATTEMPTS - 1 else 1),
-                    workers=opts.workers, seed=opts.seed, extra=extra, clock=clock, boundary=boundary)
+        attempt_deadline = Deadline.after(deadline.clock, left / (2 if attempt < ATTEMPTS - 1 else 1))
+        res = solve(rbt, model, hint_issue, horizon, attempt_deadline,
+                    workers=opts.workers, seed=opts.seed, extra=extra, boundary=boundary)
         seconds += res.seconds
         if not any(prob.margin.values()) and res.bound is not None:
             proven = max(proven or 0, res.bound)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from scheduler.core.clock import WALL, Clock, searching, stop_requested
+from scheduler.core.clock import Deadline, searching, stop_requested
 from scheduler.machine.bounds import flag_values, heads, tails
 from scheduler.machine.evaluate import BlockTiming
 from scheduler.machine.model import Model
@@ -171,20 +171,22 @@ def solve(
     model: Model,
     hint_issue: list[int],
     horizon: int,
-    time_limit: float = 10.0,
+    deadline: Deadline,
     workers: int = 0,
     seed: int = 0,
     on_progress: Callable[[int, int, float], None] | None = None,
     makespan_cap: int | None = None,
     secondary: list[int] | None = None,
     extra: Callable | None = None,
-    clock: Clock = WALL,
     boundary: Boundary | None = None,
 ) -> SolveResult:
     """Minimise the completion cycle (or, with `makespan_cap` and `secondary` weights,
     minimise sum(w_k * issue_k) among schedules within the cap). With `boundary`, the block
-    is a part of a larger one and the completion is the larger block's, seen from the part."""
-    start = time.monotonic()
+    is a part of a larger one and the completion is the larger block's, seen from the part.
+    The solve stops at `deadline`; its `seconds` are on the deadline's clock (work units when
+    deterministic)."""
+    clock = deadline.clock
+    start, wall_start = clock.now(), time.monotonic()
     if bt.n == 0:
         return SolveResult("OPTIMAL", 0, 0, [], 0.0)
     m, issue, makespan, _ = build_model(bt, model, horizon, makespan_cap, extra, boundary)
@@ -197,12 +199,12 @@ def solve(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = max(0, workers)
     solver.parameters.random_seed = seed
-    clock.limit_solver(solver.parameters, time_limit)
-    collector = _Collector(issue, makespan, on_progress if secondary is None else None, start)
+    clock.limit_solver(solver.parameters, deadline.left())
+    collector = _Collector(issue, makespan, on_progress if secondary is None else None, wall_start)
     with searching(solver):
         status = solver.solve(m, collector)
     clock.account_solver(solver)
-    seconds = time.monotonic() - start
+    seconds = clock.now() - start
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return SolveResult("UNKNOWN", None, int(solver.best_objective_bound) if secondary is None else 0,

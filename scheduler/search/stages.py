@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from scheduler.core.clock import stop_requested
+from scheduler.core.clock import Deadline, stop_requested
 from scheduler.frontend.dag import is_valid_order
 from scheduler.machine.bounds import true_dependencies
 from scheduler.machine.evaluate import inorder
@@ -46,8 +46,8 @@ def warm_start(p: BlockProblem, s: SearchState) -> None:
 def reorder(p: BlockProblem, s: SearchState) -> None:
     """CP-SAT on the in-order model over the whole block, reordering only."""
     assert s.hint_res is not None  # set by warm_start
-    res = solve(p.relaxed_timing, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("reorder", s),
-                workers=p.opts.workers, seed=p.opts.seed, extra=p.fixup_constraints, clock=p.clock,
+    res = solve(p.relaxed_timing, p.model, s.hint_res.issue, s.hint_res.cycles, p.stage_deadline("reorder", s),
+                workers=p.opts.workers, seed=p.opts.seed, extra=p.fixup_constraints,
                 on_progress=lambda best, bnd, el: p.report(best=best, bound=max(bnd, p.bounds.best)))
     s.res = res
     s.solve_time += res.seconds
@@ -75,7 +75,7 @@ def windows(p: BlockProblem, s: SearchState) -> None:
         if res.makespan <= s.hint_res.cycles and is_valid_order(p.bt.dag, res.order):
             start_order = res.order
     t0 = p.clock.now()
-    dec = decompose(p.bt, p.model, start_order, p.clock.now() + p.allowance("windows", s), p.clock,
+    dec = decompose(p.bt, p.model, start_order, p.stage_deadline("windows", s),
                     workers=p.opts.workers, seed=p.opts.seed,
                     on_progress=lambda info: p.report(bound=p.bounds.best, **info))
     s.solve_time += p.clock.now() - t0
@@ -93,13 +93,12 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
         return
     assert res.issue is not None  # a solution of a non-empty block has its issue cycles
     for k in range(p.opts.diversity_solves if not p.decomposing else 0):
-        if p.clock.left(p.deadline) < 0.3:
+        if p.deadline.left() < 0.3:
             break
-        limit = p.allowance("diversity", s)
+        deadline = p.stage_deadline("diversity", s)
         weights = [s.rng.choice((0, 1, 1, 2, 5)) for _ in range(p.bt.n)]
-        extra = solve(p.relaxed_timing, p.model, res.issue, s.target, time_limit=limit, workers=p.opts.workers,
-                      seed=p.opts.seed + k + 1, makespan_cap=s.target, secondary=weights, extra=p.fixup_constraints,
-                      clock=p.clock)
+        extra = solve(p.relaxed_timing, p.model, res.issue, s.target, deadline, workers=p.opts.workers,
+                      seed=p.opts.seed + k + 1, makespan_cap=s.target, secondary=weights, extra=p.fixup_constraints)
         s.solve_time += extra.seconds
         if extra.order is not None:
             assert extra.issue is not None  # as above
@@ -118,8 +117,8 @@ def relaxed_bound(p: BlockProblem, s: SearchState) -> None:
         add_flag_exclusion(m, issue, true_deps, s.hint_res.cycles)
 
     assert s.hint_res is not None  # set by warm_start
-    rel = solve(true_deps, p.model, s.hint_res.issue, s.hint_res.cycles, time_limit=p.allowance("relaxed-bound", s),
-                workers=p.opts.workers, seed=p.opts.seed, extra=extra, clock=p.clock)
+    rel = solve(true_deps, p.model, s.hint_res.issue, s.hint_res.cycles, p.stage_deadline("relaxed-bound", s),
+                workers=p.opts.workers, seed=p.opts.seed, extra=extra)
     s.solve_time += rel.seconds
     s.relaxed_bound = rel.bound or 0
 
@@ -132,7 +131,7 @@ def rename(p: BlockProblem, s: SearchState) -> None:
                                                                                   s.hint_res.cycles)
     rprob = fixup.analyse(p.instrs, p.bt.dag, renaming=True) if p.opts.fixup else fixup.FixupProblem()
     renamed, rename_result = rename_candidates(p.instrs, p.bt, p.model, p.opts, p.live_out, hint_issue, horizon,
-                                      p.allowance("rename", s), s.notes, rprob, p.movable, p.clock)
+                                      p.stage_deadline("rename", s), s.notes, rprob, p.movable)
     s.solve_time += rename_result.seconds if rename_result else 0.0
     s.renamed += renamed
     if rename_result is not None and rename_result.bound is not None:
@@ -184,7 +183,7 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
     bases = [cand] + ([Candidate(p.instrs, p.ident)] if from_input and cand.origin != p.ident else [])
     tries: list[Candidate] = []
     def time_up() -> bool:
-        return p.clock.left(p.deadline) <= 0
+        return p.deadline.left() <= 0
 
     for base in bases:
         if tries and time_up():
@@ -203,12 +202,12 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
     return adopted
 
 
-def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool:
+def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: Deadline) -> bool:
     """Window passes of reordering over the renamed code, whose false dependencies are fewer."""
     assert s.chosen is not None  # the judge's pick
     cand, chosen_timing, sc = s.chosen
-    left = p.clock.left(w_deadline)
-    dec = decompose(chosen_timing, p.model, list(range(chosen_timing.n)), p.clock.now() + left * 0.4, p.clock,
+    left = w_deadline.left()
+    dec = decompose(chosen_timing, p.model, list(range(chosen_timing.n)), Deadline.after(p.clock, left * 0.4),
                     workers=p.opts.workers, seed=p.opts.seed,
                     on_progress=lambda info: p.report(bound=p.bounds.best, **info))
     if not dec.improved or not better(p, s, score(chosen_timing, dec.order, p.model), sc, sideways=True):
@@ -223,14 +222,14 @@ def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: float) -> bool
 def rename_windows(p: BlockProblem, s: SearchState) -> None:
     """Large blocks: rounds of renaming windows over the chosen schedule (and register-aware
     list scheduling, and reordering passes over the renamed code) while a round gains."""
-    w_deadline = p.clock.now() + p.allowance("rename-windows", s)
+    w_deadline = p.stage_deadline("rename-windows", s)
     t0 = p.clock.now()
     total, rounds, idle = 0, 0, 0
     large = p.bt.n >= WINDOW_FROM
     listed_before = s.listed
     accept = None if p.opts.objective == "inorder" else (lambda new, cur: better(p, s, new, cur))
     while True:
-        listed = (large and not p.movable and p.clock.left(w_deadline) > 10.0 and _regsched_round(p, s, rounds))
+        listed = (large and not p.movable and w_deadline.left() > 10.0 and _regsched_round(p, s, rounds))
         assert s.chosen is not None  # the judge's pick
         cand = s.chosen[0]
         size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
@@ -238,7 +237,7 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
             size = max(24, min(size, p.bt.n * 2 // 3))
         w_instrs, w_origin, accepted = improve_by_windows(
             cand.instrs, cand.origin, p.model, p.opts, p.live_out, w_deadline, size=size, step=size // 2,
-            clock=p.clock, offset=30 * rounds, accept=accept,
+            offset=30 * rounds, accept=accept,
             on_window=lambda info, r=rounds: p.report(bound=p.bounds.best, round=r + 1, **info))
         rounds += 1
         if accepted:
@@ -246,11 +245,11 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
             c = Candidate(w_instrs, w_origin, True, True)
             s.adopted.append(c)
             s.chosen = s.scored(c, p)
-        if p.clock.left(w_deadline) < 2.0 or stop_requested():
+        if w_deadline.left() < 2.0 or stop_requested():
             break
         gained = p.decomposing and _reorder_renamed(p, s, w_deadline)
         idle = 0 if (accepted or gained or listed) else idle + 1
-        if idle >= 2 or (p.decomposing and p.clock.left(w_deadline) < 2.0):
+        if idle >= 2 or (p.decomposing and w_deadline.left() < 2.0):
             break  # two rounds without a gain
     s.solve_time += p.clock.now() - t0
     _rename_window_notes(s, total, rounds, s.listed - listed_before)
@@ -280,9 +279,9 @@ def polish(p: BlockProblem, s: SearchState) -> None:
     assert s.chosen is not None  # the judge's pick
     cand, chosen_timing, sc = s.chosen
     p.report(best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
-    deadline = max(p.deadline, p.clock.now() + p.allowance("local-search", s))
+    deadline = Deadline(p.clock, max(p.deadline.at, p.clock.now() + p.allowance("local-search", s)))
     lorder, sc, used = local_search(chosen_timing, p.model, list(range(chosen_timing.n)), s.target, s.rng,
-                                    p.opts.search_evaluations, deadline=deadline, clock=p.clock,
+                                    p.opts.search_evaluations, deadline=deadline,
                                     objective=p.opts.objective)
     s.evaluations += used
     s.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
@@ -301,12 +300,12 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     assert s.chosen is not None  # the judge's pick
     cand, chosen_timing, sc = s.chosen
     p.report(best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
-    deadline = p.clock.now() + p.allowance("overlap", s)
+    deadline = p.stage_deadline("overlap", s)
     # its own generator: the stages after it draw the same numbers whether it ran or not
     rng = random.Random(p.opts.seed * 104729 + p.index)
     order, osc, used = overlap_search(chosen_timing, p.model, list(range(chosen_timing.n)),
                                       max(s.target, sc.inorder), rng,
-                                      int(OVERLAP_EVALS_PER_INSTR * chosen_timing.n), deadline, clock=p.clock,
+                                      int(OVERLAP_EVALS_PER_INSTR * chosen_timing.n), deadline,
                                       objective=p.opts.objective)
     s.evaluations += used
     if objective_key(osc, p.opts.objective) < objective_key(sc, p.opts.objective):

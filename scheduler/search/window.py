@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
-from scheduler.core.clock import WALL, Clock
+from scheduler.core.clock import Clock, Deadline
 from scheduler.core.errors import SourceLoc
 from scheduler.frontend.ir import Instruction
 from scheduler.frontend.isa.table import TABLE, Form
@@ -149,11 +149,12 @@ def _window_problem(state: _WindowState, model: Model, opts, block_live_out, a: 
 
 
 def _window_solve(win, wbt: BlockTiming, model: Model, opts, live, boundary: Boundary, hint, horizon: int,
-                  share: float, clock: Clock) -> list[tuple[list[Instruction], list[int]]]:
-    """CP-SAT with renaming on one window: its best rewrites as (instructions, origin in the window)."""
+                  deadline: Deadline) -> list[tuple[list[Instruction], list[int]]]:
+    """CP-SAT with renaming on one window until `deadline`: its best rewrites as (instructions,
+    origin in the window)."""
     fixups = fixup.analyse(win, wbt.dag, renaming=True) if opts.fixup else fixup.FixupProblem()
-    cands, _ = rename_candidates(win, wbt, model, opts, live, hint, horizon, share, [], fixups,
-                                  clock=clock, boundary=boundary)
+    cands, _ = rename_candidates(win, wbt, model, opts, live, hint, horizon, deadline, [], fixups,
+                                  boundary=boundary)
     return [(c.instrs, c.origin) for c in cands[:TAKEN]]
 
 
@@ -184,7 +185,7 @@ def _splice(state: _WindowState, model: Model, opts, a: int, b: int, cands, acce
 
 
 def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Model, opts, block_live_out,
-                       deadline: float, size: int = 120, step: int = 60, clock: Clock = WALL, offset: int = 0,
+                       deadline: Deadline, size: int = 120, step: int = 60, offset: int = 0,
                        on_window=None, accept=None):
     """Sweep windows over the block, again while a sweep improves it and time is left.
     `offset` shifts the window starts (later rounds cut the block elsewhere); `on_window`
@@ -193,6 +194,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     kept; by default when the in-order cycles drop and the out-of-order ones do not grow.
     With a window executor installed for blocks of this size (scheduler/search/parallel.py),
     the sweeps are parallel ones (`_parallel_sweeps`). Returns (instructions, origin, windows accepted)."""
+    clock = deadline.clock
     state: _WindowState = {"instrs": list(instrs), "origin": list(origin)}
     bt = prepare(state["instrs"], model, opts.alias)
     ident = list(range(bt.n))
@@ -203,7 +205,7 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
     n = len(instrs)
     ex = parallel.current()
     if not ex.serial and n >= ex.min_instructions and n > size:
-        accepted = _parallel_sweeps(state, ex, model, opts, block_live_out, deadline, size, offset, clock,
+        accepted = _parallel_sweeps(state, ex, model, opts, block_live_out, deadline, size, offset,
                                     on_window, accept)
         return state["instrs"], state["origin"], accepted
     shift = offset % step
@@ -213,14 +215,14 @@ def improve_by_windows(instrs: list[Instruction], origin: list[int], model: Mode
         """Re-solve the window at `a`; True if it was improved."""
         b = min(n, a + size)
         win, wbt, live, boundary, hint, horizon = _window_problem(state, model, opts, block_live_out, a, b)
-        cands = _window_solve(win, wbt, model, opts, live, boundary, hint, horizon, share, clock)
+        cands = _window_solve(win, wbt, model, opts, live, boundary, hint, horizon, Deadline.after(clock, share))
         return _splice(state, model, opts, a, b, cands, accept)
 
     accepted, sweeps = 0, 0
-    while clock.left(deadline) > 1.0:
+    while deadline.left() > 1.0:
         gained = 0
         for i, a in enumerate(starts):
-            left = clock.left(deadline)
+            left = deadline.left()
             if left < 1.0:
                 break
             gained += try_window(a, min(left, max(2.0, left / (len(starts) - i))))
@@ -268,12 +270,12 @@ def solve_rename_job(job: RenameJob) -> RenameJobResult:
     win = unpack(job.instrs)
     wbt = prepare(win, job.model, job.opts.alias)
     cands = _window_solve(win, wbt, job.model, job.opts, job.live_out, job.boundary, job.hint, job.horizon,
-                          job.share, clock)
+                          Deadline.after(clock, job.share))
     return RenameJobResult(job.start, [(pack(i), list(o)) for i, o in cands], clock.now())
 
 
 def _parallel_sweeps(state: _WindowState, ex: parallel.Executor, model: Model, opts, block_live_out,
-                     deadline: float, size: int, offset: int, clock: Clock, on_window, accept) -> int:
+                     deadline: Deadline, size: int, offset: int, on_window, accept) -> int:
     """Sweeps of disjoint windows, each window one job of the executor; returns windows accepted.
 
     Why the windows of one sweep compose although each was solved against the same old code:
@@ -288,13 +290,14 @@ def _parallel_sweeps(state: _WindowState, ex: parallel.Executor, model: Model, o
     and kept only if the re-timed whole block still improves under the usual rule. The cuts
     themselves are never solved across in one sweep, so sweeps alternate their offset by half a
     window: a value held at a cut in one sweep is inside a window in the next."""
+    clock = deadline.clock
     accepted, sweeps, idle = 0, 0, 0
-    while clock.left(deadline) > 1.0 and idle < 2:
+    while deadline.left() > 1.0 and idle < 2:
         n = len(state["instrs"])
         wins = disjoint_windows(n, size, offset + (sweeps % 2) * (size // 2))
         # each sweep gets at most half of what is left: the next one cuts elsewhere
         rounds = -(-len(wins) // ex.slots)
-        share = max(1.0, clock.left(deadline) / (2 * rounds))
+        share = max(1.0, deadline.left() / (2 * rounds))
         jobs = []
         for a, b in wins:
             win, _, live, boundary, hint, horizon = _window_problem(state, model, opts, block_live_out, a, b)
