@@ -61,3 +61,21 @@ def test_the_stage_table_adds_up_with_several_models(n1):
     assert joint == ["pool", "joint-search", "checks", "figures"], joint
     assert {st.get("model") for st in res.stages} == {"neoverse-n1", "cortex-a55", "joint"}
     _stages_cover_the_block(res)
+
+
+def test_a_stage_after_the_judge_cannot_run_before_it(n1):
+    """The state is split at the judge: a stage that refines its pick, listed before it, is refused."""
+    import pytest
+
+    from scheduler.core.clock import Clock
+    from scheduler.search.pipeline import problem, run
+    from scheduler.search.stages import DECOMPOSE_FROM, STAGES
+
+    instrs = parse_text(KERNEL).blocks()[0].instructions
+    opts = Options(time_limit=0.5, deterministic=True, workers=1)
+    p = problem(0, instrs, n1, opts, 0.5, Clock(True), frozenset({"x0"}), frozenset(), None, DECOMPOSE_FROM)
+    by_name = {st.name: st for st in STAGES}
+    with pytest.raises(RuntimeError, match="judge"):
+        run(p, [by_name["list"], by_name["local-search"], by_name["judge"]])
+    s = run(p, [by_name["list"], by_name["judge"], by_name["local-search"]])
+    assert s.picked.final is not None

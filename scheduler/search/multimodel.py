@@ -131,11 +131,12 @@ def _pool(runs: list[_Run], instrs, extras: bool = True) -> list[Candidate]:
     candidates."""
     pool = [Candidate(list(instrs), list(range(len(instrs))))]
     for r in runs:
-        assert r.s.final is not None and r.s.chosen is not None  # set by the local-search stage
-        pool += [r.s.final, r.s.chosen[0]]
+        pick = r.s.picked
+        assert pick.final is not None  # local search, the last stage, always runs
+        pool += [pick.final, pick.candidate]
         if not extras:
             continue
-        scored = [r.s.scored(c, r.p) for c in r.s.candidates(r.p) + r.s.adopted]
+        scored = [r.s.scored(c, r.p) for c in r.s.candidates(r.p) + r.s.adopted()]
         scored.sort(key=lambda x: objective_key(x[2], r.p.opts.objective))
         pool += [c for c, _, _ in scored[:POOL_PER_MODEL]]
     return unique_candidates(pool)
@@ -323,7 +324,7 @@ def _result(runs: list[_Run], best: Candidate, figs, own, norm, checked: Checked
         p0, s0, best, checked, (a0["inorder"], a0["ooo"], a0["single"]),
         all(d["meets_bound"] for d in per_model), wall_start, bound_reason=p0.bounds.binding,
         solver=(None, None), solve_seconds=sum(r.s.solve_time for r in runs),
-        candidates=sum(len(r.s.candidates(r.p)) + len(r.s.adopted) + r.s.evaluations for r in runs),
+        candidates=sum(len(r.s.candidates(r.p)) + len(r.s.adopted()) + r.s.evaluations for r in runs),
         notes=notes, stages=[dict(st, model=r.model.name) for r in runs for st in r.s.records] + joint,
         per_model=per_model)
 

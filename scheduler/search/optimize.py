@@ -89,7 +89,7 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
         bound_reason=p.bounds.binding if lower == p.bounds.best else (
             "true dependencies (solver)" if lower == s.relaxed_bound else "solver"),
         solver=(s.claimed, s.proven), solve_seconds=s.solve_time,
-        candidates=len(s.candidates(p)) + len(s.adopted) + s.evaluations, notes=s.notes, stages=s.records,
+        candidates=len(s.candidates(p)) + len(s.adopted()) + s.evaluations, notes=s.notes, stages=s.records,
         alternatives=alternatives)
 
 
@@ -127,8 +127,8 @@ def block_result(p: BlockProblem, s: SearchState, final: Candidate, checked: Che
 def _no_worse(p: BlockProblem, s: SearchState):
     """The search's schedule if it is faster than the input under one evaluator and no worse
     under the other; else the input as written (re-optimising an output is a fixed point)."""
-    final = s.final
-    assert final is not None
+    final = s.picked.final
+    assert final is not None  # local search, the last stage, always runs
     fbt = prepare(final.instrs, p.model, p.opts.alias)
     after_in = inorder(fbt, list(range(fbt.n)), p.model).cycles
     after_ooo = out_of_order(fbt, list(range(fbt.n)), p.model)
@@ -157,7 +157,7 @@ def _next_verified(p: BlockProblem, s: SearchState, failed: Candidate, why: str)
     input order. Returns (candidate, check_schedule's result); the notes say which."""
     s.notes.append(f"the best schedule failed a check ({why})")
     tried = {candidate_key(failed)}
-    pool = sorted((s.scored(c, p) for c in [*s.candidates(p), *s.adopted]),
+    pool = sorted((s.scored(c, p) for c in [*s.candidates(p), *s.adopted()]),
                   key=lambda t: objective_key(t[2], p.opts.objective if p.opts.objective in OBJECTIVES else "ooo"))
     for c, _, sc in pool:
         if len(tried) > FALLBACK_TRIES:
@@ -184,7 +184,7 @@ def _alternatives(p: BlockProblem, s: SearchState, final: Candidate, k: int) -> 
     objective, no slower than the input under either evaluator, that pass every check and keep
     the outputs in place."""
     tried = {candidate_key(final), candidate_key(Candidate(p.instrs, p.ident))}
-    pool = sorted((s.scored(c, p) for c in [*s.candidates(p), *s.adopted]),
+    pool = sorted((s.scored(c, p) for c in [*s.candidates(p), *s.adopted()]),
                   key=lambda t: objective_key(t[2], p.opts.objective if p.opts.objective in OBJECTIVES else "ooo"))
     out: list[Alternative] = []
     for c, _, sc in pool:

@@ -135,8 +135,28 @@ class BlockProblem:
 
 
 @dataclass
+class Pick:
+    """The judge's pick and what the stages after it make of it: the current schedule with its
+    timing and score, every schedule they adopted, and local search's final order."""
+
+    candidate: Candidate
+    timing: BlockTiming
+    score: Score
+    adopted: list[Candidate] = field(default_factory=list)  # from stages after the judge
+    final: Candidate | None = None  # set by local search, the last stage
+    listed: int = 0  # schedules adopted from the register-aware list scheduler
+    moved: int = 0  # reordering passes adopted over renamed code
+
+    def adopt(self, candidate: Candidate, timing: BlockTiming, score: Score) -> None:
+        """A later stage's better schedule becomes the current one (and a candidate of its own)."""
+        self.adopted.append(candidate)
+        self.candidate, self.timing, self.score = candidate, timing, score
+
+
+@dataclass
 class SearchState:
-    """What the stages build for one block: candidate orders and schedules, the judge's pick, the
+    """What the stages build for one block, split at the judge: before it the candidate pools
+    (orders, solver solutions, renamed schedules), after it the `Pick`; and throughout the
     bounds the solvers proved, the notes and the stage records."""
 
     rng: random.Random
@@ -144,7 +164,6 @@ class SearchState:
     orders: list[list[int]] = field(default_factory=list)  # candidate orders of the block as written
     issues: list[list[int]] = field(default_factory=list)  # solver solutions (issue cycles)
     renamed: list[Candidate] = field(default_factory=list)  # from the renaming solve
-    adopted: list[Candidate] = field(default_factory=list)  # from stages after the judge
     res: SolveResult = field(default_factory=lambda: SolveResult("UNKNOWN", None, 0, None, 0.0))
     hint_res: InOrderResult | None = None
     hint_order: list[int] = field(default_factory=list)
@@ -154,14 +173,22 @@ class SearchState:
     relaxed_bound: int = 0
     solve_time: float = 0.0
     target: int = 0  # in-order cycles a candidate may have
-    chosen: tuple[Candidate, BlockTiming, Score] | None = None  # the judge's pick, then improved
-    final: Candidate | None = None
+    pick: Pick | None = None  # the judge's (stages marked after_judge run only once it exists)
     evaluations: int = 0  # local-search evaluations
     scores: dict[tuple[str, ...], tuple[BlockTiming, Score]] = field(default_factory=dict)
     records: list[dict] = field(default_factory=list)  # StageRecord.to_json() of each stage that ran
     _built: tuple[tuple[int, int, int], list[Candidate]] | None = None  # candidates() cache
-    listed: int = 0  # schedules adopted from the register-aware list scheduler
-    moved: int = 0  # reordering passes adopted over renamed code
+
+    @property
+    def picked(self) -> Pick:
+        """The judge's pick; a stage after the judge may rely on it (the pipeline checks)."""
+        if self.pick is None:
+            raise RuntimeError("no pick yet: a stage that refines the judge's pick ran before the judge")
+        return self.pick
+
+    def adopted(self) -> list[Candidate]:
+        """The schedules the stages after the judge adopted (none before it)."""
+        return self.pick.adopted if self.pick is not None else []
 
     def scored(self, c: Candidate, p: BlockProblem) -> tuple[Candidate, BlockTiming, Score]:
         """`c` with its timings and score under the block's model (each candidate scored once)."""
@@ -190,8 +217,8 @@ class SearchState:
 
     def best(self, p: BlockProblem) -> tuple[int, float]:
         """(best in-order cycles, best out-of-order cycles/iteration) over all candidates so far."""
-        if self.chosen is not None:
-            pool = [self.chosen[2]]
+        if self.pick is not None:
+            pool = [self.pick.score]
         else:
             pool = [self.scored(c, p)[2] for c in self.candidates(p)]
         pool.append(p.base_score)
@@ -241,6 +268,7 @@ class Stage:
     applies: Callable[[BlockProblem], bool] = lambda p: True
     optional: bool = False  # skipped once the gap is closed under both evaluators
     budget: Budget | None = None  # its time (None: it is cheap, or bounded by the block's deadline)
+    after_judge: bool = False  # refines the judge's pick (SearchState.pick)
     # builds CP-SAT models over the block (whole, or window by window), which no time limit
     # interrupts: on the wall clock, skipped when its allowance is less than the building takes
     builds_cpsat: bool = False
@@ -286,6 +314,8 @@ def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
     for stage in stages:
         if not stage.applies(p):
             continue
+        if stage.after_judge and s.pick is None:
+            raise RuntimeError(f"stage {stage.name} refines the judge's pick: list it after the judge")
         t0 = time.monotonic()  # (scoring the pool for `before` is the stage's time too)
         before = s.best(p)
         if stage.optional and s.closed(p, before):

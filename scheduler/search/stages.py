@@ -20,7 +20,7 @@ from scheduler.search.decompose import decompose
 from scheduler.search.listsched import list_schedule
 from scheduler.search.localsearch import Score, local_search, objective_key, score
 from scheduler.search.overlap import overlap_search
-from scheduler.search.pipeline import BlockProblem, SearchState, Stage, solve_share
+from scheduler.search.pipeline import BlockProblem, Pick, SearchState, Stage, solve_share
 from scheduler.search.regsched import VARIANTS as REGSCHED_VARIANTS
 from scheduler.search.regsched import reschedule
 from scheduler.search.rename_solve import rename_candidates
@@ -154,7 +154,7 @@ def judge(p: BlockProblem, s: SearchState) -> None:
     else:  # out of order: any candidate no slower in-order than the input may win
         s.target = base.inorder
     within = [x for x in scored if x[2].inorder <= s.target]
-    s.chosen = min(within, key=lambda x: objective_key(x[2], p.opts.objective))
+    s.pick = Pick(*min(within, key=lambda x: objective_key(x[2], p.opts.objective)))
 
 
 def better(p: BlockProblem, s: SearchState, new: Score, cur: Score, sideways: bool = False) -> bool:
@@ -174,8 +174,8 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
     """Long-range moves the windows cannot make: the register-aware list scheduler over the
     whole block, from the current schedule (scheduler/search/regsched.py) and, with `from_input`,
     from the order as written. True if one was adopted."""
-    assert s.chosen is not None  # the judge's pick
-    cand, _, sc = s.chosen
+    pick = s.picked
+    cand, sc = pick.candidate, pick.score
     p.report(best=sc.inorder, bound=p.bounds.best, round=rounds + 1)
     adopted = False
     # a hand order keeps the author's grouping of carry chains: often a better base than the
@@ -193,19 +193,17 @@ def _regsched_round(p: BlockProblem, s: SearchState, rounds: int, from_input: bo
         tries += [Candidate(body, [base.origin[k] for k in src], True, base.fixed) for body, src in got]
     for c in tries:
         _, new_timing, new_score = s.scored(c, p)
-        _, _, sc = s.chosen
-        if better(p, s, new_score, sc):
-            s.adopted.append(c)
-            s.chosen = (c, new_timing, new_score)
-            s.listed += 1
+        if better(p, s, new_score, pick.score):
+            pick.adopt(c, new_timing, new_score)
+            pick.listed += 1
             adopted = True
     return adopted
 
 
 def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: Deadline) -> bool:
     """Window passes of reordering over the renamed code, whose false dependencies are fewer."""
-    assert s.chosen is not None  # the judge's pick
-    cand, chosen_timing, sc = s.chosen
+    pick = s.picked
+    cand, chosen_timing, sc = pick.candidate, pick.timing, pick.score
     left = w_deadline.left()
     dec = decompose(chosen_timing, p.model, list(range(chosen_timing.n)), Deadline.after(p.clock, left * 0.4),
                     workers=p.opts.workers, seed=p.opts.seed,
@@ -213,9 +211,8 @@ def _reorder_renamed(p: BlockProblem, s: SearchState, w_deadline: Deadline) -> b
     if not dec.improved or not better(p, s, score(chosen_timing, dec.order, p.model), sc, sideways=True):
         return False
     c = Candidate([cand.instrs[k] for k in dec.order], [cand.origin[k] for k in dec.order], cand.renamed, cand.fixed)
-    s.adopted.append(c)
-    s.chosen = s.scored(c, p)
-    s.moved += 1
+    pick.adopt(*s.scored(c, p))
+    pick.moved += 1
     return True
 
 
@@ -226,12 +223,12 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
     t0 = p.clock.now()
     total, rounds, idle = 0, 0, 0
     large = p.bt.n >= WINDOW_FROM
-    listed_before = s.listed
+    pick = s.picked
+    listed_before = pick.listed
     accept = None if p.opts.objective == "inorder" else (lambda new, cur: better(p, s, new, cur))
     while True:
         listed = (large and not p.movable and w_deadline.left() > 10.0 and _regsched_round(p, s, rounds))
-        assert s.chosen is not None  # the judge's pick
-        cand = s.chosen[0]
+        cand = pick.candidate
         size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
         if not large:  # small blocks (out-of-order objectives): windows of about half the block
             size = max(24, min(size, p.bt.n * 2 // 3))
@@ -242,9 +239,7 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
         rounds += 1
         if accepted:
             total += accepted
-            c = Candidate(w_instrs, w_origin, True, True)
-            s.adopted.append(c)
-            s.chosen = s.scored(c, p)
+            pick.adopt(*s.scored(Candidate(w_instrs, w_origin, True, True), p))
         if w_deadline.left() < 2.0 or stop_requested():
             break
         gained = p.decomposing and _reorder_renamed(p, s, w_deadline)
@@ -252,41 +247,41 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
         if idle >= 2 or (p.decomposing and w_deadline.left() < 2.0):
             break  # two rounds without a gain
     s.solve_time += p.clock.now() - t0
-    _rename_window_notes(s, total, rounds, s.listed - listed_before)
+    _rename_window_notes(s, total, rounds, pick.listed - listed_before)
 
 
 def _rename_window_notes(s: SearchState, total: int, rounds: int, listed: int) -> None:
     if listed:
         s.notes.append(f"register-aware list scheduling: {listed} schedule(s) adopted")
-    if total or s.moved or listed:
+    pick = s.picked
+    if total or pick.moved or listed:
         s.notes.append(f"renamed in windows: {total} window(s) improved"
-                       + (f"; {s.moved} reordering pass(es) over the renamed code, {rounds} round(s)"
-                          if s.moved else ""))
-        assert s.chosen is not None  # the judge's pick
-        s.claimed, s.proven = s.chosen[2].inorder, None
+                       + (f"; {pick.moved} reordering pass(es) over the renamed code, {rounds} round(s)"
+                          if pick.moved else ""))
+        s.claimed, s.proven = pick.score.inorder, None
 
 
 def regsched(p: BlockProblem, s: SearchState) -> None:
     """Renamed schedules under any budget: the register-aware list scheduler from the judge's
     pick (cheap; the CP-SAT renaming may find none in a short time)."""
     _regsched_round(p, s, 0, from_input=True)
-    if s.listed:
-        s.notes.append(f"register-aware list scheduling: {s.listed} schedule(s) adopted")
+    if s.picked.listed:
+        s.notes.append(f"register-aware list scheduling: {s.picked.listed} schedule(s) adopted")
 
 
 def polish(p: BlockProblem, s: SearchState) -> None:
     """Local search: single-instruction moves judged by the out-of-order evaluator."""
-    assert s.chosen is not None  # the judge's pick
-    cand, chosen_timing, sc = s.chosen
+    pick = s.picked
+    cand, chosen_timing, sc = pick.candidate, pick.timing, pick.score
     p.report(best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
     deadline = Deadline(p.clock, max(p.deadline.at, p.clock.now() + p.allowance("local-search", s)))
     lorder, sc, used = local_search(chosen_timing, p.model, list(range(chosen_timing.n)), s.target, s.rng,
                                     p.opts.search_evaluations, deadline=deadline,
                                     objective=p.opts.objective)
     s.evaluations += used
-    s.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
-                        cand.fixed)
-    s.chosen = (s.final, chosen_timing, sc)
+    pick.final = Candidate([cand.instrs[k] for k in lorder], [cand.origin[k] for k in lorder], cand.renamed,
+                           cand.fixed)
+    pick.candidate, pick.score = pick.final, sc  # (the same instructions: the timing stands)
 
 
 OVERLAP_FROM = 150  # from this many instructions (small blocks: the local search is enough)
@@ -297,8 +292,8 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     """Large-neighbourhood moves aimed at the overlap of back-to-back runs
     (scheduler/search/overlap.py): hoist chain heads, sink chain tails, move blocks, cross
     the tail/head boundary; scored by the objective, in-order cycles within the target."""
-    assert s.chosen is not None  # the judge's pick
-    cand, chosen_timing, sc = s.chosen
+    pick = s.picked
+    cand, chosen_timing, sc = pick.candidate, pick.timing, pick.score
     p.report(best=sc.inorder, bound=s.bound(p), ooo=sc.ooo)
     deadline = p.stage_deadline("overlap", s)
     # its own generator: the stages after it draw the same numbers whether it ran or not
@@ -311,8 +306,7 @@ def overlap(p: BlockProblem, s: SearchState) -> None:
     if objective_key(osc, p.opts.objective) < objective_key(sc, p.opts.objective):
         s.notes.append(f"overlap moves: steady state {sc.ooo:g} -> {osc.ooo:g} ({used} evaluations)")
         c = Candidate([cand.instrs[k] for k in order], [cand.origin[k] for k in order], cand.renamed, cand.fixed)
-        s.adopted.append(c)
-        s.chosen = (c, s.scored(c, p)[1], osc)
+        pick.adopt(c, s.scored(c, p)[1], osc)
 
 
 def _small_renaming(p: BlockProblem) -> bool:
@@ -336,16 +330,18 @@ STAGES = [
           budget=lambda p, s, left: min(left * 0.1, max(0.3, 2 * s.res.seconds))),
     Stage("judge", judge),
     # cheap (charged per instruction): no budget of its own
-    Stage("regsched", regsched, applies=lambda p: _small_renaming(p) and not p.movable, optional=True),
+    Stage("regsched", regsched, after_judge=True, optional=True,
+          applies=lambda p: _small_renaming(p) and not p.movable),
     # large blocks always; small ones when the objective is out of order (large-neighbourhood
     # search: CP-SAT re-solves windows, the out-of-order evaluator decides)
-    Stage("rename-windows", rename_windows, optional=True, applies=lambda p: p.opts.rename and (
+    Stage("rename-windows", rename_windows, optional=True, after_judge=True, applies=lambda p: p.opts.rename and (
         p.bt.n >= WINDOW_FROM or (p.opts.objective != "inorder" and p.bt.n >= 24)),
         budget=lambda p, s, left: max(1.0, left * 0.8)),
     # out-of-order objectives on large blocks: moves aimed at back-to-back overlap, half of
     # what is left (it also stops by evaluations)
-    Stage("overlap", overlap, optional=True,
+    Stage("overlap", overlap, optional=True, after_judge=True,
           applies=lambda p: p.opts.objective != "inorder" and p.bt.n >= OVERLAP_FROM,
           budget=lambda p, s, left: max(0.5, left * 0.5)),
-    Stage("local-search", polish, budget=lambda p, s, left: 0.5),  # at least this, else until the deadline
+    # at least this, else until the deadline
+    Stage("local-search", polish, after_judge=True, budget=lambda p, s, left: 0.5),
 ]
