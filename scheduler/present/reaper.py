@@ -6,8 +6,11 @@ driver only after tens of seconds, if at all. So the driver (`scheduler.present.
 starts this reaper before it starts Ray, and marks the environment Ray's processes inherit
 with a token of its own. The reaper waits for the end of a pipe the driver holds: the kernel
 closes it when the driver exits, however it ends (normal exit, exception, `kill -9`). Then it
-sends SIGTERM to every process whose environment carries the token, SIGKILL to those still
-there a second later, looks again until none is left (at most a few seconds), and exits.
+sends SIGTERM to every process whose environment carries the token, and every process below
+them, SIGKILL to those still there a second later, looks again until none is left (at most a
+few seconds), and exits. While it waits it also notes, once a second, every such process: an
+agent whose parent (the raylet) died with the driver is re-parented and may not carry the
+token, so it is found by what was noted (pid and start time, so a reused pid is left alone).
 
 Linux only (it reads /proc); elsewhere the reaper does nothing and Ray's own cleanup applies.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import select
 import signal
 import subprocess
 import sys
@@ -25,6 +29,7 @@ from pathlib import Path
 ENV = "SCHEDULER_BATCH_RAY_RUN"
 GRACE = 1.0  # seconds between SIGTERM and SIGKILL
 ROUNDS = 5  # looks for late processes (a worker the raylet was starting)
+NOTE_EVERY = 1.0  # seconds between two notes of the marked processes while the driver runs
 
 
 class Reaper:
@@ -85,6 +90,24 @@ def with_descendants(pids: list[int]) -> list[int]:
     return sorted(out)
 
 
+def start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot), None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[19])
+
+
+def noted(token: str, me: int) -> dict[int, int]:
+    """The marked processes and their descendants now, with their start times."""
+    out = {}
+    for pid in with_descendants(marked(token, me)):
+        if pid != me and (t := start_time(pid)) is not None:
+            out[pid] = t
+    return out
+
+
 def _signal(pids: list[int], sig: int) -> None:
     for pid in pids:
         try:
@@ -93,12 +116,15 @@ def _signal(pids: list[int], sig: int) -> None:
             pass
 
 
-def reap(token: str) -> int:
-    """Kill the marked processes: SIGTERM, then SIGKILL after GRACE; returns how many were found."""
+def reap(token: str, known: dict[int, int] | None = None) -> int:
+    """Kill the marked processes, their descendants and the `known` ones still alive (pid: start
+    time, as `noted` saw them): SIGTERM, then SIGKILL after GRACE; returns how many were found."""
     me = os.getpid()
     seen: set[int] = set()
+    known = known or {}
     for _ in range(ROUNDS):
-        pids = [p for p in with_descendants(marked(token, me)) if p != me]
+        alive = [p for p, t in known.items() if start_time(p) == t]
+        pids = sorted(set(with_descendants(marked(token, me)) + with_descendants(alive)) - {me})
         if not pids:
             break
         seen.update(pids)
@@ -116,9 +142,15 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     token = argv[0]
-    while sys.stdin.buffer.read(4096):  # the driver never writes: this returns at its exit
-        pass
-    reap(token)
+    me = os.getpid()
+    known: dict[int, int] = {}
+    stdin = sys.stdin.buffer.fileno()
+    while True:  # the driver never writes: the pipe reads as ended at its exit
+        ready, _, _ = select.select([stdin], [], [], NOTE_EVERY)
+        if ready and not os.read(stdin, 4096):
+            break
+        known.update(noted(token, me))
+    reap(token, known)
     return 0
 
 
