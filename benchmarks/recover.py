@@ -208,8 +208,39 @@ def markdown(runs: list[Run], args) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stage_table(rows: list[dict]) -> str:
+    """The per-stage table of docs/scheduling.md from runs' JSON rows: per stage the runs it ran
+    in, the steady-state cycles per iteration it gained in each run (those with a gain), the
+    in-order cycles it gained and its wall seconds, summed over the runs."""
+    order: list[str] = []
+    ran: dict[str, int] = {}
+    gains: dict[str, list[str]] = {}
+    inorder: dict[str, int] = {}
+    wall: dict[str, float] = {}
+    for r in rows:
+        label = f"{r['kernel']} {r['start']}" + (f" s{r['seed']}" if r.get("seed") is not None else "")
+        for st in r.get("stages", []):
+            name = st["name"]
+            if name not in ran:
+                order.append(name)
+            ran[name] = ran.get(name, 0) + 1
+            gain = st["best_ooo_before"] - st["best_ooo_after"]
+            if abs(gain) > 1e-9:
+                gains.setdefault(name, []).append(f"{label}: {gain:+g}")
+            inorder[name] = inorder.get(name, 0) + st["best_inorder_before"] - st["best_inorder_after"]
+            wall[name] = wall.get(name, 0.0) + st["seconds"]
+    lines = ["| stage | runs it ran in | steady-state cycles gained (runs with a gain) | in-order cycles gained "
+             "(sum) | wall s (sum) |", "|---|---:|---|---:|---:|"]
+    for name in order:
+        lines.append(f"| `{name}` | {ran[name]} | {', '.join(gains.get(name, [])) or '0 in all'} | "
+                     f"{inorder[name]} | {wall[name]:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage-table", nargs="+", metavar="JSON",
+                    help="only print the per-stage table of these runs (JSON files this script wrote)")
     ap.add_argument("--kernels", default=",".join(KERNELS), help="comma-separated, e.g. montmul_p384")
     ap.add_argument("--budgets", default="0.1", help="work units per instruction, comma-separated")
     ap.add_argument("--seeds", default="1,2,3")
@@ -219,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--peers", default=str(PEERS), help="directory of the peer's bignum_*_neon.s files")
     ap.add_argument("--out", help="Markdown table (rewritten after every run); JSON beside it")
     args = ap.parse_args(argv)
+    if args.stage_table:
+        print(stage_table([r for f in args.stage_table for r in json.loads(Path(f).read_text())]), end="")
+        return 0
     peers = Path(args.peers)
     kernels = [k for k in args.kernels.split(",") if k]
     for k in kernels:
