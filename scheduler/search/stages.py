@@ -31,6 +31,10 @@ WINDOW_FROM = 250  # from this many instructions, rename window by window (the w
 RENAME_WINDOW_SIZES = (120, 160, 90)  # renaming windows per round: sizes vary, so do the cuts
 REGSCHED_COST = 1e-3  # deterministic work units per instruction and variant (about its wall time)
 DECOMPOSE_FROM = 600  # from this many, window passes also refine the whole-block reordering
+# time thresholds inside stages (seconds, or work units), beside their Stage budgets below
+DIVERSITY_MIN_SOLVE = 0.3  # a diversity solve needs this much of the block's time left
+RENAME_ROUND_FROM = 2.0  # another round of renaming windows needs this much of the stage's time
+REGSCHED_ROUND_FROM = 10.0  # and a register-aware list-scheduling round first, this much
 
 
 def warm_start(p: BlockProblem, s: SearchState) -> None:
@@ -93,7 +97,7 @@ def diversity(p: BlockProblem, s: SearchState) -> None:
         return
     assert res.issue is not None  # a solution of a non-empty block has its issue cycles
     for k in range(p.opts.diversity_solves if not p.decomposing else 0):
-        if p.deadline.left() < 0.3:
+        if p.deadline.left() < DIVERSITY_MIN_SOLVE:
             break
         deadline = p.stage_deadline("diversity", s)
         weights = [s.rng.choice((0, 1, 1, 2, 5)) for _ in range(p.bt.n)]
@@ -227,7 +231,7 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
     listed_before = pick.listed
     accept = None if p.opts.objective == "inorder" else (lambda new, cur: better(p, s, new, cur))
     while True:
-        listed = (large and not p.movable and w_deadline.left() > 10.0 and _regsched_round(p, s, rounds))
+        listed = (large and not p.movable and w_deadline.left() > REGSCHED_ROUND_FROM and _regsched_round(p, s, rounds))
         cand = pick.candidate
         size = RENAME_WINDOW_SIZES[rounds % len(RENAME_WINDOW_SIZES)]
         if not large:  # small blocks (out-of-order objectives): windows of about half the block
@@ -240,11 +244,11 @@ def rename_windows(p: BlockProblem, s: SearchState) -> None:
         if accepted:
             total += accepted
             pick.adopt(*s.scored(Candidate(w_instrs, w_origin, True, True), p))
-        if w_deadline.left() < 2.0 or stop_requested():
+        if w_deadline.left() < RENAME_ROUND_FROM or stop_requested():
             break
         gained = p.decomposing and _reorder_renamed(p, s, w_deadline)
         idle = 0 if (accepted or gained or listed) else idle + 1
-        if idle >= 2 or (p.decomposing and w_deadline.left() < 2.0):
+        if idle >= 2 or (p.decomposing and w_deadline.left() < RENAME_ROUND_FROM):
             break  # two rounds without a gain
     s.solve_time += p.clock.now() - t0
     _rename_window_notes(s, total, rounds, pick.listed - listed_before)
