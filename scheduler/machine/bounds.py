@@ -317,9 +317,13 @@ def window_chain(bt: BlockTiming, window: int) -> tuple[float, str]:
         for u in bt.order[v]:
             m |= anc[u] | (1 << u)
         anc[v] = m
+    # micro-ops of a set of instructions (a bit mask): per micro-op count, the bits that have it
+    by_count: dict[int, int] = {}
+    for u, c in enumerate(uops):
+        by_count[c] = by_count.get(c, 0) | (1 << u)
     best, why = 0.0, ""
     for y in range(n):
-        before = sum(uops[u] for u in range(n) if anc[y] >> u & 1) if anc[y] else 0
+        before = sum(c * (anc[y] & m).bit_count() for c, m in by_count.items()) if anc[y] else 0
         short = window - (before + least + uops[y])  # micro-ops still missing in the first run
         k = 1 if short < 0 else 2 + short // max(total, 1)
         b = (tail[y] + 2) / k
