@@ -210,30 +210,37 @@ def markdown(runs: list[Run], args) -> str:
 
 def stage_table(rows: list[dict]) -> str:
     """The per-stage table of docs/scheduling.md from runs' JSON rows: per stage the runs it ran
-    in, the steady-state cycles per iteration it gained in each run (those with a gain), the
-    in-order cycles it gained and its wall seconds, summed over the runs."""
+    in, those where it lowered the best steady state, the steady-state cycles per iteration it
+    gained (summed over the runs, and its largest gain with the run), the in-order cycles it
+    gained and its wall seconds (summed)."""
     order: list[str] = []
     ran: dict[str, int] = {}
-    gains: dict[str, list[str]] = {}
+    gains: dict[str, list[tuple[float, str]]] = {}
     inorder: dict[str, int] = {}
     wall: dict[str, float] = {}
     for r in rows:
-        label = f"{r['kernel']} {r['start']}" + (f" s{r['seed']}" if r.get("seed") is not None else "")
+        label = f"{r['kernel']} {r['start']}" + (f" seed {r['seed']}" if r.get("seed") is not None else "")
         for st in r.get("stages", []):
             name = st["name"]
             if name not in ran:
                 order.append(name)
             ran[name] = ran.get(name, 0) + 1
             gain = st["best_ooo_before"] - st["best_ooo_after"]
-            if abs(gain) > 1e-9:
-                gains.setdefault(name, []).append(f"{label}: {gain:+g}")
+            if gain > 1e-9:
+                gains.setdefault(name, []).append((gain, label))
             inorder[name] = inorder.get(name, 0) + st["best_inorder_before"] - st["best_inorder_after"]
             wall[name] = wall.get(name, 0.0) + st["seconds"]
-    lines = ["| stage | runs it ran in | steady-state cycles gained (runs with a gain) | in-order cycles gained "
-             "(sum) | wall s (sum) |", "|---|---:|---|---:|---:|"]
+    from scheduler.search.stages import STAGES
+
+    canonical = ["setup", *(st.name for st in STAGES), "accept", "checks"]
+    order.sort(key=lambda n: canonical.index(n) if n in canonical else len(canonical))
+    lines = ["| stage | runs | runs with a gain | steady-state cycles gained (sum) | largest gain | in-order cycles "
+             "gained (sum) | wall s (sum) |", "|---|---:|---:|---:|---|---:|---:|"]
     for name in order:
-        lines.append(f"| `{name}` | {ran[name]} | {', '.join(gains.get(name, [])) or '0 in all'} | "
-                     f"{inorder[name]} | {wall[name]:.0f} |")
+        g = gains.get(name, [])
+        top = max(g) if g else None
+        lines.append(f"| `{name}` | {ran[name]} | {len(g)} | {sum(x for x, _ in g):.1f} | "
+                     f"{f'{top[0]:g} ({top[1]})' if top else '-'} | {inorder[name]} | {wall[name]:.0f} |")
     return "\n".join(lines) + "\n"
 
 
