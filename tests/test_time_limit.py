@@ -119,3 +119,43 @@ def test_whole_block_models_are_skipped_when_they_cannot_be_built_in_time(n1):
         s = run(p, [st for st in STAGES if st.name in ("list", "reorder")])
         skipped = [n for n in s.notes if n.startswith("stage reorder skipped") and "CP-SAT model" in n]
         assert bool(skipped) == (not deterministic), s.notes
+
+
+def test_a_short_wall_clock_solve_goes_without_the_lp(n1, monkeypatch):
+    """CP-SAT builds its LP relaxation without looking at the time limit, so a short solve on the
+    wall clock turns it off (a 1 s solve of 824 instructions took 2.4 s with it); a
+    deterministic solve, or a long one, keeps the default."""
+    from ortools.sat.python import cp_model
+
+    from scheduler.core.clock import Clock, Deadline
+    from scheduler.frontend.parse import parse_text
+    from scheduler.machine.evaluate import inorder, prepare
+    from scheduler.search import solve as solve_module
+
+    seen = []
+    real = cp_model.CpSolver.solve
+
+    def spy(self, *a, **k):
+        seen.append(self.parameters.linearization_level)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", spy)
+    bt = prepare(parse_text("\n".join(f"mul x{3 + k % 20}, x1, x2" for k in range(100)) + "\n").instructions, n1)
+    first = inorder(bt, list(range(bt.n)), n1)
+    for clock, seconds, lp in ((Clock(), 0.05, 0), (Clock(), 5.0, 1), (Clock(deterministic=True), 0.05, 1)):
+        solve_module.solve(bt, n1, first.issue, first.cycles, Deadline.after(clock, seconds), workers=1)
+        assert seen[-1] == lp, (clock.deterministic, seconds)
+
+
+def test_a_block_never_gets_more_than_the_search_limit_on_the_wall_clock():
+    """Each block gets at least half a second, except on the wall clock when the search's own
+    limit is shorter (it was given 0.5 s of a 0.11 s search, and overran --time-limit)."""
+    from scheduler.frontend.parse import parse_text
+    from scheduler.search.optimize import Options, for_each_block
+
+    prog = parse_text("add x0, x1, x2\nret\n")
+    got: dict[bool, float] = {}
+    for deterministic in (False, True):
+        opts = Options(time_limit=0.1, workers=1, deterministic=deterministic)
+        for_each_block(prog, opts, lambda i, instrs, bopts, share, *rest: got.setdefault(deterministic, share))
+    assert got[False] <= 0.1 and got[True] == 0.5

@@ -143,6 +143,7 @@ def _no_worse(p: BlockProblem, s: SearchState):
     return final, after_in, after_ooo
 
 
+MIN_BLOCK_SECONDS = 0.05  # a block's time on the wall clock when the search's limit is spent
 FALLBACK_TRIES = 8  # candidates checked after the best one failed a check, before the input order
 
 
@@ -318,7 +319,9 @@ def for_each_block(program: Program, opts: Options, optimize: Callable[..., Bloc
     movable = _movable_outputs(program, opts)
     for b, ctx in zip(blocks, contexts, strict=True):
         left = opts.time_limit - clock.now()
-        share = max(0.5, left * len(b.instructions) / max(
+        # each block gets half a second at least; on the wall clock, never past the search's limit
+        floor = 0.5 if opts.deterministic else min(0.5, max(left, MIN_BLOCK_SECONDS))
+        share = max(floor, left * len(b.instructions) / max(
             1, sum(len(x.instructions) for x in blocks[b.index:])))
         if stop_requested():
             share = 0.0  # Ctrl-C: the remaining blocks keep their order (and are still checked)
