@@ -146,10 +146,12 @@ class Run:
     stages: list[dict] = field(default_factory=list)  # per stage: time, best before and after (the report's)
 
 
-def optimize(src: Path, out: Path, units: float, model: str, seed: int) -> tuple[list[Instruction], dict, float]:
+def optimize(src: Path, out: Path, units: float, model: str, seed: int,
+             objective: str | None = None) -> tuple[list[Instruction], dict, float]:
     t0 = time.monotonic()
     cmd = [sys.executable, "-m", "scheduler", "optimize", str(src), "-o", str(out), "--time-limit", f"{units:.2f}",
            "--deterministic", "--workers", "1", "--model", model, "--json", "--quiet", "--seed", str(seed)]
+    cmd += ["--objective", objective] if objective else []
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.monotonic() - t0
     if proc.returncode != 0:
@@ -177,11 +179,14 @@ def starts(kernel: str, seeds: Sequence[int], variants: Sequence[str], peers: Pa
 
 
 def one(kernel: str, start: str, seed: int | None, instrs: list[Instruction], budget: float, model: str,
-        peer_fig: Figures, tmp: Path) -> Run:
+        peer_fig: Figures, tmp: Path, search: str | None = None, objective: str | None = None) -> Run:
+    """One optimize run from a start, judged under `model`; the search uses `search` (models,
+    comma-separated) and `objective` when given."""
     tag = f"{kernel}.{start}.{seed}.{budget}"
     src = tmp / f"{tag}.in.s"
     write_kernel(src, instrs, f"{kernel}: {start} start, seed {seed}")
-    after, doc, wall = optimize(src, tmp / f"{tag}.out.s", budget * len(instrs), model, seed or 0)
+    after, doc, wall = optimize(src, tmp / f"{tag}.out.s", budget * len(instrs), search or model, seed or 0,
+                                objective)
     notes = [n for b in doc["blocks"] for n in b.get("notes", []) if "overlap" in n or "skipped" in n]
     return Run(kernel, len(instrs), start, seed, budget, figures(instrs, model), figures(after, model), peer_fig,
                round(wall, 1), doc["status"], notes, [st for b in doc["blocks"] for st in b.get("stages", [])])
@@ -198,7 +203,9 @@ def markdown(runs: list[Run], args) -> str:
     lines = [f"Model `{args.model}`; llvm-mca-19 `-mcpu={mcpu_for(args.model)}`, cycles per iteration over 100 "
              "iterations; `optimize --deterministic --workers 1` (budgets in deterministic work units per "
              "instruction); steady = our out-of-order model's cycles per iteration back to back, single = one "
-             "cold run.", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+             "cold run." + (f" Searched with `--model {args.search_models} --objective {args.objective}`."
+                            if args.search_models else ""), "", "| " + " | ".join(head) + " |",
+             "|" + "---|" * len(head)]
     for r in runs:
         ds = r.ours.steady / r.peer.steady - 1
         dm = f"{r.ours.mca / r.peer.mca - 1:+.1%}" if r.ours.mca and r.peer.mca else "-"
@@ -252,7 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--budgets", default="0.1", help="work units per instruction, comma-separated")
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="scrambled, renamed, peer")
-    ap.add_argument("--model", default="neoverse-n1")
+    ap.add_argument("--model", default="neoverse-n1", help="the model the figures are taken under")
+    ap.add_argument("--search-models", help="optimize's --model, when other than --model (e.g. "
+                    "neoverse-n1,llvm-mca:neoverse-n1)")
+    ap.add_argument("--objective", help="optimize's --objective (e.g. worst with --search-models)")
     ap.add_argument("--jobs", type=int, default=1, help="optimize runs at once")
     ap.add_argument("--peers", default=str(PEERS), help="directory of the peer's bignum_*_neon.s files")
     ap.add_argument("--out", help="Markdown table (rewritten after every run); JSON beside it")
@@ -285,7 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             peer_fig = figures(body(peer_path(k, peers)), args.model)
             for start, seed, instrs in starts(k, seeds, variants, peers):
                 for b in budgets:
-                    futures.append(pool.submit(one, k, start, seed, instrs, b, args.model, peer_fig, tmp))
+                    futures.append(pool.submit(one, k, start, seed, instrs, b, args.model, peer_fig, tmp,
+                                               args.search_models, args.objective))
         for f in futures:
             r = f.result()
             runs.append(r)
