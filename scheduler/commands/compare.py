@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from scheduler.commands.options import add_input_options
+from scheduler.commands.common import reg_list
+from scheduler.commands.options import add_input_options, add_no_alias_option
 from scheduler.present.compare import CompareError, compare, load, print_diff, print_table, views_for
 
 
@@ -27,7 +28,7 @@ def cmd_compare(args) -> int:
         check_paths({f"file {i + 1}": Path(f) for i, f in enumerate(args.files)}, {"--timeline": Path(args.timeline)},
                     in_place_hint=False)
     names = [n.strip() for item in (args.model or []) for n in item.split(",") if n.strip()]
-    noalias = frozenset(r.strip().lower() for r in args.no_alias.split(",") if r.strip())
+    noalias = frozenset(reg_list(args.no_alias))
     doc = compare(args.files, names, args.include, args.define, noalias, mca=not args.no_mca, diff=args.diff,
                   max_statements=args.max_instructions)
     model = load_model(names[0] if names else DEFAULT_MODEL)
@@ -84,7 +85,7 @@ def add_parser(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="kernels; the first is the reference")
     p.add_argument("--model", action="extend", nargs="+", metavar="NAME",
                    help="machine model(s), repeatable or comma-separated (default neoverse-n1)")
-    p.add_argument("--no-alias", default="", metavar="REGS", help="base registers that point to disjoint buffers")
+    add_no_alias_option(p)
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.add_argument("--timeline", metavar="FILE", help="draw the schedules as Gantt charts (.html, .svg or .png)")
     p.add_argument("--text-timeline", action="store_true",

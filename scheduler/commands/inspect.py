@@ -20,7 +20,7 @@ from scheduler.commands.common import (
     parse_int,
     reg_list,
 )
-from scheduler.commands.options import add_input_options
+from scheduler.commands.options import add_input_options, add_no_alias_option
 from scheduler.frontend.dag import build_dag
 from scheduler.present.outfiles import check_paths, check_reads, write_atomic
 
@@ -42,8 +42,7 @@ def _dag_parser(sub) -> None:
                                    "--no-alias x0,x1,x2 --dot out.dot",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file")
-    p.add_argument("--no-alias", default="", metavar="REGS",
-                   help="comma-separated base registers that point to disjoint buffers")
+    add_no_alias_option(p)
     p.add_argument("--dot", metavar="FILE", help="write Graphviz DOT")
     p.add_argument("--json", action="store_true")
     add_input_options(p)

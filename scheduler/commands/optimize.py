@@ -19,7 +19,7 @@ from scheduler.commands.common import (
     load,
     reg_list,
 )
-from scheduler.commands.options import add_input_options, int_at_least, positive_float
+from scheduler.commands.options import add_input_options, add_no_alias_option, int_at_least, positive_float
 from scheduler.core.clock import clear_stop, install_interrupt_handler, stop_requested
 from scheduler.frontend.ir import Program
 from scheduler.present.compare import draw_optimized
@@ -66,8 +66,7 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--slack", type=float, default=0.0,
                    help="accept in-order cycles up to this fraction above the best found, if the "
                         "out-of-order model prefers it (default 0)")
-    p.add_argument("--no-alias", default="", metavar="REGS",
-                   help="base registers that point to disjoint buffers")
+    add_no_alias_option(p, "removes the memory edges between them")
     p.add_argument("--no-rename", action="store_true",
                    help="reorder only: keep every register as written")
     p.add_argument("--outputs", default=None, metavar="REGS",

@@ -1,5 +1,6 @@
 """Command-line option helpers shared by every subcommand (cli, compare, batch): one
-definition of the input options (-I, -D, --max-instructions) and of the checked number types."""
+definition of the input options (-I, -D, --max-instructions), of --no-alias and of the checked
+number types."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-instructions", type=int_at_least(1), default=DEFAULT_MAX_STATEMENTS, metavar="N",
                    help="refuse a file that makes more than N statements, counting every "
                         f".rept/.irp/macro expansion (default {DEFAULT_MAX_STATEMENTS})")
+
+
+def add_no_alias_option(p: argparse.ArgumentParser, also: str = "") -> None:
+    """`--no-alias REGS`, the one definition every command shares (`also`: what it means there)."""
+    p.add_argument("--no-alias", default="", metavar="REGS",
+                   help="comma-separated base registers that point to disjoint buffers (added to any "
+                        "`// @noalias` in the file)" + (f"; {also}" if also else ""))
 
 
 def parse_kwargs(args) -> dict:

@@ -20,7 +20,7 @@ from scheduler.commands.common import (
     load,
     reg_list,
 )
-from scheduler.commands.options import add_input_options
+from scheduler.commands.options import add_input_options, add_no_alias_option
 from scheduler.frontend.cfg import is_straight_line
 from scheduler.frontend.ir import Program
 
@@ -49,9 +49,7 @@ def _verify_parser(sub) -> None:
                    help="execution check: assemble both kernels with GNU as and run them under "
                         "qemu-aarch64 (natively on AArch64) on the random and edge-value states, "
                         "independently of the built-in simulator (see scripts/setup-debian.sh)")
-    p.add_argument("--no-alias", default="", metavar="REGS",
-                   help="base registers that point to disjoint buffers (pointer aliasing is "
-                        "exercised for all other pairs)")
+    add_no_alias_option(p, "pointer aliasing is exercised for all other pairs")
     p.add_argument("--prove", action="store_true",
                    help="prove equivalence for all inputs: symbolic execution of both programs over "
                         "bit-vectors (structural identity for reorderings/renamings, the z3 SMT solver "
