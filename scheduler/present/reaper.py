@@ -124,7 +124,7 @@ def reap(token: str, known: dict[int, int] | None = None) -> int:
     known = known or {}
     for _ in range(ROUNDS):
         alive = [p for p, t in known.items() if start_time(p) == t]
-        pids = sorted(set(with_descendants(marked(token, me)) + with_descendants(alive)) - {me})
+        pids = [p for p in with_descendants(sorted(set(marked(token, me)) | set(alive))) if p != me]  # one /proc walk
         if not pids:
             break
         seen.update(pids)
