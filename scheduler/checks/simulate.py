@@ -45,6 +45,10 @@ COND_EVAL = {
 assert set(COND_EVAL) == set(COND_FLAGS)
 
 
+_MASKS = tuple((1 << bits) - 1 for bits in range(129))
+_ELEM_BITS = {"b": 8, "h": 16, "s": 32, "d": 64}
+
+
 class Context:
     """What instruction semantics see: operand reads/writes, flags, memory."""
 
@@ -71,39 +75,42 @@ class Context:
     # registers
     def r(self, op: Operand) -> int:
         """Read a register, vector element or immediate operand, masked to its width (xzr reads 0)."""
-        if isinstance(op, GPR):
-            if op.num == 31:
-                value = self.s.sp if op.sp else 0
-            else:
-                value = self.s.x[op.num]
-            return value & B.mask(op.bits)
+        # `type(...) is` first: this is the simulator's hottest path (verify runs every
+        # instruction 200 times per block); subclasses fall through to the isinstance chain.
+        kind = type(op)
+        if kind is GPR or isinstance(op, GPR):
+            num = op.num  # type: ignore[union-attr]
+            if num == 31:
+                return self.s.sp & _MASKS[op.bits] if op.sp else 0  # type: ignore[union-attr]
+            return self.s.x[num] & _MASKS[op.bits]  # type: ignore[union-attr]
+        if kind is Imm or isinstance(op, Imm):
+            return op.value  # type: ignore[union-attr]
         if isinstance(op, VReg):
-            return self.s.v[op.num] & B.mask(op.bits)
+            return self.s.v[op.num] & _MASKS[op.bits]
         if isinstance(op, VElem):
-            size = {"b": 8, "h": 16, "s": 32, "d": 64}[op.size]
-            return (self.s.v[op.num] >> (size * op.index)) & B.mask(size)
-        if isinstance(op, Imm):
-            return op.value
+            size = _ELEM_BITS[op.size]
+            return (self.s.v[op.num] >> (size * op.index)) & _MASKS[size]
         raise TypeError(f"cannot read operand {op!r}")
 
     def w(self, op: Operand, value: int) -> None:
         """Write `value` to a register or vector element operand (W writes zero-extend, writes to xzr are dropped)."""
-        if isinstance(op, GPR):
+        if type(op) is GPR or isinstance(op, GPR):
             # A W write zero-extends into the X register.
-            value &= B.mask(op.bits)
-            if op.num == 31:
-                if op.sp:
+            value &= _MASKS[op.bits]  # type: ignore[union-attr]
+            num = op.num  # type: ignore[union-attr]
+            if num == 31:
+                if op.sp:  # type: ignore[union-attr]
                     self.s.sp = value
                 return
-            self.s.x[op.num] = value
+            self.s.x[num] = value
         elif isinstance(op, VReg):
             # Writes to a D/S view or a 64-bit arrangement clear the upper bits.
-            self.s.v[op.num] = value & B.mask(op.bits)
+            self.s.v[op.num] = value & _MASKS[op.bits]
         elif isinstance(op, VElem):
-            size = {"b": 8, "h": 16, "s": 32, "d": 64}[op.size]
+            size = _ELEM_BITS[op.size]
             shift = size * op.index
-            old = self.s.v[op.num] & ~(B.mask(size) << shift)
-            self.s.v[op.num] = old | ((value & B.mask(size)) << shift)
+            old = self.s.v[op.num] & ~(_MASKS[size] << shift)
+            self.s.v[op.num] = old | ((value & _MASKS[size]) << shift)
         else:
             raise TypeError(f"cannot write operand {op!r}")
 
@@ -149,10 +156,14 @@ def step(state: MachineState, instr: Instruction) -> None:
 def run_instructions(instrs: Iterable[Instruction], state: MachineState) -> MachineState:
     """Execute instructions in order from a copy of `state`; stops at `ret`."""
     s = state.copy()
+    ctx = Context(s)  # one per run: the semantics keep no state in it
     for instr in instrs:
-        if instr.mnemonic == "ret":
-            break
-        step(s, instr)
+        sem = instr.form.semantics
+        if sem is None:
+            if instr.mnemonic == "ret":
+                break
+            step(s, instr)  # raises the error
+        sem(ctx, instr.operands)
     return s
 
 

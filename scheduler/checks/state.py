@@ -58,31 +58,43 @@ class Memory:
     data: dict[int, int] = field(default_factory=dict)
     reads: set[int] = field(default_factory=set)
     writes: set[int] = field(default_factory=set)
+    _cache: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     def byte(self, addr: int) -> int:
         """The byte at `addr`: the last value written, else the background byte (0 without a seed)."""
         addr &= MASK64
         if addr in self.data:
             return self.data[addr]
+        return self._background(addr)
+
+    def _background(self, addr: int) -> int:
         if self.background_seed is None:
             return 0
-        return _background_byte(self.background_seed, addr, self.background_mode)
+        # The background is a pure function of (seed, mode, address), so copies share one cache:
+        # the candidate's run in a verify trial reads what the original's run computed.
+        cached = self._cache.get(addr)
+        if cached is None:
+            cached = self._cache[addr] = _background_byte(self.background_seed, addr, self.background_mode)
+        return cached
 
     def read(self, addr: int, size: int) -> int:
         """Read `size` bytes little-endian at `addr`, recording them in `reads`."""
+        data, reads = self.data, self.reads
         value = 0
         for i in range(size):
             a = (addr + i) & MASK64
-            self.reads.add(a)
-            value |= self.byte(a) << (8 * i)
+            reads.add(a)
+            b = data.get(a)
+            value |= (self._background(a) if b is None else b) << (8 * i)
         return value
 
     def write(self, addr: int, size: int, value: int) -> None:
         """Write the low `size` bytes of `value` little-endian at `addr`, recording them in `writes`."""
+        data, writes = self.data, self.writes
         for i in range(size):
             a = (addr + i) & MASK64
-            self.writes.add(a)
-            self.data[a] = (value >> (8 * i)) & 0xFF
+            writes.add(a)
+            data[a] = (value >> (8 * i)) & 0xFF
 
     def load_bytes(self, addr: int, blob: bytes) -> None:
         """Initialise memory without recording the bytes as written by the program."""
@@ -96,7 +108,7 @@ class Memory:
     def copy(self) -> Memory:
         """An independent copy (same background, copied contents and read/write sets)."""
         return Memory(self.background_seed, self.background_mode, dict(self.data),
-                      set(self.reads), set(self.writes))
+                      set(self.reads), set(self.writes), self._cache)
 
 
 @dataclass

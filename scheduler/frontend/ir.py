@@ -40,6 +40,12 @@ class Instruction:
     text: str = ""  # the statement as written, for messages
 
     def __str__(self) -> str:
+        return self.canonical
+
+    @cached_property
+    def canonical(self) -> str:
+        """The instruction in canonical syntax (what `str` gives; computed once: candidates are
+        compared by their text, thousands of times on a large block)."""
         return format_instruction(self.mnemonic, self.operands)
 
     @cached_property

@@ -147,23 +147,27 @@ def preemptive_one_machine(jobs: Sequence[tuple[int, int, int]]) -> int:
     if not jobs:
         return NEG
     pending = sorted(jobs)
+    n = len(pending)
     ready: list[list[int]] = []  # [-q, remaining processing]
+    push, pop = heapq.heappush, heapq.heappop
     t, best, i = pending[0][0], NEG, 0
-    while i < len(pending) or ready:
-        if not ready:
-            t = max(t, pending[i][0])
-        while i < len(pending) and pending[i][0] <= t:
+    while i < n or ready:
+        if not ready and t < pending[i][0]:
+            t = pending[i][0]
+        while i < n and pending[i][0] <= t:
             _, p, q = pending[i]
-            heapq.heappush(ready, [-q, p])
+            push(ready, [-q, p])
             i += 1
-        neg_q, left = ready[0]
-        if i < len(pending) and t + left > pending[i][0]:  # preempted by the next release
-            ready[0][1] = left - (pending[i][0] - t)
+        top = ready[0]
+        left = top[1]
+        if i < n and t + left > pending[i][0]:  # preempted by the next release
+            top[1] = left - (pending[i][0] - t)
             t = pending[i][0]
         else:
-            heapq.heappop(ready)
+            pop(ready)
             t += left
-            best = max(best, t - neg_q)
+            if t - top[0] > best:
+                best = t - top[0]
     return best
 
 

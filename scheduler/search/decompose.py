@@ -36,13 +36,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
-from ortools.sat.python import cp_model
 
 from scheduler.core.clock import Clock, Deadline, searching, stop_requested
 from scheduler.machine.bounds import tails
 from scheduler.machine.evaluate import BlockTiming, inorder
 from scheduler.machine.model import Model
 from scheduler.search import parallel
+from scheduler.search.cpsat import cp_model
 from scheduler.search.solve import add_resources
 
 MIN_SIZE, START_SIZE, MAX_SIZE = 24, 80, 240

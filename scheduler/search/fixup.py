@@ -204,7 +204,7 @@ def relax_edges(raw, order, prob: FixupProblem, gap: Callable[[int, int, str], i
 
 def add_constraints(m, issue, prob: FixupProblem, gap: Callable[[int, int, str], int]) -> None:
     """The Booleans and constraints of the module docstring, on CP-SAT issue variables."""
-    from ortools.sat.python import cp_model
+    from scheduler.search.cpsat import cp_model
 
     for mv in prob.movables:
         k = mv.access

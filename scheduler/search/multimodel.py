@@ -32,8 +32,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from scheduler.core.clock import Clock, Deadline
+from scheduler.frontend.dag import build_dag
 from scheduler.frontend.ir import Program
 from scheduler.machine.evaluate import inorder, out_of_order, prepare, settles_within
 from scheduler.machine.mca import mca_cycles_per_iteration
@@ -44,6 +46,9 @@ from scheduler.search.optimize import Checked, block_result, check_schedule, for
 from scheduler.search.options import BlockResult, Options, ProofUnknown, VerificationFailed
 from scheduler.search.pipeline import BlockProblem, ProgressEvent, ProgressFn, SearchState, StageRecord, problem, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 COMBINE: dict[str, Callable[[list[float]], float]] = {"worst": max, "mean": lambda xs: sum(xs) / len(xs)}
 MULTI_OBJECTIVES = tuple(COMBINE)
@@ -83,14 +88,16 @@ def mca_figure(model: McaModel, instrs) -> float:
     return mca_cycles_per_iteration(tuple(str(i) for i in instrs), model.mcpu)
 
 
-def figures(model: Model, instrs, noalias, iterations: int | None = None) -> tuple[float, int]:
+def figures(model: Model, instrs, noalias, iterations: int | None = None,
+            dag: nx.DiGraph | None = None) -> tuple[float, int]:
     """(figure, cold): the model's figure and one cold run's cycles (out of order, or in order
     for an in-order core), the tie-break as in the one-model `ooo` objective. For llvm-mca the
-    figure is its own, and the tie-break the total cycles of its 100 iterations."""
+    figure is its own, and the tie-break the total cycles of its 100 iterations. `dag`: the
+    instructions' `build_dag`, if known (it is the same for every model)."""
     if isinstance(model, McaModel):
         f = mca_figure(model, instrs)
         return f, round(100 * f)
-    bt = prepare(instrs, model, noalias)
+    bt = prepare(instrs, model, noalias, dag)
     ident = list(range(bt.n))
     if model.in_order:
         c = inorder(bt, ident, model).cycles
@@ -179,7 +186,8 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
         if candidate_key(c) not in keys and deadline.left() <= 0:
             break
         if candidate_key(c) not in timed:
-            timed[candidate_key(c)] = [figures(m, c.instrs, opts.alias) for m in models]
+            g = build_dag(c.instrs, opts.alias)  # one DAG for every model's figures
+            timed[candidate_key(c)] = [figures(m, c.instrs, opts.alias, dag=g) for m in models]
     pool = [c for c in pool if candidate_key(c) in timed]
     table = {k: [f for f, _ in v] for k, v in timed.items()}
     cold = {k: sum(c for _, c in v) for k, v in timed.items()}
@@ -198,12 +206,15 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
 
     best = min(allowed, key=rank)
     spans["pool"], t0 = time.monotonic() - t0, time.monotonic()
-    moved = _joint_search(best, pool[0].instrs, models, opts, own, combine, runs[0].s, deadline)
-    figs = [figure(m, moved.instrs, opts.alias) for m in models]
-    if all(f <= b for f, b in zip(figs, base, strict=True)) and norm(figs) <= norm(table[candidate_key(best)]):
-        best = moved
-    else:  # the search's shorter out-of-order runs misjudged it: the pool's pick stands
-        figs = table[candidate_key(best)]
+    figs = table[candidate_key(best)]
+    if deadline.left() > 0:  # its set-up alone evaluates the pick twice under every model
+        moved = _joint_search(best, pool[0].instrs, models, opts, own, combine, runs[0].s, deadline)
+        moved_figs = [figure(m, moved.instrs, opts.alias) for m in models]
+        # (the search's shorter out-of-order runs may misjudge: then the pool's pick stands)
+        if all(f <= b for f, b in zip(moved_figs, base, strict=True)) and norm(moved_figs) <= norm(figs):
+            best, figs = moved, moved_figs
+    else:
+        runs[0].s.notes.append("joint search skipped: the block's time is up")
     if norm(figs) >= norm(base) and best is not pool[0]:
         runs[0].s.notes.append(f"no schedule beats the input under --objective {opts.objective}: input kept")
         best, figs = pool[0], base
@@ -273,11 +284,12 @@ def _joint_search(start: Candidate, input_instrs, models, opts, own, combine, s0
     return Candidate([start.instrs[k] for k in order], [start.origin[k] for k in order], start.renamed, start.fixed)
 
 
-def _mca_doc(m: McaModel, p: BlockProblem, figs_after: float, own: float, instrs_after, noalias) -> dict:
+def _mca_doc(m: McaModel, p: BlockProblem, figs_after: float, own: float, instrs_after, noalias,
+             dag: nx.DiGraph | None = None) -> dict:
     """llvm-mca's figures in the keys of ours: `ooo` its cycles per iteration (100 iterations),
     `single` its cycles for one, `inorder` the in-order cycles of the model searched with; no
     bound (0)."""
-    fbt = prepare(instrs_after, m, noalias)
+    fbt = prepare(instrs_after, m, noalias, dag)
     lines_before, lines_after = tuple(str(i) for i in p.instrs), tuple(str(i) for i in instrs_after)
     return {"model": m.name, "figure": "llvm-mca cycles/iteration (100 iterations)", "searched_with": m.base_name,
             "before": {"inorder": p.before_in.cycles, "ooo": mca_figure(m, p.instrs),
@@ -288,11 +300,12 @@ def _mca_doc(m: McaModel, p: BlockProblem, figs_after: float, own: float, instrs
             "bound": 0.0, "meets_bound": False}
 
 
-def _model_doc(r: _Run, figs_after: float, own: float, instrs_after, noalias) -> dict:
+def _model_doc(r: _Run, figs_after: float, own: float, instrs_after, noalias,
+               dag: nx.DiGraph | None = None) -> dict:
     m, p = r.model, r.p
     if isinstance(m, McaModel):
-        return _mca_doc(m, p, figs_after, own, instrs_after, noalias)
-    fbt = prepare(instrs_after, m, noalias)
+        return _mca_doc(m, p, figs_after, own, instrs_after, noalias, dag)
+    fbt = prepare(instrs_after, m, noalias, dag)
     ident = list(range(fbt.n))
     after_ooo = out_of_order(fbt, ident, m)
     bound = float(r.s.bound(p)) if m.in_order else p.ooo_bound
@@ -310,7 +323,8 @@ def _result(runs: list[_Run], best: Candidate, figs, own, norm, checked: Checked
             spans: dict[str, float], opts: Options) -> BlockResult:
     p0, s0 = runs[0].p, runs[0].s
     t0 = time.monotonic()
-    per_model = [_model_doc(r, f, o, best.instrs, opts.alias) for r, f, o in zip(runs, figs, own, strict=True)]
+    g = build_dag(best.instrs, opts.alias)  # the same for every model
+    per_model = [_model_doc(r, f, o, best.instrs, opts.alias, g) for r, f, o in zip(runs, figs, own, strict=True)]
     spans["figures"] = time.monotonic() - t0  # every core's figures of the pick, for the report
     a0 = per_model[0]["after"]
     worst = max(per_model, key=lambda d: d["normalised"])

@@ -36,8 +36,6 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ortools.sat.python import cp_model
-
 from scheduler.frontend.abi import (
     ALWAYS_LIVE_OUT,
     CALLEE_SAVED_GPR,
@@ -48,6 +46,7 @@ from scheduler.frontend.ir import FLAGS, Instruction
 from scheduler.frontend.isa.operands import GPR, Mem, Operand, VElem, VReg
 from scheduler.frontend.isa.unpredictable import unpredictable, unpredictable_operands
 from scheduler.machine.evaluate import BlockTiming
+from scheduler.search.cpsat import cp_model
 
 
 def reg_class(res: str) -> str | None:

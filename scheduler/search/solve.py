@@ -20,16 +20,16 @@ The emitted order is the instructions sorted by (issue cycle, original index).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from ortools.sat.python import cp_model
 
 from scheduler.core.clock import Deadline, searching, stop_requested
 from scheduler.machine.bounds import flag_values, heads, tails
 from scheduler.machine.evaluate import BlockTiming
 from scheduler.machine.model import Model
+from scheduler.search.cpsat import cp_model
 
 
 @dataclass
@@ -55,24 +55,30 @@ def order_from_issue(issue: list[int]) -> list[int]:
     return sorted(range(len(issue)), key=lambda k: (issue[k], k))
 
 
-class _Collector(cp_model.CpSolverSolutionCallback):
-    """Streams progress and keeps every solution's order (candidates for the OoO judge)."""
+@functools.cache
+def _collector_class() -> type:
+    """The solution callback class (defined on first use: its base class is CP-SAT's)."""
 
-    def __init__(self, issue_vars, makespan, on_progress, start):
-        super().__init__()
-        self.issue_vars = issue_vars
-        self.makespan = makespan
-        self.on_progress = on_progress
-        self.start = start
-        self.issues: list[list[int]] = []
+    class Collector(cp_model.CpSolverSolutionCallback):
+        """Streams progress and keeps every solution's order (candidates for the OoO judge)."""
 
-    def on_solution_callback(self) -> None:
-        self.issues.append([self.value(v) for v in self.issue_vars])
-        if stop_requested():
-            self.stop_search()  # Ctrl-C: keep what we have
-        if self.on_progress:
-            self.on_progress(int(self.objective_value), int(self.best_objective_bound),
-                             time.monotonic() - self.start)
+        def __init__(self, issue_vars, makespan, on_progress, start):
+            super().__init__()
+            self.issue_vars = issue_vars
+            self.makespan = makespan
+            self.on_progress = on_progress
+            self.start = start
+            self.issues: list[list[int]] = []
+
+        def on_solution_callback(self) -> None:
+            self.issues.append([self.value(v) for v in self.issue_vars])
+            if stop_requested():
+                self.stop_search()  # Ctrl-C: keep what we have
+            if self.on_progress:
+                self.on_progress(int(self.objective_value), int(self.best_objective_bound),
+                                 time.monotonic() - self.start)
+
+    return Collector
 
 
 # wall seconds per instruction below which a whole-block solve does without the LP relaxation
@@ -209,7 +215,7 @@ def solve(
         # CP-SAT builds its LP relaxation without looking at the time limit (1-1.5 s on 800+
         # instructions): a solve shorter than that goes without it, or it overruns --time-limit
         solver.parameters.linearization_level = 0
-    collector = _Collector(issue, makespan, on_progress if secondary is None else None, wall_start)
+    collector = _collector_class()(issue, makespan, on_progress if secondary is None else None, wall_start)
     with searching(solver):
         status = solver.solve(m, collector)
     clock.account_solver(solver)
