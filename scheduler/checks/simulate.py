@@ -96,10 +96,10 @@ class Context:
         """Write `value` to a register or vector element operand (W writes zero-extend, writes to xzr are dropped)."""
         if type(op) is GPR or isinstance(op, GPR):
             # A W write zero-extends into the X register.
-            value &= _MASKS[op.bits]  # type: ignore[union-attr]
-            num = op.num  # type: ignore[union-attr]
+            value &= _MASKS[op.bits]
+            num = op.num
             if num == 31:
-                if op.sp:  # type: ignore[union-attr]
+                if op.sp:
                     self.s.sp = value
                 return
             self.s.x[num] = value
@@ -149,8 +149,12 @@ def step(state: MachineState, instr: Instruction) -> None:
     """Execute one instruction in place."""
     sem = instr.form.semantics
     if sem is None:
-        raise SimulationError(instr, f"cannot simulate '{instr}': control flow is outside straight-line code")
+        raise _not_straight_line(instr)
     sem(Context(state), instr.operands)
+
+
+def _not_straight_line(instr: Instruction) -> SimulationError:
+    return SimulationError(instr, f"cannot simulate '{instr}': control flow is outside straight-line code")
 
 
 def run_instructions(instrs: Iterable[Instruction], state: MachineState) -> MachineState:
@@ -162,7 +166,7 @@ def run_instructions(instrs: Iterable[Instruction], state: MachineState) -> Mach
         if sem is None:
             if instr.mnemonic == "ret":
                 break
-            step(s, instr)  # raises the error
+            raise _not_straight_line(instr)
         sem(ctx, instr.operands)
     return s
 
