@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from scheduler.checks.simulate import run_instructions
 from scheduler.checks.state import EDGE_WORDS, MASK64, MachineState, Memory
 from scheduler.core.errors import SchedulerError
+from scheduler.core.forked import in_two
 from scheduler.frontend.abi import ALL_RESOURCES, GPR_RESOURCES
 from scheduler.frontend.dag import AliasFacts, alias_facts, symbolic_addresses
 from scheduler.frontend.ir import Directive, Instruction, Program
@@ -263,20 +264,28 @@ def verify(
             + ", ".join(sorted(extra)))
     bases, unknown, indexes = pointer_roots(original, facts)
     rng = random.Random(seed)
+    states = []  # drawn in trial order first: the runs themselves draw nothing
     for t in range(trials):
         st = random_state(rng, t, bases, () if facts.entry is not None else indexes, facts.noalias)
-        st = enter_block(st, rng, t, facts, unknown, indexes)
-        a = run_instructions(original, st)
-        b = run_instructions(candidate, st)
-        result.trials = t + 1
-        touched = a.mem.reads | a.mem.writes
-        stray = b.mem.reads - touched
-        if stray and not any("memory" in p for p in result.problems):
-            result.problems.append(
-                f"candidate reads memory the original never touches (trial {t}, "
-                f"first at {min(stray):#x})")
+        states.append(enter_block(st, rng, t, facts, unknown, indexes))
+
+    def trial(t: int) -> tuple[int | None, str | None, int, int]:
+        """(the first address the candidate reads that the original never touches, the first
+        differing location, the original's and the candidate's values there)."""
+        a = run_instructions(original, states[t])
+        b = run_instructions(candidate, states[t])
+        stray = b.mem.reads - (a.mem.reads | a.mem.writes)
         loc = compare(a, b, registers, full, output_map)
+        values = (_observed(a, loc), _observed(b, loc)) if loc is not None else (0, 0)
+        return (min(stray) if stray else None, loc, *values)
+
+    work = trials * (len(original) + len(candidate))
+    for t, (stray, loc, expected, actual) in enumerate(in_two(trial, range(trials), work)):
+        result.trials = t + 1
+        if stray is not None and not any("memory" in p for p in result.problems):
+            result.problems.append(
+                f"candidate reads memory the original never touches (trial {t}, first at {stray:#x})")
         if loc is not None:
-            result.mismatch = Mismatch(t, loc, _observed(a, loc), _observed(b, loc), st)
+            result.mismatch = Mismatch(t, loc, expected, actual, states[t])
             break
     return result

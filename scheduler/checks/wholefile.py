@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from scheduler.checks.simulate import COND_EVAL, step
+from scheduler.checks.simulate import COND_EVAL, executor
 from scheduler.checks.state import MASK64, MachineState
 from scheduler.checks.verify import (
     Mismatch,
@@ -42,6 +42,7 @@ from scheduler.checks.verify import (
     random_state,
 )
 from scheduler.core.errors import SchedulerError
+from scheduler.core.forked import in_two
 from scheduler.frontend.cfg import BLOCK, block_contexts, build
 from scheduler.frontend.ir import Directive, Instruction, Label, Program
 from scheduler.frontend.isa.operands import CONDITIONS, GPR, Imm, Sym
@@ -179,10 +180,11 @@ def run_file(code: Code, state: MachineState, max_steps: int = DEFAULT_STEPS,
     run = Run(st)
     pc = code.entry
     call_sites = {o: k for k, o in code.ordinals.items()}
+    step = executor(st)
     while 0 <= pc < len(code.ops):
         ins = code.ops[pc]
         if not ins.is_branch:
-            step(st, ins)
+            step(ins)
             run.steps += 1
             pc += 1
             continue
@@ -279,22 +281,32 @@ def check_files(original: Program, candidate: Program, trials: int = 32, seed: i
     bases, indexes = incoming_pointers(original, noalias)
     registers, full = compared_registers(outputs)
     rng = random.Random(seed)
-    for t in range(trials):
-        st = _initial(rng, t, bases, indexes, noalias)
-        a = run_file(code_a, st, max_steps, call_reads)
-        b = run_file(code_b, st, max_steps, call_reads)
-        result.trials = t + 1
-        result.ended += a.ended
+    states = [_initial(rng, t, bases, indexes, noalias) for t in range(trials)]  # the runs draw nothing
+
+    def trial(t: int) -> tuple[bool, int | None, str | None, int, int]:
+        """(the original's run ended, the first branch where the paths differ, the first
+        differing location, the original's and the candidate's values there)."""
+        a = run_file(code_a, states[t], max_steps, call_reads)
+        b = run_file(code_b, states[t], max_steps, call_reads)
         if a.path != b.path:
             pairs = enumerate(zip(a.path, b.path, strict=False))
-            k = next((i for i, (x, y) in pairs if x != y), min(len(a.path), len(b.path)))
-            result.problem = f"trial {t}: the two files take different paths at the {k + 1}th branch executed"
-            result.mismatch = Mismatch(t, "control flow", k, k, st)
-            return result
+            return a.ended, next((i for i, (x, y) in pairs if x != y), min(len(a.path), len(b.path))), None, 0, 0
         loc = compare(a.state, b.state, registers if a.ended and b.ended else [], full, output_map)
+        if loc is None:
+            return a.ended, None, None, 0, 0
+        moved = (output_map or {}).get(loc, loc)
+        return a.ended, None, loc, _observed(a.state, loc), _observed(b.state, moved)
+
+    work = trials * (len(code_a.ops) + len(code_b.ops))
+    for t, (ended, branch, loc, expected, actual) in enumerate(in_two(trial, range(trials), work)):
+        result.trials = t + 1
+        result.ended += ended
+        if branch is not None:
+            result.problem = f"trial {t}: the two files take different paths at the {branch + 1}th branch executed"
+            result.mismatch = Mismatch(t, "control flow", branch, branch, states[t])
+            return result
         if loc is not None:
-            moved = (output_map or {}).get(loc, loc)
-            result.mismatch = Mismatch(t, loc, _observed(a.state, loc), _observed(b.state, moved), st)
+            result.mismatch = Mismatch(t, loc, expected, actual, states[t])
             return result
     return result
 

@@ -29,6 +29,7 @@ for 824, against 0.08, 0.10 and 0.28 s for our out-of-order evaluator on the sam
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -44,7 +45,16 @@ from scheduler.search.candidates import Candidate, candidate_key, unique_candida
 from scheduler.search.localsearch import SEARCH_ITERATIONS, move_search, objective_key
 from scheduler.search.optimize import Checked, block_result, check_schedule, for_each_block
 from scheduler.search.options import BlockResult, Options, ProofUnknown, VerificationFailed
-from scheduler.search.pipeline import BlockProblem, ProgressEvent, ProgressFn, SearchState, StageRecord, problem, run
+from scheduler.search.pipeline import (
+    BlockProblem,
+    Pick,
+    ProgressEvent,
+    ProgressFn,
+    SearchState,
+    StageRecord,
+    problem,
+    run,
+)
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
 if TYPE_CHECKING:
@@ -53,6 +63,10 @@ if TYPE_CHECKING:
 COMBINE: dict[str, Callable[[list[float]], float]] = {"worst": max, "mean": lambda xs: sum(xs) / len(xs)}
 MULTI_OBJECTIVES = tuple(COMBINE)
 OWN_SHARE = 0.75  # of the block's budget for the per-model runs (the rest: the joint search)
+# wall seconds per instruction one core's own run takes at least: its setup with the
+# strengthened bounds, the list schedule and the judge (measured: about 0.65 s for the 1,115
+# instructions of p256_double on neoverse-n1); a shorter block budget searches one core only
+OWN_RUN_SECONDS_PER_INSTR = 0.0006
 POOL_PER_MODEL = 6  # candidates of each run, by that run's objective, in the joint pool
 # With llvm-mca among the judges, the candidates of the pool it judges (one llvm-mca run each,
 # about 0.3-1.6 s, not bounded by the budget): the input and the best others by our models
@@ -113,23 +127,47 @@ class _Run:
     s: SearchState
 
 
+def judged_only(budget: float, instructions: int, models: int, clock: Clock) -> bool:
+    """Whether the block's wall-clock budget is too short for every core's own run, so that
+    only the first core searches and the others are only judged (never under --deterministic,
+    whose results must not depend on the machine's speed)."""
+    return not clock.deterministic and budget < models * OWN_RUN_SECONDS_PER_INSTR * instructions
+
+
+def _judged(p: BlockProblem) -> SearchState:
+    """The search state of a core that is only judged: its pick is the input as written."""
+    s = SearchState(random.Random(0))
+    keep = Candidate(p.instrs, p.ident)
+    s.pick = Pick(keep, p.bt, p.base_score, final=keep)
+    return s
+
+
 def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress,
               deadline: Deadline | None = None) -> list[_Run]:
     runs = []
+    short = judged_only(budget, len(instrs), len(models), clock)
     for k, m in enumerate(models):
-        share = budget * OWN_SHARE / len(models)
+        share = budget * OWN_SHARE / (1 if short else len(models))
         if deadline is not None:  # an earlier core's run that overran takes from the later ones
             share = min(share, max(0.0, deadline.left() * OWN_SHARE) / (len(models) - k))
         mopts = replace(opts, objective=natural_objective(m))
         t0 = time.monotonic()
-        p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM)
+        judged = short and k > 0
+        p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM,
+                    quick_bounds=judged)
         setup = time.monotonic() - t0
-        runs.append(_Run(m, p, run(p, STAGES)))
+        runs.append(_Run(m, p, _judged(p) if judged else run(p, STAGES)))
         start = (p.before_in.cycles, p.before_ooo.steady)
         runs[-1].s.records.insert(0, StageRecord("setup", setup, start, start, p.bounds.best).to_json())
         if progress:
             progress(ProgressEvent(index, "model", runs[-1].s.bound(p), runs[-1].s.best(p)[0],
                                    detail={"model": m.name, "of": f"{k + 1}/{len(models)}"}))
+    if short:
+        names = ", ".join(m.name for m in models[1:])
+        runs[0].s.notes.append(
+            f"{names}: judged, not searched, and bounds without the one-machine strengthening: "
+            f"the block's {budget:.2f} s are less than every core's own run needs "
+            f"(about {len(models) * OWN_RUN_SECONDS_PER_INSTR * len(instrs):.1f} s)")
     return runs
 
 
@@ -181,12 +219,13 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
     pool = _for_mca(essential + [c for c in _pool(runs, instrs) if candidate_key(c) not in keys], models, opts.alias)
     spans: dict[str, float] = {}  # the joint stages' wall seconds (the per-core runs record their own)
     t0 = time.monotonic()
-    timed: dict = {}
+    timed: dict = {candidate_key(pool[0]): _input_figures(runs, opts.alias)}  # each run timed the input
+    dags = {candidate_key(pool[0]): runs[0].p.bt.dag}
     for c in pool:
         if candidate_key(c) not in keys and deadline.left() <= 0:
             break
         if candidate_key(c) not in timed:
-            g = build_dag(c.instrs, opts.alias)  # one DAG for every model's figures
+            g = dags[candidate_key(c)] = build_dag(c.instrs, opts.alias)  # one DAG for every model's figures
             timed[candidate_key(c)] = [figures(m, c.instrs, opts.alias, dag=g) for m in models]
     pool = [c for c in pool if candidate_key(c) in timed]
     table = {k: [f for f, _ in v] for k, v in timed.items()}
@@ -230,7 +269,8 @@ def optimize_block_multi(block_index: int, instrs, models: list[Model], opts: Op
         best, checked = _next_verified(p0, sorted(allowed, key=rank), best)
         figs = [figure(m, best.instrs, opts.alias) for m in models]
     spans["checks"] = time.monotonic() - t0
-    return _result(runs, best, figs, own, norm, checked, wall_start, spans, opts)
+    return _result(runs, best, figs, own, norm, checked, wall_start, spans, opts, timed.get(candidate_key(best)),
+                   dags.get(candidate_key(best)))
 
 
 def _next_verified(p0: BlockProblem, ranked: list[Candidate], failed: Candidate):
@@ -300,19 +340,38 @@ def _mca_doc(m: McaModel, p: BlockProblem, figs_after: float, own: float, instrs
             "bound": 0.0, "meets_bound": False}
 
 
+def _input_figures(runs: list[_Run], noalias) -> list[tuple[float, int]]:
+    """`figures` of the input under every run's model, from what the run's setup computed
+    (llvm-mca's are its own runs)."""
+    out: list[tuple[float, int]] = []
+    for r in runs:
+        p = r.p
+        if isinstance(r.model, McaModel):
+            out.append(figures(r.model, p.instrs, noalias))
+        elif r.model.in_order:
+            out.append((float(p.before_in.cycles), p.before_in.cycles))
+        else:
+            out.append((p.before_ooo.steady, p.before_ooo.single))
+    return out
+
+
 def _model_doc(r: _Run, figs_after: float, own: float, instrs_after, noalias,
-               dag: nx.DiGraph | None = None) -> dict:
+               dag: nx.DiGraph | None = None, known: tuple[float, int] | None = None) -> dict:
+    """One core's figures of the block's pick; `known`: its `figures` there, if the pool's."""
     m, p = r.model, r.p
     if isinstance(m, McaModel):
         return _mca_doc(m, p, figs_after, own, instrs_after, noalias, dag)
     fbt = prepare(instrs_after, m, noalias, dag)
     ident = list(range(fbt.n))
-    after_ooo = out_of_order(fbt, ident, m)
+    if known is not None and not m.in_order:  # figures() is this very run
+        steady, single = known
+    else:
+        after_ooo = out_of_order(fbt, ident, m)
+        steady, single = after_ooo.steady, after_ooo.single
     bound = float(r.s.bound(p)) if m.in_order else p.ooo_bound
     return {"model": m.name, "figure": "in-order cycles" if m.in_order else "out-of-order cycles/iteration",
             "before": {"inorder": p.before_in.cycles, "ooo": p.before_ooo.steady, "single": p.before_ooo.single},
-            "after": {"inorder": inorder(fbt, ident, m).cycles, "ooo": after_ooo.steady,
-                      "single": after_ooo.single},
+            "after": {"inorder": inorder(fbt, ident, m).cycles, "ooo": steady, "single": single},
             "own_best": round(own, 2), "normalised": round(figs_after / own, 4) if own else 1.0,
             # an out-of-order core: also shown to settle there (as optimize._ooo_at_bound)
             "bound": bound,
@@ -320,11 +379,13 @@ def _model_doc(r: _Run, figs_after: float, own: float, instrs_after, noalias,
 
 
 def _result(runs: list[_Run], best: Candidate, figs, own, norm, checked: Checked, wall_start: float,
-            spans: dict[str, float], opts: Options) -> BlockResult:
+            spans: dict[str, float], opts: Options, known: list[tuple[float, int]] | None = None,
+            dag: nx.DiGraph | None = None) -> BlockResult:
     p0, s0 = runs[0].p, runs[0].s
     t0 = time.monotonic()
-    g = build_dag(best.instrs, opts.alias)  # the same for every model
-    per_model = [_model_doc(r, f, o, best.instrs, opts.alias, g) for r, f, o in zip(runs, figs, own, strict=True)]
+    g = dag if dag is not None else build_dag(best.instrs, opts.alias)  # the same for every model
+    per_model = [_model_doc(r, f, o, best.instrs, opts.alias, g, known[j] if known else None)
+                 for j, (r, f, o) in enumerate(zip(runs, figs, own, strict=True))]
     spans["figures"] = time.monotonic() - t0  # every core's figures of the pick, for the report
     a0 = per_model[0]["after"]
     worst = max(per_model, key=lambda d: d["normalised"])

@@ -276,9 +276,11 @@ class Stage:
 
 def problem(index: int, instrs, model: Model, opts: Options, budget: float, clock: Clock,
             live_out: frozenset[str], movable: frozenset[str], progress: ProgressFn | None,
-            decompose_from: int) -> BlockProblem:
+            decompose_from: int, quick_bounds: bool = False) -> BlockProblem:
     """Set up one block: timings, the input's figures, the fixup problem and the bounds (valid for
-    every schedule the options allow: with renaming, over the true dependencies only)."""
+    every schedule the options allow: with renaming, over the true dependencies only).
+    `quick_bounds`: without the one-machine strengthening (bounds.lower_bounds), for a core
+    that is only judged, not searched."""
     instrs = list(instrs)
     start = clock.now()
     bt = prepare(instrs, model, opts.alias)
@@ -298,7 +300,7 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
     # with renaming only true dependencies bind: the bound must hold for renamed schedules too
     # (the edges every allowed schedule keeps)
     kept = true_dependencies(relaxed_timing) if opts.rename else relaxed_timing
-    bounds = lower_bounds(kept, model)
+    bounds = lower_bounds(kept, model, strengthen=not quick_bounds)
     decomposing = opts.decompose == "always" or (opts.decompose == "auto" and bt.n >= decompose_from)
     return BlockProblem(index, instrs, model, opts, budget, clock, live_out, movable, progress, start,
                         Deadline(clock, start + budget), bt, before_in, before_ooo, score(bt, ident, model), fixups,
@@ -309,6 +311,8 @@ def problem(index: int, instrs, model: Model, opts: Options, budget: float, cloc
 def run(p: BlockProblem, stages: list[Stage]) -> SearchState:
     """Run the stages in order, recording for each its time and what it gained."""
     s = SearchState(random.Random(p.opts.seed * 7919 + p.index))
+    # the input as written is scored already: its timings and score are the block's own
+    s.scores[candidate_key(Candidate(p.instrs, p.ident))] = (p.bt, p.base_score)
     p.budgets = {st.name: st.budget for st in stages if st.budget is not None}
     records = s.records
     for stage in stages:
