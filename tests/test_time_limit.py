@@ -97,7 +97,7 @@ def test_a_limit_below_the_fixed_work_is_named():
     assert "\n" not in short
     assert budget.shortfall(60.0, 1.0, 1116) is None
     assert budget.shortfall(2.0, 0.5, 50) is None
-    assert "x 3 models" in (budget.shortfall(10.0, 1.0, 1116, 3) or "")
+    assert "x 3 models" in (budget.shortfall(2.0, 0.6, 1116, 3) or "")
 
 
 def test_whole_block_models_are_skipped_when_they_cannot_be_built_in_time(n1):
