@@ -147,10 +147,7 @@ class Context:
 
 def step(state: MachineState, instr: Instruction) -> None:
     """Execute one instruction in place."""
-    sem = instr.form.semantics
-    if sem is None:
-        raise _not_straight_line(instr)
-    sem(Context(state), instr.operands)
+    executor(state)(instr)
 
 
 def _not_straight_line(instr: Instruction) -> SimulationError:

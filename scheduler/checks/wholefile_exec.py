@@ -59,7 +59,15 @@ from scheduler.checks.execcheck import (
 )
 from scheduler.checks.state import MachineState
 from scheduler.checks.verify import Mismatch, compare, compared_registers
-from scheduler.checks.wholefile import DEFAULT_STEPS, CannotRun, Code, code_of, incoming_pointers, run_file
+from scheduler.checks.wholefile import (
+    DEFAULT_STEPS,
+    CannotRun,
+    Code,
+    code_of,
+    incoming_pointers,
+    run_file,
+    small_values,
+)
 from scheduler.frontend.ir import Instruction, Program
 from scheduler.frontend.isa.operands import GPR, Sym
 
@@ -245,10 +253,7 @@ def _states(original: Program, code: Code, trials: int, seed: int, noalias: Iter
     generated = initial_states(lay, indexes, 3 * trials, seed, noalias)
     chosen = []
     for t, (st, mem) in enumerate(generated):
-        if t % 5 == 4:  # small values: loops counted by an incoming register end
-            for i in range(31):
-                if f"x{i}" not in bases and i != 18:
-                    st.x[i] = rng.randrange(0, 9)
+        small_values(st, rng, t, bases, keep=(18,))  # (x18: the platform register, which the harness zeroes)
         run = run_file(code, initial_state((st, mem)), max_steps, stub=_log_call(log_base), exit_address=TRAMPOLINES,
                        call_mark=TRAMPOLINES + 4, call_stride=4)
         touched = run.state.mem.reads | run.state.mem.writes

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -30,15 +32,29 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _in_ray() -> bool:
+    """Whether this process is a Ray driver or worker: its gRPC threads are not fork-safe."""
+    ray = sys.modules.get("ray")
+    try:
+        return bool(ray is not None and ray.is_initialized())
+    except Exception:  # noqa: BLE001 - a half-imported or odd ray: do not fork
+        return True
+
+
 def in_two(fn: Callable[[T], R], items: Sequence[T], work: int) -> list[R]:
     """`[fn(x) for x in items]`, the second half computed in a forked child when `work` (about
-    the number of instructions the calls simulate) is at least MIN_WORK, `os.fork` exists and
-    this process may run on two CPUs. `fn`'s results must pickle."""
-    if work < MIN_WORK or len(items) < 2 or not hasattr(os, "fork") or _cpus() < 2:
+    the number of instructions the calls simulate) is at least MIN_WORK, `os.fork` exists,
+    this process may run on two CPUs and is not part of a Ray cluster (batch runs its tasks
+    in parallel already). `fn`'s results must pickle."""
+    if work < MIN_WORK or len(items) < 2 or not hasattr(os, "fork") or _cpus() < 2 or _in_ray():
         return [fn(x) for x in items]
     half = len(items) // 2
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that a multi-threaded process may deadlock in a forked child: the
+        # child here only runs pure-Python simulation and writes to its pipe
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
+        pid = os.fork()
     if pid == 0:  # the child: its half, then exit without running the parent's cleanup
         code = 1
         try:
