@@ -32,6 +32,11 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _can_fork() -> bool:
+    """Linux only: macOS has fork, but system frameworks there are not fork-safe."""
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
 def _in_ray() -> bool:
     """Whether this process is a Ray driver or worker: its gRPC threads are not fork-safe."""
     ray = sys.modules.get("ray")
@@ -43,10 +48,10 @@ def _in_ray() -> bool:
 
 def in_two(fn: Callable[[T], R], items: Sequence[T], work: int) -> list[R]:
     """`[fn(x) for x in items]`, the second half computed in a forked child when `work` (about
-    the number of instructions the calls simulate) is at least MIN_WORK, `os.fork` exists,
+    the number of instructions the calls simulate) is at least MIN_WORK, on Linux, when
     this process may run on two CPUs and is not part of a Ray cluster (batch runs its tasks
     in parallel already). `fn`'s results must pickle."""
-    if work < MIN_WORK or len(items) < 2 or not hasattr(os, "fork") or _cpus() < 2 or _in_ray():
+    if work < MIN_WORK or len(items) < 2 or not _can_fork() or _cpus() < 2 or _in_ray():
         return [fn(x) for x in items]
     half = len(items) // 2
     read_end, write_end = os.pipe()
