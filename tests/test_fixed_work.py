@@ -19,8 +19,9 @@ from scheduler.machine.bounds import lower_bounds, true_dependencies
 from scheduler.machine.evaluate import inorder, prepare
 from scheduler.machine.model import load_model
 from scheduler.search.listsched import list_schedule
-from scheduler.search.multimodel import figure, judged_only, optimize_block_multi
+from scheduler.search.multimodel import figure, optimize_block_multi
 from scheduler.search.options import Options
+from scheduler.search.pipeline import quick_setup
 from tests.support import N1, ROOT
 
 FORKS = sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1
@@ -98,18 +99,33 @@ def test_the_quick_bound_is_a_bound_and_no_stronger(kernel, model, monkeypatch):
     assert lower_bounds(kept, m) == full
 
 
-def test_cores_are_only_judged_when_the_wall_budget_is_short():
+def test_the_quick_setup_is_only_for_short_wall_budgets():
     wall, work = Clock(False), Clock(True)
-    assert judged_only(0.1, 1000, 3, wall) and not judged_only(60.0, 1000, 3, wall)
-    assert not judged_only(0.1, 1000, 3, work)  # --deterministic: never on the machine's speed
+    assert quick_setup(0.1, 1000, wall, 3) and not quick_setup(60.0, 1000, wall, 3)
+    assert quick_setup(1.0, 1000, wall, 3) and not quick_setup(1.0, 1000, wall)  # per core
+    assert not quick_setup(0.1, 1000, work, 3)  # --deterministic: never on the machine's speed
+
+
+def test_a_block_short_of_time_sets_up_with_the_quick_bound(monkeypatch):
+    """One model, a wall budget below its setup: the plain one-machine bound, said in a note;
+    the schedule is still checked and no slower than the input."""
+    import scheduler.search.pipeline as pl
+    from scheduler.search.optimize import optimize_block
+
+    monkeypatch.setattr(pl, "SETUP_SECONDS_PER_INSTR", 1.0)  # any budget is short
+    instrs = straight_line(parse_file(ROOT / "inputs/montgomery/montmul_6.s"))
+    res = optimize_block(0, instrs, N1, Options(time_limit=1.0, workers=1), 1.0, live_out=frozenset({"x0"}))
+    assert any("without the one-machine strengthening" in n for n in res.notes), res.notes
+    assert res.verified and res.ooo_cycles_after <= res.ooo_cycles_before
+    assert res.lower_bound <= res.cycles_after
 
 
 def test_a_judged_core_is_never_made_slower(monkeypatch):
     """With the budget too short for every core's own run, the first core searches, the others
     are judged: the note says so, and no core's figure is worse than the input's."""
-    import scheduler.search.multimodel as mm
+    import scheduler.search.pipeline as pl
 
-    monkeypatch.setattr(mm, "OWN_RUN_SECONDS_PER_INSTR", 1.0)  # any budget is short
+    monkeypatch.setattr(pl, "SETUP_SECONDS_PER_INSTR", 1.0)  # any budget is short
     instrs = straight_line(parse_file(ROOT / "inputs/mul_4x4.s"))
     models = [N1, load_model("cortex-a55"), load_model("neoverse-v2")]
     opts = Options(time_limit=3.0, workers=1, objective="worst")

@@ -46,6 +46,7 @@ from scheduler.search.localsearch import SEARCH_ITERATIONS, move_search, objecti
 from scheduler.search.optimize import Checked, block_result, check_schedule, for_each_block
 from scheduler.search.options import BlockResult, Options, ProofUnknown, VerificationFailed
 from scheduler.search.pipeline import (
+    SETUP_SECONDS_PER_INSTR,
     BlockProblem,
     Pick,
     ProgressEvent,
@@ -53,6 +54,7 @@ from scheduler.search.pipeline import (
     SearchState,
     StageRecord,
     problem,
+    quick_setup,
     run,
 )
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
@@ -63,10 +65,6 @@ if TYPE_CHECKING:
 COMBINE: dict[str, Callable[[list[float]], float]] = {"worst": max, "mean": lambda xs: sum(xs) / len(xs)}
 MULTI_OBJECTIVES = tuple(COMBINE)
 OWN_SHARE = 0.75  # of the block's budget for the per-model runs (the rest: the joint search)
-# wall seconds per instruction one core's own run takes at least: its setup with the
-# strengthened bounds, the list schedule and the judge (measured: about 0.65 s for the 1,115
-# instructions of p256_double on neoverse-n1); a shorter block budget searches one core only
-OWN_RUN_SECONDS_PER_INSTR = 0.0006
 POOL_PER_MODEL = 6  # candidates of each run, by that run's objective, in the joint pool
 # With llvm-mca among the judges, the candidates of the pool it judges (one llvm-mca run each,
 # about 0.3-1.6 s, not bounded by the budget): the input and the best others by our models
@@ -127,13 +125,6 @@ class _Run:
     s: SearchState
 
 
-def judged_only(budget: float, instructions: int, models: int, clock: Clock) -> bool:
-    """Whether the block's wall-clock budget is too short for every core's own run, so that
-    only the first core searches and the others are only judged (never under --deterministic,
-    whose results must not depend on the machine's speed)."""
-    return not clock.deterministic and budget < models * OWN_RUN_SECONDS_PER_INSTR * instructions
-
-
 def _judged(p: BlockProblem) -> SearchState:
     """The search state of a core that is only judged: its pick is the input as written."""
     s = SearchState(random.Random(0))
@@ -145,16 +136,16 @@ def _judged(p: BlockProblem) -> SearchState:
 def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, progress,
               deadline: Deadline | None = None) -> list[_Run]:
     runs = []
-    short = judged_only(budget, len(instrs), len(models), clock)
+    short = quick_setup(budget, len(instrs), clock, len(models))  # not time for every core's own run
     for k, m in enumerate(models):
         share = budget * OWN_SHARE / (1 if short else len(models))
         if deadline is not None:  # an earlier core's run that overran takes from the later ones
-            share = min(share, max(0.0, deadline.left() * OWN_SHARE) / (len(models) - k))
+            share = min(share, max(0.0, deadline.left() * OWN_SHARE) / (1 if short else len(models) - k))
         mopts = replace(opts, objective=natural_objective(m))
         t0 = time.monotonic()
         judged = short and k > 0
         p = problem(index, instrs, m, mopts, share, clock, live_out, movable, progress, DECOMPOSE_FROM,
-                    quick_bounds=judged)
+                    quick_bounds=judged or (k == 0 and quick_setup(budget, len(instrs), clock)))
         setup = time.monotonic() - t0
         runs.append(_Run(m, p, _judged(p) if judged else run(p, STAGES)))
         start = (p.before_in.cycles, p.before_ooo.steady)
@@ -167,7 +158,7 @@ def _own_runs(index, instrs, models, opts, budget, clock, live_out, movable, pro
         runs[0].s.notes.append(
             f"{names}: judged, not searched, and bounds without the one-machine strengthening: "
             f"the block's {budget:.2f} s are less than every core's own run needs "
-            f"(about {len(models) * OWN_RUN_SECONDS_PER_INSTR * len(instrs):.1f} s)")
+            f"(about {len(models) * SETUP_SECONDS_PER_INSTR * len(instrs):.1f} s)")
     return runs
 
 

@@ -40,7 +40,7 @@ from scheduler.search.options import (
     Status,
     VerificationFailed,
 )
-from scheduler.search.pipeline import BlockProblem, ProgressFn, SearchState, StageRecord, problem, run
+from scheduler.search.pipeline import BlockProblem, ProgressFn, SearchState, StageRecord, problem, quick_setup, run
 from scheduler.search.stages import DECOMPOSE_FROM, STAGES
 
 __all__ = ["BlockResult", "Options", "ProofUnknown", "VerificationFailed", "block_contexts_of", "live_out_of",
@@ -55,7 +55,8 @@ def optimize_block(block_index: int, instrs, model: Model, opts: Options, budget
     """`movable`: outputs renaming may move to another register (`--rename-outputs`).
     `budget`: seconds (or deterministic work units) on `clock` for this block."""
     wall_start = time.monotonic()
-    p = problem(block_index, instrs, model, opts, budget, clock, live_out, movable, progress, DECOMPOSE_FROM)
+    p = problem(block_index, instrs, model, opts, budget, clock, live_out, movable, progress, DECOMPOSE_FROM,
+                quick_bounds=quick_setup(budget, len(instrs), clock))
     setup = (time.monotonic() - wall_start, p.bounds.best)  # timings, evaluations of the input, bounds
     s = run(p, STAGES)
     start = (p.before_in.cycles, p.before_ooo.steady)
