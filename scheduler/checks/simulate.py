@@ -75,16 +75,14 @@ class Context:
     # registers
     def r(self, op: Operand) -> int:
         """Read a register, vector element or immediate operand, masked to its width (xzr reads 0)."""
-        # `type(...) is` first: this is the simulator's hottest path (verify runs every
-        # instruction 200 times per block); subclasses fall through to the isinstance chain.
-        kind = type(op)
-        if kind is GPR or isinstance(op, GPR):
-            num = op.num  # type: ignore[union-attr]
-            if num == 31:
-                return self.s.sp & _MASKS[op.bits] if op.sp else 0  # type: ignore[union-attr]
-            return self.s.x[num] & _MASKS[op.bits]  # type: ignore[union-attr]
-        if kind is Imm or isinstance(op, Imm):
-            return op.value  # type: ignore[union-attr]
+        # the simulator's hottest path (verify runs every instruction 200 times per block):
+        # the common operands first, masks from a table
+        if isinstance(op, GPR):
+            if op.num == 31:
+                return self.s.sp & _MASKS[op.bits] if op.sp else 0
+            return self.s.x[op.num] & _MASKS[op.bits]
+        if isinstance(op, Imm):
+            return op.value
         if isinstance(op, VReg):
             return self.s.v[op.num] & _MASKS[op.bits]
         if isinstance(op, VElem):
@@ -94,7 +92,7 @@ class Context:
 
     def w(self, op: Operand, value: int) -> None:
         """Write `value` to a register or vector element operand (W writes zero-extend, writes to xzr are dropped)."""
-        if type(op) is GPR or isinstance(op, GPR):
+        if isinstance(op, GPR):
             # A W write zero-extends into the X register.
             value &= _MASKS[op.bits]
             num = op.num

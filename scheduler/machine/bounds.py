@@ -244,13 +244,10 @@ def machine_bound(bt: BlockTiming, model: Model, head: list[int] | None = None,
     node = np.array([k for m in names for k, _ in ms[m]], dtype=np.int64)
     busy = np.array([b for m in names for _, b in ms[m]], dtype=np.int64)
     which = np.array([i for i, m in enumerate(names) for _ in ms[m]], dtype=np.int64)
-    at: dict[int, list[int]] = {}
-    for j, k in enumerate(node.tolist()):
-        at.setdefault(k, []).append(j)
     if not strengthen:
         head, tail = base_head, base_tail
     else:
-        head, tail = _strengthened(preds, topo, base_head, base_tail, node, busy, which, at, len(names))
+        head, tail = _strengthened(preds, topo, base_head, base_tail, node, busy, which, len(names))
     best, which_name = max(h + t for h, t in zip(head, tail, strict=True)), ""
     for mi, m in enumerate(names):
         sel = np.flatnonzero(which == mi)
@@ -265,10 +262,13 @@ def machine_bound(bt: BlockTiming, model: Model, head: list[int] | None = None,
 SWEEP_WORK_PER_STEP = 8
 
 
-def _strengthened(preds, topo, base_head, base_tail, node, busy, which, at,
+def _strengthened(preds, topo, base_head, base_tail, node, busy, which,
                   machines_n: int) -> tuple[list[int], list[int]]:
     """Heads and tails raised by the one-machine bound of each job's ancestors (descendants)."""
     n = len(preds)
+    at: dict[int, list[int]] = {}  # per instruction, its jobs (indexes into node)
+    for j, k in enumerate(node.tolist()):
+        at.setdefault(k, []).append(j)
     succs: list[list[tuple[int, int]]] = [[] for _ in range(n)]
     for v in range(n):
         for u, lat in preds[v]:
